@@ -1,0 +1,1 @@
+"""Court enforcement funds: one case, one account."""

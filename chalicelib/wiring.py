@@ -1,0 +1,76 @@
+"""The one place adapters are built: lazily, from the environment, once per process.
+
+Nothing here runs at import time, so a Lambda cold start pays only for what a request uses and
+tests can point everything at moto before the first call. Tests call ``reset()`` between cases
+and ``override(clock=...)`` to inject a clock.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from chalicelib.clock import Clock, SystemClock
+
+T = TypeVar("T")
+
+_lock = threading.RLock()
+_cache: dict[str, Any] = {}
+
+
+def cached(name: str, factory: Callable[[], T]) -> T:
+    """Build ``name`` once with ``factory`` and keep it until ``reset()``."""
+    with _lock:
+        if name not in _cache:
+            _cache[name] = factory()
+        return _cache[name]  # type: ignore[no-any-return]
+
+
+def override(**objects: Any) -> None:
+    """Replace built objects (``clock=...``, ``dynamodb=...``) until the next ``reset()``."""
+    with _lock:
+        _cache.update(objects)
+
+
+def reset() -> None:
+    with _lock:
+        _cache.clear()
+
+
+def stage() -> str:
+    return os.environ.get("STAGE", "local")
+
+
+def setting(name: str, default: str | None = None) -> str:
+    value = os.environ.get(name, default)
+    if value is None:
+        raise RuntimeError(f"the environment variable {name} is not set")
+    return value
+
+
+def table_name(env_var: str) -> str:
+    """The physical name of a table, by its environment variable (``infra.tables`` names them;
+    ``.chalice/config.json`` sets them per stage, and a test checks the two agree)."""
+    return setting(env_var)
+
+
+def clock() -> Clock:
+    return cached("clock", SystemClock)
+
+
+def dynamodb() -> Any:
+    """The low-level DynamoDB client. AWS_ENDPOINT_URL_DYNAMODB points it at moto or another
+    endpoint; boto3 reads that variable itself."""
+
+    def build() -> Any:
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            "dynamodb",
+            config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=2),
+        )
+
+    return cached("dynamodb", build)

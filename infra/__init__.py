@@ -1,0 +1,1 @@
+"""The cloud resources as code: the DynamoDB tables and the local stack."""
