@@ -32,7 +32,7 @@ run: $(STAMP) system-deps
 	$(PY) -m infra.localstack --api-port $(API_PORT) --moto-port $(MOTO_PORT) --stripe-port $(STRIPE_PORT)
 
 test: $(STAMP) system-deps
-	env -u AWS_PROFILE AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=cn-north-1 \
+	env -u AWS_PROFILE AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 \
 	  $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -45,7 +45,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 
 bench: $(STAMP)
-	env AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=cn-north-1 \
+	env AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 \
 	  $(PY) -m bench
 
 clean:
