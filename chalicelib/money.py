@@ -27,23 +27,23 @@ class AmountError(ValueError):
 def parse_fen(value: Any, *, allow_zero: bool = False) -> int:
     """Read an amount in fen from API input: an integer, or a decimal yuan string."""
     if isinstance(value, bool):
-        raise AmountError("an amount is integer fen or a decimal string such as \"123.45\"")
+        raise AmountError('an amount is integer fen or a decimal string such as "123.45"')
     if isinstance(value, int):
         fen = value
     elif isinstance(value, str):
         match = _YUAN_TEXT.match(value.strip())
         if not match:
             raise AmountError(
-                "a decimal amount is yuan with at most two decimals, such as \"123.45\""
+                'a decimal amount is yuan with at most two decimals, such as "123.45"'
             )
         whole, frac = match.group(1), (match.group(2) or "").ljust(2, "0")
         fen = int(whole) * 100 + int(frac)
     elif isinstance(value, (float, Decimal)):
         raise AmountError(
-            "amounts are integer fen or a decimal string such as \"123.45\", never a float"
+            'amounts are integer fen or a decimal string such as "123.45", never a float'
         )
     else:
-        raise AmountError("an amount is integer fen or a decimal string such as \"123.45\"")
+        raise AmountError('an amount is integer fen or a decimal string such as "123.45"')
     if fen < 0:
         raise AmountError("an amount cannot be negative")
     if fen == 0 and not allow_zero:

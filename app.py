@@ -1,0 +1,20 @@
+"""Court enforcement funds API: each capability's routes come from its own blueprint.
+
+Routes live beside their capability (``chalicelib/<capability>/routes.py``) and go through
+``chalicelib.http.route`` for sign-in, parsing and problem+json errors; this module only
+assembles them, so it stays a list that reads like the product's map.
+"""
+
+from __future__ import annotations
+
+from chalice.app import Chalice
+
+from chalicelib import logs
+from chalicelib.cases.routes import blueprint as cases_routes
+
+logs.configure()
+
+app = Chalice(app_name="court-funds")
+app.api.binary_types = ["application/pdf", "image/jpeg", "image/png", "application/octet-stream"]
+
+app.register_blueprint(cases_routes)

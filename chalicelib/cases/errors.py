@@ -1,0 +1,34 @@
+"""Errors of the cases capability."""
+
+from __future__ import annotations
+
+from chalicelib.problems import BadRequest, Conflict, NotFound, ProblemError, ValidationFailed
+
+
+class CaseError(ProblemError):
+    """Base of every case error."""
+
+
+class CaseNotFound(CaseError, NotFound):
+    slug = "cases/not-found"
+    title = "No such case"
+
+
+class InvalidAccountNumber(CaseError, ValidationFailed):
+    slug = "cases/invalid-account-number"
+    title = "The case account number is not valid"
+
+
+class DuplicateCaseNumber(CaseError, Conflict):
+    slug = "cases/duplicate-case-number"
+    title = "A different case with this case number exists"
+
+
+class StatusChangeRefused(CaseError, Conflict):
+    slug = "cases/status-change-refused"
+    title = "The case cannot move to that status"
+
+
+class InvalidCursor(CaseError, BadRequest):
+    slug = "cases/invalid-cursor"
+    title = "The page cursor is not valid"

@@ -1,0 +1,57 @@
+"""Case routes: court staff open, find, list and change the status of cases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice.app import Blueprint, Response
+
+from chalicelib.cases import case_service
+from chalicelib.cases.models import ChangeStatus, ListQuery, OpenCase
+from chalicelib.cases.views import case_view, event_view
+from chalicelib.http import Call, json_response, route
+from chalicelib.identity import READERS, Role
+
+blueprint = Blueprint(__name__)
+
+FILERS = (Role.CLERK, Role.ADMIN)
+
+
+@route(blueprint, "/cases", methods=["POST"], roles=FILERS, body=OpenCase)
+def open_case(call: Call) -> Response:
+    case, created = case_service().open(call.body, actor=call.actor.actor)
+    return json_response(
+        case_view(case, call.actor),
+        status=201 if created else 200,
+        headers={"Location": f"/cases/{case.case_id}"},
+    )
+
+
+@route(blueprint, "/cases", roles=READERS, query=ListQuery)
+def list_cases(call: Call) -> dict[str, Any]:
+    page = case_service().list(call.query)
+    return {"cases": [case_view(c, call.actor) for c in page.cases], "cursor": page.cursor}
+
+
+@route(blueprint, "/cases/{case_id}", roles=READERS)
+def get_case(call: Call, case_id: str) -> dict[str, Any]:
+    return case_view(case_service().get(case_id), call.actor)
+
+
+@route(blueprint, "/cases/{case_id}/history", roles=READERS)
+def case_history(call: Call, case_id: str) -> dict[str, Any]:
+    return {"events": [event_view(e) for e in case_service().history(case_id)]}
+
+
+@route(blueprint, "/cases/{case_id}/status", methods=["POST"], roles=FILERS, body=ChangeStatus)
+def change_status(call: Call, case_id: str) -> dict[str, Any]:
+    body: ChangeStatus = call.body
+    case = case_service().change_status(
+        case_id, body.status, reason=body.reason, actor=call.actor.actor
+    )
+    return case_view(case, call.actor)
+
+
+@route(blueprint, "/case-accounts/{account_number}", roles=READERS)
+def find_by_account(call: Call, account_number: str) -> dict[str, Any]:
+    return case_view(case_service().find_by_account_number(account_number), call.actor)

@@ -1,0 +1,259 @@
+"""The HTTP edge: one decorator that every route goes through.
+
+It checks the bearer token and role, reads the JSON body strictly (no floats, no duplicate keys,
+no unknown fields, a size limit), validates it into a pydantic model, calls the service and
+renders the answer. Every error, ours or unexpected, leaves here as ``application/problem+json``
+(RFC 9457); a client never sees a stack trace. ``ROUTES`` records every route with its roles so a
+test can prove that no route escapes sign-in.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol, TypeVar
+
+from chalice.app import Response
+from pydantic import BaseModel, ValidationError
+
+from chalicelib.identity import NotSignedIn, Principal, Role, RoleNotAllowed, token_verifier
+from chalicelib.problems import (
+    BadRequest,
+    FieldProblem,
+    PayloadTooLarge,
+    ProblemError,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 64 * 1024
+JSON_TYPE = "application/json; charset=utf-8"
+PROBLEM_TYPE = "application/problem+json; charset=utf-8"
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class _HasRequest(Protocol):
+    """A Chalice app or blueprint: anything with ``route`` and ``current_request``."""
+
+    @property
+    def current_request(self) -> Any: ...
+
+    def route(self, path: str, **kwargs: Any) -> Callable[[Any], Any]: ...
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    path: str
+    method: str
+    roles: frozenset[Role]
+    public: bool
+
+
+ROUTES: list[RouteSpec] = []
+
+
+@dataclass
+class Call:
+    """What a route handler receives besides its URI parameters."""
+
+    request: Any
+    principal: Principal | None
+    body: Any = None
+    query: Any = None
+    params: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def actor(self) -> Principal:
+        if self.principal is None:
+            raise NotSignedIn("this action needs a signed-in member of staff")
+        return self.principal
+
+    @property
+    def raw_body(self) -> bytes:
+        raw = self.request.raw_body
+        return raw if isinstance(raw, bytes) else (raw or b"")
+
+    def header(self, name: str) -> str | None:
+        value = self.request.headers.get(name)
+        return None if value is None else str(value)
+
+
+def json_response(
+    body: Any, *, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        body=json.dumps(to_jsonable(body), ensure_ascii=False, separators=(",", ":")),
+        status_code=status,
+        headers={"Content-Type": JSON_TYPE, "Cache-Control": "no-store", **(headers or {})},
+    )
+
+
+def problem_response(error: ProblemError, *, instance: str | None = None) -> Response:
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": PROBLEM_TYPE,
+        "Cache-Control": "no-store",
+    }
+    if error.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="court-funds"'
+    return Response(
+        body=json.dumps(error.as_problem(instance=instance), ensure_ascii=False),
+        status_code=error.status,
+        headers=headers,
+    )
+
+
+def to_jsonable(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, Decimal):
+        raise TypeError("Decimal values must not reach a response; money is integer fen")
+    return value
+
+
+def _reject_constant(name: str) -> Any:
+    raise BadRequest(f"the body contains {name}, which is not a number JSON allows")
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise BadRequest(f"the body names the field {key!r} twice")
+        result[key] = value
+    return result
+
+
+def parse_json(raw: bytes) -> Any:
+    """Strict JSON: fractions become Decimal (so money fields can refuse them), NaN and
+    Infinity are refused, duplicate keys are refused."""
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"the body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}")
+    if not raw.strip():
+        raise BadRequest("the request needs a JSON body")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise BadRequest("the body is not UTF-8 text") from error
+    try:
+        return json.loads(
+            text,
+            parse_float=Decimal,
+            parse_constant=_reject_constant,
+            object_pairs_hook=_no_duplicate_keys,
+        )
+    except json.JSONDecodeError as error:
+        raise BadRequest(
+            f"the body is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
+        ) from error
+
+
+def _pointer(location: tuple[int | str, ...]) -> str:
+    return "/" + "/".join(str(part).replace("~", "~0").replace("/", "~1") for part in location)
+
+
+def validation_problem(error: ValidationError, *, where: str = "body") -> ValidationFailed:
+    problems = []
+    for item in error.errors(include_url=False):
+        location = tuple(item["loc"])
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "unknown field"
+        elif message.startswith("Value error, "):
+            message = message.removeprefix("Value error, ")
+        problems.append(FieldProblem(pointer=_pointer(location), detail=message))
+    summary = "; ".join(f"{p.pointer}: {p.detail}" for p in problems[:3])
+    return ValidationFailed(f"the {where} has invalid fields: {summary}", errors=problems)
+
+
+def parse_model(model: type[Model], data: Any, *, where: str = "body") -> Model:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise validation_problem(error, where=where) from error
+
+
+def _is_json(content_type: str | None) -> bool:
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+def route(
+    owner: _HasRequest,
+    path: str,
+    *,
+    methods: Iterable[str] = ("GET",),
+    roles: Iterable[Role] = (),
+    public: bool = False,
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    status: int = 200,
+    raw_body: bool = False,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a route on an app or blueprint with sign-in, parsing and error rendering.
+
+    ``roles`` are the staff roles allowed; ``public=True`` is for the debtor's and creditor's
+    pages and for webhooks, which prove themselves another way. The handler is called as
+    ``handler(call, **uri_params)`` and returns a JSON-able value or a chalice ``Response``.
+    """
+    allowed = frozenset(roles)
+    if public == bool(allowed):
+        raise ValueError(f"{path}: a route is either public or has roles, not both or neither")
+    method_list = [m.upper() for m in methods]
+
+    def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
+        def view(**params: str) -> Response:
+            request = owner.current_request
+            try:
+                principal = None
+                if not public:
+                    principal = token_verifier().verify(request.headers.get("authorization"))
+                    if not principal.has_any(allowed):
+                        raise RoleNotAllowed(
+                            "this needs one of the roles: " + ", ".join(sorted(allowed))
+                        )
+                call = Call(request=request, principal=principal, params=params)
+                if query is not None:
+                    call.query = parse_model(query, request.query_params or {}, where="query")
+                if body is not None or raw_body:
+                    raw = call.raw_body
+                    if len(raw) > MAX_BODY_BYTES:
+                        raise PayloadTooLarge(
+                            f"the body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}"
+                        )
+                    if body is not None:
+                        if not _is_json(request.headers.get("content-type")):
+                            raise UnsupportedMediaType("send the body as application/json")
+                        call.body = parse_model(body, parse_json(raw))
+                result = handler(call, **params)
+            except ProblemError as error:
+                return problem_response(error, instance=request.context.get("path"))
+            except Exception:
+                # The trace goes to the log (never the body or personal data), not to the client.
+                log.exception("unexpected error in %s %s", request.method, path)
+                failure = ProblemError(
+                    "something went wrong on our side; nothing was changed by this request "
+                    "unless its status says so, and it is safe to retry",
+                    request_id=request.context.get("requestId"),
+                )
+                return problem_response(failure)
+            if isinstance(result, Response):
+                return result
+            return json_response(result, status=status)
+
+        view.__name__ = handler.__name__
+        view.__doc__ = handler.__doc__
+        for method in method_list:
+            ROUTES.append(RouteSpec(path=path, method=method, roles=allowed, public=public))
+        owner.route(path, methods=method_list, content_types=["*/*"])(view)
+        return handler
+
+    return decorate

@@ -1,0 +1,106 @@
+"""Bearer token (JWT) verification.
+
+In ``dev`` and ``prod`` tokens come from an Amazon Cognito user pool: RS256, verified against the
+pool's JWKS fetched by URL, with the pool as issuer and the app client as audience. In ``local``
+the local stack signs tokens with a key of its own and the app reads the public half from a JWKS
+file; that file source is refused in every other stage, and the signing code lives only in the
+local stack (``infra/``), never in the deployed package.
+
+Roles are Cognito groups (the ``cognito:groups`` claim).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from chalicelib.identity.errors import NotSignedIn
+from chalicelib.identity.roles import Principal, Role
+
+LEEWAY_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class TokenSettings:
+    stage: str
+    issuer: str
+    audience: str
+    jwks_url: str | None = None
+    jwks_file: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.jwks_file and self.stage != "local":
+            raise RuntimeError("a JWKS file is accepted only in the local stage")
+        if not self.jwks_file and not self.jwks_url:
+            raise RuntimeError("set AUTH_JWKS_URL (or AUTH_JWKS_FILE in the local stage)")
+        if self.jwks_url and self.stage != "local" and not self.jwks_url.startswith("https://"):
+            raise RuntimeError("AUTH_JWKS_URL must be https outside the local stage")
+
+
+class TokenVerifier:
+    """Turns an ``Authorization`` header into a ``Principal`` or raises ``NotSignedIn``."""
+
+    def __init__(self, settings: TokenSettings) -> None:
+        self._settings = settings
+        self._jwk_client = (
+            jwt.PyJWKClient(settings.jwks_url, cache_keys=True, lifespan=3600)
+            if settings.jwks_url and not settings.jwks_file
+            else None
+        )
+        self._file_keys: dict[str, Any] | None = None
+
+    def _key_for(self, token: str) -> Any:
+        if self._jwk_client is not None:
+            try:
+                return self._jwk_client.get_signing_key_from_jwt(token).key
+            except jwt.PyJWKClientError as error:
+                raise NotSignedIn("the token's signing key is not known") from error
+        if self._file_keys is None:
+            assert self._settings.jwks_file is not None  # noqa: S101 - guarded by TokenSettings
+            with open(self._settings.jwks_file, encoding="utf-8") as handle:
+                keyset = jwt.PyJWKSet.from_dict(json.load(handle))
+            self._file_keys = {str(key.key_id): key.key for key in keyset.keys}
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.InvalidTokenError as error:
+            raise NotSignedIn("the bearer token is not a JWT") from error
+        if kid not in self._file_keys:
+            raise NotSignedIn("the token's signing key is not known")
+        return self._file_keys[kid]
+
+    def verify(self, authorization: str | None) -> Principal:
+        if not authorization:
+            raise NotSignedIn("send an Authorization: Bearer <token> header")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise NotSignedIn("the Authorization header must be 'Bearer <token>'")
+        token = token.strip()
+        key = self._key_for(token)
+        try:
+            claims = jwt.decode(
+                token,
+                key=key,
+                algorithms=["RS256"],
+                issuer=self._settings.issuer,
+                audience=self._settings.audience,
+                leeway=LEEWAY_SECONDS,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            )
+        except jwt.ExpiredSignatureError as error:
+            raise NotSignedIn("the token has expired; sign in again") from error
+        except jwt.InvalidTokenError as error:
+            raise NotSignedIn(f"the token is not valid: {error}") from error
+        if claims.get("token_use", "id") != "id":
+            raise NotSignedIn("send an ID token")
+        if claims["iat"] > time.time() + LEEWAY_SECONDS:
+            raise NotSignedIn("the token is issued in the future")
+        groups = claims.get("cognito:groups") or []
+        if not isinstance(groups, list):
+            raise NotSignedIn("the token's groups claim is malformed")
+        roles = frozenset(Role(g) for g in groups if g in Role.__members__.values())
+        name = str(claims.get("name") or claims.get("cognito:username") or claims["sub"])
+        return Principal(subject=str(claims["sub"]), name=name, roles=roles)
