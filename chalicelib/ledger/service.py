@@ -1,0 +1,805 @@
+"""The ledger's use cases: open accounts, post transfers (one TransactWriteItems each), resolve
+pending transfers, and read balances, statements and proofs.
+
+Concurrency is optimistic. The service keeps the last known state of each account it touched;
+a posting computes the new counters, entries and hashes from that state and commits them with
+every account update conditional on the sequence number it started from. A stale state (another
+process posted meanwhile) cancels the transaction; the service re-reads the accounts and tries
+again, a bounded number of times with jittered backoff. Because the balance guard is checked on
+exactly the state the condition pins, an overdraft can never be committed.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, NoReturn
+
+from chalicelib.clock import Clock, isoformat
+from chalicelib.ledger.errors import (
+    AccountConflict,
+    AccountNotFound,
+    AlreadyReversed,
+    ConcurrencyExhausted,
+    CurrencyMismatch,
+    IdempotencyConflict,
+    InsufficientFunds,
+    InvalidAccount,
+    InvalidTransfer,
+    PendingExpired,
+    PendingNotActive,
+    ProposalNotFound,
+    ProposalNotOpen,
+    SameActor,
+    TransferNotFound,
+)
+from chalicelib.ledger.models import (
+    CASE_ACCOUNT_ID,
+    Account,
+    AccountBalance,
+    AccountKind,
+    AccountState,
+    CorrectionProposal,
+    Counters,
+    Entry,
+    Leg,
+    PendingState,
+    ProposalStatus,
+    Side,
+    Statement,
+    StatementLine,
+    SystemAccount,
+    Transfer,
+    TransferCode,
+    TransferPhase,
+    TransferRequest,
+    VerifyReport,
+    canonical_json,
+    sha256_hex,
+    verify_chain,
+)
+from chalicelib.ledger.store import (
+    PROPOSAL_SK,
+    STATE_SK,
+    Cancelled,
+    LedgerStore,
+    account_pk,
+    proposal_pk,
+    state_from_item,
+    state_item_values,
+)
+
+EXPIRY_ACTOR = "system:expiry"
+MAX_STATEMENT_PAGE = 500
+_RESOLVED_STATE = {
+    TransferPhase.POST_PENDING: PendingState.POSTED,
+    TransferPhase.VOID_PENDING: PendingState.VOIDED,
+    TransferPhase.EXPIRE_PENDING: PendingState.EXPIRED,
+}
+
+
+@dataclass(frozen=True)
+class _Guard:
+    """An extra conditional item committed with a transfer, and what its failure means."""
+
+    item: dict[str, Any]
+    on_failed: Callable[[], NoReturn]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    before: dict[str, AccountState]
+    after: dict[str, AccountState]
+    entries: list[Entry]
+
+
+class LedgerService:
+    """The ledger over one DynamoDB table. Safe to share: a stale cached state only costs a
+    retry, because every write is conditional on the state it was computed from."""
+
+    def __init__(
+        self,
+        client: Any,
+        table: str,
+        clock: Clock,
+        *,
+        max_attempts: int = 8,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = LedgerStore(client, table)
+        self._clock = clock
+        self._max_attempts = max_attempts
+        self._sleep = sleep
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
+        self._states: dict[str, AccountState] = {}
+        self._system_ready: set[str] = set()
+
+    # -- accounts ----------------------------------------------------------------------------
+
+    def ensure_system_accounts(self, currency: str = "CNY") -> None:
+        """Create the court's system accounts for ``currency`` if they do not exist yet.
+
+        Unidentified funds may not go below zero either: a claim can hand out only money that
+        arrived. The other system accounts mirror money outside the ledger and have no limit.
+        """
+        if currency in self._system_ready:
+            return
+        for system in SystemAccount:
+            self._open(
+                Account(
+                    id=system.of(currency),
+                    kind=AccountKind.SYSTEM,
+                    currency=currency,
+                    no_overdraft=system == SystemAccount.UNIDENTIFIED_FUNDS,
+                    created_at=self._clock.now(),
+                )
+            )
+        self._system_ready.add(currency)
+
+    def open_case_account(self, account_id: str, *, case_id: str, currency: str = "CNY") -> Account:
+        """Open the account of one case (一案一账号); opening it again returns the same account."""
+        if not CASE_ACCOUNT_ID.match(account_id):
+            raise InvalidAccount(f"a case account number has 16 digits, not {account_id!r}")
+        return self._open(
+            Account(
+                id=account_id,
+                kind=AccountKind.CASE,
+                currency=currency,
+                case_id=case_id,
+                no_overdraft=True,
+                created_at=self._clock.now(),
+            )
+        )
+
+    def account(self, account_id: str) -> Account:
+        return self._read_state(account_id).account
+
+    def _open(self, account: Account) -> Account:
+        state = AccountState(account=account)
+        if self.store.put_new(account_pk(account.id), STATE_SK, state_item_values(state)):
+            self._states[account.id] = state
+            return account
+        existing = self._read_state(account.id).account
+        same = (existing.kind, existing.case_id, existing.currency) == (
+            account.kind,
+            account.case_id,
+            account.currency,
+        )
+        if not same:
+            raise AccountConflict(
+                f"account {account.id} already exists for "
+                f"{existing.case_id or existing.kind.value} in {existing.currency}",
+                account_id=account.id,
+            )
+        return existing
+
+    # -- transfers ---------------------------------------------------------------------------
+
+    def transfer(self, request: TransferRequest) -> Transfer:
+        """Post (or, if ``request.pending``, reserve) a transfer, exactly once per id."""
+        return self._post_request(request, [])[0]
+
+    def reverse(self, original_id: str, *, id: str, requested_by: str, reason: str) -> Transfer:
+        """Undo a posted transfer with its mirror image; a transfer is reversed at most once."""
+        original = self.get_transfer(original_id)
+        return self.transfer(
+            TransferRequest(
+                id=id,
+                legs=_mirrored(original.legs),
+                currency=original.currency,
+                code=TransferCode.REVERSAL,
+                requested_by=requested_by,
+                metadata={"reason": reason},
+                reverses=original_id,
+            )
+        )
+
+    def get_transfer(self, transfer_id: str) -> Transfer:
+        found = self.store.transfer(transfer_id)
+        if found is None:
+            raise TransferNotFound(f"no transfer {transfer_id}", transfer_id=transfer_id)
+        return found[0]
+
+    def post_pending(
+        self,
+        pending_id: str,
+        *,
+        id: str,
+        amount: int | None = None,
+        requested_by: str,
+    ) -> Transfer:
+        """Post a pending transfer in full, or (two legs only) in part; the rest is released."""
+        return self._resolve(
+            pending_id,
+            id,
+            phase=TransferPhase.POST_PENDING,
+            amount=amount,
+            requested_by=requested_by,
+            now=self._clock.now(),
+        )[0]
+
+    def void_pending(self, pending_id: str, *, id: str, requested_by: str) -> Transfer:
+        """Release a pending transfer's reservation."""
+        return self._resolve(
+            pending_id,
+            id,
+            phase=TransferPhase.VOID_PENDING,
+            amount=None,
+            requested_by=requested_by,
+            now=self._clock.now(),
+        )[0]
+
+    def expire_pending(self, now: datetime | None = None) -> int:
+        """The sweeper: release every pending transfer whose timeout has passed; return how
+        many this call expired. Each pending transfer expires exactly once, however many
+        sweepers run, because the resolution is conditional on it still being pending."""
+        moment = now or self._clock.now()
+        expired = 0
+        for pending_id in list(self.store.due_pending(moment)):
+            try:
+                _, fresh = self._resolve(
+                    pending_id,
+                    f"{pending_id}:expired",
+                    phase=TransferPhase.EXPIRE_PENDING,
+                    amount=None,
+                    requested_by=EXPIRY_ACTOR,
+                    now=moment,
+                )
+            except PendingNotActive:
+                continue
+            expired += fresh
+        return expired
+
+    def _post_request(
+        self, request: TransferRequest, guards: list[_Guard]
+    ) -> tuple[Transfer, bool]:
+        now = self._clock.now()
+        if request.reverses is not None:
+            guards = [*guards, self._reversal_guard(request)]
+        transfer = Transfer(
+            id=request.id,
+            phase=TransferPhase.PENDING if request.pending else TransferPhase.POSTED,
+            code=request.code,
+            currency=request.currency,
+            legs=request.legs,
+            requested_by=request.requested_by,
+            metadata=request.metadata,
+            created_at=now,
+            reverses=request.reverses,
+            expires_at=(
+                now + timedelta(seconds=request.timeout_seconds)
+                if request.timeout_seconds
+                else None
+            ),
+            state=PendingState.PENDING if request.pending else None,
+        )
+        deltas = {leg.account_id: _leg_delta(leg, pending=request.pending) for leg in request.legs}
+        return self._commit(transfer, request.fingerprint(), deltas, guards)
+
+    def _reversal_guard(self, request: TransferRequest) -> _Guard:
+        original_id = str(request.reverses)
+        original = self.get_transfer(original_id)
+        if original.phase not in (TransferPhase.POSTED, TransferPhase.POST_PENDING):
+            raise InvalidTransfer(
+                f"transfer {original_id} is {original.phase.value}; only posted money is reversed"
+            )
+        if _leg_set(request.legs) != _leg_set(_mirrored(original.legs)):
+            raise InvalidTransfer(f"a reversal mirrors every leg of transfer {original_id}")
+        if request.currency != original.currency:
+            raise CurrencyMismatch(f"transfer {original_id} is in {original.currency}")
+
+        def already_reversed() -> NoReturn:
+            raise AlreadyReversed(
+                f"transfer {original_id} was already reversed by "
+                f"{self.store.reversal_of(original_id)}",
+                transfer_id=original_id,
+            )
+
+        return _Guard(self.store.reversal_guard_item(original_id, request.id), already_reversed)
+
+    def _resolve(
+        self,
+        pending_id: str,
+        resolution_id: str,
+        *,
+        phase: TransferPhase,
+        amount: int | None,
+        requested_by: str,
+        now: datetime,
+    ) -> tuple[Transfer, bool]:
+        fingerprint = sha256_hex(
+            canonical_json(
+                {
+                    "id": resolution_id,
+                    "pending_id": pending_id,
+                    "phase": phase.value,
+                    "amount": amount,
+                    "requested_by": requested_by,
+                }
+            )
+        )
+        pending = self.get_transfer(pending_id)
+        if pending.phase != TransferPhase.PENDING:
+            raise InvalidTransfer(f"transfer {pending_id} is not a pending transfer")
+        if pending.state != PendingState.PENDING:
+            replayed = self._replay(resolution_id, fingerprint)
+            if replayed is not None:
+                return replayed, False
+            self._raise_not_pending(pending)
+        due = pending.expires_at is not None and now >= pending.expires_at
+        if phase == TransferPhase.EXPIRE_PENDING and not due:
+            raise PendingNotActive(f"pending transfer {pending_id} is not due to expire")
+        if phase != TransferPhase.EXPIRE_PENDING and due:
+            raise PendingExpired(
+                f"pending transfer {pending_id} expired at {isoformat(now)}",
+                transfer_id=pending_id,
+            )
+        legs = _resolved_legs(pending, phase, amount)
+        deltas: dict[str, Counters] = {}
+        for reserved, resolved in zip(pending.legs, legs, strict=True):
+            release = _leg_delta(reserved, pending=True)
+            release = Counters(
+                debits_pending=-release.debits_pending, credits_pending=-release.credits_pending
+            )
+            posted = (
+                _leg_delta(resolved, pending=False)
+                if phase == TransferPhase.POST_PENDING
+                else Counters()
+            )
+            deltas[reserved.account_id] = release + posted
+        resolution = Transfer(
+            id=resolution_id,
+            phase=phase,
+            code=pending.code,
+            currency=pending.currency,
+            legs=legs,
+            requested_by=requested_by,
+            metadata=pending.metadata,
+            created_at=now,
+            pending_id=pending_id,
+        )
+
+        def no_longer_pending() -> NoReturn:
+            self._raise_not_pending(self.get_transfer(pending_id))
+
+        guard = _Guard(
+            self.store.resolve_pending_item(pending_id, _RESOLVED_STATE[phase], resolution_id),
+            no_longer_pending,
+        )
+        return self._commit(resolution, fingerprint, deltas, [guard])
+
+    @staticmethod
+    def _raise_not_pending(pending: Transfer) -> NoReturn:
+        state = pending.state.value if pending.state else "unknown"
+        error = PendingExpired if pending.state == PendingState.EXPIRED else PendingNotActive
+        raise error(
+            f"pending transfer {pending.id} is already {state} (by {pending.resolved_by})",
+            transfer_id=pending.id,
+            state=state,
+        )
+
+    def _commit(
+        self,
+        transfer: Transfer,
+        fingerprint: str,
+        deltas: dict[str, Counters],
+        guards: list[_Guard],
+    ) -> tuple[Transfer, bool]:
+        """Commit a transfer with its account updates, entries and guards in one transaction;
+        return it and whether this call posted it (False: an idempotent replay)."""
+        account_ids = sorted(deltas)
+        for attempt in range(self._max_attempts):
+            cached = {i for i in account_ids if i in self._states}
+            states = self._states_for(account_ids, transfer.currency)
+            try:
+                plan = self._plan(transfer, states, deltas)
+            except InsufficientFunds as exc:
+                stale = cached & {exc.extensions.get("account_id", "")}
+                if stale:
+                    self._forget(stale)
+                    continue
+                replayed = self._replay(transfer.id, fingerprint)
+                if replayed is not None:
+                    return replayed, False
+                raise
+            items = [self.store.new_transfer_item(transfer, fingerprint)]
+            items += [
+                self.store.state_update_item(plan.before[i], plan.after[i]) for i in account_ids
+            ]
+            items += [self.store.new_entry_item(entry) for entry in plan.entries]
+            items += [guard.item for guard in guards]
+            try:
+                self.store.commit(items)
+            except Cancelled as cancelled:
+                if cancelled.failed(0):
+                    self._forget(account_ids)
+                    replayed = self._replay(transfer.id, fingerprint)
+                    if replayed is not None:
+                        return replayed, False
+                stale_accounts = [
+                    account_id
+                    for index, account_id in enumerate(account_ids, start=1)
+                    if cancelled.failed(index)
+                ]
+                first_guard = len(items) - len(guards)
+                for index, guard in enumerate(guards, start=first_guard):
+                    if cancelled.failed(index) and not stale_accounts:
+                        guard.on_failed()
+                self._forget(stale_accounts if not cancelled.contended else account_ids)
+                self._backoff(attempt)
+                continue
+            self._states.update(plan.after)
+            return transfer, True
+        raise ConcurrencyExhausted(
+            f"transfer {transfer.id} met concurrent updates {self._max_attempts} times; "
+            "nothing was posted, try again",
+            transfer_id=transfer.id,
+        )
+
+    def _plan(
+        self, transfer: Transfer, states: dict[str, AccountState], deltas: dict[str, Counters]
+    ) -> _Plan:
+        now = self._clock.now()
+        after: dict[str, AccountState] = {}
+        entries: list[Entry] = []
+        for account_id in sorted(deltas):
+            state = states[account_id]
+            totals = state.apply(deltas[account_id])
+            # entry times never go backwards within an account, so date order is sequence order
+            at = max(now, state.last_at) if state.last_at else now
+            entry = Entry(
+                account_id=account_id,
+                seq=state.seq + 1,
+                transfer_id=transfer.id,
+                phase=transfer.phase,
+                code=transfer.code,
+                at=at,
+                delta=deltas[account_id],
+                after=totals,
+                prev_hash=state.head_hash,
+            ).sealed()
+            entries.append(entry)
+            after[account_id] = state.model_copy(
+                update={"seq": entry.seq, "head_hash": entry.hash, "last_at": at, "totals": totals}
+            )
+        return _Plan(before=states, after=after, entries=entries)
+
+    def _replay(self, transfer_id: str, fingerprint: str) -> Transfer | None:
+        """The recorded transfer if this id was used with the same request; a conflict error
+        if it was used with another; None if the id is unused."""
+        found = self.store.transfer(transfer_id)
+        if found is None:
+            return None
+        recorded, recorded_fingerprint = found
+        if recorded_fingerprint != fingerprint:
+            raise IdempotencyConflict(
+                f"transfer id {transfer_id} was already used for a different request "
+                f"({recorded.phase.value} {recorded.code.value} of {recorded.amount} fen "
+                f"by {recorded.requested_by}); use a new id for a new transfer",
+                transfer_id=transfer_id,
+            )
+        return recorded
+
+    def _states_for(self, account_ids: list[str], currency: str) -> dict[str, AccountState]:
+        missing = [i for i in account_ids if i not in self._states]
+        if missing:
+            read = self.store.account_states(missing)
+            for account_id in missing:
+                if account_id not in read:
+                    raise AccountNotFound(f"no ledger account {account_id}", account_id=account_id)
+            self._states.update(read)
+        states = {i: self._states[i] for i in account_ids}
+        for state in states.values():
+            if state.account.currency != currency:
+                raise CurrencyMismatch(
+                    f"account {state.account.id} holds {state.account.currency}, not {currency}",
+                    account_id=state.account.id,
+                )
+        return states
+
+    def _forget(self, account_ids: Iterable[str]) -> None:
+        for account_id in account_ids:
+            self._states.pop(account_id, None)
+
+    def _backoff(self, attempt: int) -> None:
+        self._sleep(self._rng.uniform(0, min(0.2, 0.005 * 2**attempt)))
+
+    def _read_state(self, account_id: str) -> AccountState:
+        values = self.store.client.get_item(
+            TableName=self.store.table,
+            Key={"pk": {"S": account_pk(account_id)}, "sk": {"S": STATE_SK}},
+            ConsistentRead=True,
+        ).get("Item")
+        if values is None:
+            raise AccountNotFound(f"no ledger account {account_id}", account_id=account_id)
+        state = state_from_item(values)
+        self._states[account_id] = state
+        return state
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def balance(self, account_id: str) -> AccountBalance:
+        """The account's current balance, read consistently."""
+        state = self._read_state(account_id)
+        return AccountBalance.of(
+            account_id, state.account.currency, state.seq, state.totals, state.last_at
+        )
+
+    def balance_at(self, account_id: str, moment: datetime) -> AccountBalance:
+        """The balance as it stood at ``moment``, from the last entry at or before it."""
+        state = self._read_state(account_id)
+        entry = self.store.last_entry_before(account_id, moment)
+        if entry is None:
+            return AccountBalance.of(account_id, state.account.currency, 0, Counters(), moment)
+        return AccountBalance.of(account_id, state.account.currency, entry.seq, entry.after, moment)
+
+    def statement(
+        self,
+        account_id: str,
+        *,
+        start: datetime,
+        end: datetime,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Statement:
+        """The account's entries with ``start <= time < end``, oldest first, each with the
+        running balance after it; ``next_cursor`` fetches the next page."""
+        if not 1 <= limit <= MAX_STATEMENT_PAGE:
+            raise InvalidTransfer(f"a statement page holds 1 to {MAX_STATEMENT_PAGE} lines")
+        if end <= start:
+            raise InvalidTransfer("a statement's end must be after its start")
+        state = self._read_state(account_id)
+        entries, next_cursor = self.store.entries_between(
+            account_id, start, end, limit=limit, cursor=cursor
+        )
+        return Statement(
+            account_id=account_id,
+            currency=state.account.currency,
+            lines=tuple(
+                StatementLine(
+                    seq=entry.seq,
+                    at=entry.at,
+                    transfer_id=entry.transfer_id,
+                    phase=entry.phase,
+                    code=entry.code,
+                    debit=entry.delta.debits_posted,
+                    credit=entry.delta.credits_posted,
+                    pending_debit=entry.delta.debits_pending,
+                    pending_credit=entry.delta.credits_pending,
+                    balance=entry.after.posted,
+                    available=entry.after.available,
+                )
+                for entry in entries
+            ),
+            next_cursor=next_cursor,
+        )
+
+    def verify(self, account_id: str) -> VerifyReport:
+        """Recompute the account's hash chain and balances from its entries."""
+        stored = self.store.entries(account_id)
+        try:
+            state: AccountState | None = self._read_state(account_id)
+        except AccountNotFound:
+            if not stored:
+                raise
+            state = None
+        return verify_chain(account_id, stored, state)
+
+    # -- staff transfers ---------------------------------------------------------------------
+
+    def propose_correction(
+        self,
+        proposal_id: str,
+        *,
+        debit_account: str,
+        credit_account: str,
+        amount: int,
+        reason: str,
+        proposed_by: str,
+        currency: str = "CNY",
+    ) -> CorrectionProposal:
+        """A clerk proposes a manual correction; nothing moves until finance posts it."""
+        if debit_account == credit_account:
+            raise InvalidTransfer("a correction moves money between two different accounts")
+        self._states_for(sorted({debit_account, credit_account}), currency)
+        proposal = CorrectionProposal(
+            id=proposal_id,
+            debit_account=debit_account,
+            credit_account=credit_account,
+            amount=amount,
+            currency=currency,
+            reason=reason,
+            proposed_by=proposed_by,
+            proposed_at=self._clock.now(),
+        )
+        if self.store.put_new(
+            proposal_pk(proposal_id), PROPOSAL_SK, self.store.proposal_values(proposal)
+        ):
+            return proposal
+        existing = self.proposal(proposal_id)
+        fields = ("debit_account", "credit_account", "amount", "currency", "reason", "proposed_by")
+        if any(getattr(existing, f) != getattr(proposal, f) for f in fields):
+            raise IdempotencyConflict(
+                f"proposal id {proposal_id} was already used for a different correction",
+                proposal_id=proposal_id,
+            )
+        return existing
+
+    def proposal(self, proposal_id: str) -> CorrectionProposal:
+        found = self.store.proposal(proposal_id)
+        if found is None:
+            raise ProposalNotFound(f"no correction proposal {proposal_id}")
+        return found
+
+    def open_proposals(
+        self, *, limit: int = 50, cursor: str | None = None
+    ) -> tuple[list[CorrectionProposal], str | None]:
+        page = self.store.open_proposals(limit=limit, cursor=cursor)
+        return [CorrectionProposal.model_validate(item) for item in page.items], page.cursor
+
+    def post_correction(self, proposal_id: str, *, posted_by: str) -> Transfer:
+        """Finance posts a proposed correction; the proposer may not post their own."""
+        proposal = self.proposal(proposal_id)
+        if proposal.proposed_by == posted_by:
+            raise SameActor(f"{posted_by} proposed correction {proposal_id} and may not post it")
+        transfer_id = f"correction-{proposal_id}"
+        if proposal.status == ProposalStatus.POSTED and proposal.decided_by == posted_by:
+            return self.get_transfer(transfer_id)
+        if proposal.status != ProposalStatus.OPEN:
+            raise ProposalNotOpen(
+                f"correction {proposal_id} is already {proposal.status.value} "
+                f"by {proposal.decided_by}"
+            )
+        request = TransferRequest.between(
+            id=transfer_id,
+            debit=proposal.debit_account,
+            credit=proposal.credit_account,
+            amount=proposal.amount,
+            code=TransferCode.CORRECTION,
+            requested_by=posted_by,
+            currency=proposal.currency,
+            metadata={
+                "proposal_id": proposal_id,
+                "proposed_by": proposal.proposed_by,
+                "reason": proposal.reason,
+            },
+        )
+        decided = proposal.model_copy(
+            update={
+                "status": ProposalStatus.POSTED,
+                "decided_by": posted_by,
+                "decided_at": self._clock.now(),
+                "transfer_id": transfer_id,
+            }
+        )
+        return self._post_request(
+            request,
+            [_Guard(self.store.decide_proposal_item(decided), self._proposal_decided(proposal_id))],
+        )[0]
+
+    def reject_correction(
+        self, proposal_id: str, *, rejected_by: str, reason: str
+    ) -> CorrectionProposal:
+        """Finance turns a proposal down, with a reason; nothing is posted."""
+        proposal = self.proposal(proposal_id)
+        if proposal.proposed_by == rejected_by:
+            raise SameActor(
+                f"{rejected_by} proposed correction {proposal_id} and may not decide it"
+            )
+        decided = proposal.model_copy(
+            update={
+                "status": ProposalStatus.REJECTED,
+                "decided_by": rejected_by,
+                "decided_at": self._clock.now(),
+                "decision_reason": reason,
+            }
+        )
+        try:
+            self.store.commit([self.store.decide_proposal_item(decided)])
+        except Cancelled:
+            self._proposal_decided(proposal_id)()
+        return decided
+
+    def _proposal_decided(self, proposal_id: str) -> Callable[[], NoReturn]:
+        def raise_decided() -> NoReturn:
+            current = self.proposal(proposal_id)
+            raise ProposalNotOpen(
+                f"correction {proposal_id} is already {current.status.value} "
+                f"by {current.decided_by}"
+            )
+
+        return raise_decided
+
+    def enter_counter_cash(
+        self,
+        *,
+        id: str,
+        account_id: str,
+        amount: int,
+        receipt_no: str,
+        received_at: datetime,
+        entered_by: str,
+        currency: str = "CNY",
+    ) -> Transfer:
+        """现场交款补录: cash taken at the counter is entered back into the case account."""
+        self._require_case_account(account_id)
+        return self.transfer(
+            TransferRequest.between(
+                id=id,
+                debit=SystemAccount.CASH_AT_COUNTER.of(currency),
+                credit=account_id,
+                amount=amount,
+                code=TransferCode.CASH_BACK_ENTRY,
+                requested_by=entered_by,
+                currency=currency,
+                metadata={"receipt_no": receipt_no, "received_at": isoformat(received_at)},
+            )
+        )
+
+    def claim_unidentified(
+        self,
+        *,
+        id: str,
+        account_id: str,
+        amount: int,
+        claimed_by: str,
+        reason: str,
+        payment_ref: str | None = None,
+        currency: str = "CNY",
+    ) -> Transfer:
+        """认领: move money that arrived without a recognisable case to the case it belongs to."""
+        self._require_case_account(account_id)
+        metadata = {"reason": reason}
+        if payment_ref:
+            metadata["payment_ref"] = payment_ref
+        return self.transfer(
+            TransferRequest.between(
+                id=id,
+                debit=SystemAccount.UNIDENTIFIED_FUNDS.of(currency),
+                credit=account_id,
+                amount=amount,
+                code=TransferCode.UNIDENTIFIED_CLAIM,
+                requested_by=claimed_by,
+                currency=currency,
+                metadata=metadata,
+            )
+        )
+
+    def _require_case_account(self, account_id: str) -> None:
+        state = self._states.get(account_id) or self._read_state(account_id)
+        if state.account.kind != AccountKind.CASE:
+            raise InvalidAccount(f"account {account_id} is not a case account")
+
+
+def _leg_delta(leg: Leg, *, pending: bool) -> Counters:
+    if leg.side == Side.DEBIT:
+        return (
+            Counters(debits_pending=leg.amount) if pending else Counters(debits_posted=leg.amount)
+        )
+    return Counters(credits_pending=leg.amount) if pending else Counters(credits_posted=leg.amount)
+
+
+def _mirrored(legs: tuple[Leg, ...]) -> tuple[Leg, ...]:
+    opposite = {Side.DEBIT: Side.CREDIT, Side.CREDIT: Side.DEBIT}
+    return tuple(leg.model_copy(update={"side": opposite[leg.side]}) for leg in legs)
+
+
+def _leg_set(legs: tuple[Leg, ...]) -> set[tuple[str, Side, int]]:
+    return {(leg.account_id, leg.side, leg.amount) for leg in legs}
+
+
+def _resolved_legs(pending: Transfer, phase: TransferPhase, amount: int | None) -> tuple[Leg, ...]:
+    """The legs a resolution moves: the reserved legs, or for a partial post the amount asked."""
+    if phase != TransferPhase.POST_PENDING or amount is None or amount == pending.amount:
+        return pending.legs
+    if amount <= 0 or amount > pending.amount:
+        raise InvalidTransfer(
+            f"a pending transfer of {pending.amount} fen posts between 1 and {pending.amount} fen"
+        )
+    if len(pending.legs) != 2:
+        raise InvalidTransfer("only a two-leg pending transfer can be posted in part")
+    return tuple(leg.model_copy(update={"amount": amount}) for leg in pending.legs)

@@ -1,0 +1,423 @@
+"""The ledger's DynamoDB adapter: item layout, serialisation and the calls, nothing else.
+
+Item layout in the one ledger table (keys ``pk``/``sk``, sparse indexes gsi1 and gsi2):
+
+=====================  =====================  =====================================================
+item                   pk / sk                index keys
+=====================  =====================  =====================================================
+account state          ACCT#<id> / STATE      -
+entry (immutable)      ACCT#<id> / ENTRY#<seq> gsi1: STMT#<id> / <at>#<seq>  (statements by date)
+transfer               XFER#<id> / TRANSFER   gsi2: PENDING / <expires_at>#<id> while it is pending
+reversal guard         XFER#<id> / REVERSED   -  (a transfer is reversed at most once)
+correction proposal    PROPOSAL#<id> / PROP.  gsi1: PROPOSALS#open / <proposed_at>#<id> while open
+=====================  =====================  =====================================================
+
+Entries of one account sort by sequence under their account's partition, so ``verify`` reads
+them with one consistent Query; entry times never go backwards within an account, so gsi1
+order is sequence order too.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from chalicelib.clock import isoformat
+from chalicelib.ledger.errors import InvalidTransfer
+from chalicelib.ledger.models import (
+    AccountState,
+    CorrectionProposal,
+    Entry,
+    PendingState,
+    Transfer,
+)
+
+PENDING_INDEX_KEY = "PENDING"
+OPEN_PROPOSALS_KEY = "PROPOSALS#open"
+STATE_SK = "STATE"
+TRANSFER_SK = "TRANSFER"
+REVERSED_SK = "REVERSED"
+PROPOSAL_SK = "PROPOSAL"
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+RETRYABLE_ERRORS = frozenset({"TransactionConflictException", "TransactionInProgressException"})
+
+
+def account_pk(account_id: str) -> str:
+    return f"ACCT#{account_id}"
+
+
+def entry_sk(seq: int) -> str:
+    return f"ENTRY#{seq:012d}"
+
+
+def transfer_pk(transfer_id: str) -> str:
+    return f"XFER#{transfer_id}"
+
+
+def proposal_pk(proposal_id: str) -> str:
+    return f"PROPOSAL#{proposal_id}"
+
+
+def to_item(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: _serializer.serialize(value) for key, value in values.items()}
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal; the ledger holds integers only."""
+    if isinstance(value, Decimal):
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _plain(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [_plain(inner) for inner in value]
+    return value
+
+
+def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: _plain(_deserializer.deserialize(value)) for key, value in item.items()}
+
+
+def _key(pk: str, sk: str) -> dict[str, Any]:
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+@dataclass(frozen=True)
+class Cancelled(Exception):
+    """TransactWriteItems was cancelled; ``reasons`` holds one code per item, in order
+    ("None", "ConditionalCheckFailed", "TransactionConflict", ...)."""
+
+    reasons: tuple[str, ...]
+
+    def failed(self, index: int) -> bool:
+        return index < len(self.reasons) and self.reasons[index] == "ConditionalCheckFailed"
+
+    @property
+    def contended(self) -> bool:
+        return "TransactionConflict" in self.reasons or not any(
+            reason == "ConditionalCheckFailed" for reason in self.reasons
+        )
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    cursor: str | None
+
+
+def encode_cursor(key: dict[str, Any] | None) -> str | None:
+    if not key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    if not cursor:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidTransfer("the cursor is not one this ledger issued") from exc
+    if not isinstance(key, dict):
+        raise InvalidTransfer("the cursor is not one this ledger issued")
+    return key
+
+
+class LedgerStore:
+    """Reads and writes ledger items in one table through the low-level DynamoDB client."""
+
+    def __init__(self, client: Any, table: str) -> None:
+        self.client = client
+        self.table = table
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        answer = self.client.get_item(TableName=self.table, Key=_key(pk, sk), ConsistentRead=True)
+        item = answer.get("Item")
+        return from_item(item) if item else None
+
+    def account_states(self, account_ids: list[str]) -> dict[str, AccountState]:
+        """The stored states of these accounts (missing ones are left out), read consistently."""
+        states: dict[str, AccountState] = {}
+        keys = [_key(account_pk(account_id), STATE_SK) for account_id in account_ids]
+        while keys:
+            request = {self.table: {"Keys": keys[:100], "ConsistentRead": True}}
+            keys = keys[100:]
+            while request:
+                answer = self.client.batch_get_item(RequestItems=request)
+                for item in answer["Responses"].get(self.table, []):
+                    state = state_from_item(item)
+                    states[state.account.id] = state
+                request = answer.get("UnprocessedKeys") or {}
+        return states
+
+    def transfer(self, transfer_id: str) -> tuple[Transfer, str] | None:
+        """A recorded transfer and the fingerprint of the request that made it."""
+        values = self.get(transfer_pk(transfer_id), TRANSFER_SK)
+        if values is None:
+            return None
+        fingerprint = values.pop("fingerprint")
+        return Transfer.model_validate(_strip_keys(values)), fingerprint
+
+    def entries(self, account_id: str) -> list[tuple[int, Entry]]:
+        """Every entry of an account in sequence order, with the sequence its key carries."""
+        stored: list[tuple[int, Entry]] = []
+        for item in self._query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :entry)",
+            ExpressionAttributeValues={
+                ":pk": {"S": account_pk(account_id)},
+                ":entry": {"S": "ENTRY#"},
+            },
+            ConsistentRead=True,
+        ):
+            key_seq = int(item["sk"].removeprefix("ENTRY#"))
+            stored.append((key_seq, Entry.model_validate(_strip_keys(item))))
+        return stored
+
+    def entries_between(
+        self, account_id: str, start: datetime, end: datetime, *, limit: int, cursor: str | None
+    ) -> tuple[list[Entry], str | None]:
+        """One page of an account's entries with ``start <= at < end``, oldest first."""
+        args: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :pk AND gsi1sk BETWEEN :start AND :end",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": f"STMT#{account_id}"},
+                ":start": {"S": isoformat(start)},
+                # "#" sorts below every digit, so this bound excludes entries at ``end``
+                ":end": {"S": isoformat(end)},
+            },
+            "Limit": limit,
+        }
+        start_key = decode_cursor(cursor)
+        if start_key:
+            args["ExclusiveStartKey"] = start_key
+        answer = self.client.query(**args)
+        entries = [Entry.model_validate(_strip_keys(from_item(i))) for i in answer["Items"]]
+        return entries, encode_cursor(answer.get("LastEvaluatedKey"))
+
+    def last_entry_before(self, account_id: str, moment: datetime) -> Entry | None:
+        """The newest entry of an account at or before ``moment``."""
+        answer = self.client.query(
+            TableName=self.table,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :pk AND gsi1sk < :end",
+            ExpressionAttributeValues={
+                ":pk": {"S": f"STMT#{account_id}"},
+                # "#" follows the timestamp, and "$" sorts after "#": entries at ``moment`` count
+                ":end": {"S": isoformat(moment) + "$"},
+            },
+            ScanIndexForward=False,
+            Limit=1,
+        )
+        items = answer["Items"]
+        return Entry.model_validate(_strip_keys(from_item(items[0]))) if items else None
+
+    def due_pending(self, now: datetime) -> Iterator[str]:
+        """Ids of pending transfers whose timeout has passed, soonest first."""
+        for item in self._query(
+            IndexName="gsi2",
+            KeyConditionExpression="gsi2pk = :pending AND gsi2sk <= :now",
+            ExpressionAttributeValues={
+                ":pending": {"S": PENDING_INDEX_KEY},
+                ":now": {"S": isoformat(now) + "$"},
+            },
+            ProjectionExpression="id",
+        ):
+            yield str(item["id"])
+
+    def proposal(self, proposal_id: str) -> CorrectionProposal | None:
+        values = self.get(proposal_pk(proposal_id), PROPOSAL_SK)
+        return CorrectionProposal.model_validate(_strip_keys(values)) if values else None
+
+    def open_proposals(self, *, limit: int, cursor: str | None) -> Page:
+        args: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :open",
+            "ExpressionAttributeValues": {":open": {"S": OPEN_PROPOSALS_KEY}},
+            "Limit": limit,
+        }
+        start_key = decode_cursor(cursor)
+        if start_key:
+            args["ExclusiveStartKey"] = start_key
+        answer = self.client.query(**args)
+        items = [_strip_keys(from_item(item)) for item in answer["Items"]]
+        return Page(items, encode_cursor(answer.get("LastEvaluatedKey")))
+
+    def _query(self, **args: Any) -> Iterator[dict[str, Any]]:
+        args["TableName"] = self.table
+        while True:
+            answer = self.client.query(**args)
+            for item in answer["Items"]:
+                yield from_item(item)
+            if "LastEvaluatedKey" not in answer:
+                return
+            args["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def put_new(self, pk: str, sk: str, values: Mapping[str, Any]) -> bool:
+        """Write an item only if its key is free; False if it already exists."""
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item={**_key(pk, sk), **to_item(values)},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def commit(self, items: list[dict[str, Any]]) -> None:
+        """One TransactWriteItems; a cancellation becomes ``Cancelled`` with its reasons."""
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            code = exc.response["Error"]["Code"]
+            if code == "TransactionCanceledException":
+                reasons = exc.response.get("CancellationReasons") or [
+                    {"Code": "TransactionConflict"}
+                ]
+                raise Cancelled(tuple(r.get("Code", "None") for r in reasons)) from exc
+            if code in RETRYABLE_ERRORS:
+                raise Cancelled(("TransactionConflict",)) from exc
+            raise
+
+    # -- transaction items -------------------------------------------------------------------
+
+    def new_transfer_item(self, transfer: Transfer, fingerprint: str) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            **transfer.model_dump(mode="json", exclude_none=True),
+            "fingerprint": fingerprint,
+        }
+        if transfer.state == PendingState.PENDING and transfer.expires_at is not None:
+            values["gsi2pk"] = PENDING_INDEX_KEY
+            values["gsi2sk"] = f"{isoformat(transfer.expires_at)}#{transfer.id}"
+        return self._put_new(transfer_pk(transfer.id), TRANSFER_SK, values)
+
+    def state_update_item(self, before: AccountState, after: AccountState) -> dict[str, Any]:
+        """Move an account from ``before`` to ``after``, only if nobody moved it meanwhile."""
+        dumped = after.model_dump(mode="json")
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": _key(account_pk(after.account.id), STATE_SK),
+                "UpdateExpression": "SET seq = :seq, head_hash = :hash, last_at = :at, "
+                "totals = :totals",
+                "ConditionExpression": "seq = :expected",
+                "ExpressionAttributeValues": to_item(
+                    {
+                        ":seq": after.seq,
+                        ":hash": after.head_hash,
+                        ":at": dumped["last_at"],
+                        ":totals": dumped["totals"],
+                        ":expected": before.seq,
+                    }
+                ),
+            }
+        }
+
+    def new_entry_item(self, entry: Entry) -> dict[str, Any]:
+        values = {
+            **entry.model_dump(mode="json"),
+            "gsi1pk": f"STMT#{entry.account_id}",
+            "gsi1sk": f"{isoformat(entry.at)}#{entry.seq:012d}",
+        }
+        return self._put_new(account_pk(entry.account_id), entry_sk(entry.seq), values)
+
+    def resolve_pending_item(
+        self, pending_id: str, state: PendingState, resolved_by: str
+    ) -> dict[str, Any]:
+        """Close a pending transfer, once: only while it is still pending."""
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": _key(transfer_pk(pending_id), TRANSFER_SK),
+                "UpdateExpression": "SET #state = :state, resolved_by = :by REMOVE gsi2pk, gsi2sk",
+                "ConditionExpression": "#state = :pending",
+                "ExpressionAttributeNames": {"#state": "state"},
+                "ExpressionAttributeValues": to_item(
+                    {":state": state.value, ":by": resolved_by, ":pending": "pending"}
+                ),
+            }
+        }
+
+    def reversal_guard_item(self, original_id: str, reversal_id: str) -> dict[str, Any]:
+        return self._put_new(transfer_pk(original_id), REVERSED_SK, {"reversed_by": reversal_id})
+
+    def reversal_of(self, original_id: str) -> str | None:
+        values = self.get(transfer_pk(original_id), REVERSED_SK)
+        return str(values["reversed_by"]) if values else None
+
+    def proposal_values(self, proposal: CorrectionProposal) -> dict[str, Any]:
+        values = proposal.model_dump(mode="json", exclude_none=True)
+        values["gsi1pk"] = OPEN_PROPOSALS_KEY
+        values["gsi1sk"] = f"{isoformat(proposal.proposed_at)}#{proposal.id}"
+        return values
+
+    def decide_proposal_item(self, decided: CorrectionProposal) -> dict[str, Any]:
+        """Record the decision on an open proposal, once, and drop it from the open list."""
+        values = decided.model_dump(mode="json", exclude_none=True)
+        names = {f"#{name}": name for name in ("status", "decided_by", "decided_at")}
+        sets = ["#status = :status", "#decided_by = :decided_by", "#decided_at = :decided_at"]
+        attribute_values = {
+            ":status": values["status"],
+            ":decided_by": values["decided_by"],
+            ":decided_at": values["decided_at"],
+            ":open": "open",
+        }
+        for optional in ("transfer_id", "decision_reason"):
+            if optional in values:
+                names[f"#{optional}"] = optional
+                sets.append(f"#{optional} = :{optional}")
+                attribute_values[f":{optional}"] = values[optional]
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": _key(proposal_pk(decided.id), PROPOSAL_SK),
+                "UpdateExpression": "SET " + ", ".join(sets) + " REMOVE gsi1pk, gsi1sk",
+                "ConditionExpression": "#status = :open",
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": to_item(attribute_values),
+            }
+        }
+
+    def _put_new(self, pk: str, sk: str, values: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "Put": {
+                "TableName": self.table,
+                "Item": {**_key(pk, sk), **to_item(values)},
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+
+
+def state_item_values(state: AccountState) -> dict[str, Any]:
+    return state.model_dump(mode="json")
+
+
+def state_from_item(item: Mapping[str, Any]) -> AccountState:
+    return AccountState.model_validate(_strip_keys(from_item(item)))
+
+
+_KEYS = frozenset({"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"})
+
+
+def _strip_keys(values: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if key not in _KEYS}
