@@ -157,6 +157,9 @@ def parse_json(raw: bytes) -> Any:
 
 
 def _pointer(location: tuple[int | str, ...]) -> str:
+    """RFC 6901 JSON pointer; the whole body is the empty pointer."""
+    if not location:
+        return ""
     return "/" + "/".join(str(part).replace("~", "~0").replace("/", "~1") for part in location)
 
 

@@ -100,7 +100,7 @@ class OpenCase(RequestBody):
     fund_types: list[FundType] = Field(min_length=1, max_length=3)
     adjudicated_amount: PositiveFen
     currency: Annotated[str, AfterValidator(check_currency)] = DEFAULT_CURRENCY
-    parties: list[PartyIn] = Field(min_length=2, max_length=50)
+    parties: list[PartyIn] = Field(min_length=1, max_length=50)
 
     @field_validator("case_number")
     @classmethod

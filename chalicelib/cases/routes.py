@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 from chalice.app import Blueprint, Response
 
@@ -54,4 +55,6 @@ def change_status(call: Call, case_id: str) -> dict[str, Any]:
 
 @route(blueprint, "/case-accounts/{account_number}", roles=READERS)
 def find_by_account(call: Call, account_number: str) -> dict[str, Any]:
-    return case_view(case_service().find_by_account_number(account_number), call.actor)
+    # People type the number in groups ("4406 0426 ..."); the path carries it URL-encoded.
+    typed = unquote(account_number)
+    return case_view(case_service().find_by_account_number(typed), call.actor)

@@ -32,7 +32,8 @@ def test_case_number_refuses_other_formats(text: str) -> None:
 
 def test_account_number_is_16_digits_with_region_year_and_check_digit() -> None:
     number = ids.make_account_number("粤0604", 2026, 1234)
-    assert number.startswith("44060426") and len(number) == 16
+    assert number.startswith("44060426")
+    assert len(number) == 16
     assert ids.damm_digit(number) == 0
     assert ids.group_account_number(number) == " ".join(
         [number[:4], number[4:8], number[8:12], number[12:]]

@@ -1,0 +1,69 @@
+"""Every staff route needs a valid token from the configured issuer."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from chalicelib.identity import NotSignedIn, Role, TokenSettings, TokenVerifier
+from infra.local_auth import LocalSigner
+
+
+def test_valid_token_gives_the_principal_and_roles(signer: LocalSigner, aws: Any) -> None:
+    from chalicelib.identity import token_verifier
+
+    principal = token_verifier().verify("Bearer " + signer.token("clerk", "approver", "janitor"))
+    assert principal.roles == {Role.CLERK, Role.APPROVER}
+    assert principal.subject == "staff-1"
+
+
+@pytest.mark.parametrize(
+    ("header", "reason"),
+    [
+        (None, "Authorization"),
+        ("Basic abc", "Bearer"),
+        ("Bearer not-a-jwt", "not a JWT"),
+    ],
+)
+def test_missing_or_malformed_header_is_refused(aws: Any, header: str | None, reason: str) -> None:
+    from chalicelib.identity import token_verifier
+
+    with pytest.raises(NotSignedIn, match=reason):
+        token_verifier().verify(header)
+
+
+def test_expired_token_is_refused(signer: LocalSigner, aws: Any) -> None:
+    from chalicelib.identity import token_verifier
+
+    old = signer.token("clerk", issued_at=time.time() - 7200, lifetime_seconds=600)
+    with pytest.raises(NotSignedIn, match="expired"):
+        token_verifier().verify("Bearer " + old)
+
+
+def test_token_from_another_key_or_issuer_is_refused(signer: LocalSigner, aws: Any) -> None:
+    from chalicelib.identity import token_verifier
+
+    stranger = LocalSigner.generate()
+    stranger.key_id = signer.key_id  # same key id, different key: the signature must fail
+    with pytest.raises(NotSignedIn, match="not valid"):
+        token_verifier().verify("Bearer " + stranger.token("admin"))
+    wrong_issuer = LocalSigner(signer.private_key, signer.key_id, issuer="https://elsewhere")
+    with pytest.raises(NotSignedIn, match="not valid"):
+        token_verifier().verify("Bearer " + wrong_issuer.token("admin"))
+    access_token = signer.token("admin", token_use="access")
+    with pytest.raises(NotSignedIn, match="ID token"):
+        token_verifier().verify("Bearer " + access_token)
+
+
+def test_local_key_file_is_refused_outside_the_local_stage(tmp_path: Any) -> None:
+    for stage in ("dev", "prod"):
+        with pytest.raises(RuntimeError, match="only in the local stage"):
+            TokenSettings(stage=stage, issuer="i", audience="a", jwks_file=str(tmp_path / "k"))
+    with pytest.raises(RuntimeError, match="https"):
+        TokenSettings(stage="prod", issuer="i", audience="a", jwks_url="http://plain/jwks.json")
+    settings = TokenSettings(
+        stage="prod", issuer="i", audience="a", jwks_url="https://cognito.example/jwks.json"
+    )
+    assert TokenVerifier(settings) is not None

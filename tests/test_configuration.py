@@ -1,0 +1,44 @@
+"""The stages, table names and policies agree with the one table definition in infra/."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from infra.tables import TABLES, cloudformation_resources, default_table_name
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_stage_names_the_tables_infra_defines() -> None:
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    assert config["autogen_policy"] is False
+    assert set(config["stages"]) == {"local", "dev", "prod"}
+    for stage, settings in config["stages"].items():
+        env = settings["environment_variables"]
+        assert env["STAGE"] == stage
+        for spec in TABLES:
+            assert env[spec.env_var] == default_table_name(spec, stage)
+        policy = json.loads((ROOT / ".chalice" / settings["iam_policy_file"]).read_text())
+        resources = [r for s in policy["Statement"] for r in s["Resource"] if "dynamodb" in r]
+        assert f"arn:*:dynamodb:*:*:table/courtfunds-{stage}-*" in resources
+        actions = {a for s in policy["Statement"] for a in s["Action"]}
+        assert "dynamodb:Scan" not in actions
+        assert "dynamodb:DeleteItem" not in actions
+
+
+def test_only_the_local_stage_reads_a_local_key_file() -> None:
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    for stage, settings in config["stages"].items():
+        env = settings["environment_variables"]
+        assert ("AUTH_JWKS_FILE" in env) == (stage == "local")
+        if stage != "local":
+            assert env["AUTH_JWKS_URL"].startswith("https://")
+
+
+def test_deployment_template_holds_every_table() -> None:
+    resources = cloudformation_resources("prod")["Resources"]
+    assert set(resources) == {spec.logical_name for spec in TABLES}
+    for resource in resources.values():
+        assert resource["Properties"]["BillingMode"] == "PAY_PER_REQUEST"
+        assert resource["DeletionPolicy"] == "Retain"
