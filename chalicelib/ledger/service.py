@@ -71,6 +71,7 @@ from chalicelib.ledger.store import (
     state_from_item,
     state_item_values,
 )
+from chalicelib.money import AmountError, check_currency
 
 EXPIRY_ACTOR = "system:expiry"
 MAX_STATEMENT_PAGE = 500
@@ -128,6 +129,7 @@ class LedgerService:
         """
         if currency in self._system_ready:
             return
+        _check_currency(currency)
         for system in SystemAccount:
             self._open(
                 Account(
@@ -144,6 +146,7 @@ class LedgerService:
         """Open the account of one case (一案一账号); opening it again returns the same account."""
         if not CASE_ACCOUNT_ID.match(account_id):
             raise InvalidAccount(f"a case account number has 16 digits, not {account_id!r}")
+        _check_currency(currency)
         return self._open(
             Account(
                 id=account_id,
@@ -773,6 +776,13 @@ class LedgerService:
         state = self._states.get(account_id) or self._read_state(account_id)
         if state.account.kind != AccountKind.CASE:
             raise InvalidAccount(f"account {account_id} is not a case account")
+
+
+def _check_currency(currency: str) -> None:
+    try:
+        check_currency(currency)
+    except AmountError as exc:
+        raise InvalidAccount(str(exc)) from exc
 
 
 def _leg_delta(leg: Leg, *, pending: bool) -> Counters:
