@@ -74,3 +74,34 @@ def dynamodb() -> Any:
         )
 
     return cached("dynamodb", build)
+
+
+def payment_rail() -> Any:
+    """The payment rail (Stripe). STRIPE_API_BASE points it at localstripe in the local stack."""
+
+    def build() -> Any:
+        from chalicelib.collection.stripe_rail import StripeRail, StripeSettings
+
+        settings = StripeSettings(
+            secret_key=setting("STRIPE_API_KEY"),
+            publishable_key=setting("STRIPE_PUBLISHABLE_KEY"),
+            webhook_secrets=tuple(setting("STRIPE_WEBHOOK_SECRET").split(",")),
+            api_base=setting("STRIPE_API_BASE", "") or None,
+        )
+        return StripeRail(settings, clock=clock())
+
+    return cached("payment_rail", build)
+
+
+def notifier() -> Any:
+    """Where notifications go: the local outbox (NOTIFY_OUTBOX_DIR) unless a stage sends SMS."""
+
+    def build() -> Any:
+        from pathlib import Path
+
+        from chalicelib.notifications import OutboxNotifier
+
+        folder = Path(setting("NOTIFY_OUTBOX_DIR", ".local/outbox"))
+        return OutboxNotifier(folder / "notifications.jsonl", clock=clock())
+
+    return cached("notifier", build)

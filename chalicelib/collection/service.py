@@ -1,0 +1,603 @@
+"""Online collection's use cases: start a payment, confirm it, follow the rail, settle it into
+the case account exactly once, sweep what webhooks missed, and claim unidentified money.
+
+Settling is the heart: whatever tells us a payment succeeded (the confirm answer, the page
+polling, a webhook, the sweeper), the same ``settle`` runs. The ledger transfer id is derived
+from our payment id, so the ledger posts it once; our own records (payment, case standing,
+receipt number, surplus draft, paid-in-full notice) then move in one conditional transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta, timezone
+from typing import TYPE_CHECKING
+
+from chalicelib.clock import Clock, isoformat
+from chalicelib.collection.errors import (
+    AmountRefused,
+    CaseNotPayable,
+    ClaimAlreadySettled,
+    ClaimNotFound,
+    CollectionBusy,
+    PaymentConflict,
+    PaymentDeclined,
+    PaymentNotFound,
+)
+from chalicelib.collection.models import (
+    OPEN_STATUSES,
+    CaseSnapshot,
+    CaseStanding,
+    ClaimStatus,
+    Notice,
+    NoticeStatus,
+    Payment,
+    PaymentStatus,
+    ReviewItem,
+    Settlement,
+    StartPayment,
+    SurplusDraft,
+    SweepReport,
+    UnidentifiedPayment,
+)
+from chalicelib.collection.rail import (
+    BrowserSetup,
+    PaymentRail,
+    RailEvent,
+    RailEventKind,
+    RailPayment,
+    RailStatus,
+)
+from chalicelib.collection.store import CollectionStore, Contended
+from chalicelib.ledger import SystemAccount, TransferCode, TransferRequest
+from chalicelib.money import CURRENCIES, format_yuan
+from chalicelib.notifications import Channel, Notification, Notifier, Recipient
+from chalicelib.problems import BadRequest
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from chalicelib.cases import Case, CaseService
+    from chalicelib.ledger import LedgerService
+
+log = logging.getLogger(__name__)
+
+CHINA_TIME = timezone(timedelta(hours=8), "CST")  # receipts are numbered by the court's year
+PAID_IN_FULL = "case.paid_in_full"
+MAX_ATTEMPTS = 6
+_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_\-]{8,100}$")
+
+
+@dataclass(frozen=True)
+class CaseOverview:
+    """What the pay page shows: the case's public facts and what has been paid."""
+
+    case: CaseSnapshot
+    status: str
+    standing: CaseStanding
+
+    @property
+    def accepts_payments(self) -> bool:
+        return self.status == "open"
+
+
+@dataclass(frozen=True)
+class PaymentStep:
+    """A payment after a step, and what the page needs for the next one."""
+
+    payment: Payment
+    client_secret: str | None = None
+    browser: BrowserSetup | None = None
+
+
+def snapshot(case: Case) -> CaseSnapshot:
+    return CaseSnapshot(
+        case_id=case.case_id,
+        case_number=case.case_number,
+        court_code=case.court_code,
+        court_name=case.court_name,
+        account_number=case.account_number,
+        adjudicated_amount=case.adjudicated_amount,
+        currency=case.currency,
+    )
+
+
+class CollectionService:
+    def __init__(
+        self,
+        store: CollectionStore,
+        rail: PaymentRail,
+        clock: Clock,
+        *,
+        cases: CaseService,
+        ledger: LedgerService,
+        notifier: Notifier,
+        sweep_lookback: timedelta = timedelta(days=3),
+    ) -> None:
+        self.store = store
+        self.rail = rail
+        self._clock = clock
+        self._cases = cases
+        self._ledger = ledger
+        self._notifier = notifier
+        self._sweep_lookback = sweep_lookback  # Stripe retries a webhook for up to 3 days
+
+    # -- the pay page ------------------------------------------------------------------------
+
+    def overview(self, account_number: str) -> CaseOverview:
+        """The case behind a typed or linked account number; a mistyped number is refused."""
+        case = self._cases.find_by_account_number(account_number)
+        return CaseOverview(
+            case=snapshot(case),
+            status=case.status.value,
+            standing=self.store.standing(case.case_id),
+        )
+
+    def start_payment(
+        self, account_number: str, request: StartPayment, *, idempotency_key: str | None
+    ) -> PaymentStep:
+        """Open a payment for the case at the rail. The page sends an idempotency key per
+        attempt, so a double tap or a retried request opens one payment, not two."""
+        case = self._cases.find_by_account_number(account_number)
+        if case.status.value != "open":
+            raise CaseNotPayable(
+                f"case {case.case_number} is {case.status.value} and takes no payments",
+                case_status=case.status.value,
+            )
+        standing = self.store.standing(case.case_id)
+        remaining = standing.remaining(case.adjudicated_amount)
+        if request.amount > remaining and not request.accept_surplus:
+            raise AmountRefused(
+                f"the amount is more than the {format_yuan(remaining)} yuan that remains; "
+                "confirm that you mean to overpay (the surplus is refunded on application)",
+                remaining=remaining,
+            )
+        payment_id = self._payment_id(case.account_number, idempotency_key)
+        digest = hashlib.sha256(
+            f"{case.account_number}|{request.amount}|{request.accept_surplus}".encode()
+        ).hexdigest()
+        now = self._clock.now()
+        payment = Payment(
+            payment_id=payment_id,
+            case=snapshot(case),
+            amount=request.amount,
+            currency=case.currency,
+            status=PaymentStatus.CREATED,
+            rail=self.rail.name,
+            created_at=now,
+            updated_at=now,
+            accepts_surplus=request.amount > remaining,
+        )
+        if not self.store.add_payment(payment, request_digest=digest):
+            payment = self._replayed(payment_id, digest)
+            if payment.rail_reference is not None:
+                current = self.rail.retrieve(payment.rail_reference)
+                return PaymentStep(payment, current.client_secret, self.rail.browser_setup())
+        opened = self.rail.create_payment(
+            key=payment_id,
+            amount=payment.amount,
+            currency=payment.currency,
+            payment_id=payment_id,
+            account_number=case.account_number,
+            description=f"{case.court_name} {case.case_number}",
+        )
+        payment = self._move(
+            payment,
+            PaymentStatus.AWAITING_METHOD,
+            {PaymentStatus.CREATED},
+            rail_reference=opened.reference,
+        )
+        return PaymentStep(payment, opened.client_secret, self.rail.browser_setup())
+
+    def confirm_card(self, payment_id: str, card_token: str) -> PaymentStep:
+        """Charge the card the payer entered. A payment that needs 3-D Secure comes back with
+        its client secret so the page can finish it with the rail's browser library."""
+        payment = self.payment(payment_id)
+        if payment.status != PaymentStatus.AWAITING_METHOD or payment.rail_reference is None:
+            raise PaymentConflict(
+                f"this payment is {payment.status.display}; start a new payment to pay again",
+                status=payment.status.value,
+            )
+        try:
+            current = self.rail.confirm_with_card(payment.rail_reference, card_token=card_token)
+        except PaymentDeclined as declined:
+            self._move(payment, PaymentStatus.FAILED, OPEN_STATUSES, failure=declined.detail)
+            raise
+        payment = self._follow(payment, current)
+        secret = current.client_secret if payment.status == PaymentStatus.REQUIRES_ACTION else None
+        return PaymentStep(payment, secret)
+
+    def payment(self, payment_id: str) -> Payment:
+        found = self.store.payment(payment_id)
+        if found is None:
+            raise PaymentNotFound("there is no payment with this reference")
+        return found[0]
+
+    def refresh(self, payment_id: str) -> Payment:
+        """The payment, brought up to date from the rail while it is still in flight, so the
+        receipt page shows the real state even before (or without) a webhook."""
+        payment = self.payment(payment_id)
+        if payment.status in OPEN_STATUSES and payment.rail_reference is not None:
+            payment = self._follow(payment, self.rail.retrieve(payment.rail_reference))
+        return payment
+
+    def payments_of_case(self, case_id: str) -> list[Payment]:
+        self._cases.get(case_id)
+        return self.store.payments_of_case(case_id)
+
+    # -- webhooks and the sweeper ------------------------------------------------------------
+
+    def ingest_webhook(self, raw_body: bytes, headers: Mapping[str, str]) -> dict[str, str]:
+        """Verify, record the event id, act, mark done. A duplicate is acknowledged and does
+        nothing; an event recorded but never finished (a crash) is acted on again, which is
+        safe because every action is idempotent."""
+        event = self.rail.parse_event(raw_body, headers)
+        received = isoformat(self._clock.now())
+        if not self.store.record_event(self.rail.name, event.event_id, event.event_type, received):
+            return {"event": event.event_id, "outcome": "duplicate"}
+        outcome = self._act(event)
+        self.store.finish_event(
+            self.rail.name, event.event_id, outcome, isoformat(self._clock.now())
+        )
+        return {"event": event.event_id, "outcome": outcome}
+
+    def sweep(self) -> SweepReport:
+        """Post every payment the rail says succeeded in the look-back window but that we have
+        not posted (its webhook never came), and send notices left pending. Idempotent."""
+        outcomes: dict[str, int] = {}
+        examined = 0
+        for current in self.rail.succeeded_since(self._clock.now() - self._sweep_lookback):
+            examined += 1
+            outcome = self.settle(current).outcome
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        sent = self.send_pending_notices()
+        report = SweepReport(
+            examined=examined,
+            posted=outcomes.get("posted", 0),
+            unidentified=outcomes.get("unidentified", 0),
+            review=outcomes.get("review", 0),
+            notices_sent=sent,
+        )
+        log.info("collection sweep: %s", report)
+        return report
+
+    def _act(self, event: RailEvent) -> str:
+        current = event.payment
+        if current is None or event.kind == RailEventKind.OTHER:
+            return "ignored"
+        if event.kind == RailEventKind.SUCCEEDED:
+            return self.settle(current).outcome
+        found = self.store.payment(current.payment_id) if current.payment_id else None
+        if found is None:
+            return "unknown_payment"
+        return f"status:{self._follow(found[0], current).status.value}"
+
+    # -- settling ----------------------------------------------------------------------------
+
+    def settle(self, current: RailPayment) -> Settlement:
+        """Post a payment the rail reports succeeded, exactly once."""
+        if current.status != RailStatus.SUCCEEDED:
+            raise PaymentConflict("only a succeeded payment is settled")
+        if current.currency not in CURRENCIES:
+            return self._for_review(current, f"paid in {current.currency}, which is not accepted")
+        # Every accepted currency is the currency of its cases (CNY), so a payment found below
+        # cannot disagree with its case.
+        found = self.store.payment(current.payment_id) if current.payment_id else None
+        if found is None:
+            return self._unidentified(current, "no payment of ours carries this reference")
+        payment = found[0]
+        if payment.rail_reference not in (None, current.reference):
+            return self._unidentified(
+                current, f"payment {payment.payment_id} has another reference"
+            )
+        if payment.status == PaymentStatus.SUCCEEDED:
+            return Settlement("already_posted", payment)
+        transfer_id = self._post_collection(payment, current)
+        return self._commit_settlement(payment, current, transfer_id)
+
+    def _commit_settlement(
+        self, payment: Payment, current: RailPayment, transfer_id: str
+    ) -> Settlement:
+        """Record the posted payment with its receipt number, retrying when another payment
+        of the same case or court got there first."""
+        for _ in range(MAX_ATTEMPTS):
+            paid_at = self._clock.now()
+            year = paid_at.astimezone(CHINA_TIME).year
+            before = self.store.settlement_state(
+                payment.case.case_id, payment.case.court_code, year
+            )
+            seq = before.receipt_seq + 1
+            succeeded = payment.model_copy(
+                update={
+                    "status": PaymentStatus.SUCCEEDED,
+                    "rail_reference": current.reference,
+                    "paid_at": paid_at,
+                    "updated_at": paid_at,
+                    "amount_received": current.amount,
+                    "receipt_number": f"{payment.case.court_code}-{year}-{seq:07d}",
+                    "transfer_id": transfer_id,
+                    "failure_message": None,
+                }
+            )
+            standing, surplus, notice = self._credit(
+                payment.case, before.standing, current.amount, payment.payment_id
+            )
+            try:
+                done = self.store.commit_settlement(
+                    succeeded,
+                    before=before,
+                    standing=standing,
+                    receipt=(payment.case.court_code, year, seq),
+                    surplus=surplus,
+                    notice=notice,
+                )
+            except Contended:
+                continue
+            if not done:
+                return Settlement("already_posted", self.payment(payment.payment_id))
+            if notice is not None:
+                self._send(notice)
+            return Settlement("posted", succeeded)
+        raise CollectionBusy("the case is settling many payments at once; try again")
+
+    def _post_collection(self, payment: Payment, current: RailPayment) -> str:
+        self._ledger.ensure_system_accounts(payment.currency)
+        transfer = self._ledger.transfer(
+            TransferRequest.between(
+                id=f"collection:{payment.payment_id}",
+                debit=SystemAccount.PAYMENT_CLEARING.of(payment.currency),
+                credit=payment.case.account_number,
+                amount=current.amount,
+                code=TransferCode.COLLECTION,
+                requested_by=f"rail:{self.rail.name}",
+                currency=payment.currency,
+                metadata={
+                    "payment_id": payment.payment_id,
+                    "rail_reference": current.reference,
+                    "case_id": payment.case.case_id,
+                },
+            )
+        )
+        return transfer.id
+
+    def _credit(
+        self, case: CaseSnapshot, before: CaseStanding, amount: int, source: str
+    ) -> tuple[CaseStanding, SurplusDraft | None, Notice | None]:
+        """The case's standing after ``amount`` more is paid, with the surplus draft and the
+        paid-in-full notice that this payment brings about."""
+        now = self._clock.now()
+        owed = case.adjudicated_amount
+        crosses = before.paid < owed <= before.paid + amount
+        standing = before.model_copy(
+            update={
+                "paid": before.paid + amount,
+                "payments": before.payments + 1,
+                "version": before.version + 1,
+                "last_paid_at": now,
+                "paid_in_full_at": now if crosses else before.paid_in_full_at,
+            }
+        )
+        excess = standing.surplus(owed)
+        surplus = None
+        if excess > 0:
+            surplus = SurplusDraft(
+                case_id=case.case_id,
+                account_number=case.account_number,
+                amount=excess,
+                currency=case.currency,
+                last_payment_id=source,
+                updated_at=now,
+            )
+        notice = None
+        if crosses:
+            notice = Notice(
+                key=f"{PAID_IN_FULL}:{case.case_id}",
+                kind=PAID_IN_FULL,
+                case_id=case.case_id,
+                created_at=now,
+            )
+        return standing, surplus, notice
+
+    def _unidentified(self, current: RailPayment, why: str) -> Settlement:
+        """不明款: the money is real, so it is posted, but to unidentified funds, and queued."""
+        self._ledger.ensure_system_accounts(current.currency)
+        transfer = self._ledger.transfer(
+            TransferRequest.between(
+                id=f"unidentified:{self.rail.name}:{current.reference}",
+                debit=SystemAccount.PAYMENT_CLEARING.of(current.currency),
+                credit=SystemAccount.UNIDENTIFIED_FUNDS.of(current.currency),
+                amount=current.amount,
+                code=TransferCode.UNIDENTIFIED_RECEIPT,
+                requested_by=f"rail:{self.rail.name}",
+                currency=current.currency,
+                metadata={"rail_reference": current.reference, "why": why},
+            )
+        )
+        self.store.add_unidentified(
+            UnidentifiedPayment(
+                reference=current.reference,
+                rail=self.rail.name,
+                amount=current.amount,
+                currency=current.currency,
+                received_at=self._clock.now(),
+                status=ClaimStatus.OPEN,
+                why=why,
+                stated_account_number=current.account_number,
+                receipt_transfer_id=transfer.id,
+            )
+        )
+        return Settlement("unidentified")
+
+    def _for_review(self, current: RailPayment, why: str) -> Settlement:
+        self.store.add_review(
+            ReviewItem(
+                reference=current.reference,
+                rail=self.rail.name,
+                amount=current.amount,
+                currency=current.currency,
+                received_at=self._clock.now(),
+                why=why,
+                payment_id=current.payment_id,
+            )
+        )
+        log.warning("collection: payment %s held for review: %s", current.reference, why)
+        return Settlement("review")
+
+    # -- claims (认领) -----------------------------------------------------------------------
+
+    def claim(
+        self, reference: str, *, account_number: str, reason: str, actor: str
+    ) -> UnidentifiedPayment:
+        """Claim unidentified money to a case through the ledger's one claim mechanism, and
+        mark the queue item with who, why and when. The money counts toward the case."""
+        item = self.store.unidentified(reference)
+        if item is None:
+            raise ClaimNotFound(f"there is no unidentified payment {reference}")
+        if item.status != ClaimStatus.OPEN:
+            raise ClaimAlreadySettled(
+                f"this payment was already claimed to case account {item.claimed_account_number}"
+            )
+        case = self._cases.find_by_account_number(account_number)
+        if case.currency != item.currency:
+            raise AmountRefused(f"the case keeps {case.currency}; this money is {item.currency}")
+        transfer = self._ledger.claim_unidentified(
+            id=f"claim:{item.rail}:{reference}",
+            account_id=case.account_number,
+            amount=item.amount,
+            claimed_by=actor,
+            reason=reason,
+            payment_ref=reference,
+            currency=item.currency,
+        )
+        claimed = item.model_copy(
+            update={
+                "status": ClaimStatus.CLAIMED,
+                "claimed_to_case": case.case_id,
+                "claimed_account_number": case.account_number,
+                "claimed_by": actor,
+                "claim_reason": reason,
+                "claimed_at": self._clock.now(),
+                "claim_transfer_id": transfer.id,
+            }
+        )
+        for _ in range(MAX_ATTEMPTS):
+            before = self.store.standing(case.case_id)
+            standing, surplus, notice = self._credit(snapshot(case), before, item.amount, reference)
+            try:
+                done = self.store.commit_claim(
+                    claimed, before=before, standing=standing, surplus=surplus, notice=notice
+                )
+            except Contended:
+                continue
+            if not done:
+                return self.store.unidentified(reference) or claimed
+            if notice is not None:
+                self._send(notice)
+            return claimed
+        raise CollectionBusy("the case is settling many payments at once; try again")
+
+    # -- notices -----------------------------------------------------------------------------
+
+    def send_pending_notices(self) -> int:
+        return sum(1 for notice in self.store.pending_notices() if self._send(notice))
+
+    def _send(self, notice: Notice) -> bool:
+        """Hand a notice to the notifier and mark it sent. A failure leaves it pending for the
+        sweeper; the payment itself is already safe."""
+        try:
+            case = self._cases.get(notice.case_id)
+            self._notifier.notify(self._paid_in_full(case, notice))
+        except Exception:
+            log.exception("collection: notice %s not sent; the sweeper retries", notice.key)
+            return False
+        return self.store.mark_notice_sent(
+            notice.model_copy(update={"status": NoticeStatus.SENT, "sent_at": self._clock.now()})
+        )
+
+    @staticmethod
+    def _paid_in_full(case: Case, notice: Notice) -> Notification:
+        recipients = tuple(
+            Recipient(channel=Channel.SMS, address=party.phone, party_id=party.party_id)
+            for party in case.creditors
+        )
+        return Notification(
+            key=notice.key,
+            kind=notice.kind,
+            case_id=case.case_id,
+            recipients=recipients,
+            subject=f"{case.case_number} 执行款已足额到账",
+            body=(
+                f"【{case.court_name}】您申请执行的{case.case_number}案，执行款"
+                f"{format_yuan(case.adjudicated_amount)}元已足额到账，法院将依法发放案款。"
+            ),
+        )
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _payment_id(self, account_number: str, idempotency_key: str | None) -> str:
+        if idempotency_key is None:
+            return "pay_" + secrets.token_hex(12)
+        if not _IDEMPOTENCY_KEY.match(idempotency_key):
+            raise BadRequest("an Idempotency-Key is 8 to 100 letters, digits, '-' or '_'")
+        digest = hashlib.sha256(f"{account_number}|{idempotency_key}".encode()).hexdigest()
+        return "pay_" + digest[:24]
+
+    def _replayed(self, payment_id: str, digest: str) -> Payment:
+        found = self.store.payment(payment_id)
+        if found is None:
+            raise PaymentNotFound("the payment vanished while being replayed")
+        payment, original = found
+        if original != digest:
+            raise PaymentConflict("this Idempotency-Key was used for a different payment")
+        return payment
+
+    def _follow(self, payment: Payment, current: RailPayment) -> Payment:
+        """Bring our record in line with the rail: succeeded settles; the others move the
+        status forward only (a late 'processing' never undoes 'failed' or 'paid')."""
+        if current.status == RailStatus.SUCCEEDED:
+            settled = self.settle(current).payment
+            return settled or self.payment(payment.payment_id)
+        if current.status == RailStatus.PROCESSING:
+            return self._move(payment, PaymentStatus.PROCESSING, _BEFORE_PROCESSING)
+        if current.status == RailStatus.REQUIRES_ACTION:
+            return self._move(payment, PaymentStatus.REQUIRES_ACTION, _BEFORE_ACTION)
+        if current.status == RailStatus.CANCELED:
+            return self._move(payment, PaymentStatus.CANCELED, OPEN_STATUSES)
+        if current.status == RailStatus.AWAITING_METHOD and current.failure_message:
+            return self._move(
+                payment, PaymentStatus.FAILED, OPEN_STATUSES, failure=current.failure_message
+            )
+        return payment
+
+    def _move(
+        self,
+        payment: Payment,
+        status: PaymentStatus,
+        from_statuses: frozenset[PaymentStatus] | set[PaymentStatus],
+        *,
+        failure: str | None = None,
+        rail_reference: str | None = None,
+    ) -> Payment:
+        if payment.status not in from_statuses:
+            return payment
+        moved = payment.model_copy(
+            update={
+                "status": status,
+                "updated_at": self._clock.now(),
+                "failure_message": failure,
+                "rail_reference": rail_reference or payment.rail_reference,
+            }
+        )
+        if self.store.save_payment(moved, from_statuses=from_statuses):
+            return moved
+        return self.payment(payment.payment_id)
+
+
+_BEFORE_PROCESSING = frozenset(
+    {PaymentStatus.CREATED, PaymentStatus.AWAITING_METHOD, PaymentStatus.REQUIRES_ACTION}
+)
+_BEFORE_ACTION = frozenset({PaymentStatus.CREATED, PaymentStatus.AWAITING_METHOD})

@@ -1,0 +1,417 @@
+"""Collection's items in the collection table (one table, generic pk/sk, sparse gsi1/gsi2).
+
+    pk                        sk        what                        index (pk / sk)
+    PAY#{payment_id}          PAY       a payment                   gsi1 CASEPAY#{case} / {at}#{id}
+    CASE#{case_id}            STANDING  paid so far, versioned
+    CASE#{case_id}            SURPLUS   the draft refund            gsi2 SURPLUS#draft / {at}#{case}
+    RECEIPTNO#{court}#{year}  SEQ       the court's gapless receipt counter
+    EVENT#{rail}#{event_id}   EVENT     a webhook: received, then processed
+    UNIDENTIFIED#{reference}  ITEM      不明款 to be claimed     gsi1 CLAIMQ#{status} / {at}#{ref}
+    REVIEW#{reference}        ITEM      a payment not postable      gsi1 REVIEWQ#open / {at}#{ref}
+    NOTICE#{key}              NOTICE    a notification owed         gsi2 NOTICE#{status} / {at}#{k}
+
+Each model is stored whole as JSON in ``doc``; the attributes that conditions and indexes read
+(``status``, ``version``, ``next``, ``state``) sit beside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from chalicelib.clock import isoformat
+from chalicelib.collection.models import (
+    CaseStanding,
+    ClaimStatus,
+    Notice,
+    NoticeStatus,
+    Payment,
+    PaymentStatus,
+    ReviewItem,
+    SurplusDraft,
+    UnidentifiedPayment,
+)
+
+M = TypeVar("M", bound=BaseModel)
+CONDITION_FAILED = "ConditionalCheckFailed"
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _n(value: int) -> dict[str, str]:
+    return {"N": str(value)}
+
+
+class Contended(Exception):
+    """Another writer changed a guarded item between our read and our write; read and retry."""
+
+
+@dataclass(frozen=True)
+class SettlementState:
+    """The guarded items a settlement reads before it writes."""
+
+    standing: CaseStanding
+    receipt_seq: int
+
+
+def payment_key(payment_id: str) -> dict[str, Any]:
+    return {"pk": _s(f"PAY#{payment_id}"), "sk": _s("PAY")}
+
+
+def _standing_key(case_id: str) -> dict[str, Any]:
+    return {"pk": _s(f"CASE#{case_id}"), "sk": _s("STANDING")}
+
+
+def _receipt_key(court_code: str, year: int) -> dict[str, Any]:
+    return {"pk": _s(f"RECEIPTNO#{court_code}#{year}"), "sk": _s("SEQ")}
+
+
+def _event_key(rail: str, event_id: str) -> dict[str, Any]:
+    return {"pk": _s(f"EVENT#{rail}#{event_id}"), "sk": _s("EVENT")}
+
+
+def _unidentified_key(reference: str) -> dict[str, Any]:
+    return {"pk": _s(f"UNIDENTIFIED#{reference}"), "sk": _s("ITEM")}
+
+
+def _notice_key(key: str) -> dict[str, Any]:
+    return {"pk": _s(f"NOTICE#{key}"), "sk": _s("NOTICE")}
+
+
+class CollectionStore:
+    """DynamoDB access for collection; every write that can race is conditional."""
+
+    def __init__(self, client: Any, table: str) -> None:
+        self._db = client
+        self._table = table
+
+    # -- payments ----------------------------------------------------------------------------
+
+    def payment(self, payment_id: str) -> tuple[Payment, str] | None:
+        """The payment and the digest of the request that created it."""
+        item = self._get(payment_key(payment_id))
+        if item is None:
+            return None
+        return Payment.model_validate_json(item["doc"]["S"]), item["request_digest"]["S"]
+
+    def add_payment(self, payment: Payment, *, request_digest: str) -> bool:
+        """Record a new payment; False if the id exists (a replayed request)."""
+        item = self._payment_item(payment) | {"request_digest": _s(request_digest)}
+        return self._put(item, "attribute_not_exists(pk)", {})
+
+    def save_payment(self, payment: Payment, *, from_statuses: Iterable[PaymentStatus]) -> bool:
+        """Move a payment on, only from one of ``from_statuses``; False if it had moved."""
+        allowed = {f":from{i}": _s(s.value) for i, s in enumerate(from_statuses)}
+        update = self._payment_update(payment, f"#status IN ({', '.join(allowed)})", allowed)
+        try:
+            self._db.update_item(**update["Update"])
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def payments_of_case(self, case_id: str, *, limit: int = 100) -> list[Payment]:
+        page = self._db.query(
+            TableName=self._table,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :pk",
+            ExpressionAttributeValues={":pk": _s(f"CASEPAY#{case_id}")},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [Payment.model_validate_json(i["doc"]["S"]) for i in page["Items"]]
+
+    def _payment_item(self, payment: Payment) -> dict[str, Any]:
+        return payment_key(payment.payment_id) | {
+            "status": _s(payment.status.value),
+            "doc": _s(payment.model_dump_json()),
+            "gsi1pk": _s(f"CASEPAY#{payment.case.case_id}"),
+            "gsi1sk": _s(f"{isoformat(payment.created_at)}#{payment.payment_id}"),
+        }
+
+    def _payment_update(
+        self, payment: Payment, condition: str, values: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Replace a payment's document and status, keeping its creation digest and index."""
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": payment_key(payment.payment_id),
+                "UpdateExpression": "SET #status = :status, doc = :doc",
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {
+                    ":status": _s(payment.status.value),
+                    ":doc": _s(payment.model_dump_json()),
+                    **values,
+                },
+            }
+        }
+
+    # -- standing and settlement -------------------------------------------------------------
+
+    def standing(self, case_id: str) -> CaseStanding:
+        item = self._get(_standing_key(case_id))
+        if item is None:
+            return CaseStanding(case_id=case_id)
+        return CaseStanding.model_validate_json(item["doc"]["S"])
+
+    def settlement_state(self, case_id: str, court_code: str, year: int) -> SettlementState:
+        """The case's standing and the court's receipt counter, read together and consistently."""
+        keys = [_standing_key(case_id), _receipt_key(court_code, year)]
+        answer = self._db.batch_get_item(
+            RequestItems={self._table: {"Keys": keys, "ConsistentRead": True}}
+        )
+        items = {i["pk"]["S"]: i for i in answer["Responses"].get(self._table, [])}
+        while answer.get("UnprocessedKeys"):
+            answer = self._db.batch_get_item(RequestItems=answer["UnprocessedKeys"])
+            items |= {i["pk"]["S"]: i for i in answer["Responses"].get(self._table, [])}
+        standing_item = items.get(f"CASE#{case_id}")
+        receipt_item = items.get(f"RECEIPTNO#{court_code}#{year}")
+        return SettlementState(
+            standing=(
+                CaseStanding.model_validate_json(standing_item["doc"]["S"])
+                if standing_item
+                else CaseStanding(case_id=case_id)
+            ),
+            receipt_seq=int(receipt_item["next"]["N"]) if receipt_item else 0,
+        )
+
+    def commit_settlement(
+        self,
+        payment: Payment,
+        *,
+        before: SettlementState,
+        standing: CaseStanding,
+        receipt: tuple[str, int, int] | None,
+        surplus: SurplusDraft | None,
+        notice: Notice | None,
+    ) -> bool:
+        """One transaction: the payment succeeds, the standing and receipt counter advance, and
+        any surplus draft and notice are written. False if the payment had already succeeded;
+        ``Contended`` if the standing or counter moved since ``before``."""
+        writes: list[dict[str, Any]] = [
+            self._payment_update(
+                payment, "#status <> :succeeded", {":succeeded": _s(PaymentStatus.SUCCEEDED.value)}
+            ),
+            self._standing_put(standing, before.standing.version),
+        ]
+        if receipt is not None:
+            court_code, year, seq = receipt
+            writes.append(
+                self._conditional_put(
+                    _receipt_key(court_code, year) | {"next": _n(seq)},
+                    "attribute_not_exists(pk) OR #next = :seen",
+                    {":seen": _n(before.receipt_seq)},
+                )
+            )
+        writes += self._derived_puts(surplus, notice)
+        return self._transact(writes)
+
+    def commit_claim(
+        self,
+        claimed: UnidentifiedPayment,
+        *,
+        before: CaseStanding,
+        standing: CaseStanding,
+        surplus: SurplusDraft | None,
+        notice: Notice | None,
+    ) -> bool:
+        """One transaction: the unidentified payment is marked claimed and counts toward the
+        case. False if it was no longer open."""
+        writes = [
+            self._conditional_put(
+                self._unidentified_item(claimed),
+                "#status = :open",
+                {":open": _s(ClaimStatus.OPEN.value)},
+            ),
+            self._standing_put(standing, before.version),
+            *self._derived_puts(surplus, notice),
+        ]
+        return self._transact(writes)
+
+    def _standing_put(self, standing: CaseStanding, seen_version: int) -> dict[str, Any]:
+        item = _standing_key(standing.case_id) | {
+            "version": _n(standing.version),
+            "doc": _s(standing.model_dump_json()),
+        }
+        return self._conditional_put(
+            item, "attribute_not_exists(pk) OR #version = :seen", {":seen": _n(seen_version)}
+        )
+
+    def _derived_puts(
+        self, surplus: SurplusDraft | None, notice: Notice | None
+    ) -> list[dict[str, Any]]:
+        puts = []
+        if surplus is not None:
+            item = {
+                "pk": _s(f"CASE#{surplus.case_id}"),
+                "sk": _s("SURPLUS"),
+                "doc": _s(surplus.model_dump_json()),
+                "gsi2pk": _s(f"SURPLUS#{surplus.status}"),
+                "gsi2sk": _s(f"{isoformat(surplus.updated_at)}#{surplus.case_id}"),
+            }
+            puts.append({"Put": {"TableName": self._table, "Item": item}})
+        if notice is not None:
+            puts.append(
+                self._conditional_put(self._notice_item(notice), "attribute_not_exists(pk)", {})
+            )
+        return puts
+
+    def surplus(self, case_id: str) -> SurplusDraft | None:
+        item = self._get({"pk": _s(f"CASE#{case_id}"), "sk": _s("SURPLUS")})
+        return SurplusDraft.model_validate_json(item["doc"]["S"]) if item else None
+
+    def surplus_drafts(self, *, limit: int = 100) -> list[SurplusDraft]:
+        """Cases paid beyond what they owe, newest first: the refunds workflow's inbox."""
+        return self._query_index("gsi2", "SURPLUS#draft", SurplusDraft, limit=limit)
+
+    # -- webhook events ----------------------------------------------------------------------
+
+    def record_event(self, rail: str, event_id: str, event_type: str, received_at: str) -> bool:
+        """Record an event before acting on it. True if it is new, or was recorded before but
+        never finished (a crash, a timeout); False if it was already processed."""
+        item = _event_key(rail, event_id) | {
+            "state": _s("received"),
+            "event_type": _s(event_type),
+            "received_at": _s(received_at),
+        }
+        return self._put(
+            item,
+            "attribute_not_exists(pk) OR #state = :received",
+            {":received": _s("received")},
+        )
+
+    def finish_event(self, rail: str, event_id: str, outcome: str, processed_at: str) -> None:
+        self._db.update_item(
+            TableName=self._table,
+            Key=_event_key(rail, event_id),
+            UpdateExpression="SET #state = :processed, outcome = :outcome, processed_at = :at",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues={
+                ":processed": _s("processed"),
+                ":outcome": _s(outcome),
+                ":at": _s(processed_at),
+            },
+        )
+
+    def event_state(self, rail: str, event_id: str) -> str | None:
+        item = self._get(_event_key(rail, event_id))
+        return item["state"]["S"] if item else None
+
+    # -- unidentified funds and review -------------------------------------------------------
+
+    def add_unidentified(self, item: UnidentifiedPayment) -> bool:
+        return self._put(self._unidentified_item(item), "attribute_not_exists(pk)", {})
+
+    def unidentified(self, reference: str) -> UnidentifiedPayment | None:
+        item = self._get(_unidentified_key(reference))
+        return UnidentifiedPayment.model_validate_json(item["doc"]["S"]) if item else None
+
+    def unidentified_queue(self, status: ClaimStatus, *, limit: int) -> list[UnidentifiedPayment]:
+        return self._query_index(
+            "gsi1", f"CLAIMQ#{status.value}", UnidentifiedPayment, limit=limit, oldest_first=True
+        )
+
+    def _unidentified_item(self, item: UnidentifiedPayment) -> dict[str, Any]:
+        return _unidentified_key(item.reference) | {
+            "status": _s(item.status.value),
+            "doc": _s(item.model_dump_json()),
+            "gsi1pk": _s(f"CLAIMQ#{item.status.value}"),
+            "gsi1sk": _s(f"{isoformat(item.received_at)}#{item.reference}"),
+        }
+
+    def add_review(self, item: ReviewItem) -> bool:
+        record = {
+            "pk": _s(f"REVIEW#{item.reference}"),
+            "sk": _s("ITEM"),
+            "doc": _s(item.model_dump_json()),
+            "gsi1pk": _s("REVIEWQ#open"),
+            "gsi1sk": _s(f"{isoformat(item.received_at)}#{item.reference}"),
+        }
+        return self._put(record, "attribute_not_exists(pk)", {})
+
+    def review_queue(self, *, limit: int) -> list[ReviewItem]:
+        return self._query_index("gsi1", "REVIEWQ#open", ReviewItem, limit=limit, oldest_first=True)
+
+    # -- notices -----------------------------------------------------------------------------
+
+    def _notice_item(self, notice: Notice) -> dict[str, Any]:
+        return _notice_key(notice.key) | {
+            "status": _s(notice.status.value),
+            "doc": _s(notice.model_dump_json()),
+            "gsi2pk": _s(f"NOTICE#{notice.status.value}"),
+            "gsi2sk": _s(f"{isoformat(notice.created_at)}#{notice.key}"),
+        }
+
+    def pending_notices(self, *, limit: int = 100) -> list[Notice]:
+        return self._query_index("gsi2", "NOTICE#pending", Notice, limit=limit, oldest_first=True)
+
+    def mark_notice_sent(self, notice: Notice) -> bool:
+        """Mark sent, once: False if another process marked it first."""
+        return self._put(
+            self._notice_item(notice),
+            "#status = :pending",
+            {":pending": _s(NoticeStatus.PENDING.value)},
+        )
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _get(self, key: dict[str, Any]) -> dict[str, Any] | None:
+        item: dict[str, Any] | None = self._db.get_item(
+            TableName=self._table, Key=key, ConsistentRead=True
+        ).get("Item")
+        return item
+
+    def _query_index(
+        self, index: str, partition: str, model: type[M], *, limit: int, oldest_first: bool = False
+    ) -> list[M]:
+        page = self._db.query(
+            TableName=self._table,
+            IndexName=index,
+            KeyConditionExpression=f"{index}pk = :pk",
+            ExpressionAttributeValues={":pk": _s(partition)},
+            ScanIndexForward=oldest_first,
+            Limit=limit,
+        )
+        return [model.model_validate_json(i["doc"]["S"]) for i in page["Items"]]
+
+    def _put(self, item: dict[str, Any], condition: str, values: dict[str, Any]) -> bool:
+        try:
+            self._db.put_item(**self._conditional_put(item, condition, values)["Put"])
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def _conditional_put(
+        self, item: dict[str, Any], condition: str, values: dict[str, Any]
+    ) -> dict[str, Any]:
+        names = {f"#{n}": n for n in ("status", "version", "next", "state") if f"#{n}" in condition}
+        put: dict[str, Any] = {
+            "TableName": self._table,
+            "Item": item,
+            "ConditionExpression": condition,
+        }
+        if names:
+            put["ExpressionAttributeNames"] = names
+        if values:
+            put["ExpressionAttributeValues"] = values
+        return {"Put": put}
+
+    def _transact(self, writes: Sequence[dict[str, Any]]) -> bool:
+        """Commit ``writes``; the first is the idempotency guard, whose failure means the work
+        was done before (False), while a failure of any other guard means a race (retry)."""
+        try:
+            self._db.transact_write_items(TransactItems=list(writes))
+        except self._db.exceptions.TransactionCanceledException as error:
+            reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+            if reasons[:1] == [CONDITION_FAILED]:
+                return False
+            if CONDITION_FAILED in reasons:
+                raise Contended("a guarded item changed; read again") from error
+            raise
+        return True

@@ -1,0 +1,267 @@
+"""The Stripe rail: PaymentIntents for collection, signed webhooks, succeeded-event listing.
+
+Card data goes from the payer's browser to Stripe.js, which returns a one-time token; the
+server attaches it to the PaymentIntent and confirms there ("finalise on the server"), and the
+page finishes any 3-D Secure step with ``stripe.confirmCardPayment``. This is the flow both
+Stripe and the localstripe stand-in (used by the local stack and the tests) support.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import stripe
+
+from chalicelib.clock import Clock
+from chalicelib.collection.errors import (
+    PaymentConflict,
+    PaymentDeclined,
+    RailUnavailable,
+    WebhookRejected,
+)
+from chalicelib.collection.rail import (
+    BrowserSetup,
+    RailEvent,
+    RailEventKind,
+    RailPayment,
+    RailStatus,
+)
+
+STRIPE_API = "https://api.stripe.com"
+STRIPE_JS = "https://js.stripe.com/v3/"
+
+_STATUSES = {
+    "requires_payment_method": RailStatus.AWAITING_METHOD,
+    "requires_confirmation": RailStatus.AWAITING_CONFIRMATION,
+    "requires_action": RailStatus.REQUIRES_ACTION,
+    "processing": RailStatus.PROCESSING,
+    "requires_capture": RailStatus.PROCESSING,
+    "succeeded": RailStatus.SUCCEEDED,
+    "canceled": RailStatus.CANCELED,
+}
+_EVENT_KINDS = {
+    "payment_intent.succeeded": RailEventKind.SUCCEEDED,
+    "payment_intent.payment_failed": RailEventKind.FAILED,
+    "payment_intent.processing": RailEventKind.PROCESSING,
+    "payment_intent.canceled": RailEventKind.CANCELED,
+}
+
+
+@dataclass(frozen=True)
+class StripeSettings:
+    """Keys and endpoints. ``api_base`` points the SDK at localstripe in the local stack;
+    several webhook secrets are accepted while one is being rotated."""
+
+    secret_key: str
+    publishable_key: str
+    webhook_secrets: tuple[str, ...]
+    api_base: str | None = None
+    js_url: str | None = None
+    tolerance: timedelta = timedelta(minutes=5)  # Stripe's own default for replayed events
+    future_skew: timedelta = timedelta(seconds=30)  # clocks disagree a little, never minutes
+    timeout_seconds: float = 10.0
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _from_timestamp(value: Any) -> datetime:
+    return datetime.fromtimestamp(int(value), UTC)
+
+
+def payment_from_object(data: Mapping[str, Any]) -> RailPayment:
+    """A PaymentIntent (as a plain dict, from the API or a webhook) as a ``RailPayment``."""
+    metadata = data.get("metadata") or {}
+    error = data.get("last_payment_error") or {}
+    status = _STATUSES.get(str(data.get("status")), RailStatus.AWAITING_METHOD)
+    return RailPayment(
+        reference=str(data["id"]),
+        amount=int(data["amount"]),
+        currency=str(data["currency"]).upper(),
+        status=status,
+        created_at=_from_timestamp(data.get("created", 0)),
+        payment_id=metadata.get("payment_id"),
+        account_number=metadata.get("case_account"),
+        failure_message=error.get("message"),
+        client_secret=data.get("client_secret"),
+    )
+
+
+class StripeRail:
+    """``PaymentRail`` on Stripe's PaymentIntents API."""
+
+    name = "stripe"
+
+    def __init__(
+        self,
+        settings: StripeSettings,
+        *,
+        clock: Clock,
+        http_client: stripe.HTTPClient | None = None,
+    ) -> None:
+        self._settings = settings
+        self._clock = clock
+        base = {"api": settings.api_base} if settings.api_base else None
+        self._client = stripe.StripeClient(
+            settings.secret_key,
+            base_addresses=base,  # type: ignore[arg-type]
+            max_network_retries=2,  # the SDK resends with the same idempotency key
+            http_client=http_client
+            or stripe.new_default_http_client(timeout=settings.timeout_seconds),
+        )
+
+    def create_payment(
+        self,
+        *,
+        key: str,
+        amount: int,
+        currency: str,
+        payment_id: str,
+        account_number: str,
+        description: str,
+    ) -> RailPayment:
+        params: dict[str, Any] = {
+            "amount": amount,
+            "currency": currency.lower(),
+            # In metadata, not ``description``, which localstripe does not take.
+            "metadata": {
+                "payment_id": payment_id,
+                "case_account": account_number,
+                "case": description,
+            },
+        }
+        intent = self._call(
+            lambda: self._client.v1.payment_intents.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": key},
+            )
+        )
+        return payment_from_object(intent.to_dict())
+
+    def confirm_with_card(self, reference: str, *, card_token: str) -> RailPayment:
+        token = self._call(lambda: self._client.v1.tokens.retrieve(card_token))
+        card_id = token.to_dict().get("card", {}).get("id")
+        if not card_id:
+            raise PaymentConflict("the card token carries no card; enter the card again")
+        self._call(
+            lambda: self._client.v1.payment_intents.update(
+                reference, params={"payment_method": card_id}
+            )
+        )
+        intent = self._call(lambda: self._client.v1.payment_intents.confirm(reference))
+        return payment_from_object(intent.to_dict())
+
+    def retrieve(self, reference: str) -> RailPayment:
+        intent = self._call(lambda: self._client.v1.payment_intents.retrieve(reference))
+        return payment_from_object(intent.to_dict())
+
+    def succeeded_since(self, moment: datetime) -> Iterator[RailPayment]:
+        events = self._call(
+            lambda: self._client.v1.events.list(
+                params={
+                    "type": "payment_intent.succeeded",
+                    "created": {"gte": int(moment.timestamp())},
+                    "limit": 100,
+                }
+            )
+        )
+        seen: set[str] = set()
+        for event in events.auto_paging_iter():
+            payment = payment_from_object(event.to_dict()["data"]["object"])
+            if payment.reference not in seen:
+                seen.add(payment.reference)
+                yield payment
+
+    def parse_event(self, raw_body: bytes, headers: Mapping[str, str]) -> RailEvent:
+        signed_at = self._verify(raw_body, headers)
+        try:
+            event = json.loads(raw_body)
+            event_id, event_type = str(event["id"]), str(event["type"])
+            data = event["data"]["object"]
+        except (ValueError, KeyError, TypeError) as error:
+            raise WebhookRejected("the webhook body is not a Stripe event") from error
+        payment = None
+        if isinstance(data, dict) and data.get("object") == "payment_intent":
+            payment = payment_from_object(data)
+        return RailEvent(
+            event_id=event_id,
+            event_type=event_type,
+            kind=_EVENT_KINDS.get(event_type, RailEventKind.OTHER),
+            created_at=_from_timestamp(event.get("created", signed_at.timestamp())),
+            payment=payment,
+        )
+
+    def browser_setup(self) -> BrowserSetup:
+        api = self._settings.api_base or STRIPE_API
+        js = self._settings.js_url or (
+            f"{api}/js.stripe.com/v3/" if self._settings.api_base else STRIPE_JS
+        )
+        frames = (
+            (_origin(js),) if self._settings.api_base else (_origin(js), "https://hooks.stripe.com")
+        )
+        return BrowserSetup(
+            rail=self.name,
+            publishable_key=self._settings.publishable_key,
+            script_url=js,
+            script_origins=(_origin(js),),
+            connect_origins=(_origin(api),),
+            frame_origins=frames,
+        )
+
+    def _verify(self, raw_body: bytes, headers: Mapping[str, str]) -> datetime:
+        """Stripe's scheme: HMAC-SHA256 of ``"{t}." + body`` under the endpoint secret, sent as
+        ``Stripe-Signature: t=...,v1=...``. The timestamp is inside the signature, so a replay
+        cannot refresh it; stale and future timestamps are refused."""
+        header = next((v for k, v in headers.items() if k.lower() == "stripe-signature"), None)
+        if not header:
+            raise WebhookRejected("the Stripe-Signature header is missing")
+        timestamp: str | None = None
+        signatures: list[str] = []
+        for part in header.split(","):
+            name, _, value = part.strip().partition("=")
+            if name == "t":
+                timestamp = value
+            elif name == "v1":
+                signatures.append(value)
+        if timestamp is None or not timestamp.isdigit() or not signatures:
+            raise WebhookRejected("the Stripe-Signature header is malformed")
+        signed_payload = timestamp.encode() + b"." + raw_body
+        expected = [
+            hmac.new(secret.encode(), signed_payload, hashlib.sha256).hexdigest()
+            for secret in self._settings.webhook_secrets
+        ]
+        if not any(hmac.compare_digest(e, s) for e in expected for s in signatures):
+            raise WebhookRejected("the webhook signature does not match its body")
+        signed_at = _from_timestamp(timestamp)
+        now = self._clock.now()
+        if signed_at < now - self._settings.tolerance:
+            raise WebhookRejected("the webhook timestamp is too old; a replay is refused")
+        if signed_at > now + self._settings.future_skew:
+            raise WebhookRejected("the webhook timestamp is in the future")
+        return signed_at
+
+    @staticmethod
+    def _call(request: Any) -> Any:
+        """Run one SDK call, turning Stripe's errors into collection errors."""
+        try:
+            return request()
+        except stripe.CardError as error:
+            raise PaymentDeclined(
+                error.user_message or "the card was declined",
+                decline_code=error.code,
+            ) from error
+        except stripe.InvalidRequestError as error:
+            raise PaymentConflict(
+                error.user_message or "the payment service refused the request"
+            ) from error
+        except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as error:
+            raise RailUnavailable("the payment service did not answer; try again") from error
