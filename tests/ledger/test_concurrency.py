@@ -1,0 +1,168 @@
+"""Contention: threads racing on one case account through a one-call-at-a-time moto server,
+and injected TransactionConflict cancellations (moto never raises them)."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from chalicelib.clock import FixedClock
+from chalicelib.ledger import (
+    ConcurrencyExhausted,
+    InsufficientFunds,
+    LedgerService,
+    TransferCode,
+    TransferRequest,
+)
+from infra.moto_server import start_moto_server, stop_moto_server
+from infra.tables import TABLES, create_table_request
+from tests.ledger.conftest import CASE_A, CLEARING, PAYOUTS, collect, disburse
+
+THREADS = 8
+POSTINGS_PER_THREAD = 10
+TABLE = "courtfunds-concurrency-ledger"
+
+
+class FakeHTTP:
+    status_code = 400
+
+
+def inject_conflicts(client: Any, times: int) -> list[int]:
+    """Make the next ``times`` TransactWriteItems fail as DynamoDB does when two transactions
+    touch one item at once; return a list that counts the injected failures."""
+    injected: list[int] = []
+
+    def cancel(params: dict[str, Any], **_: Any) -> tuple[Any, dict[str, Any]] | None:
+        if len(injected) >= times:
+            return None
+        injected.append(1)
+        items = json.loads(params["body"])["TransactItems"]
+        reasons = [{"Code": "TransactionConflict"} for _ in items]
+        return FakeHTTP(), {
+            "Error": {"Code": "TransactionCanceledException", "Message": "conflict"},
+            "CancellationReasons": reasons,
+        }
+
+    client.meta.events.register("before-call.dynamodb.TransactWriteItems", cancel)
+    return injected
+
+
+def test_a_transaction_conflict_is_retried_with_jitter(
+    ledger: LedgerService, aws: Any, clock: FixedClock
+) -> None:
+    naps: list[float] = []
+    racing = LedgerService(ledger.store.client, ledger.store.table, clock, sleep=naps.append)
+    collect(racing, CASE_A, 1000, "pay-1")
+    injected = inject_conflicts(aws, times=3)
+    disburse(racing, CASE_A, 400, "out-1")
+    assert len(injected) == 3
+    assert len(naps) == 3
+    assert all(0 <= nap <= 0.2 for nap in naps)
+    assert ledger.balance(CASE_A).posted == 600
+    assert ledger.verify(CASE_A).ok
+
+
+def test_retries_are_bounded_and_then_reported(ledger: LedgerService, aws: Any) -> None:
+    collect(ledger, CASE_A, 1000, "pay-1")
+    injected = inject_conflicts(aws, times=1000)
+    with pytest.raises(ConcurrencyExhausted) as err:
+        disburse(ledger, CASE_A, 400, "out-1")
+    assert err.value.status == 503
+    assert len(injected) == 8
+    aws.meta.events.unregister("before-call.dynamodb.TransactWriteItems")
+    assert ledger.balance(CASE_A).posted == 1000
+
+
+@pytest.fixture(scope="module")
+def moto_url() -> Iterator[str]:
+    server, url = start_moto_server()
+    try:
+        yield url
+    finally:
+        stop_moto_server(server)
+
+
+def remote_ledger(url: str, clock: FixedClock) -> LedgerService:
+    """A ledger with its own client and cache, as one Lambda instance of many would have."""
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=url,
+        region_name="us-east-1",
+        config=Config(retries={"max_attempts": 1}, max_pool_connections=2),
+    )
+    return LedgerService(client, TABLE, clock, max_attempts=30)
+
+
+@pytest.mark.slow
+def test_racing_threads_never_overdraw_or_lose_an_update(moto_url: str, clock: FixedClock) -> None:
+    setup = remote_ledger(moto_url, clock)
+    spec = next(t for t in TABLES if t.env_var == "LEDGER_TABLE")
+    setup.store.client.create_table(**create_table_request(spec, TABLE))
+    setup.ensure_system_accounts()
+    setup.open_case_account(CASE_A, case_id="case-a")
+    collect(setup, CASE_A, 20_000, "seed")
+
+    accepted: dict[str, int] = {}
+    refused: list[str] = []
+    exhausted: list[str] = []
+    lock = threading.Lock()
+    start = threading.Barrier(THREADS)
+
+    def work(worker: int) -> None:
+        ledger = remote_ledger(moto_url, clock)
+        ledger.balance(CASE_A)  # warm the cache, so every thread starts from the same state
+        rng = random.Random(worker)
+        start.wait()
+        for n in range(POSTINGS_PER_THREAD):
+            transfer_id = f"w{worker}-{n}"
+            collection = n % 4 == 0
+            amount = rng.randint(100, 1500)
+            request = TransferRequest.between(
+                id=transfer_id,
+                debit=CLEARING if collection else CASE_A,
+                credit=CASE_A if collection else PAYOUTS,
+                amount=amount,
+                code=TransferCode.COLLECTION if collection else TransferCode.DISBURSEMENT,
+                requested_by=f"worker-{worker}",
+            )
+            try:
+                ledger.transfer(request)
+            except InsufficientFunds:
+                with lock:
+                    refused.append(transfer_id)
+                continue
+            except ConcurrencyExhausted:
+                with lock:
+                    exhausted.append(transfer_id)
+                continue
+            with lock:
+                accepted[transfer_id] = amount if collection else -amount
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert not exhausted
+    assert len(accepted) + len(refused) == THREADS * POSTINGS_PER_THREAD
+    assert refused, "the race should have run the account dry at least once"
+    balance = setup.balance(CASE_A)
+    assert balance.posted == 20_000 + sum(accepted.values())
+    assert balance.posted >= 0
+    entries = [entry for _, entry in setup.store.entries(CASE_A)]
+    posted_ids = [entry.transfer_id for entry in entries[1:]]
+    assert sorted(posted_ids) == sorted(accepted)  # each accepted transfer exactly once
+    assert min(entry.after.available for entry in entries) >= 0
+    assert setup.verify(CASE_A).ok
+    assert setup.verify(CLEARING).ok
+    assert setup.verify(PAYOUTS).ok
+    total = sum(setup.balance(a).posted for a in (CASE_A, CLEARING, PAYOUTS))
+    assert total == 0

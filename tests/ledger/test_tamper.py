@@ -1,0 +1,85 @@
+"""Tampering with stored entries: verify finds the change, the gap and the swap, and says where."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from chalicelib.ledger import BreakKind, LedgerService
+from chalicelib.ledger.store import account_pk, entry_sk
+from tests.ledger.conftest import CASE_A, collect, disburse
+
+
+@pytest.fixture
+def history(ledger: LedgerService) -> LedgerService:
+    """Five entries on case A: four payments in and one payout."""
+    for n in range(4):
+        collect(ledger, CASE_A, 1000 + n, f"pay-{n}")
+    disburse(ledger, CASE_A, 500, "out-1")
+    assert ledger.verify(CASE_A).ok
+    return ledger
+
+
+def entry_key(seq: int) -> dict[str, Any]:
+    return {"pk": {"S": account_pk(CASE_A)}, "sk": {"S": entry_sk(seq)}}
+
+
+def stored_entry(ledger: LedgerService, seq: int) -> dict[str, Any]:
+    item: dict[str, Any] = ledger.store.client.get_item(
+        TableName=ledger.store.table, Key=entry_key(seq)
+    )["Item"]
+    return item
+
+
+def test_verify_finds_a_changed_amount(history: LedgerService) -> None:
+    history.store.client.update_item(
+        TableName=history.store.table,
+        Key=entry_key(3),
+        UpdateExpression="SET delta.credits_posted = :forged",
+        ExpressionAttributeValues={":forged": {"N": "99999"}},
+    )
+    report = history.verify(CASE_A)
+    assert not report.ok
+    assert report.first_break is not None
+    assert (report.first_break.seq, report.first_break.kind) == (3, BreakKind.CHANGED)
+    assert report.entries_checked == 2
+
+
+def test_verify_finds_a_deleted_entry(history: LedgerService) -> None:
+    history.store.client.delete_item(TableName=history.store.table, Key=entry_key(2))
+    report = history.verify(CASE_A)
+    assert report.first_break is not None
+    assert (report.first_break.seq, report.first_break.kind) == (2, BreakKind.MISSING)
+    assert "entry 2 is missing" in report.first_break.detail
+
+
+def test_verify_finds_a_deleted_last_entry(history: LedgerService) -> None:
+    history.store.client.delete_item(TableName=history.store.table, Key=entry_key(5))
+    report = history.verify(CASE_A)
+    assert report.first_break is not None
+    assert (report.first_break.seq, report.first_break.kind) == (5, BreakKind.MISSING)
+
+
+def test_verify_finds_two_swapped_entries(history: LedgerService) -> None:
+    second, third = stored_entry(history, 2), stored_entry(history, 3)
+    for key_seq, content in ((2, third), (3, second)):
+        history.store.client.put_item(
+            TableName=history.store.table, Item={**content, **entry_key(key_seq)}
+        )
+    report = history.verify(CASE_A)
+    assert report.first_break is not None
+    assert (report.first_break.seq, report.first_break.kind) == (2, BreakKind.REORDERED)
+    assert "is entry 3" in report.first_break.detail
+
+
+def test_verify_finds_a_forged_account_balance(history: LedgerService) -> None:
+    history.store.client.update_item(
+        TableName=history.store.table,
+        Key={"pk": {"S": account_pk(CASE_A)}, "sk": {"S": "STATE"}},
+        UpdateExpression="SET totals.credits_posted = :forged",
+        ExpressionAttributeValues={":forged": {"N": "1"}},
+    )
+    report = history.verify(CASE_A)
+    assert report.first_break is not None
+    assert report.first_break.kind == BreakKind.STATE
