@@ -12,7 +12,7 @@ STRIPE_PORT ?= 8420
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet 'pip>=23,<26.3'  # chalice 1.34 needs pip below 26.3
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 

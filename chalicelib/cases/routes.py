@@ -53,6 +53,22 @@ def change_status(call: Call, case_id: str) -> dict[str, Any]:
     return case_view(case, call.actor)
 
 
+@route(blueprint, "/cases/{case_id}/balances", roles=READERS)
+def case_balances(call: Call, case_id: str) -> dict[str, Any]:
+    """What the case account holds: posted, reserved for pending payouts, and available."""
+    from chalicelib.ledger import ledger_service
+
+    case = case_service().get(case_id)
+    balance = ledger_service().balance(case.account_number)
+    return {
+        "case_id": case.case_id,
+        "case_number": case.case_number,
+        "account_number": case.account_number,
+        "adjudicated_amount": case.adjudicated_amount,
+        "balance": balance.model_dump(mode="json"),
+    }
+
+
 @route(blueprint, "/case-accounts/{account_number}", roles=READERS)
 def find_by_account(call: Call, account_number: str) -> dict[str, Any]:
     # People type the number in groups ("4406 0426 ..."); the path carries it URL-encoded.

@@ -245,3 +245,12 @@ def test_id_and_phone_numbers_never_reach_the_logs(
     logged = caplog.text + " ".join(str(r.args) for r in caplog.records)
     for secret in (CREDITOR_ID, DEBTOR_CREDIT_CODE, "13812345678", "13987654321"):
         assert secret not in logged
+
+
+def test_opening_a_case_opens_its_ledger_account_at_zero(api: Any, token: Any) -> None:
+    case = open_case(api, token)
+    shown = json.loads(api.get(f"/cases/{case['case_id']}/balances", headers=token("auditor")).body)
+    assert shown["account_number"] == case["account_number"]
+    balance = shown["balance"]
+    assert balance["account_id"] == case["account_number"]
+    assert (balance["posted"], balance["available"], balance["seq"]) == (0, 0, 0)

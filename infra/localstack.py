@@ -1,0 +1,208 @@
+"""The local stack behind ``make run``: moto (DynamoDB, S3), localstripe and ``chalice local``,
+all on 127.0.0.1, with the tables created from infra/tables.py and demo data loaded.
+
+It prints the URLs and a sign-in token for each staff role; Ctrl-C stops every process it
+started. Ports are options (``make run API_PORT=8001``); a port already in use is reported
+before anything starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from infra.local_auth import LocalSigner
+from infra.moto_server import start_moto_server, stop_moto_server
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE = Path(os.environ.get("LOCAL_STATE_DIR", ROOT / ".local"))
+HOST = "127.0.0.1"
+ROLES = ("clerk", "approver", "finance", "auditor", "admin")
+
+
+def port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def wait_for(url: str, *, seconds: float = 30.0, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1).close()  # noqa: S310 - our own loopback URL
+            return
+        except urllib.error.HTTPError:
+            return  # it answers; a 4xx is fine for a readiness probe
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"{what} did not start within {seconds:.0f} s ({url})")
+
+
+def ports_available(**ports: int) -> bool:
+    busy = [f"{name} port {port}" for name, port in ports.items() if not port_free(port)]
+    if busy:
+        print(
+            "cannot start: already in use: " + ", ".join(busy) + ". Stop what uses it or choose "
+            "other ports, e.g. make run API_PORT=8001 MOTO_PORT=5001 STRIPE_PORT=8421",
+            file=sys.stderr,
+        )
+    return not busy
+
+
+def local_environment(*, moto_url: str, stripe_url: str, api_url: str) -> dict[str, str]:
+    """What the app and the demo loader need to talk to the local stack."""
+    webhook_secret_file = STATE / "stripe-webhook-secret"
+    if not webhook_secret_file.exists():
+        webhook_secret_file.write_text("whsec_" + secrets.token_hex(16))
+    return {
+        "STAGE": "local",
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL_DYNAMODB": moto_url,
+        "AWS_ENDPOINT_URL_S3": moto_url,
+        "CASES_TABLE": "courtfunds-local-cases",
+        "LEDGER_TABLE": "courtfunds-local-ledger",
+        "COLLECTION_TABLE": "courtfunds-local-collection",
+        "STRIPE_API_BASE": stripe_url,
+        "STRIPE_API_KEY": "sk_test_local",
+        "STRIPE_PUBLISHABLE_KEY": "pk_test_local",
+        "STRIPE_WEBHOOK_SECRET": webhook_secret_file.read_text().strip(),
+        "PUBLIC_BASE_URL": api_url,
+        # The key the local stack signs with; config.json leaves it out so this path wins.
+        "AUTH_JWKS_FILE": str(STATE / "auth" / "jwks.json"),
+        "NOTIFY_OUTBOX_DIR": str(STATE / "outbox"),
+    }
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--api-port", type=int, default=8000)
+    parser.add_argument("--moto-port", type=int, default=5000)
+    parser.add_argument("--stripe-port", type=int, default=8420)
+    args = parser.parse_args(argv)
+    if not ports_available(api=args.api_port, moto=args.moto_port, localstripe=args.stripe_port):
+        return 2
+
+    STATE.mkdir(exist_ok=True)
+    moto_url = f"http://{HOST}:{args.moto_port}"
+    stripe_url = f"http://{HOST}:{args.stripe_port}"
+    api_url = f"http://{HOST}:{args.api_port}"
+    env = {
+        **os.environ,
+        **local_environment(moto_url=moto_url, stripe_url=stripe_url, api_url=api_url),
+    }
+    os.environ.update(env)
+
+    signer = LocalSigner.load_or_create(STATE / "auth")
+    signer.write_jwks(STATE / "auth" / "jwks.json")
+
+    processes: list[subprocess.Popen[bytes]] = []
+    moto, _ = start_moto_server(HOST, args.moto_port)
+
+    def stop(*_: object) -> None:
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        stop_moto_server(moto)
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "infra.stripe_local", "--port", str(args.stripe_port)],
+                cwd=ROOT,
+                env=env,
+            )
+        )
+        wait_for(stripe_url + "/js.stripe.com/v3/", what="localstripe")
+        register_webhook(stripe_url, f"{api_url}/webhooks/stripe", env["STRIPE_WEBHOOK_SECRET"])
+
+        import boto3
+
+        from infra.tables import create_tables, table_names
+
+        create_tables(boto3.client("dynamodb", endpoint_url=moto_url), table_names("local"))
+        from infra.demo import load_demo_data
+
+        cases = load_demo_data()
+
+        chalice = Path(sys.executable).with_name("chalice")
+        processes.append(
+            subprocess.Popen(
+                [str(chalice), "local", "--host", HOST, "--port", str(args.api_port),
+                 "--stage", "local", "--no-autoreload"],
+                cwd=ROOT,
+                env=env,
+            )
+        )  # fmt: skip
+        wait_for(api_url + "/cases/none", what="chalice local")
+        print_welcome(api_url, moto_url, stripe_url, signer, cases)
+        while all(p.poll() is None for p in processes):
+            time.sleep(0.5)
+        failed = next(p for p in processes if p.poll() is not None)
+        print(f"a local service stopped unexpectedly: {failed.args}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping the local stack ...")
+        return 0
+    finally:
+        stop()
+
+
+def register_webhook(stripe_url: str, target: str, secret: str) -> None:
+    """Tell localstripe to deliver signed events to the app, as a Stripe dashboard would."""
+    data = urllib.parse.urlencode({"url": target, "secret": secret}).encode()
+    request = urllib.request.Request(  # noqa: S310 - our own loopback URL
+        f"{stripe_url}/_config/webhooks/court-funds", data=data, method="POST"
+    )
+    urllib.request.urlopen(request, timeout=5).close()  # noqa: S310
+
+
+def print_welcome(
+    api_url: str, moto_url: str, stripe_url: str, signer: LocalSigner, cases: list[Any]
+) -> None:
+    print("\nCourt enforcement funds: the local stack is running.\n")
+    print(f"  API              {api_url}")
+    print(f"  DynamoDB (moto)  {moto_url}")
+    print(f"  Stripe (local)   {stripe_url}")
+    print("\nDemo cases (court 粤0604):")
+    for case in cases:
+        print(f"  {case.case_number}  account {case.account_number}  id {case.case_id}")
+        print(f"      pay page: {api_url}/pay/{case.account_number}")
+    print("\nSign-in tokens (valid 12 hours), e.g.")
+    print(f'  curl -H "Authorization: Bearer $TOKEN" "{api_url}/cases?court=粤0604"\n')
+    for role in ROLES:
+        token = signer.token(role, subject=f"demo-{role}", name=f"Demo {role}")
+        print(f"  {role:<9} {token}\n")
+    print("Ctrl-C stops everything.")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

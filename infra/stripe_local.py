@@ -1,0 +1,26 @@
+"""localstripe, the Stripe stand-in, bound to 127.0.0.1 only (its own launcher binds every
+interface), starting from an empty store.
+
+    python -m infra.stripe_local --port 8420
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from aiohttp import web
+from localstripe.server import app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=8420)
+    parser.add_argument("--host", default="127.0.0.1")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
+
+
+if __name__ == "__main__":
+    main()
