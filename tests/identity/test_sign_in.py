@@ -67,3 +67,44 @@ def test_local_key_file_is_refused_outside_the_local_stage(tmp_path: Any) -> Non
         stage="prod", issuer="i", audience="a", jwks_url="https://cognito.example/jwks.json"
     )
     assert TokenVerifier(settings) is not None
+
+
+def test_tokens_are_verified_against_a_jwks_fetched_by_url(signer: LocalSigner) -> None:
+    """The dev/prod path: the key set comes from the issuer's JWKS URL (served here locally)."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    body = json.dumps(signer.jwks()).encode()
+    fetched: list[str] = []
+
+    class Jwks(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            fetched.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    server = HTTPServer(("127.0.0.1", 0), Jwks)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/pool/.well-known/jwks.json"
+        verifier = TokenVerifier(
+            TokenSettings(
+                stage="local", issuer=signer.issuer, audience=signer.audience, jwks_url=url
+            )
+        )
+        principal = verifier.verify("Bearer " + signer.token("finance", subject="f-9"))
+        assert principal.subject == "f-9"
+        assert principal.roles == {Role.FINANCE}
+        assert fetched == ["/pool/.well-known/jwks.json"]
+        stranger = LocalSigner.generate()
+        with pytest.raises(NotSignedIn, match="signing key"):
+            verifier.verify("Bearer " + stranger.token("finance"))
+    finally:
+        server.shutdown()
+        server.server_close()
