@@ -11,6 +11,8 @@ from chalice.app import Chalice
 
 from chalicelib import logs
 from chalicelib.cases.routes import blueprint as cases_routes
+from chalicelib.collection.routes import blueprint as collection_routes
+from chalicelib.web.pages import blueprint as web_pages
 
 logs.configure()
 
@@ -18,3 +20,5 @@ app = Chalice(app_name="court-funds")
 app.api.binary_types = ["application/pdf", "image/jpeg", "image/png", "application/octet-stream"]
 
 app.register_blueprint(cases_routes)
+app.register_blueprint(collection_routes)
+app.register_blueprint(web_pages)

@@ -72,7 +72,7 @@ def collection_service() -> CollectionService:
 
         return CollectionService(
             CollectionStore(wiring.dynamodb(), wiring.table_name("COLLECTION_TABLE")),
-            wiring.payment_rail(),
+            wiring.payment_rail,
             wiring.clock(),
             cases=case_service(),
             ledger=ledger_service(),

@@ -6,13 +6,16 @@ Pure: no boto3, no Stripe. Money is integer fen.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from chalicelib.money import PositiveFen
+
+# Receipts show, and are numbered by, the court's time: China has one zone and no summer time.
+CHINA_TIME = timezone(timedelta(hours=8), "CST")
 
 
 class PaymentStatus(StrEnum):

@@ -14,7 +14,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta, timezone
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from chalicelib.clock import Clock, isoformat
@@ -29,6 +29,7 @@ from chalicelib.collection.errors import (
     PaymentNotFound,
 )
 from chalicelib.collection.models import (
+    CHINA_TIME,
     OPEN_STATUSES,
     CaseSnapshot,
     CaseStanding,
@@ -59,14 +60,13 @@ from chalicelib.notifications import Channel, Notification, Notifier, Recipient
 from chalicelib.problems import BadRequest
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from chalicelib.cases import Case, CaseService
     from chalicelib.ledger import LedgerService
 
 log = logging.getLogger(__name__)
 
-CHINA_TIME = timezone(timedelta(hours=8), "CST")  # receipts are numbered by the court's year
 PAID_IN_FULL = "case.paid_in_full"
 MAX_ATTEMPTS = 6
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_\-]{8,100}$")
@@ -110,7 +110,7 @@ class CollectionService:
     def __init__(
         self,
         store: CollectionStore,
-        rail: PaymentRail,
+        rail: Callable[[], PaymentRail],
         clock: Clock,
         *,
         cases: CaseService,
@@ -119,12 +119,17 @@ class CollectionService:
         sweep_lookback: timedelta = timedelta(days=3),
     ) -> None:
         self.store = store
-        self.rail = rail
+        self._rail = rail
         self._clock = clock
         self._cases = cases
         self._ledger = ledger
         self._notifier = notifier
         self._sweep_lookback = sweep_lookback  # Stripe retries a webhook for up to 3 days
+
+    @property
+    def rail(self) -> PaymentRail:
+        """Built on first use: staff reading queues never need the rail's keys."""
+        return self._rail()
 
     # -- the pay page ------------------------------------------------------------------------
 
@@ -223,6 +228,16 @@ class CollectionService:
         payment = self.payment(payment_id)
         if payment.status in OPEN_STATUSES and payment.rail_reference is not None:
             payment = self._follow(payment, self.rail.retrieve(payment.rail_reference))
+        return payment
+
+    def receipt(self, payment_id: str) -> Payment:
+        """A received payment, for its receipt; anything else has none yet."""
+        payment = self.refresh(payment_id)
+        if payment.status != PaymentStatus.SUCCEEDED:
+            raise PaymentConflict(
+                f"this payment is {payment.status.display}; a receipt is issued once it is paid",
+                status=payment.status.value,
+            )
         return payment
 
     def payments_of_case(self, case_id: str) -> list[Payment]:

@@ -60,7 +60,7 @@ def wait_until_up(url: str, seconds: float = 20.0) -> None:
 def localstripe() -> Iterator[str]:
     """localstripe on a free 127.0.0.1 port for the whole session; stopped at the end."""
     port = free_port()
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "infra.stripe_local", "--port", str(port)],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

@@ -1,0 +1,70 @@
+"""How collection shows itself: public views for the payer's pages carry the case's public
+facts only (case number, court, amounts), never a party's name, ID number or phone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.clock import isoformat
+from chalicelib.collection.models import Payment
+from chalicelib.collection.rail import BrowserSetup
+from chalicelib.collection.service import CaseOverview
+from chalicelib.money import format_yuan
+
+
+def grouped(account_number: str) -> str:
+    return " ".join(account_number[i : i + 4] for i in range(0, len(account_number), 4))
+
+
+def _money(fen: int, currency: str) -> dict[str, Any]:
+    return {"fen": fen, "yuan": format_yuan(fen), "currency": currency}
+
+
+def overview_view(overview: CaseOverview) -> dict[str, Any]:
+    case, standing = overview.case, overview.standing
+    owed = case.adjudicated_amount
+    return {
+        "case_number": case.case_number,
+        "court_name": case.court_name,
+        "account_number": case.account_number,
+        "account_number_display": grouped(case.account_number),
+        "status": overview.status,
+        "accepts_payments": overview.accepts_payments,
+        "owed": _money(owed, case.currency),
+        "paid": _money(standing.paid, case.currency),
+        "remaining": _money(standing.remaining(owed), case.currency),
+        "surplus": _money(standing.surplus(owed), case.currency),
+        "paid_in_full": standing.paid >= owed,
+    }
+
+
+def payment_view(payment: Payment) -> dict[str, Any]:
+    paid = payment.status.display == "paid"
+    view: dict[str, Any] = {
+        "payment_id": payment.payment_id,
+        "status": payment.status.value,
+        "display_status": payment.status.display,
+        "amount": _money(payment.amount_received or payment.amount, payment.currency),
+        "case_number": payment.case.case_number,
+        "court_name": payment.case.court_name,
+        "account_number": payment.case.account_number,
+        "account_number_display": grouped(payment.case.account_number),
+        "created_at": isoformat(payment.created_at),
+        "paid_at": isoformat(payment.paid_at) if payment.paid_at else None,
+        "payment_reference": payment.rail_reference,
+        "receipt_number": payment.receipt_number,
+        "failure_message": payment.failure_message,
+        "receipt_page": f"/receipts/{payment.payment_id}",
+    }
+    if paid:
+        base = f"/collection/payments/{payment.payment_id}/receipt.pdf"
+        view["receipt_pdf"] = {"zh": base + "?lang=zh", "en": base + "?lang=en"}
+    return view
+
+
+def browser_view(setup: BrowserSetup) -> dict[str, str]:
+    return {
+        "rail": setup.rail,
+        "publishable_key": setup.publishable_key,
+        "script_url": setup.script_url,
+    }

@@ -1,0 +1,1 @@
+"""The payer's mobile pages (HTML, JS, CSS), served by the app itself."""

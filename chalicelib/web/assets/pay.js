@@ -1,0 +1,127 @@
+/* The pay page: show what the case owes, take an amount and a card, pay, go to the receipt.
+ * Card details go to the rail's browser library (Stripe.js), which returns a one-time token;
+ * the court's server never sees a card number. */
+"use strict";
+
+(() => {
+  const body = document.body;
+  const account = body.dataset.account;
+  const $ = (id) => document.getElementById(id);
+  const YUAN = /^(0|[1-9][0-9]{0,12})(\.[0-9]{1,2})?$/;
+  let overview = null;
+  let attempt = null; // { key, amount, surplus }: one idempotency key per attempt, kept on retry
+
+  const stripe = Stripe(body.dataset.key);
+  const card = stripe.elements().create("card");
+  card.mount("#card-element");
+
+  function toFen(text) {
+    const value = text.trim();
+    if (!YUAN.test(value)) return null;
+    const [whole, frac = ""] = value.split(".");
+    return Number(whole) * 100 + Number((frac + "00").slice(0, 2));
+  }
+
+  function yuan(fen) {
+    return (fen / 100).toFixed(2);
+  }
+
+  function show(node, text) {
+    node.textContent = text;
+    node.hidden = !text;
+  }
+
+  function render() {
+    if (!overview) return;
+    $("court-name").textContent = overview.court_name;
+    $("case-number").textContent = overview.case_number;
+    $("account-number").textContent = overview.account_number_display;
+    $("owed").textContent = "¥" + overview.owed.yuan;
+    $("paid").textContent = "¥" + overview.paid.yuan;
+    $("remaining").textContent = "¥" + overview.remaining.yuan;
+    $("paid-in-full").hidden = !overview.paid_in_full;
+    $("not-open").hidden = overview.accepts_payments;
+    $("case").hidden = false;
+    $("pay-form").hidden = !overview.accepts_payments;
+    checkSurplus();
+  }
+
+  function checkSurplus() {
+    const fen = toFen($("amount").value);
+    const excess = fen === null || !overview ? 0 : fen - overview.remaining.fen;
+    $("surplus-warning").hidden = excess <= 0;
+    if (excess > 0) $("surplus-text").textContent = I18N.t("surplus_text", { excess: yuan(excess) });
+  }
+
+  async function load() {
+    const answer = await fetchJson("/collection/cases/" + encodeURIComponent(account));
+    if (!answer.ok) {
+      show($("load-error"), answer.network ? I18N.t("err_network") : I18N.problemText(answer.problem));
+      return;
+    }
+    overview = answer.body;
+    if (!$("amount").value && overview.remaining.fen > 0) $("amount").value = overview.remaining.yuan;
+    render();
+  }
+
+  function fail(text) {
+    show($("message"), text);
+    $("pay-button").disabled = false;
+    $("pay-button").textContent = I18N.t("pay_button");
+  }
+
+  async function pay(event) {
+    event.preventDefault();
+    show($("message"), "");
+    const text = $("amount").value.trim();
+    const fen = toFen(text);
+    if (fen === null || fen <= 0) return fail(I18N.t("err_amount"));
+    const surplus = fen > overview.remaining.fen;
+    if (surplus && !$("accept-surplus").checked) return fail(I18N.t("err_accept_surplus"));
+
+    $("pay-button").disabled = true;
+    $("pay-button").textContent = I18N.t("paying");
+
+    const tokenResult = await stripe.createToken(card);
+    if (tokenResult.error || !tokenResult.token) return fail(I18N.t("err_card"));
+
+    if (!attempt || attempt.amount !== fen || attempt.surplus !== surplus) {
+      attempt = { key: crypto.randomUUID(), amount: fen, surplus };
+    }
+    const started = await fetchJson(
+      "/collection/cases/" + encodeURIComponent(account) + "/payments", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "Idempotency-Key": attempt.key },
+        body: JSON.stringify({ amount: yuan(fen), accept_surplus: surplus })
+      });
+    if (!started.ok) {
+      return fail(started.network ? I18N.t("err_network") : I18N.problemText(started.problem));
+    }
+    const payment = started.body.payment;
+    const confirmed = await fetchJson(
+      "/collection/payments/" + encodeURIComponent(payment.payment_id) + "/card", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ card_token: tokenResult.token.id })
+      });
+    attempt = null; // the card was tried: a new attempt is a new payment
+    if (!confirmed.ok) {
+      return fail(confirmed.network ? I18N.t("err_network") : I18N.problemText(confirmed.problem));
+    }
+    if (confirmed.body.client_secret) {
+      // The card asks for 3-D Secure: Stripe.js carries the payer through it.
+      await stripe.confirmCardPayment(confirmed.body.client_secret);
+    }
+    window.location.assign(confirmed.body.payment.receipt_page + "?lang=" + I18N.lang);
+  }
+
+  $("amount").addEventListener("input", checkSurplus);
+  $("pay-all").addEventListener("click", () => {
+    if (!overview) return;
+    $("amount").value = overview.remaining.yuan;
+    checkSurplus();
+  });
+  $("pay-form").addEventListener("submit", pay);
+  I18N.onChange(render);
+  load();
+})();

@@ -1,0 +1,54 @@
+/* The receipt page: follows the payment until it is paid or failed, then offers the PDF. */
+"use strict";
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const paymentId = document.body.dataset.payment;
+  const POLL_MS = 1500;
+  const MAX_POLLS = 80;
+  let payment = null;
+  let polls = 0;
+
+  function render() {
+    if (!payment) return;
+    const state = payment.display_status;
+    const status = $("status");
+    status.textContent = I18N.t("status_" + state);
+    status.className = "status " + state;
+    status.dataset.state = state;
+    $("failure").hidden = state !== "failed" || !payment.failure_message;
+    $("failure").textContent = payment.failure_message || "";
+    $("receipt-number").textContent = payment.receipt_number || "—";
+    $("case-number").textContent = payment.case_number;
+    $("court-name").textContent = payment.court_name;
+    $("account-number").textContent = payment.account_number_display;
+    $("amount").textContent = "¥" + payment.amount.yuan;
+    $("paid-at").textContent = payment.paid_at ? new Date(payment.paid_at).toLocaleString(
+      I18N.lang === "zh" ? "zh-CN" : "en-GB", { timeZone: "Asia/Shanghai" }) : "—";
+    $("reference").textContent = payment.payment_reference || "—";
+    if (payment.receipt_pdf) {
+      $("pdf-zh").href = payment.receipt_pdf.zh;
+      $("pdf-en").href = payment.receipt_pdf.en;
+      $("downloads").hidden = false;
+    }
+    $("back").href = "/pay/" + payment.account_number + "?lang=" + I18N.lang;
+    $("receipt").hidden = false;
+  }
+
+  async function load() {
+    const answer = await fetchJson("/collection/payments/" + encodeURIComponent(paymentId));
+    if (!answer.ok) {
+      $("load-error").textContent = answer.network
+        ? I18N.t("err_network") : I18N.problemText(answer.problem);
+      $("load-error").hidden = false;
+      return;
+    }
+    payment = answer.body;
+    render();
+    const settled = payment.display_status === "paid" || payment.display_status === "failed";
+    if (!settled && ++polls < MAX_POLLS) window.setTimeout(load, POLL_MS);
+  }
+
+  I18N.onChange(render);
+  load();
+})();
