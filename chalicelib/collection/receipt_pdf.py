@@ -15,6 +15,7 @@ from typing import Literal
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A5, landscape
 from reportlab.lib.units import mm
+from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
@@ -186,7 +187,9 @@ def render_receipt(payment: Payment, *, lang: Language) -> bytes:
 
     page.setFont(font, 8)
     page.setFillColor(colors.HexColor("#555555"))
-    page.drawString(label_x, margin + 2 * mm, labels["footer"])
+    footer = simpleSplit(labels["footer"], font, 8, width - 2 * margin - 8 * mm)
+    for index, text in enumerate(reversed(footer)):
+        page.drawString(label_x, margin + 2 * mm + index * 4 * mm, text)
     page.showPage()
     page.save()
     return buffer.getvalue()
