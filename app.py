@@ -12,6 +12,7 @@ from chalice.app import Chalice
 from chalicelib import logs
 from chalicelib.cases.routes import blueprint as cases_routes
 from chalicelib.collection.routes import blueprint as collection_routes
+from chalicelib.ledger.routes import blueprint as ledger_routes
 from chalicelib.web.pages import blueprint as web_pages
 
 logs.configure()
@@ -21,4 +22,5 @@ app.api.binary_types = ["application/pdf", "image/jpeg", "image/png", "applicati
 
 app.register_blueprint(cases_routes)
 app.register_blueprint(collection_routes)
+app.register_blueprint(ledger_routes)
 app.register_blueprint(web_pages)

@@ -15,10 +15,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chalicelib.ledger.errors import InsufficientFunds, InvalidTransfer
-from chalicelib.money import MAX_FEN, check_currency
+from chalicelib.money import MAX_FEN, PositiveFen, check_currency
 
 GENESIS_HASH = "0" * 64
 MAX_LEGS = 24  # 1 transfer record + 2 items per leg + guards stays under DynamoDB's 100 items
@@ -481,3 +481,56 @@ class CorrectionProposal(_Frozen):
     decided_at: datetime | None = None
     decision_reason: str | None = None
     transfer_id: str | None = None
+
+
+# -- API request bodies and queries ---------------------------------------------------------
+
+
+class ProposeCorrection(_Frozen):
+    """A clerk's proposed correction: move ``amount`` from one account to another, and why."""
+
+    id: str = Field(pattern=TRANSFER_ID.pattern)
+    debit_account: str = Field(min_length=1, max_length=64)
+    credit_account: str = Field(min_length=1, max_length=64)
+    amount: PositiveFen
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class RejectCorrection(_Frozen):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class CounterCashEntry(_Frozen):
+    """现场交款补录: cash the counter took, entered back against the case account."""
+
+    id: str = Field(pattern=TRANSFER_ID.pattern)
+    account_id: str = Field(pattern=CASE_ACCOUNT_ID.pattern)
+    amount: PositiveFen
+    receipt_no: str = Field(min_length=1, max_length=64)
+    received_at: AwareDatetime
+
+
+class UnidentifiedClaim(_Frozen):
+    """认领: money in suspense claimed to a case, with who (the signed-in user) and why."""
+
+    id: str = Field(pattern=TRANSFER_ID.pattern)
+    account_id: str = Field(pattern=CASE_ACCOUNT_ID.pattern)
+    amount: PositiveFen
+    reason: str = Field(min_length=1, max_length=500)
+    payment_ref: str | None = Field(default=None, min_length=1, max_length=128)
+
+
+class BalanceQuery(_Frozen):
+    at: AwareDatetime | None = None
+
+
+class StatementQuery(_Frozen):
+    start: AwareDatetime
+    end: AwareDatetime
+    limit: int = Field(default=100, ge=1, le=500)
+    cursor: str | None = Field(default=None, max_length=2048)
+
+
+class PageQuery(_Frozen):
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: str | None = Field(default=None, max_length=2048)

@@ -1,0 +1,161 @@
+"""Ledger routes: balances, statements and proofs for staff, and the staff transfers
+(corrections under four eyes, counter cash entered back, unidentified money claimed)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote
+
+from chalice.app import Blueprint, Response
+
+from chalicelib.http import Call, json_response, route
+from chalicelib.identity import READERS, Role
+from chalicelib.ledger import ledger_service
+from chalicelib.ledger.models import (
+    BalanceQuery,
+    CounterCashEntry,
+    PageQuery,
+    ProposeCorrection,
+    RejectCorrection,
+    StatementQuery,
+    Transfer,
+    UnidentifiedClaim,
+)
+
+blueprint = Blueprint(__name__)
+
+VERIFIERS = (Role.AUDITOR, Role.FINANCE, Role.ADMIN)
+CLAIMERS = (Role.CLERK, Role.FINANCE)
+
+
+def _account(typed: str) -> str:
+    # Case account numbers are typed in groups ("4406 0426 ..."); the path carries them encoded.
+    return "".join(unquote(typed).split())
+
+
+def _created(transfer: Transfer, location: str) -> Response:
+    return json_response(transfer, status=201, headers={"Location": location})
+
+
+@route(blueprint, "/ledger/accounts/{account_id}/balance", roles=READERS, query=BalanceQuery)
+def account_balance(call: Call, account_id: str) -> Any:
+    """The balance now, or as it stood at ``?at=`` (an ISO time with a zone)."""
+    query: BalanceQuery = call.query
+    if query.at is not None:
+        return ledger_service().balance_at(_account(account_id), query.at)
+    return ledger_service().balance(_account(account_id))
+
+
+@route(blueprint, "/ledger/accounts/{account_id}/statement", roles=READERS, query=StatementQuery)
+def account_statement(call: Call, account_id: str) -> Any:
+    """Entries between ``start`` and ``end`` with running balances, a page at a time."""
+    query: StatementQuery = call.query
+    return ledger_service().statement(
+        _account(account_id),
+        start=query.start,
+        end=query.end,
+        limit=query.limit,
+        cursor=query.cursor,
+    )
+
+
+@route(blueprint, "/ledger/accounts/{account_id}/verify", roles=VERIFIERS)
+def verify_account(call: Call, account_id: str) -> Any:
+    """Recompute the account's hash chain and balances and report the first break."""
+    return ledger_service().verify(_account(account_id))
+
+
+@route(blueprint, "/ledger/transfers/{transfer_id}", roles=READERS)
+def get_transfer(call: Call, transfer_id: str) -> Any:
+    return ledger_service().get_transfer(unquote(transfer_id))
+
+
+@route(
+    blueprint, "/ledger/corrections", methods=["POST"], roles=[Role.CLERK], body=ProposeCorrection
+)
+def propose_correction(call: Call) -> Response:
+    """A clerk proposes a correction; finance posts it. Nothing moves until then."""
+    body: ProposeCorrection = call.body
+    proposal = ledger_service().propose_correction(
+        body.id,
+        debit_account=_account(body.debit_account),
+        credit_account=_account(body.credit_account),
+        amount=body.amount,
+        reason=body.reason,
+        proposed_by=call.actor.actor,
+    )
+    return json_response(
+        proposal, status=201, headers={"Location": f"/ledger/corrections/{proposal.id}"}
+    )
+
+
+@route(blueprint, "/ledger/corrections", roles=READERS, query=PageQuery)
+def open_corrections(call: Call) -> dict[str, Any]:
+    """Proposals waiting for finance, oldest first."""
+    query: PageQuery = call.query
+    proposals, cursor = ledger_service().open_proposals(limit=query.limit, cursor=query.cursor)
+    return {"proposals": proposals, "cursor": cursor}
+
+
+@route(blueprint, "/ledger/corrections/{proposal_id}", roles=READERS)
+def get_correction(call: Call, proposal_id: str) -> Any:
+    return ledger_service().proposal(proposal_id)
+
+
+@route(blueprint, "/ledger/corrections/{proposal_id}/post", methods=["POST"], roles=[Role.FINANCE])
+def post_correction(call: Call, proposal_id: str) -> Response:
+    """Finance posts a proposed correction; the proposer may not post their own."""
+    transfer = ledger_service().post_correction(proposal_id, posted_by=call.actor.actor)
+    return _created(transfer, f"/ledger/transfers/{transfer.id}")
+
+
+@route(
+    blueprint,
+    "/ledger/corrections/{proposal_id}/reject",
+    methods=["POST"],
+    roles=[Role.FINANCE],
+    body=RejectCorrection,
+)
+def reject_correction(call: Call, proposal_id: str) -> Any:
+    body: RejectCorrection = call.body
+    return ledger_service().reject_correction(
+        proposal_id, rejected_by=call.actor.actor, reason=body.reason
+    )
+
+
+@route(
+    blueprint, "/ledger/cash-entries", methods=["POST"], roles=[Role.CLERK], body=CounterCashEntry
+)
+def enter_counter_cash(call: Call) -> Response:
+    """现场交款补录: cash taken at the counter, entered back into the case account."""
+    body: CounterCashEntry = call.body
+    transfer = ledger_service().enter_counter_cash(
+        id=body.id,
+        account_id=body.account_id,
+        amount=body.amount,
+        receipt_no=body.receipt_no,
+        received_at=body.received_at,
+        entered_by=call.actor.actor,
+    )
+    return _created(transfer, f"/ledger/transfers/{transfer.id}")
+
+
+@route(
+    blueprint,
+    "/ledger/unidentified-claims",
+    methods=["POST"],
+    roles=CLAIMERS,
+    body=UnidentifiedClaim,
+)
+def claim_unidentified(call: Call) -> Response:
+    """认领: money from the unidentified-funds account claimed to a case, with who and why."""
+    body: UnidentifiedClaim = call.body
+    transfer = ledger_service().claim_unidentified(
+        id=body.id,
+        account_id=body.account_id,
+        amount=body.amount,
+        claimed_by=call.actor.actor,
+        reason=body.reason,
+        payment_ref=body.payment_ref,
+    )
+    return _created(transfer, f"/ledger/transfers/{transfer.id}")

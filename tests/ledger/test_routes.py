@@ -1,0 +1,299 @@
+"""The ledger's HTTP routes through chalice.test.Client on moto: roles, bodies, answers."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from chalicelib.clock import FixedClock, isoformat
+from chalicelib.ledger import LedgerService, TransferCode, TransferRequest, ledger_service
+from tests.ledger.conftest import CASE_A, CASE_B, CLEARING, UNIDENTIFIED, collect
+
+ROUTES = [
+    ("GET", f"/ledger/accounts/{CASE_A}/balance"),
+    ("GET", f"/ledger/accounts/{CASE_A}/statement"),
+    ("GET", f"/ledger/accounts/{CASE_A}/verify"),
+    ("GET", "/ledger/transfers/pay-1"),
+    ("GET", "/ledger/corrections"),
+    ("POST", "/ledger/corrections"),
+    ("GET", "/ledger/corrections/fix-1"),
+    ("POST", "/ledger/corrections/fix-1/post"),
+    ("POST", "/ledger/corrections/fix-1/reject"),
+    ("POST", "/ledger/cash-entries"),
+    ("POST", "/ledger/unidentified-claims"),
+]
+
+
+@pytest.fixture
+def books(api: Any) -> LedgerService:
+    """The app's own ledger with system accounts, two case accounts and 1000 fen on case A."""
+    ledger = ledger_service()
+    ledger.ensure_system_accounts()
+    ledger.open_case_account(CASE_A, case_id="case-a")
+    ledger.open_case_account(CASE_B, case_id="case-b")
+    collect(ledger, CASE_A, 1000, "pay-1")
+    return ledger
+
+
+def send(api: Any, method: str, path: str, headers: dict[str, str], body: Any = None) -> Any:
+    data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
+    return api.request(method, path, body=data, headers=headers)
+
+
+def answer(response: Any) -> Any:
+    return json.loads(response.body)
+
+
+@pytest.mark.parametrize(("method", "path"), ROUTES)
+def test_every_ledger_route_needs_sign_in(api: Any, method: str, path: str) -> None:
+    response = send(api, method, path, {"Content-Type": "application/json"}, {})
+    assert response.status_code == 401
+    assert response.headers["Content-Type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize(
+    ("role", "method", "path"),
+    [
+        ("clerk", "GET", f"/ledger/accounts/{CASE_A}/verify"),
+        ("approver", "GET", f"/ledger/accounts/{CASE_A}/verify"),
+        ("finance", "POST", "/ledger/corrections"),
+        ("auditor", "POST", "/ledger/corrections"),
+        ("clerk", "POST", "/ledger/corrections/fix-1/post"),
+        ("approver", "POST", "/ledger/corrections/fix-1/reject"),
+        ("finance", "POST", "/ledger/cash-entries"),
+        ("auditor", "POST", "/ledger/unidentified-claims"),
+        ("approver", "POST", "/ledger/unidentified-claims"),
+    ],
+)
+def test_roles_are_enforced(api: Any, token: Any, role: str, method: str, path: str) -> None:
+    response = send(api, method, path, token(role), {})
+    assert response.status_code == 403
+
+
+def test_staff_read_a_balance_now_and_at_a_moment(
+    api: Any, token: Any, books: LedgerService, clock: FixedClock
+) -> None:
+    before = clock.now() - timedelta(seconds=1)
+    clock.advance(timedelta(hours=1))
+    collect(books, CASE_A, 500, "pay-2")
+    now = answer(api.get(f"/ledger/accounts/{CASE_A}/balance", headers=token("approver")))
+    assert (now["posted"], now["available"], now["seq"]) == (1500, 1500, 2)
+    query = urlencode({"at": isoformat(before)})
+    then = answer(api.get(f"/ledger/accounts/{CASE_A}/balance?{query}", headers=token("clerk")))
+    assert then["posted"] == 0
+
+
+def test_a_typed_account_number_with_spaces_is_found(
+    api: Any, token: Any, books: LedgerService
+) -> None:
+    typed = "4406%200426%200000%200011"
+    response = api.get(f"/ledger/accounts/{typed}/balance", headers=token("clerk"))
+    assert answer(response)["account_id"] == CASE_A
+
+
+def test_an_unknown_account_is_a_404_problem(api: Any, token: Any, books: LedgerService) -> None:
+    response = api.get("/ledger/accounts/4406042600009999/balance", headers=token("clerk"))
+    assert response.status_code == 404
+    assert answer(response)["type"].endswith("ledger/account-not-found")
+
+
+def test_a_statement_pages_with_running_balances(
+    api: Any, token: Any, books: LedgerService, clock: FixedClock
+) -> None:
+    for n in range(2, 5):
+        clock.advance(timedelta(minutes=1))
+        collect(books, CASE_A, 100, f"pay-{n}")
+    window = {
+        "start": isoformat(clock.now() - timedelta(days=1)),
+        "end": isoformat(clock.now() + timedelta(days=1)),
+        "limit": "3",
+    }
+    path = f"/ledger/accounts/{CASE_A}/statement?"
+    first = answer(api.get(path + urlencode(window), headers=token("auditor")))
+    assert [line["balance"] for line in first["lines"]] == [1000, 1100, 1200]
+    rest = answer(
+        api.get(
+            path + urlencode({**window, "cursor": first["next_cursor"]}), headers=token("clerk")
+        )
+    )
+    assert [line["balance"] for line in rest["lines"]] == [1300]
+    assert rest["next_cursor"] is None
+
+
+def test_a_statement_needs_its_window(api: Any, token: Any, books: LedgerService) -> None:
+    response = api.get(f"/ledger/accounts/{CASE_A}/statement", headers=token("clerk"))
+    assert response.status_code == 422
+    assert {e["pointer"] for e in answer(response)["errors"]} == {"/start", "/end"}
+
+
+def test_an_auditor_verifies_an_account(api: Any, token: Any, books: LedgerService) -> None:
+    report = answer(api.get(f"/ledger/accounts/{CASE_A}/verify", headers=token("auditor")))
+    assert report["ok"] is True
+    assert report["entries_checked"] == 1
+
+
+def test_staff_read_a_transfer(api: Any, token: Any, books: LedgerService) -> None:
+    shown = answer(api.get("/ledger/transfers/pay-1", headers=token("clerk")))
+    assert shown["code"] == "collection"
+    assert api.get("/ledger/transfers/nope", headers=token("clerk")).status_code == 404
+
+
+CORRECTION = {
+    "id": "fix-1",
+    "debit_account": CASE_A,
+    "credit_account": CASE_B,
+    "amount": "3.00",
+    "reason": "paid to the wrong case",
+}
+
+
+def test_a_clerk_proposes_and_finance_posts_a_correction(
+    api: Any, token: Any, books: LedgerService
+) -> None:
+    proposed = send(api, "POST", "/ledger/corrections", token("clerk"), CORRECTION)
+    assert proposed.status_code == 201
+    assert answer(proposed)["status"] == "open"
+    assert answer(proposed)["amount"] == 300
+    assert books.balance(CASE_B).posted == 0
+    waiting = answer(api.get("/ledger/corrections", headers=token("finance")))
+    assert [p["id"] for p in waiting["proposals"]] == ["fix-1"]
+
+    posted = send(api, "POST", "/ledger/corrections/fix-1/post", token("finance"))
+    assert posted.status_code == 201
+    transfer = answer(posted)
+    assert transfer["code"] == "correction"
+    assert transfer["metadata"]["proposed_by"] == "clerk-1"
+    assert transfer["metadata"]["reason"] == "paid to the wrong case"
+    assert books.balance(CASE_A).posted == 700
+    assert books.balance(CASE_B).posted == 300
+    shown = answer(api.get("/ledger/corrections/fix-1", headers=token("auditor")))
+    assert (shown["status"], shown["decided_by"]) == ("posted", "finance-1")
+    assert answer(api.get("/ledger/corrections", headers=token("finance")))["proposals"] == []
+    again = send(api, "POST", "/ledger/corrections/fix-1/post", token("finance"))
+    assert answer(again) == transfer
+    assert books.balance(CASE_B).posted == 300
+
+
+def test_the_proposer_may_not_post_their_own_correction(
+    api: Any, token: Any, books: LedgerService
+) -> None:
+    both = token("clerk", "finance", subject="clerk-9")
+    assert send(api, "POST", "/ledger/corrections", both, CORRECTION).status_code == 201
+    response = send(api, "POST", "/ledger/corrections/fix-1/post", both)
+    assert response.status_code == 403
+    assert answer(response)["type"].endswith("ledger/same-actor")
+    assert books.balance(CASE_B).posted == 0
+
+
+def test_a_rejected_correction_cannot_be_posted(api: Any, token: Any, books: LedgerService) -> None:
+    send(api, "POST", "/ledger/corrections", token("clerk"), CORRECTION)
+    rejected = send(
+        api, "POST", "/ledger/corrections/fix-1/reject", token("finance"), {"reason": "no proof"}
+    )
+    assert answer(rejected)["status"] == "rejected"
+    response = send(api, "POST", "/ledger/corrections/fix-1/post", token("finance"))
+    assert response.status_code == 409
+    assert answer(response)["type"].endswith("ledger/proposal-not-open")
+
+
+def test_a_reused_proposal_id_with_other_content_is_a_conflict(
+    api: Any, token: Any, books: LedgerService
+) -> None:
+    send(api, "POST", "/ledger/corrections", token("clerk"), CORRECTION)
+    again = send(api, "POST", "/ledger/corrections", token("clerk"), CORRECTION)
+    assert again.status_code == 201
+    changed = send(api, "POST", "/ledger/corrections", token("clerk"), {**CORRECTION, "amount": 1})
+    assert changed.status_code == 409
+
+
+CASH = {
+    "id": "cash-1",
+    "account_id": CASE_A,
+    "amount": 5000,
+    "receipt_no": "GD-2026-000123",
+    "received_at": "2026-11-02T08:30:00+08:00",
+}
+
+
+def test_a_clerk_enters_counter_cash_back_once(api: Any, token: Any, books: LedgerService) -> None:
+    entered = send(api, "POST", "/ledger/cash-entries", token("clerk"), CASH)
+    assert entered.status_code == 201
+    transfer = answer(entered)
+    assert transfer["code"] == "cash_back_entry"
+    assert transfer["metadata"]["receipt_no"] == "GD-2026-000123"
+    assert transfer["metadata"]["received_at"] == "2026-11-02T00:30:00.000000Z"
+    replay = send(api, "POST", "/ledger/cash-entries", token("clerk"), CASH)
+    assert answer(replay) == transfer
+    assert books.balance(CASE_A).posted == 6000
+    other = send(api, "POST", "/ledger/cash-entries", token("clerk"), {**CASH, "amount": 1})
+    assert other.status_code == 409
+    assert answer(other)["type"].endswith("ledger/idempotency-conflict")
+
+
+@pytest.mark.parametrize(
+    ("change", "pointer"),
+    [
+        ({"amount": 12.5}, "/amount"),
+        ({"amount": 0}, "/amount"),
+        ({"account_id": "12"}, "/account_id"),
+        ({"received_at": "2026-11-02T08:30:00"}, "/received_at"),
+        ({"surprise": 1}, "/surprise"),
+    ],
+)
+def test_a_bad_cash_entry_is_refused_field_by_field(
+    api: Any, token: Any, books: LedgerService, change: dict[str, Any], pointer: str
+) -> None:
+    response = send(api, "POST", "/ledger/cash-entries", token("clerk"), {**CASH, **change})
+    assert response.status_code == 422
+    assert [e["pointer"] for e in answer(response)["errors"]] == [pointer]
+
+
+def test_cash_is_entered_against_a_case_account_only(
+    api: Any, token: Any, books: LedgerService
+) -> None:
+    response = send(
+        api, "POST", "/ledger/cash-entries", token("clerk"), {**CASH, "account_id": "1" * 16}
+    )
+    assert response.status_code == 404
+
+
+CLAIM = {"id": "claim-1", "account_id": CASE_B, "amount": 800, "reason": "付款人电话确认"}
+
+
+def test_unidentified_money_is_claimed_to_a_case(
+    api: Any, token: Any, books: LedgerService
+) -> None:
+    books.transfer(
+        TransferRequest.between(
+            id="unknown-1",
+            debit=CLEARING,
+            credit=UNIDENTIFIED,
+            amount=800,
+            code=TransferCode.UNIDENTIFIED_RECEIPT,
+            requested_by="collection",
+        )
+    )
+    claimed = send(
+        api,
+        "POST",
+        "/ledger/unidentified-claims",
+        token("finance"),
+        {**CLAIM, "payment_ref": "pi_1"},
+    )
+    assert claimed.status_code == 201
+    transfer = answer(claimed)
+    assert transfer["requested_by"] == "finance-1"
+    assert transfer["metadata"] == {"reason": "付款人电话确认", "payment_ref": "pi_1"}
+    assert books.balance(CASE_B).posted == 800
+    assert books.balance(UNIDENTIFIED).posted == 0
+
+
+def test_a_claim_cannot_take_more_than_arrived(api: Any, token: Any, books: LedgerService) -> None:
+    response = send(api, "POST", "/ledger/unidentified-claims", token("clerk"), CLAIM)
+    assert response.status_code == 409
+    assert answer(response)["type"].endswith("ledger/insufficient-funds")
+    assert books.balance(CASE_B).posted == 0
