@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import stripe
 
 from chalicelib import wiring
 from chalicelib.cases import Case, case_service
@@ -132,3 +133,49 @@ def sign(body: bytes, timestamp: int, secret: str = WEBHOOK_SECRET) -> dict[str,
 
 def outbox_deliveries(outbox: Path) -> list[Any]:
     return OutboxNotifier(outbox / "notifications.jsonl", clock=wiring.clock()).deliveries()
+
+
+def rail_client(localstripe: str) -> stripe.StripeClient:
+    """The Stripe SDK on localstripe, acting as the payer's side or as Stripe itself."""
+    return stripe.StripeClient("sk_test_collection", base_addresses={"api": localstripe})
+
+
+def pay_at_rail(localstripe: str, reference: str, number: str = VISA) -> dict[str, Any]:
+    """Confirm a PaymentIntent at the rail directly, as if our confirm answer had been lost:
+    only a webhook or the sweeper can then tell the app."""
+    client = rail_client(localstripe)
+    token = client.v1.tokens.retrieve(card_token(localstripe, number))
+    client.v1.payment_intents.update(reference, params={"payment_method": token.card.id})
+    try:
+        return client.v1.payment_intents.confirm(reference).to_dict()
+    except stripe.CardError:
+        return client.v1.payment_intents.retrieve(reference).to_dict()
+
+
+def foreign_intent(localstripe: str, amount: int, currency: str = "cny", **metadata: str) -> str:
+    """A PaymentIntent that did not come from our pay page."""
+    intent = rail_client(localstripe).v1.payment_intents.create(
+        params={"amount": amount, "currency": currency, "metadata": metadata}
+    )
+    return str(intent.id)
+
+
+def rail_event(localstripe: str, reference: str, event_type: str) -> bytes:
+    """The event localstripe recorded for a PaymentIntent, as the bytes it would deliver."""
+    events = rail_client(localstripe).v1.events.list(params={"type": event_type})
+    for event in events.auto_paging_iter():
+        if event.data.object.id == reference:
+            return json.dumps(event.to_dict(), indent=2, sort_keys=True).encode()
+    raise AssertionError(f"localstripe has no {event_type} event for {reference}")
+
+
+def synthetic_event(event_id: str, event_type: str, intent: dict[str, Any], created: int) -> bytes:
+    """An event localstripe does not send by itself (e.g. ``payment_intent.processing``)."""
+    body = {
+        "id": event_id,
+        "object": "event",
+        "type": event_type,
+        "created": created,
+        "data": {"object": intent},
+    }
+    return json.dumps(body).encode()

@@ -180,4 +180,6 @@ def test_payer_pays_in_two_parts_on_a_phone_and_the_case_is_paid(stack: dict[str
 
 def processed_events(stack: dict[str, Any]) -> list[dict[str, Any]]:
     items = stack["client"].scan(TableName=LOCAL_TABLES["COLLECTION_TABLE"])["Items"]
-    return [i for i in items if i["pk"]["S"].startswith("EVENT#") and i["state"]["S"] == "processed"]
+    return [
+        i for i in items if i["pk"]["S"].startswith("EVENT#") and i["state"]["S"] == "processed"
+    ]
