@@ -172,7 +172,7 @@ class ReviewItem(BaseModel):
 class Settlement:
     """What settling one succeeded rail payment did."""
 
-    outcome: Literal["posted", "already_posted", "unidentified", "review"]
+    outcome: Literal["posted", "already_posted", "unidentified", "review", "already_reviewed"]
     payment: Payment | None = None
 
 

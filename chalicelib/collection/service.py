@@ -297,14 +297,13 @@ class CollectionService:
         """Post a payment the rail reports succeeded, exactly once."""
         if current.status != RailStatus.SUCCEEDED:
             raise PaymentConflict("only a succeeded payment is settled")
-        if current.currency not in CURRENCIES:
-            return self._for_review(current, f"paid in {current.currency}, which is not accepted")
-        # Every accepted currency is the currency of its cases (CNY), so a payment found below
-        # cannot disagree with its case.
         found = self.store.payment(current.payment_id) if current.payment_id else None
-        if found is None:
+        payment = found[0] if found else None
+        expected = {payment.currency} if payment else CURRENCIES
+        if current.currency not in expected:
+            return self._for_review(current, f"paid in {current.currency}, which is not accepted")
+        if payment is None:
             return self._unidentified(current, "no payment of ours carries this reference")
-        payment = found[0]
         if payment.rail_reference not in (None, current.reference):
             return self._unidentified(
                 current, f"payment {payment.payment_id} has another reference"
@@ -432,7 +431,7 @@ class CollectionService:
                 metadata={"rail_reference": current.reference, "why": why},
             )
         )
-        self.store.add_unidentified(
+        queued = self.store.add_unidentified(
             UnidentifiedPayment(
                 reference=current.reference,
                 rail=self.rail.name,
@@ -445,10 +444,11 @@ class CollectionService:
                 receipt_transfer_id=transfer.id,
             )
         )
-        return Settlement("unidentified")
+        return Settlement("unidentified" if queued else "already_posted")
 
     def _for_review(self, current: RailPayment, why: str) -> Settlement:
-        self.store.add_review(
+        """Nothing is posted: the ledger keeps CNY only. Finance decides (usually a refund)."""
+        added = self.store.add_review(
             ReviewItem(
                 reference=current.reference,
                 rail=self.rail.name,
@@ -459,6 +459,8 @@ class CollectionService:
                 payment_id=current.payment_id,
             )
         )
+        if not added:
+            return Settlement("already_reviewed")
         log.warning("collection: payment %s held for review: %s", current.reference, why)
         return Settlement("review")
 
