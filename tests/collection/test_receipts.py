@@ -1,0 +1,70 @@
+"""The receipt: the amount in capital numerals, and a PDF only for a received payment."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from chalicelib.collection.models import CaseSnapshot, Payment, PaymentStatus
+from chalicelib.collection.receipt_pdf import amount_in_words, render_receipt
+
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("fen", "words"),
+    [
+        (0, "零元整"),
+        (5, "伍分"),
+        (50, "伍角整"),
+        (100, "壹元整"),
+        (12_345, "壹佰贰拾叁元肆角伍分"),
+        (100_005, "壹仟元零伍分"),
+        (1_000_100, "壹万零壹元整"),
+        (10_000_000_000, "壹亿元整"),
+        (1_020_300_405, "壹仟零贰拾万叁仟零肆元零伍分"),
+        (12_345_678_905, "壹亿贰仟叁佰肆拾伍万陆仟柒佰捌拾玖元零伍分"),
+    ],
+)
+def test_amount_in_capital_numerals(fen: int, words: str) -> None:
+    assert amount_in_words(fen) == words
+
+
+def payment(status: PaymentStatus, **changes: object) -> Payment:
+    case = CaseSnapshot(
+        case_id="c1",
+        case_number="(2026)粤0604执1234号",
+        court_code="粤0604",
+        court_name="佛山市禅城区人民法院",
+        account_number="4406042600000016",
+        adjudicated_amount=10_000,
+        currency="CNY",
+    )
+    values: dict[str, object] = {
+        "payment_id": "pay_1",
+        "case": case,
+        "amount": 4_000,
+        "currency": "CNY",
+        "status": status,
+        "rail": "stripe",
+        "created_at": NOW,
+        "updated_at": NOW,
+        "rail_reference": "pi_1",
+    }
+    return Payment.model_validate(values | changes)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_received_payment_renders_a_one_page_pdf_with_the_cjk_font_embedded(lang: str) -> None:
+    received = payment(PaymentStatus.SUCCEEDED, paid_at=NOW, receipt_number="粤0604-2026-0000001")
+    pdf = render_receipt(received, lang=lang)  # type: ignore[arg-type]
+
+    assert pdf.startswith(b"%PDF")
+    assert pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") == 1
+    assert b"/FontFile2" in pdf
+
+
+def test_payment_not_received_has_no_receipt() -> None:
+    with pytest.raises(ValueError, match="received"):
+        render_receipt(payment(PaymentStatus.PROCESSING), lang="zh")

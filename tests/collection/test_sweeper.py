@@ -1,0 +1,111 @@
+"""The sweeper: payments that succeeded at the rail but whose webhook never came are posted,
+once; notices left pending are sent; it runs on a schedule."""
+
+from __future__ import annotations
+
+import urllib.request
+from typing import Any
+
+import pytest
+
+from app import app
+from chalicelib import wiring
+from chalicelib.cases import case_service
+from chalicelib.clock import FixedClock
+from chalicelib.collection import CollectionService
+from chalicelib.collection.models import StartPayment
+from chalicelib.ledger import SystemAccount, ledger_service
+from chalicelib.notifications import Notification
+from tests.collection.conftest import foreign_intent, open_case, outbox_deliveries, pay_at_rail
+
+
+@pytest.fixture
+def rail_emptied(localstripe: str) -> None:
+    """The sweeper asks the rail for every success in its window; start from an empty rail so
+    other tests' payments are not in it."""
+    request = urllib.request.Request(f"{localstripe}/_config/data", method="DELETE")  # noqa: S310
+    urllib.request.urlopen(request, timeout=5).close()  # noqa: S310
+
+
+def paid_without_webhook(collection: CollectionService, localstripe: str, amount: int) -> Any:
+    case = open_case(amount=10_000)
+    step = collection.start_payment(
+        case.account_number, StartPayment(amount=amount), idempotency_key=None
+    )
+    assert step.payment.rail_reference is not None
+    pay_at_rail(localstripe, step.payment.rail_reference)
+    return case, step.payment.payment_id
+
+
+@pytest.mark.usefixtures("rail_emptied")
+def test_sweeper_posts_a_payment_whose_webhook_never_came_and_a_second_run_posts_nothing(
+    collection: CollectionService, localstripe: str
+) -> None:
+    case, payment_id = paid_without_webhook(collection, localstripe, 4_200)
+    assert collection.payment(payment_id).status.display == "unpaid"
+
+    first = collection.sweep()
+    second = collection.sweep()
+
+    assert (first.examined, first.posted) == (1, 1)
+    assert (second.examined, second.posted, second.unidentified) == (1, 0, 0)
+    assert collection.payment(payment_id).status.display == "paid"
+    assert ledger_service().balance(case.account_number).posted == 4_200
+
+
+@pytest.mark.usefixtures("rail_emptied")
+def test_sweeper_sends_unknown_money_to_unidentified_funds_once(
+    collection: CollectionService, localstripe: str
+) -> None:
+    pay_at_rail(localstripe, foreign_intent(localstripe, 990))
+
+    assert collection.sweep().unidentified == 1
+    assert collection.sweep().unidentified == 0
+    assert ledger_service().balance(SystemAccount.UNIDENTIFIED_FUNDS.of()).posted == 990
+
+
+class FailingOnce:
+    """A notifier whose gateway is down for the first message."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.failed = False
+
+    def notify(self, notification: Notification) -> Any:
+        if not self.failed:
+            self.failed = True
+            raise ConnectionError("SMS gateway unreachable")
+        return self.inner.notify(notification)
+
+
+@pytest.mark.usefixtures("rail_emptied")
+def test_notice_that_failed_to_send_is_sent_by_the_sweeper(
+    collection: CollectionService, localstripe: str, clock: FixedClock, outbox: Any
+) -> None:
+    flaky = CollectionService(
+        collection.store,
+        lambda: collection.rail,
+        clock,
+        cases=case_service(),
+        ledger=ledger_service(),
+        notifier=FailingOnce(wiring.notifier()),
+    )
+    case = open_case(amount=5_000)
+    step = flaky.start_payment(
+        case.account_number, StartPayment(amount=5_000), idempotency_key=None
+    )
+    assert step.payment.rail_reference is not None
+    pay_at_rail(localstripe, step.payment.rail_reference)
+    flaky.refresh(step.payment.payment_id)
+    assert outbox_deliveries(outbox) == []
+    assert len(collection.store.pending_notices()) == 1
+
+    assert flaky.sweep().notices_sent == 1
+    assert [d.kind for d in outbox_deliveries(outbox)] == ["case.paid_in_full"]
+    assert collection.store.pending_notices() == []
+    assert flaky.sweep().notices_sent == 0
+
+
+def test_sweeper_runs_on_a_schedule() -> None:
+    [schedule] = [s for s in app.event_sources if s.name == "sweep_payments"]
+    assert "rate(10 minutes)" in schedule.schedule_expression.to_string()
