@@ -15,6 +15,11 @@ correction proposal    PROPOSAL#<id> / PROP.  gsi1: PROPOSALS#open / <proposed_a
 Entries of one account sort by sequence under their account's partition, so ``verify`` reads
 them with one consistent Query; entry times never go backwards within an account, so gsi1
 order is sequence order too.
+
+Entries, transfers and account states are stored as one ``body`` attribute holding the
+canonical JSON of the value (for an entry, exactly the text its hash covers), beside the few
+attributes that keys, conditions and updates need (``seq``, ``hash``, ``state``). Small items
+keep writes cheap, and what an auditor hashes is byte for byte what was stored.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from chalicelib.ledger.models import (
     Entry,
     PendingState,
     Transfer,
+    canonical_json,
 )
 
 PENDING_INDEX_KEY = "PENDING"
@@ -168,8 +174,7 @@ class LedgerStore:
         values = self.get(transfer_pk(transfer_id), TRANSFER_SK)
         if values is None:
             return None
-        fingerprint = values.pop("fingerprint")
-        return Transfer.model_validate(_strip_keys(values)), fingerprint
+        return transfer_from_values(values), str(values["fingerprint"])
 
     def entries(self, account_id: str) -> list[tuple[int, Entry]]:
         """Every entry of an account in sequence order, with the sequence its key carries."""
@@ -183,7 +188,7 @@ class LedgerStore:
             ConsistentRead=True,
         ):
             key_seq = int(item["sk"].removeprefix("ENTRY#"))
-            stored.append((key_seq, Entry.model_validate(_strip_keys(item))))
+            stored.append((key_seq, entry_from_values(item)))
         return stored
 
     def entries_between(
@@ -206,7 +211,7 @@ class LedgerStore:
         if start_key:
             args["ExclusiveStartKey"] = start_key
         answer = self.client.query(**args)
-        entries = [Entry.model_validate(_strip_keys(from_item(i))) for i in answer["Items"]]
+        entries = [entry_from_values(from_item(item)) for item in answer["Items"]]
         return entries, encode_cursor(answer.get("LastEvaluatedKey"))
 
     def last_entry_before(self, account_id: str, moment: datetime) -> Entry | None:
@@ -224,7 +229,7 @@ class LedgerStore:
             Limit=1,
         )
         items = answer["Items"]
-        return Entry.model_validate(_strip_keys(from_item(items[0]))) if items else None
+        return entry_from_values(from_item(items[0])) if items else None
 
     def due_pending(self, now: datetime) -> Iterator[str]:
         """Ids of pending transfers whose timeout has passed, soonest first."""
@@ -235,9 +240,9 @@ class LedgerStore:
                 ":pending": {"S": PENDING_INDEX_KEY},
                 ":now": {"S": isoformat(now) + "$"},
             },
-            ProjectionExpression="id",
+            ProjectionExpression="pk",
         ):
-            yield str(item["id"])
+            yield str(item["pk"]).removeprefix("XFER#")
 
     def proposal(self, proposal_id: str) -> CorrectionProposal | None:
         values = self.get(proposal_pk(proposal_id), PROPOSAL_SK)
@@ -302,44 +307,39 @@ class LedgerStore:
     # -- transaction items -------------------------------------------------------------------
 
     def new_transfer_item(self, transfer: Transfer, fingerprint: str) -> dict[str, Any]:
-        values: dict[str, Any] = {
-            **transfer.model_dump(mode="json", exclude_none=True),
-            "fingerprint": fingerprint,
-        }
+        body = transfer.model_dump(mode="json", exclude={"state", "resolved_by"}, exclude_none=True)
+        item = {"body": {"S": canonical_json(body)}, "fingerprint": {"S": fingerprint}}
+        if transfer.state is not None:
+            item["state"] = {"S": transfer.state.value}
         if transfer.state == PendingState.PENDING and transfer.expires_at is not None:
-            values["gsi2pk"] = PENDING_INDEX_KEY
-            values["gsi2sk"] = f"{isoformat(transfer.expires_at)}#{transfer.id}"
-        return self._put_new(transfer_pk(transfer.id), TRANSFER_SK, values)
+            item["gsi2pk"] = {"S": PENDING_INDEX_KEY}
+            item["gsi2sk"] = {"S": f"{isoformat(transfer.expires_at)}#{transfer.id}"}
+        return self._put_new_item(transfer_pk(transfer.id), TRANSFER_SK, item)
 
     def state_update_item(self, before: AccountState, after: AccountState) -> dict[str, Any]:
         """Move an account from ``before`` to ``after``, only if nobody moved it meanwhile."""
-        dumped = after.model_dump(mode="json")
         return {
             "Update": {
                 "TableName": self.table,
                 "Key": _key(account_pk(after.account.id), STATE_SK),
-                "UpdateExpression": "SET seq = :seq, head_hash = :hash, last_at = :at, "
-                "totals = :totals",
+                "UpdateExpression": "SET seq = :seq, body = :body",
                 "ConditionExpression": "seq = :expected",
-                "ExpressionAttributeValues": to_item(
-                    {
-                        ":seq": after.seq,
-                        ":hash": after.head_hash,
-                        ":at": dumped["last_at"],
-                        ":totals": dumped["totals"],
-                        ":expected": before.seq,
-                    }
-                ),
+                "ExpressionAttributeValues": {
+                    ":seq": {"N": str(after.seq)},
+                    ":body": {"S": canonical_json(after.model_dump(mode="json"))},
+                    ":expected": {"N": str(before.seq)},
+                },
             }
         }
 
     def new_entry_item(self, entry: Entry) -> dict[str, Any]:
-        values = {
-            **entry.model_dump(mode="json"),
-            "gsi1pk": f"STMT#{entry.account_id}",
-            "gsi1sk": f"{isoformat(entry.at)}#{entry.seq:012d}",
+        item = {
+            "body": {"S": entry.canonical()},
+            "hash": {"S": entry.hash},
+            "gsi1pk": {"S": f"STMT#{entry.account_id}"},
+            "gsi1sk": {"S": f"{isoformat(entry.at)}#{entry.seq:012d}"},
         }
-        return self._put_new(account_pk(entry.account_id), entry_sk(entry.seq), values)
+        return self._put_new_item(account_pk(entry.account_id), entry_sk(entry.seq), item)
 
     def resolve_pending_item(
         self, pending_id: str, state: PendingState, resolved_by: str
@@ -399,21 +399,40 @@ class LedgerStore:
         }
 
     def _put_new(self, pk: str, sk: str, values: Mapping[str, Any]) -> dict[str, Any]:
+        return self._put_new_item(pk, sk, to_item(values))
+
+    def _put_new_item(self, pk: str, sk: str, item: dict[str, Any]) -> dict[str, Any]:
         return {
             "Put": {
                 "TableName": self.table,
-                "Item": {**_key(pk, sk), **to_item(values)},
+                "Item": {**_key(pk, sk), **item},
                 "ConditionExpression": "attribute_not_exists(pk)",
             }
         }
 
 
 def state_item_values(state: AccountState) -> dict[str, Any]:
-    return state.model_dump(mode="json")
+    """A new account's state item: its sequence (the optimistic lock) and its body."""
+    return {"seq": state.seq, "body": canonical_json(state.model_dump(mode="json"))}
 
 
 def state_from_item(item: Mapping[str, Any]) -> AccountState:
-    return AccountState.model_validate(_strip_keys(from_item(item)))
+    """An account state from a low-level (still typed) item."""
+    return AccountState.model_validate_json(item["body"]["S"])
+
+
+def entry_from_values(values: Mapping[str, Any]) -> Entry:
+    return Entry.model_validate({**json.loads(values["body"]), "hash": values["hash"]})
+
+
+def transfer_from_values(values: Mapping[str, Any]) -> Transfer:
+    return Transfer.model_validate(
+        {
+            **json.loads(values["body"]),
+            "state": values.get("state"),
+            "resolved_by": values.get("resolved_by"),
+        }
+    )
 
 
 _KEYS = frozenset({"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"})

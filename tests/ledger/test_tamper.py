@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -32,13 +33,17 @@ def stored_entry(ledger: LedgerService, seq: int) -> dict[str, Any]:
     return item
 
 
+def forge(ledger: LedgerService, key: dict[str, Any], path: tuple[str, str], value: int) -> None:
+    """Rewrite one number inside a stored item's JSON body, as someone with table access could."""
+    item = ledger.store.client.get_item(TableName=ledger.store.table, Key=key)["Item"]
+    body = json.loads(item["body"]["S"])
+    body[path[0]][path[1]] = value
+    item["body"] = {"S": json.dumps(body)}
+    ledger.store.client.put_item(TableName=ledger.store.table, Item=item)
+
+
 def test_verify_finds_a_changed_amount(history: LedgerService) -> None:
-    history.store.client.update_item(
-        TableName=history.store.table,
-        Key=entry_key(3),
-        UpdateExpression="SET delta.credits_posted = :forged",
-        ExpressionAttributeValues={":forged": {"N": "99999"}},
-    )
+    forge(history, entry_key(3), ("delta", "credits_posted"), 99_999)
     report = history.verify(CASE_A)
     assert not report.ok
     assert report.first_break is not None
@@ -74,11 +79,11 @@ def test_verify_finds_two_swapped_entries(history: LedgerService) -> None:
 
 
 def test_verify_finds_a_forged_account_balance(history: LedgerService) -> None:
-    history.store.client.update_item(
-        TableName=history.store.table,
-        Key={"pk": {"S": account_pk(CASE_A)}, "sk": {"S": "STATE"}},
-        UpdateExpression="SET totals.credits_posted = :forged",
-        ExpressionAttributeValues={":forged": {"N": "1"}},
+    forge(
+        history,
+        {"pk": {"S": account_pk(CASE_A)}, "sk": {"S": "STATE"}},
+        ("totals", "credits_posted"),
+        1,
     )
     report = history.verify(CASE_A)
     assert report.first_break is not None
