@@ -94,13 +94,26 @@ def payment_rail() -> Any:
 
 
 def notifier() -> Any:
-    """Where notifications go: the local outbox (NOTIFY_OUTBOX_DIR) unless a stage sends SMS."""
+    """Where notifications go: NOTIFY_BY=sms sends SMS through SNS; otherwise (the local stack,
+    tests) they go to the outbox file in NOTIFY_OUTBOX_DIR."""
 
     def build() -> Any:
         from pathlib import Path
 
-        from chalicelib.notifications import OutboxNotifier
+        from chalicelib.notifications import (
+            Channel,
+            ChannelNotifier,
+            OutboxNotifier,
+            SnsSmsSender,
+        )
 
+        if setting("NOTIFY_BY", "outbox") == "sms":
+            import boto3
+
+            sender = SnsSmsSender(
+                boto3.client("sns"), sender_id=setting("SMS_SENDER_ID", "") or None
+            )
+            return ChannelNotifier({Channel.SMS: sender}, clock=clock())
         folder = Path(setting("NOTIFY_OUTBOX_DIR", ".local/outbox"))
         return OutboxNotifier(folder / "notifications.jsonl", clock=clock())
 

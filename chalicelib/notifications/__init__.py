@@ -1,4 +1,4 @@
-"""Notifications to case parties: an interface, a local outbox, and channel delivery."""
+"""Notifications to case parties: an interface, a local outbox, and delivery by SMS."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from chalicelib.notifications.channels import ChannelNotifier
 from chalicelib.notifications.interface import MessageSender, Notifier
 from chalicelib.notifications.models import Channel, Delivery, Notification, Recipient
 from chalicelib.notifications.outbox import OutboxNotifier
+from chalicelib.notifications.sms import SnsSmsSender
 
 __all__ = [
     "Channel",
@@ -16,4 +17,5 @@ __all__ = [
     "Notifier",
     "OutboxNotifier",
     "Recipient",
+    "SnsSmsSender",
 ]

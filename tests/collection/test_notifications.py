@@ -12,6 +12,7 @@ from chalicelib.notifications import (
     Notification,
     OutboxNotifier,
     Recipient,
+    SnsSmsSender,
 )
 
 CLOCK = FixedClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
@@ -64,3 +65,16 @@ def test_channel_notifier_hands_each_recipient_to_its_channel() -> None:
 
     assert sms.sent == [("13812345678", "【佛山市禅城区人民法院】执行款已足额到账。")]
     assert [(d.channel, d.provider_reference) for d in deliveries] == [(Channel.SMS, "msg-1")]
+
+
+def test_sms_goes_through_sns_to_the_mainland_number(aws: object) -> None:
+    import boto3
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sns.models import sns_backends
+
+    sender = SnsSmsSender(boto3.client("sns"))
+    deliveries = ChannelNotifier({Channel.SMS: sender}, clock=CLOCK).notify(notification())
+
+    [sms] = deliveries
+    sent = sns_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sms_messages
+    assert sent[sms.provider_reference] == ("+8613812345678", notification().body)
