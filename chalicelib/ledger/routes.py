@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
-from chalice.app import Blueprint, Response
+from chalice.app import Blueprint, Rate, Response
 
 from chalicelib.http import Call, json_response, route
 from chalicelib.identity import READERS, Role
@@ -24,6 +24,7 @@ from chalicelib.ledger.models import (
 
 blueprint = Blueprint(__name__)
 
+EXPIRE_EVERY_MINUTES = 5
 VERIFIERS = (Role.AUDITOR, Role.FINANCE, Role.ADMIN)
 CLAIMERS = (Role.CLERK, Role.FINANCE)
 
@@ -159,3 +160,9 @@ def claim_unidentified(call: Call) -> Response:
         payment_ref=body.payment_ref,
     )
     return _created(transfer, f"/ledger/transfers/{transfer.id}")
+
+
+@blueprint.schedule(Rate(EXPIRE_EVERY_MINUTES, unit=Rate.MINUTES))
+def expire_pending_transfers(event: Any) -> dict[str, int]:
+    """Release every reservation whose timeout has passed, exactly once each."""
+    return {"expired": ledger_service().expire_pending()}

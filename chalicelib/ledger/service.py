@@ -68,7 +68,6 @@ from chalicelib.ledger.store import (
     LedgerStore,
     account_pk,
     proposal_pk,
-    state_from_item,
     state_item_values,
 )
 from chalicelib.money import AmountError, check_currency
@@ -157,9 +156,6 @@ class LedgerService:
                 created_at=self._clock.now(),
             )
         )
-
-    def account(self, account_id: str) -> Account:
-        return self._read_state(account_id).account
 
     def _open(self, account: Account) -> Account:
         state = AccountState(account=account)
@@ -512,14 +508,10 @@ class LedgerService:
         self._sleep(self._rng.uniform(0, min(0.2, 0.005 * 2**attempt)))
 
     def _read_state(self, account_id: str) -> AccountState:
-        values = self.store.client.get_item(
-            TableName=self.store.table,
-            Key={"pk": {"S": account_pk(account_id)}, "sk": {"S": STATE_SK}},
-            ConsistentRead=True,
-        ).get("Item")
-        if values is None:
+        """The account's state read consistently, which also refreshes the cache."""
+        state = self.store.account_state(account_id)
+        if state is None:
             raise AccountNotFound(f"no ledger account {account_id}", account_id=account_id)
-        state = state_from_item(values)
         self._states[account_id] = state
         return state
 

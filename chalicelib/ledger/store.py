@@ -154,6 +154,12 @@ class LedgerStore:
         item = answer.get("Item")
         return from_item(item) if item else None
 
+    def account_state(self, account_id: str) -> AccountState | None:
+        answer = self.client.get_item(
+            TableName=self.table, Key=_key(account_pk(account_id), STATE_SK), ConsistentRead=True
+        )
+        return state_from_item(answer["Item"]) if "Item" in answer else None
+
     def account_states(self, account_ids: list[str]) -> dict[str, AccountState]:
         """The stored states of these accounts (missing ones are left out), read consistently."""
         states: dict[str, AccountState] = {}

@@ -8,10 +8,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from chalice.test import Client
 
+from app import app
 from chalicelib.clock import FixedClock, isoformat
 from chalicelib.ledger import LedgerService, TransferCode, TransferRequest, ledger_service
-from tests.ledger.conftest import CASE_A, CASE_B, CLEARING, UNIDENTIFIED, collect
+from tests.conftest import PROJECT_ROOT
+from tests.ledger.conftest import CASE_A, CASE_B, CLEARING, UNIDENTIFIED, collect, disburse
 
 ROUTES = [
     ("GET", f"/ledger/accounts/{CASE_A}/balance"),
@@ -297,3 +300,17 @@ def test_a_claim_cannot_take_more_than_arrived(api: Any, token: Any, books: Ledg
     assert response.status_code == 409
     assert answer(response)["type"].endswith("ledger/insufficient-funds")
     assert books.balance(CASE_B).posted == 0
+
+
+def test_the_expiry_sweeper_runs_on_a_schedule(books: LedgerService, clock: FixedClock) -> None:
+    [schedule] = [s for s in app.event_sources if s.name == "expire_pending_transfers"]
+    assert "rate(5 minutes)" in schedule.schedule_expression.to_string()
+    disburse(books, CASE_A, 600, "out-1", pending=True, timeout_seconds=60)
+    clock.advance(timedelta(seconds=61))
+    with Client(app, stage_name="test", project_dir=str(PROJECT_ROOT)) as client:
+        event = client.events.generate_cw_event(
+            source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]
+        )
+        assert client.lambda_.invoke("expire_pending_transfers", event).payload == {"expired": 1}
+        assert client.lambda_.invoke("expire_pending_transfers", event).payload == {"expired": 0}
+    assert books.balance(CASE_A).available == 1000
