@@ -185,6 +185,25 @@ class SweepReport:
     notices_sent: int
 
 
+class NoticeStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+
+
+class Notice(BaseModel):
+    """A notification owed to case parties, written in the same transaction as the payment
+    that caused it, and handed to the notifier afterwards (by the request or the sweeper)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    kind: str
+    case_id: str
+    created_at: datetime
+    status: NoticeStatus = NoticeStatus.PENDING
+    sent_at: datetime | None = None
+
+
 # -- request bodies ----------------------------------------------------------------------------
 
 Token = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,255}$")]
@@ -226,22 +245,3 @@ class QueueQuery(BaseModel):
 
     status: ClaimStatus = ClaimStatus.OPEN
     limit: int = Field(default=50, ge=1, le=200)
-
-
-class NoticeStatus(StrEnum):
-    PENDING = "pending"
-    SENT = "sent"
-
-
-class Notice(BaseModel):
-    """A notification owed to case parties, written in the same transaction as the payment
-    that caused it, and handed to the notifier afterwards (by the request or the sweeper)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    key: str
-    kind: str
-    case_id: str
-    created_at: datetime
-    status: NoticeStatus = NoticeStatus.PENDING
-    sent_at: datetime | None = None

@@ -105,9 +105,12 @@
         body: JSON.stringify({ card_token: tokenResult.token.id })
       });
     attempt = null; // the card was tried: a new attempt is a new payment
-    if (!confirmed.ok) {
-      return fail(confirmed.network ? I18N.t("err_network") : I18N.problemText(confirmed.problem));
+    if (confirmed.network) {
+      // The charge may have gone through: show the payment's real status, never pay twice.
+      window.location.assign(payment.receipt_page + "?lang=" + I18N.lang);
+      return;
     }
+    if (!confirmed.ok) return fail(I18N.problemText(confirmed.problem));
     if (confirmed.body.client_secret) {
       // The card asks for 3-D Secure: Stripe.js carries the payer through it.
       await stripe.confirmCardPayment(confirmed.body.client_secret);

@@ -1,0 +1,69 @@
+"""Two payments of one case settling at the same moment: the loser of the race reads again and
+retries, so the case standing adds both and receipt numbers stay unique and gapless."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from chalicelib import wiring
+from chalicelib.collection import CollectionBusy, CollectionService, RailPayment
+from chalicelib.collection.models import CHINA_TIME, StartPayment
+from chalicelib.collection.store import Contended
+from chalicelib.ledger import ledger_service
+from tests.collection.conftest import open_case, pay_at_rail
+
+
+def succeeded_at_rail(
+    collection: CollectionService, localstripe: str, account: str, amount: int
+) -> tuple[str, RailPayment]:
+    step = collection.start_payment(account, StartPayment(amount=amount), idempotency_key=None)
+    assert step.payment.rail_reference is not None
+    pay_at_rail(localstripe, step.payment.rail_reference)
+    return step.payment.payment_id, collection.rail.retrieve(step.payment.rail_reference)
+
+
+def test_payment_that_loses_the_race_is_retried_and_both_count(
+    collection: CollectionService, localstripe: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = open_case(amount=10_000)
+    first_id, first = succeeded_at_rail(collection, localstripe, case.account_number, 1_000)
+    second_id, second = succeeded_at_rail(collection, localstripe, case.account_number, 2_000)
+    commit = collection.store.commit_settlement
+    raced: list[bool] = []
+
+    def other_payment_gets_there_first(*args: Any, **kwargs: Any) -> bool:
+        if not raced:
+            raced.append(True)
+            assert collection.settle(second).outcome == "posted"
+        return commit(*args, **kwargs)
+
+    monkeypatch.setattr(collection.store, "commit_settlement", other_payment_gets_there_first)
+    assert collection.settle(first).outcome == "posted"
+
+    standing = collection.store.standing(case.case_id)
+    assert (standing.paid, standing.payments, standing.version) == (3_000, 2, 2)
+    numbers = {collection.payment(p).receipt_number for p in (first_id, second_id)}
+    year = wiring.clock().now().astimezone(CHINA_TIME).year
+    assert numbers == {f"粤0604-{year}-0000001", f"粤0604-{year}-0000002"}
+    assert ledger_service().balance(case.account_number).posted == 3_000
+
+
+def test_endless_contention_gives_up_with_a_retryable_error_and_posts_once(
+    collection: CollectionService, localstripe: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = open_case(amount=10_000)
+    payment_id, current = succeeded_at_rail(collection, localstripe, case.account_number, 1_000)
+
+    def always_contended(*args: Any, **kwargs: Any) -> bool:
+        raise Contended("another writer")
+
+    monkeypatch.setattr(collection.store, "commit_settlement", always_contended)
+    with pytest.raises(CollectionBusy):
+        collection.settle(current)
+    monkeypatch.undo()
+
+    assert collection.settle(current).outcome == "posted"
+    assert collection.payment(payment_id).status.display == "paid"
+    assert ledger_service().balance(case.account_number).posted == 1_000
