@@ -58,7 +58,7 @@ Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, m
 class RequestBody(BaseModel):
     """Request bodies: unknown fields are refused (pydantic never turns numbers into text)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class ReceivingAccountIn(RequestBody):
@@ -130,7 +130,7 @@ class ChangeStatus(RequestBody):
 class ListQuery(BaseModel):
     """Query string of the case list; values arrive as text."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     court: Annotated[str, AfterValidator(identifiers.check_court_code)]
     status: CaseStatus | None = None
@@ -139,7 +139,7 @@ class ListQuery(BaseModel):
 
 
 class ReceivingAccount(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     bank_name: str
     account_name: str
@@ -149,7 +149,7 @@ class ReceivingAccount(BaseModel):
 
 
 class Party(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     party_id: str
     role: PartyRole
@@ -163,7 +163,7 @@ class Party(BaseModel):
 class Case(BaseModel):
     """An enforcement case and its account (一案一账号)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     case_id: str
     case_number: str
@@ -193,7 +193,7 @@ class Case(BaseModel):
 class CaseEvent(BaseModel):
     """One line of the case's trail (全程留痕): who did what, when and why."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     case_id: str
     sequence: int

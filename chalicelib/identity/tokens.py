@@ -16,8 +16,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import jwt
-
 from chalicelib.identity.errors import NotSignedIn
 from chalicelib.identity.roles import Principal, Role
 
@@ -45,6 +43,10 @@ class TokenVerifier:
     """Turns an ``Authorization`` header into a ``Principal`` or raises ``NotSignedIn``."""
 
     def __init__(self, settings: TokenSettings) -> None:
+        # PyJWT pulls in cryptography; importing it when a verifier is built, not at module
+        # import, keeps the cold start of routes that check no token (pages, webhooks) short.
+        import jwt
+
         self._settings = settings
         self._jwk_client = (
             jwt.PyJWKClient(settings.jwks_url, cache_keys=True, lifespan=3600)
@@ -54,6 +56,8 @@ class TokenVerifier:
         self._file_keys: dict[str, Any] | None = None
 
     def _key_for(self, token: str) -> Any:
+        import jwt
+
         if self._jwk_client is not None:
             try:
                 return self._jwk_client.get_signing_key_from_jwt(token).key
@@ -73,6 +77,8 @@ class TokenVerifier:
         return self._file_keys[kid]
 
     def verify(self, authorization: str | None) -> Principal:
+        import jwt
+
         if not authorization:
             raise NotSignedIn("send an Authorization: Bearer <token> header")
         scheme, _, token = authorization.partition(" ")
