@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from chalicelib.cases import CaseStatus
 from chalicelib.clock import Clock, isoformat
 from chalicelib.collection.errors import (
     AmountRefused,
@@ -82,7 +83,7 @@ class CaseOverview:
 
     @property
     def accepts_payments(self) -> bool:
-        return self.status == "open"
+        return self.status == CaseStatus.OPEN.value
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,7 @@ class CollectionService:
         """Open a payment for the case at the rail. The page sends an idempotency key per
         attempt, so a double tap or a retried request opens one payment, not two."""
         case = self._cases.find_by_account_number(account_number)
-        if case.status.value != "open":
+        if case.status != CaseStatus.OPEN:
             raise CaseNotPayable(
                 f"case {case.case_number} is {case.status.value} and takes no payments",
                 case_status=case.status.value,

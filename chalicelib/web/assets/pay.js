@@ -105,7 +105,7 @@
         body: JSON.stringify({ card_token: tokenResult.token.id })
       });
     attempt = null; // the card was tried: a new attempt is a new payment
-    if (confirmed.network) {
+    if (confirmed.network || confirmed.status >= 500) {
       // The charge may have gone through: show the payment's real status, never pay twice.
       window.location.assign(payment.receipt_page + "?lang=" + I18N.lang);
       return;
