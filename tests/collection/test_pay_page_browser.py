@@ -1,6 +1,7 @@
 """End to end in headless Chromium on a 375-pixel phone screen: the app under ``chalice local``,
 DynamoDB on a moto server, Stripe on localstripe (its Stripe.js stand-in in the page, its signed
-webhooks to the app). Pay part, pay the rest, see the receipts; the case balance is right."""
+webhooks to the app). Find the case by its number, have a card declined, pay part, pay the
+rest, see the receipts; the case balance is right."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from chalicelib.ledger import ledger_service
 from infra.moto_server import start_moto_server, stop_moto_server
 from infra.tables import create_tables, table_names
 from tests.collection.conftest import (
+    DECLINED,
     PUBLISHABLE_KEY,
     ROOT,
     VISA,
@@ -130,12 +132,26 @@ def test_payer_pays_in_two_parts_on_a_phone_and_the_case_is_paid(stack: dict[str
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 375, "height": 812}, is_mobile=True)
-            page.goto(f"{stack['api']}/pay/{case.account_number}")
+            page.goto(f"{stack['api']}/pay")
+            mistyped = case.account_number[:-1] + str((int(case.account_number[-1]) + 1) % 10)
+            page.fill("#account", mistyped)
+            page.click("#find-form button[type=submit]")
+            page.wait_for_selector("#message:not([hidden])")
+            assert "校验位不符" in str(page.text_content("#message"))
+            page.fill("#account", " ".join(case.account_number[i : i + 4] for i in (0, 4, 8, 12)))
+            page.click("#find-form button[type=submit]")
+            page.wait_for_url(f"**/pay/{case.account_number}?lang=zh")
             page.wait_for_selector("#case:not([hidden])")
             assert page.text_content("#case-number") == "(2026)粤0604执4321号"
             assert page.text_content("#remaining") == "¥100.00"
             assert page.input_value("#amount") == "100.00"
             assert "张三" not in page.content()  # no party's personal data on the page
+
+            page.fill("#amount", "40.00")
+            fill_card(page, DECLINED)
+            page.click("#pay-button")
+            page.wait_for_selector("#message:not([hidden])")
+            assert "支付被拒绝" in str(page.text_content("#message"))
 
             first = pay(page, "40.00")
             assert first.startswith("粤0604-")
