@@ -26,6 +26,13 @@ class InvalidTransfer(LedgerError, ValidationFailed):
     title = "The transfer is not valid"
 
 
+class InvalidQuery(LedgerError, ValidationFailed):
+    """A statement window, page size or cursor the ledger cannot serve."""
+
+    slug = "ledger/invalid-query"
+    title = "The query is not valid"
+
+
 class AccountNotFound(LedgerError, NotFound):
     slug = "ledger/account-not-found"
     title = "No such ledger account"

@@ -28,6 +28,7 @@ from chalicelib.ledger.errors import (
     IdempotencyConflict,
     InsufficientFunds,
     InvalidAccount,
+    InvalidQuery,
     InvalidTransfer,
     PendingExpired,
     PendingNotActive,
@@ -329,12 +330,13 @@ class LedgerService:
             if replayed is not None:
                 return replayed, False
             self._raise_not_pending(pending)
-        due = pending.expires_at is not None and now >= pending.expires_at
+        expires_at = pending.expires_at
+        due = expires_at is not None and now >= expires_at
         if phase == TransferPhase.EXPIRE_PENDING and not due:
             raise PendingNotActive(f"pending transfer {pending_id} is not due to expire")
-        if phase != TransferPhase.EXPIRE_PENDING and due:
+        if phase != TransferPhase.EXPIRE_PENDING and expires_at is not None and due:
             raise PendingExpired(
-                f"pending transfer {pending_id} expired at {isoformat(now)}",
+                f"pending transfer {pending_id} expired at {isoformat(expires_at)}",
                 transfer_id=pending_id,
             )
         legs = _resolved_legs(pending, phase, amount)
@@ -544,9 +546,9 @@ class LedgerService:
         """The account's entries with ``start <= time < end``, oldest first, each with the
         running balance after it; ``next_cursor`` fetches the next page."""
         if not 1 <= limit <= MAX_STATEMENT_PAGE:
-            raise InvalidTransfer(f"a statement page holds 1 to {MAX_STATEMENT_PAGE} lines")
+            raise InvalidQuery(f"a statement page holds 1 to {MAX_STATEMENT_PAGE} lines")
         if end <= start:
-            raise InvalidTransfer("a statement's end must be after its start")
+            raise InvalidQuery("a statement's end must be after its start")
         state = self._read_state(account_id)
         entries, next_cursor = self.store.entries_between(
             account_id, start, end, limit=limit, cursor=cursor

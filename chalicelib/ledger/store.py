@@ -37,7 +37,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from chalicelib.clock import isoformat
-from chalicelib.ledger.errors import InvalidTransfer
+from chalicelib.ledger.errors import InvalidQuery
 from chalicelib.ledger.models import (
     AccountState,
     CorrectionProposal,
@@ -134,9 +134,9 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (binascii.Error, ValueError) as exc:
-        raise InvalidTransfer("the cursor is not one this ledger issued") from exc
+        raise InvalidQuery("the cursor is not one this ledger issued") from exc
     if not isinstance(key, dict):
-        raise InvalidTransfer("the cursor is not one this ledger issued")
+        raise InvalidQuery("the cursor is not one this ledger issued")
     return key
 
 
