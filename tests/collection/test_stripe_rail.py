@@ -13,6 +13,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 import stripe
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chalicelib.clock import FixedClock
 from chalicelib.collection import PaymentDeclined, RailStatus, RailUnavailable, WebhookRejected
@@ -193,3 +195,21 @@ def test_signed_body_that_is_not_an_event_is_refused() -> None:
     body = b"[1, 2, 3]"
     with pytest.raises(WebhookRejected):
         rail().parse_event(body, signed(body, "whsec_a", int(NOW.timestamp())))
+
+
+@settings(max_examples=60, deadline=None)
+@given(position=st.integers(min_value=0), flip=st.integers(min_value=1, max_value=255))
+def test_any_change_to_a_signed_body_is_refused(position: int, flip: int) -> None:
+    body = json.dumps(
+        {
+            "id": "evt_1",
+            "type": "payment_intent.succeeded",
+            "created": int(NOW.timestamp()),
+            "data": {"object": intent("succeeded")},
+        }
+    ).encode()
+    headers = signed(body, "whsec_a", int(NOW.timestamp()))
+    index = position % len(body)
+    altered = body[:index] + bytes([body[index] ^ flip]) + body[index + 1 :]
+    with pytest.raises(WebhookRejected):
+        rail().parse_event(altered, headers)
