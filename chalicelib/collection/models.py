@@ -57,7 +57,7 @@ OPEN_STATUSES = frozenset(
 class CaseSnapshot(BaseModel):
     """What a payment keeps of its case: public facts only, never the parties."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     case_id: str
     case_number: str
@@ -71,7 +71,7 @@ class CaseSnapshot(BaseModel):
 class Payment(BaseModel):
     """One attempt to pay into a case account through the rail."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     payment_id: str
     case: CaseSnapshot
@@ -93,7 +93,7 @@ class Payment(BaseModel):
 class CaseStanding(BaseModel):
     """What has been paid into a case online and what remains. ``version`` guards updates."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     case_id: str
     paid: int = 0
@@ -113,7 +113,7 @@ class SurplusDraft(BaseModel):
     """A case paid beyond what it owes: the excess, offered as a draft refund for the refunds
     workflow to pick up (it decides, approves and pays; collection only flags)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     case_id: str
     account_number: str
@@ -134,7 +134,7 @@ class UnidentifiedPayment(BaseModel):
     """不明款: money that reached clearing with no recognisable case; posted to the
     unidentified-funds account and waiting to be claimed (认领)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     reference: str
     rail: str
@@ -157,7 +157,7 @@ class ReviewItem(BaseModel):
     """A rail payment that cannot be posted as it is (another currency): nothing was posted;
     finance decides (usually a refund at the rail)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     reference: str
     rail: str
@@ -194,7 +194,7 @@ class Notice(BaseModel):
     """A notification owed to case parties, written in the same transaction as the payment
     that caused it, and handed to the notifier afterwards (by the request or the sweeper)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     key: str
     kind: str
@@ -211,7 +211,7 @@ Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, m
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class StartPayment(_Body):
@@ -235,13 +235,13 @@ class ClaimRequest(_Body):
 
 
 class ReceiptQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     lang: Literal["zh", "en"] = "zh"
 
 
 class QueueQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     status: ClaimStatus = ClaimStatus.OPEN
     limit: int = Field(default=50, ge=1, le=200)

@@ -19,7 +19,6 @@ from chalicelib.collection.models import (
     ReceiptQuery,
     StartPayment,
 )
-from chalicelib.collection.receipt_pdf import render_receipt
 from chalicelib.collection.views import browser_view, overview_view, payment_view
 from chalicelib.http import Call, json_response, route
 from chalicelib.identity import READERS, Role
@@ -81,6 +80,8 @@ def payment_status(call: Call, payment_id: str) -> dict[str, Any]:
 
 @route(blueprint, "/collection/payments/{payment_id}/receipt.pdf", public=True, query=ReceiptQuery)
 def receipt_pdf(call: Call, payment_id: str) -> Response:
+    from chalicelib.collection.receipt_pdf import render_receipt  # reportlab: only when asked
+
     payment = collection_service().receipt(payment_id)
     pdf = render_receipt(payment, lang=call.query.lang)
     filename = f"receipt-{payment.receipt_number}.pdf".encode("ascii", "ignore").decode()
