@@ -87,6 +87,7 @@ def payment_rail() -> Any:
             publishable_key=setting("STRIPE_PUBLISHABLE_KEY"),
             webhook_secrets=tuple(setting("STRIPE_WEBHOOK_SECRET").split(",")),
             api_base=setting("STRIPE_API_BASE", "") or None,
+            wallets=tuple(w for w in setting("STRIPE_WALLETS", "").split(",") if w),
         )
         return StripeRail(settings, clock=clock())
 

@@ -70,6 +70,7 @@ class BrowserSetup:
     script_origins: tuple[str, ...]  # for the Content-Security-Policy of the pay page
     connect_origins: tuple[str, ...]
     frame_origins: tuple[str, ...]
+    wallets: tuple[str, ...] = ()  # e.g. "alipay", "wechat_pay", offered beside cards
 
 
 class PaymentRail(Protocol):

@@ -35,6 +35,7 @@ from chalicelib.collection.rail import (
 )
 
 STRIPE_API = "https://api.stripe.com"
+WALLETS = frozenset({"alipay", "wechat_pay"})  # Stripe payment method types for Chinese wallets
 STRIPE_JS = "https://js.stripe.com/v3/"
 
 _STATUSES = {
@@ -67,6 +68,12 @@ class StripeSettings:
     tolerance: timedelta = timedelta(minutes=5)  # Stripe's own default for replayed events
     future_skew: timedelta = timedelta(seconds=30)  # clocks disagree a little, never minutes
     timeout_seconds: float = 10.0
+    wallets: tuple[str, ...] = ()  # enable only those the Stripe account has activated
+
+    def __post_init__(self) -> None:
+        unknown = set(self.wallets) - WALLETS
+        if unknown:
+            raise ValueError(f"unknown wallets {sorted(unknown)}; known: {sorted(WALLETS)}")
 
 
 def _origin(url: str) -> str:
@@ -139,6 +146,8 @@ class StripeRail:
                 "case": description,
             },
         }
+        if self._settings.wallets:
+            params["payment_method_types"] = ["card", *self._settings.wallets]
         intent = self._call(
             lambda: self._client.v1.payment_intents.create(
                 params=params,  # type: ignore[arg-type]
@@ -215,6 +224,7 @@ class StripeRail:
             script_origins=(_origin(js),),
             connect_origins=(_origin(api),),
             frame_origins=frames,
+            wallets=self._settings.wallets,
         )
 
     def _verify(self, raw_body: bytes, headers: Mapping[str, str]) -> datetime:

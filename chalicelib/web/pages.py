@@ -77,6 +77,7 @@ def pay_page(call: Call, account_number: str) -> Response:
         "account_number": account_number,
         "publishable_key": setup.publishable_key,
         "stripe_js": setup.script_url,
+        "wallets": ",".join(setup.wallets),
     }
     return _page("pay.html", values, setup)
 

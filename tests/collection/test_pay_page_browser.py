@@ -82,6 +82,7 @@ def stack(
         "STRIPE_API_KEY": "sk_test_browser",
         "STRIPE_PUBLISHABLE_KEY": PUBLISHABLE_KEY,
         "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "STRIPE_WALLETS": "alipay,wechat_pay",
         "NOTIFY_OUTBOX_DIR": str(outbox),
         "AUTH_JWKS_FILE": str(tmp_path / "jwks.json"),
     }
@@ -146,6 +147,10 @@ def test_payer_pays_in_two_parts_on_a_phone_and_the_case_is_paid(stack: dict[str
             assert page.text_content("#remaining") == "¥100.00"
             assert page.input_value("#amount") == "100.00"
             assert "张三" not in page.content()  # no party's personal data on the page
+            # Wallets are enabled, but localstripe's Stripe.js has no wallet confirmations:
+            # the page offers only what the loaded library can complete.
+            assert page.get_attribute("body", "data-wallets") == "alipay,wechat_pay"
+            assert page.is_hidden("#wallets")
 
             page.fill("#amount", "40.00")
             fill_card(page, DECLINED)

@@ -103,6 +103,28 @@ def test_payment_is_created_with_our_idempotency_key_amount_in_fen_cny_and_the_c
     )
 
 
+def test_wallets_the_account_offers_are_requested_beside_cards() -> None:
+    http = RecordingHTTP((200, intent()))
+    rail(http, wallets=("alipay", "wechat_pay")).create_payment(
+        key="pay_1",
+        amount=4_000,
+        currency="CNY",
+        payment_id="pay_1",
+        account_number="4406042600000016",
+        description="(2026)粤0604执1234号",
+    )
+
+    body = parse_qs(http.requests[0]["data"])
+    assert body["payment_method_types[0]"] == ["card"]
+    assert body["payment_method_types[1]"] == ["alipay"]
+    assert body["payment_method_types[2]"] == ["wechat_pay"]
+
+
+def test_unknown_wallet_is_a_configuration_error() -> None:
+    with pytest.raises(ValueError, match="unknown wallets"):
+        rail(wallets=("paypal",))
+
+
 def test_declined_card_becomes_payment_declined() -> None:
     declined = {"error": {"type": "card_error", "code": "card_declined", "message": "Declined."}}
     http = RecordingHTTP(

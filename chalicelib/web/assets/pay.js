@@ -70,44 +70,69 @@
     $("pay-button").textContent = I18N.t("pay_button");
   }
 
-  async function pay(event) {
-    event.preventDefault();
+  function busy() {
     show($("message"), "");
-    const text = $("amount").value.trim();
-    const fen = toFen(text);
-    if (fen === null || fen <= 0) return fail(I18N.t("err_amount"));
-    const surplus = fen > overview.remaining.fen;
-    if (surplus && !$("accept-surplus").checked) return fail(I18N.t("err_accept_surplus"));
-
     $("pay-button").disabled = true;
     $("pay-button").textContent = I18N.t("paying");
+  }
 
-    const tokenResult = await stripe.createToken(card);
-    if (tokenResult.error || !tokenResult.token) return fail(I18N.t("err_card"));
+  /* The amount as fen and whether it overpays, or null after showing why it is refused. */
+  function chosenAmount() {
+    const fen = toFen($("amount").value);
+    if (fen === null || fen <= 0) {
+      fail(I18N.t("err_amount"));
+      return null;
+    }
+    const surplus = fen > overview.remaining.fen;
+    if (surplus && !$("accept-surplus").checked) {
+      fail(I18N.t("err_accept_surplus"));
+      return null;
+    }
+    return { fen, surplus };
+  }
 
-    if (!attempt || attempt.amount !== fen || attempt.surplus !== surplus) {
-      attempt = { key: crypto.randomUUID(), amount: fen, surplus };
+  /* Open the payment on the server: one idempotency key per attempt, kept on a retry. */
+  async function startPayment(choice) {
+    if (!attempt || attempt.amount !== choice.fen || attempt.surplus !== choice.surplus) {
+      attempt = { key: crypto.randomUUID(), amount: choice.fen, surplus: choice.surplus };
     }
     const started = await fetchJson(
       "/collection/cases/" + encodeURIComponent(account) + "/payments", {
         method: "POST",
         headers: { "Content-Type": "application/json", "Idempotency-Key": attempt.key },
-        body: JSON.stringify({ amount: yuan(fen), accept_surplus: surplus })
+        body: JSON.stringify({ amount: yuan(choice.fen), accept_surplus: choice.surplus })
       });
     if (!started.ok) {
-      return fail(started.network ? I18N.t("err_network") : I18N.problemText(started.problem));
+      fail(started.network ? I18N.t("err_network") : I18N.problemText(started.problem));
+      return null;
     }
-    const payment = started.body.payment;
+    attempt = null; // the payment exists: a new attempt is a new payment
+    return started.body;
+  }
+
+  function receiptUrl(payment) {
+    return payment.receipt_page + "?lang=" + I18N.lang;
+  }
+
+  async function payByCard(event) {
+    event.preventDefault();
+    const choice = chosenAmount();
+    if (!choice) return;
+    busy();
+    const tokenResult = await stripe.createToken(card);
+    if (tokenResult.error || !tokenResult.token) return fail(I18N.t("err_card"));
+    const started = await startPayment(choice);
+    if (!started) return;
+    const payment = started.payment;
     const confirmed = await fetchJson(
       "/collection/payments/" + encodeURIComponent(payment.payment_id) + "/card", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ card_token: tokenResult.token.id })
       });
-    attempt = null; // the card was tried: a new attempt is a new payment
     if (confirmed.network || confirmed.status >= 500) {
       // The charge may have gone through: show the payment's real status, never pay twice.
-      window.location.assign(payment.receipt_page + "?lang=" + I18N.lang);
+      window.location.assign(receiptUrl(payment));
       return;
     }
     if (!confirmed.ok) return fail(I18N.problemText(confirmed.problem));
@@ -115,8 +140,39 @@
       // The card asks for 3-D Secure: Stripe.js carries the payer through it.
       await stripe.confirmCardPayment(confirmed.body.client_secret);
     }
-    window.location.assign(confirmed.body.payment.receipt_page + "?lang=" + I18N.lang);
+    window.location.assign(receiptUrl(confirmed.body.payment));
   }
+
+  /* Alipay leaves for the wallet and comes back to the receipt page; WeChat Pay shows its QR
+   * code over this page. Stripe.js does both; a stand-in without them shows no wallet. */
+  const WALLETS = {
+    alipay: (secret, payment) => stripe.confirmAlipayPayment(secret, {
+      return_url: window.location.origin + receiptUrl(payment)
+    }),
+    wechat_pay: (secret) => stripe.confirmWechatPayPayment(secret, {
+      payment_method_options: { wechat_pay: { client: "web" } }
+    })
+  };
+  const CONFIRMS = { alipay: "confirmAlipayPayment", wechat_pay: "confirmWechatPayPayment" };
+
+  async function payByWallet(wallet) {
+    const choice = chosenAmount();
+    if (!choice) return;
+    busy();
+    const started = await startPayment(choice);
+    if (!started) return;
+    const result = await WALLETS[wallet](started.client_secret, started.payment);
+    if (result && result.error) return fail(I18N.t("err_collection/payment-declined"));
+    window.location.assign(receiptUrl(started.payment));
+  }
+
+  (body.dataset.wallets || "").split(",").filter((w) => w in CONFIRMS).forEach((wallet) => {
+    if (typeof stripe[CONFIRMS[wallet]] !== "function") return;
+    const button = document.querySelector('[data-wallet="' + wallet + '"]');
+    button.hidden = false;
+    button.addEventListener("click", () => payByWallet(wallet));
+    $("wallets").hidden = false;
+  });
 
   $("amount").addEventListener("input", checkSurplus);
   $("pay-all").addEventListener("click", () => {
@@ -124,7 +180,7 @@
     $("amount").value = overview.remaining.yuan;
     checkSurplus();
   });
-  $("pay-form").addEventListener("submit", pay);
+  $("pay-form").addEventListener("submit", payByCard);
   I18N.onChange(render);
   load();
 })();
