@@ -182,6 +182,7 @@ class SweepReport:
     posted: int
     unidentified: int
     review: int
+    failed: int
     notices_sent: int
 
 

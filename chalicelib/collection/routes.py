@@ -115,6 +115,7 @@ def sweep_payments(event: Any) -> dict[str, int]:
         "posted": report.posted,
         "unidentified": report.unidentified,
         "review": report.review,
+        "failed": report.failed,
         "notices_sent": report.notices_sent,
     }
 

@@ -70,6 +70,7 @@ log = logging.getLogger(__name__)
 
 PAID_IN_FULL = "case.paid_in_full"
 MAX_ATTEMPTS = 6
+SWEEP_OVERLAP = timedelta(minutes=15)  # rail and our clocks disagree a little; re-reading is free
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_\-]{8,100}$")
 
 
@@ -262,21 +263,37 @@ class CollectionService:
         return {"event": event.event_id, "outcome": outcome}
 
     def sweep(self) -> SweepReport:
-        """Post every payment the rail says succeeded in the look-back window but that we have
-        not posted (its webhook never came), and send notices left pending. Idempotent."""
+        """Post every payment the rail says succeeded but that we have not posted (its webhook
+        never came), and send notices left pending. Idempotent.
+
+        It reads from where the last complete sweep started, less an overlap for clock skew,
+        never further back than the look-back window; a payment that fails to settle is logged
+        and the mark stays put, so the next run tries it again."""
+        started = self._clock.now()
+        mark = self.store.sweep_mark(self.rail.name)
+        since = started - self._sweep_lookback
+        if mark is not None:
+            since = max(since, mark - SWEEP_OVERLAP)
         outcomes: dict[str, int] = {}
-        examined = 0
-        for current in self.rail.succeeded_since(self._clock.now() - self._sweep_lookback):
+        examined = failed = 0
+        for current in self.rail.succeeded_since(since):
             examined += 1
-            outcome = self.settle(current).outcome
+            try:
+                outcome = self.settle(current).outcome
+            except Exception:
+                log.exception("collection sweep: payment %s not settled", current.reference)
+                failed += 1
+                continue
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
-        sent = self.send_pending_notices()
+        if failed == 0:
+            self.store.set_sweep_mark(self.rail.name, started)
         report = SweepReport(
             examined=examined,
             posted=outcomes.get("posted", 0),
             unidentified=outcomes.get("unidentified", 0),
             review=outcomes.get("review", 0),
-            notices_sent=sent,
+            failed=failed,
+            notices_sent=self.send_pending_notices(),
         )
         log.info("collection sweep: %s", report)
         return report

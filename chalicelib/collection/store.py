@@ -9,6 +9,7 @@
     UNIDENTIFIED#{reference}  ITEM      不明款 to be claimed     gsi1 CLAIMQ#{status} / {at}#{ref}
     REVIEW#{reference}        ITEM      a payment not postable      gsi1 REVIEWQ#open / {at}#{ref}
     NOTICE#{key}              NOTICE    a notification owed         gsi2 NOTICE#{status} / {at}#{k}
+    SWEEP#{rail}              MARK      when the last complete sweep started
 
 Each model is stored whole as JSON in ``doc``; the attributes that conditions and indexes read
 (``status``, ``version``, ``next``, ``state``) sit beside it.
@@ -18,11 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from chalicelib.clock import isoformat
+from chalicelib.clock import isoformat, parse_iso
 from chalicelib.collection.models import (
     CaseStanding,
     ClaimStatus,
@@ -77,6 +79,10 @@ def _event_key(rail: str, event_id: str) -> dict[str, Any]:
 
 def _unidentified_key(reference: str) -> dict[str, Any]:
     return {"pk": _s(f"UNIDENTIFIED#{reference}"), "sk": _s("ITEM")}
+
+
+def _sweep_key(rail: str) -> dict[str, Any]:
+    return {"pk": _s(f"SWEEP#{rail}"), "sk": _s("MARK")}
 
 
 def _notice_key(key: str) -> dict[str, Any]:
@@ -302,6 +308,23 @@ class CollectionStore:
     def event_state(self, rail: str, event_id: str) -> str | None:
         item = self._get(_event_key(rail, event_id))
         return item["state"]["S"] if item else None
+
+    def sweep_mark(self, rail: str) -> datetime | None:
+        """When the last complete sweep of this rail started."""
+        item = self._get(_sweep_key(rail))
+        return parse_iso(item["started_at"]["S"]) if item else None
+
+    def set_sweep_mark(self, rail: str, started: datetime) -> None:
+        """Move the mark forward only: a slow sweep finishing late never moves it back."""
+        try:
+            self._db.put_item(
+                TableName=self._table,
+                Item=_sweep_key(rail) | {"started_at": _s(isoformat(started))},
+                ConditionExpression="attribute_not_exists(pk) OR started_at < :started",
+                ExpressionAttributeValues={":started": _s(isoformat(started))},
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return
 
     # -- unidentified funds and review -------------------------------------------------------
 

@@ -4,6 +4,7 @@ once; notices left pending are sent; it runs on a schedule."""
 from __future__ import annotations
 
 import urllib.request
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -51,6 +52,38 @@ def test_sweeper_posts_a_payment_whose_webhook_never_came_and_a_second_run_posts
     assert (second.examined, second.posted, second.unidentified) == (1, 0, 0)
     assert collection.payment(payment_id).status.display == "paid"
     assert ledger_service().balance(case.account_number).posted == 4_200
+
+
+@pytest.mark.usefixtures("rail_emptied")
+def test_sweeper_reads_the_rail_only_from_its_last_complete_run(
+    collection: CollectionService, localstripe: str, clock: FixedClock
+) -> None:
+    paid_without_webhook(collection, localstripe, 1_000)
+    assert collection.sweep().posted == 1
+    clock.advance(timedelta(hours=1))
+
+    assert collection.sweep().examined == 1  # the overlap still covers the last run
+    assert collection.sweep().examined == 0  # an hour on, nothing new to read
+
+
+@pytest.mark.usefixtures("rail_emptied")
+def test_payment_that_fails_to_settle_is_tried_again_by_the_next_run(
+    collection: CollectionService, localstripe: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case, payment_id = paid_without_webhook(collection, localstripe, 2_000)
+
+    def ledger_down(current: Any) -> Any:
+        raise ConnectionError("the ledger did not answer")
+
+    monkeypatch.setattr(collection, "settle", ledger_down)
+    failed = collection.sweep()
+    monkeypatch.undo()
+
+    assert (failed.examined, failed.failed, failed.posted) == (1, 1, 0)
+    assert collection.store.sweep_mark("stripe") is None
+    assert collection.sweep().posted == 1
+    assert ledger_service().balance(case.account_number).posted == 2_000
+    assert collection.payment(payment_id).status.display == "paid"
 
 
 @pytest.mark.usefixtures("rail_emptied")
