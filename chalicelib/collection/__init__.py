@@ -17,6 +17,7 @@ from chalicelib.collection.errors import (
     PaymentDeclined,
     PaymentNotFound,
     RailUnavailable,
+    ReceiptUnavailable,
     WebhookRejected,
 )
 from chalicelib.collection.models import (
@@ -54,6 +55,7 @@ __all__ = [
     "RailPayment",
     "RailStatus",
     "RailUnavailable",
+    "ReceiptUnavailable",
     "ReviewItem",
     "SurplusDraft",
     "SweepReport",

@@ -85,3 +85,11 @@ class CollectionBusy(CollectionError, ServiceUnavailable):
 
     slug = "collection/busy"
     title = "Busy, try again"
+
+
+class ReceiptUnavailable(CollectionError, ServiceUnavailable):
+    """The PDF cannot be drawn here (its CJK font is not installed); the payment is safe and
+    the receipt page still shows every detail of the receipt."""
+
+    slug = "collection/receipt-unavailable"
+    title = "The PDF receipt is temporarily unavailable"

@@ -8,6 +8,7 @@ the case, the amount, the time, the payment reference and the court's receipt nu
 from __future__ import annotations
 
 import io
+import logging
 import os
 from functools import lru_cache
 from typing import Literal
@@ -20,8 +21,11 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
+from chalicelib.collection.errors import ReceiptUnavailable
 from chalicelib.collection.models import CHINA_TIME, Payment
 from chalicelib.money import format_yuan
+
+log = logging.getLogger(__name__)
 
 Language = Literal["zh", "en"]
 DEFAULT_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
@@ -122,7 +126,8 @@ def _group_in_words(group: int) -> str:
 @lru_cache(maxsize=1)
 def _register_font(path: str) -> str:
     if not os.path.exists(path):
-        raise RuntimeError(f"the receipt font {path} is missing; run `make system-deps`")
+        log.error("receipt font %s is missing; `make system-deps` installs it", path)
+        raise ReceiptUnavailable("the receipt font is not installed on this server")
     pdfmetrics.registerFont(TTFont(FONT_NAME, path, subfontIndex=0))
     return FONT_NAME
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from chalicelib.collection import ReceiptUnavailable
 from chalicelib.collection.models import CaseSnapshot, Payment, PaymentStatus
 from chalicelib.collection.receipt_pdf import amount_in_words, render_receipt
 
@@ -68,3 +69,11 @@ def test_received_payment_renders_a_one_page_pdf_with_the_cjk_font_embedded(lang
 def test_payment_not_received_has_no_receipt() -> None:
     with pytest.raises(ValueError, match="received"):
         render_receipt(payment(PaymentStatus.PROCESSING), lang="zh")
+
+
+def test_missing_font_is_a_clear_retryable_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RECEIPT_FONT", "/nonexistent/font.ttc")
+    received = payment(PaymentStatus.SUCCEEDED, paid_at=NOW, receipt_number="粤0604-2026-0000001")
+    with pytest.raises(ReceiptUnavailable) as raised:
+        render_receipt(received, lang="zh")
+    assert raised.value.status == 503
