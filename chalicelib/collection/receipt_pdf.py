@@ -21,6 +21,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
+from chalicelib.cases.identifiers import group_account_number
 from chalicelib.collection.errors import ReceiptUnavailable
 from chalicelib.collection.models import CHINA_TIME, Payment
 from chalicelib.money import format_yuan
@@ -132,10 +133,6 @@ def _register_font(path: str) -> str:
     return FONT_NAME
 
 
-def _grouped(account_number: str) -> str:
-    return " ".join(account_number[i : i + 4] for i in range(0, len(account_number), 4))
-
-
 def render_receipt(payment: Payment, *, lang: Language) -> bytes:
     """The receipt of a received payment, its time shown in China Standard Time."""
     if payment.paid_at is None or payment.receipt_number is None:
@@ -147,7 +144,7 @@ def render_receipt(payment: Payment, *, lang: Language) -> bytes:
     rows = [
         (labels["receipt_number"], payment.receipt_number),
         (labels["case_number"], payment.case.case_number),
-        (labels["account"], _grouped(payment.case.account_number)),
+        (labels["account"], group_account_number(payment.case.account_number)),
         (labels["amount"], f"{payment.currency} {format_yuan(amount)}"),
         (labels["amount_words"], "人民币" + amount_in_words(amount)),
         (

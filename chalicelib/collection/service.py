@@ -97,6 +97,7 @@ class PaymentStep:
 
 
 def snapshot(case: Case) -> CaseSnapshot:
+    """The public facts of a case that a payment carries with it."""
     return CaseSnapshot(
         case_id=case.case_id,
         case_number=case.case_number,
@@ -109,6 +110,9 @@ def snapshot(case: Case) -> CaseSnapshot:
 
 
 class CollectionService:
+    """Online collection over one collection table, one payment rail, the cases and the
+    ledger. Safe to share: every write that can race is conditional."""
+
     def __init__(
         self,
         store: CollectionStore,
@@ -219,6 +223,7 @@ class CollectionService:
         return PaymentStep(payment, secret)
 
     def payment(self, payment_id: str) -> Payment:
+        """The payment as we recorded it, without asking the rail."""
         found = self.store.payment(payment_id)
         if found is None:
             raise PaymentNotFound("there is no payment with this reference")
@@ -243,6 +248,7 @@ class CollectionService:
         return payment
 
     def payments_of_case(self, case_id: str) -> list[Payment]:
+        """Every payment attempt of a case, newest first; an unknown case is not found."""
         self._cases.get(case_id)
         return self.store.payments_of_case(case_id)
 
@@ -538,6 +544,7 @@ class CollectionService:
     # -- notices -----------------------------------------------------------------------------
 
     def send_pending_notices(self) -> int:
+        """Send notices left pending by a failed notifier; how many went out."""
         return sum(1 for notice in self.store.pending_notices() if self._send(notice))
 
     def _send(self, notice: Notice) -> bool:

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.cases.identifiers import group_account_number
 from chalicelib.clock import isoformat
 from chalicelib.collection.models import Payment
 from chalicelib.collection.rail import BrowserSetup
 from chalicelib.collection.service import CaseOverview
 from chalicelib.money import format_yuan
-
-
-def grouped(account_number: str) -> str:
-    return " ".join(account_number[i : i + 4] for i in range(0, len(account_number), 4))
 
 
 def _money(fen: int, currency: str) -> dict[str, Any]:
@@ -27,7 +24,7 @@ def overview_view(overview: CaseOverview) -> dict[str, Any]:
         "case_number": case.case_number,
         "court_name": case.court_name,
         "account_number": case.account_number,
-        "account_number_display": grouped(case.account_number),
+        "account_number_display": group_account_number(case.account_number),
         "status": overview.status,
         "accepts_payments": overview.accepts_payments,
         "owed": _money(owed, case.currency),
@@ -48,7 +45,7 @@ def payment_view(payment: Payment) -> dict[str, Any]:
         "case_number": payment.case.case_number,
         "court_name": payment.case.court_name,
         "account_number": payment.case.account_number,
-        "account_number_display": grouped(payment.case.account_number),
+        "account_number_display": group_account_number(payment.case.account_number),
         "created_at": isoformat(payment.created_at),
         "paid_at": isoformat(payment.paid_at) if payment.paid_at else None,
         "payment_reference": payment.rail_reference,
