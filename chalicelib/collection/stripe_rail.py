@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,6 +34,8 @@ from chalicelib.collection.rail import (
     RailPayment,
     RailStatus,
 )
+
+log = logging.getLogger(__name__)
 
 STRIPE_API = "https://api.stripe.com"
 WALLETS = frozenset({"alipay", "wechat_pay"})  # Stripe payment method types for Chinese wallets
@@ -71,6 +74,10 @@ class StripeSettings:
     wallets: tuple[str, ...] = ()  # enable only those the Stripe account has activated
 
     def __post_init__(self) -> None:
+        # An empty key is one anyone can sign with: a stray comma or space in the rotation
+        # list must never become an accepted secret.
+        secrets = tuple(s.strip() for s in self.webhook_secrets if s.strip())
+        object.__setattr__(self, "webhook_secrets", secrets)
         unknown = set(self.wallets) - WALLETS
         if unknown:
             raise ValueError(f"unknown wallets {sorted(unknown)}; known: {sorted(WALLETS)}")
@@ -242,14 +249,19 @@ class StripeRail:
                 timestamp = value
             elif name == "v1":
                 signatures.append(value)
-        if timestamp is None or not timestamp.isdigit() or not signatures:
+        if timestamp is None or not (timestamp.isascii() and timestamp.isdigit()) or not signatures:
             raise WebhookRejected("the Stripe-Signature header is malformed")
+        if not self._settings.webhook_secrets:
+            log.error("no Stripe webhook secret is configured; every webhook is refused")
+            raise WebhookRejected("no webhook secret is configured here")
         signed_payload = timestamp.encode() + b"." + raw_body
         expected = [
-            hmac.new(secret.encode(), signed_payload, hashlib.sha256).hexdigest()
+            hmac.new(secret.encode(), signed_payload, hashlib.sha256).hexdigest().encode()
             for secret in self._settings.webhook_secrets
         ]
-        if not any(hmac.compare_digest(e, s) for e in expected for s in signatures):
+        # Bytes, not str: compare_digest refuses non-ASCII text, which a forger may send.
+        given = [s.encode("utf-8", "replace") for s in signatures]
+        if not any(hmac.compare_digest(e, s) for e in expected for s in given):
             raise WebhookRejected("the webhook signature does not match its body")
         signed_at = _from_timestamp(timestamp)
         now = self._clock.now()

@@ -235,3 +235,64 @@ def test_any_change_to_a_signed_body_is_refused(position: int, flip: int) -> Non
     altered = body[:index] + bytes([body[index] ^ flip]) + body[index + 1 :]
     with pytest.raises(WebhookRejected):
         rail().parse_event(altered, headers)
+
+
+def event_body() -> bytes:
+    return json.dumps(
+        {
+            "id": "evt_1",
+            "type": "payment_intent.succeeded",
+            "created": int(NOW.timestamp()),
+            "data": {"object": intent("succeeded")},
+        }
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    "configured",
+    ["whsec_a,", ",whsec_a", "whsec_a,,whsec_b", " whsec_a , "],
+    ids=["trailing-comma", "leading-comma", "double-comma", "spaces"],
+)
+def test_empty_webhook_secret_in_the_rotation_list_never_verifies_a_forgery(
+    configured: str,
+) -> None:
+    """HMAC under an empty key is something anyone can compute; a stray comma in
+    STRIPE_WEBHOOK_SECRET must not turn it into an accepted secret."""
+    secrets = tuple(configured.split(","))  # as the wiring splits the variable
+    body = event_body()
+    with pytest.raises(WebhookRejected):
+        rail(webhook_secrets=secrets).parse_event(body, signed(body, "", int(NOW.timestamp())))
+    event = rail(webhook_secrets=secrets).parse_event(
+        body, signed(body, "whsec_a", int(NOW.timestamp()))
+    )
+    assert event.event_id == "evt_1"
+
+
+def test_without_any_webhook_secret_every_webhook_is_refused() -> None:
+    """Fail closed for webhooks only: the pay page keeps working and the sweeper posts."""
+    body = event_body()
+    with pytest.raises(WebhookRejected, match="no webhook secret"):
+        rail(webhook_secrets=("", " ")).parse_event(body, signed(body, "", int(NOW.timestamp())))
+
+
+def test_one_matching_signature_among_several_v1_values_verifies() -> None:
+    """Stripe sends one v1 per active endpoint secret while the endpoint's secret is rolled."""
+    body = event_body()
+    good = signed(body, "whsec_a", int(NOW.timestamp()))["stripe-signature"]
+    timestamp, signature = good.split(",")
+    header = f"{timestamp},v1={'0' * 64},{signature},v0={'f' * 64}"
+    assert rail().parse_event(body, {"Stripe-Signature": header}).event_id == "evt_1"
+
+
+def test_a_v0_signature_alone_is_not_accepted() -> None:
+    body = event_body()
+    good = signed(body, "whsec_a", int(NOW.timestamp()))["stripe-signature"]
+    with pytest.raises(WebhookRejected):
+        rail().parse_event(body, {"Stripe-Signature": good.replace("v1=", "v0=")})
+
+
+def test_signature_with_non_ascii_characters_is_refused_not_an_error() -> None:
+    body = event_body()
+    header = f"t={int(NOW.timestamp())},v1=\u00e9{'0' * 63}"
+    with pytest.raises(WebhookRejected):
+        rail().parse_event(body, {"Stripe-Signature": header})
