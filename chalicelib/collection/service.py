@@ -71,6 +71,7 @@ log = logging.getLogger(__name__)
 PAID_IN_FULL = "case.paid_in_full"
 MAX_ATTEMPTS = 6
 SWEEP_OVERLAP = timedelta(minutes=15)  # rail and our clocks disagree a little; re-reading is free
+RAIL_EVENT_RETENTION = timedelta(days=30)  # Stripe lists events of the last 30 days only
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_\-]{8,100}$")
 
 
@@ -272,14 +273,17 @@ class CollectionService:
         """Post every payment the rail says succeeded but that we have not posted (its webhook
         never came), and send notices left pending. Idempotent.
 
-        It reads from where the last complete sweep started, less an overlap for clock skew,
-        never further back than the look-back window; a payment that fails to settle is logged
-        and the mark stays put, so the next run tries it again."""
+        It reads from where the last complete sweep started, less an overlap for clock skew
+        (the first run reads the look-back window), never further back than the rail keeps its
+        events; a payment that fails to settle is logged and the mark stays put, so the next
+        run tries it again."""
         started = self._clock.now()
         mark = self.store.sweep_mark(self.rail.name)
-        since = started - self._sweep_lookback
-        if mark is not None:
-            since = max(since, mark - SWEEP_OVERLAP)
+        # Without a mark (the first run), the look-back covers Stripe's webhook retries. With
+        # one, read from it however old: after an outage longer than those retries, neither a
+        # webhook nor a capped window would bring back the payments from its first days.
+        since = started - self._sweep_lookback if mark is None else mark - SWEEP_OVERLAP
+        since = max(since, started - RAIL_EVENT_RETENTION)
         outcomes: dict[str, int] = {}
         examined = failed = 0
         for current in self.rail.succeeded_since(since):

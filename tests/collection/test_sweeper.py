@@ -142,3 +142,30 @@ def test_notice_that_failed_to_send_is_sent_by_the_sweeper(
 def test_sweeper_runs_on_a_schedule() -> None:
     [schedule] = [s for s in app.event_sources if s.name == "sweep_payments"]
     assert "rate(10 minutes)" in schedule.schedule_expression.to_string()
+
+
+@pytest.mark.usefixtures("rail_emptied")
+def test_sweeper_back_after_an_outage_longer_than_webhook_retries_still_posts(
+    collection: CollectionService,
+    localstripe: str,
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Stripe stops retrying a webhook after 3 days; if every sweep failed for longer, the next
+    good run must still read from its last complete run, or the payment is never posted."""
+    assert collection.sweep().examined == 0  # a complete run: the mark is set
+    case, payment_id = paid_without_webhook(collection, localstripe, 3_300)
+
+    def ledger_down(current: Any) -> Any:
+        raise ConnectionError("the ledger did not answer")
+
+    monkeypatch.setattr(collection, "settle", ledger_down)
+    for _ in range(4):
+        clock.advance(timedelta(days=1))
+        assert collection.sweep().failed == 1
+    monkeypatch.undo()
+    clock.advance(timedelta(hours=1))
+
+    assert collection.sweep().posted == 1
+    assert collection.payment(payment_id).status.display == "paid"
+    assert ledger_service().balance(case.account_number).posted == 3_300
