@@ -39,6 +39,7 @@ from chalicelib.collection.models import (
 
 M = TypeVar("M", bound=BaseModel)
 CONDITION_FAILED = "ConditionalCheckFailed"
+TRANSACTION_CONFLICT = "TransactionConflict"
 
 
 def _s(value: str) -> dict[str, str]:
@@ -434,7 +435,9 @@ class CollectionStore:
             reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
             if reasons[:1] == [CONDITION_FAILED]:
                 return False
-            if CONDITION_FAILED in reasons:
+            # TransactionConflict: another transaction (the same payment settling from the
+            # webhook and the page at once) held an item; reading again settles who won.
+            if CONDITION_FAILED in reasons or TRANSACTION_CONFLICT in reasons:
                 raise Contended("a guarded item changed; read again") from error
             raise
         return True

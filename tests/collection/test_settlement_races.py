@@ -67,3 +67,46 @@ def test_endless_contention_gives_up_with_a_retryable_error_and_posts_once(
     assert collection.settle(current).outcome == "posted"
     assert collection.payment(payment_id).status.display == "paid"
     assert ledger_service().balance(case.account_number).posted == 1_000
+
+
+class ConflictOnce:
+    """The DynamoDB client, except that the first TransactWriteItems is cancelled the way
+    DynamoDB cancels a transaction that met another one on the same item (moto never does)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.conflicts = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def transact_write_items(self, **kwargs: Any) -> Any:
+        if self.conflicts == 0:
+            self.conflicts += 1
+            reasons = [{"Code": "None"}, {"Code": "TransactionConflict"}]
+            reasons += [{"Code": "None"}] * (len(kwargs["TransactItems"]) - 2)
+            raise self._client.exceptions.TransactionCanceledException(
+                {
+                    "Error": {"Code": "TransactionCanceledException", "Message": "conflict"},
+                    "CancellationReasons": reasons,
+                },
+                "TransactWriteItems",
+            )
+        return self._client.transact_write_items(**kwargs)
+
+
+def test_transaction_conflict_with_another_writer_is_retried_not_an_error(
+    collection: CollectionService, localstripe: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The webhook and the payer's page settling one payment at once: DynamoDB cancels one
+    transaction with TransactionConflict. That is a race to retry, not a 500 for the page."""
+    case = open_case(amount=10_000)
+    payment_id, current = succeeded_at_rail(collection, localstripe, case.account_number, 1_500)
+    flaky = ConflictOnce(collection.store._db)
+    monkeypatch.setattr(collection.store, "_db", flaky)
+
+    assert collection.settle(current).outcome == "posted"
+    assert flaky.conflicts == 1
+    assert collection.payment(payment_id).status.display == "paid"
+    assert collection.store.standing(case.case_id).paid == 1_500
+    assert ledger_service().balance(case.account_number).posted == 1_500
