@@ -55,7 +55,14 @@ from chalicelib.collection.rail import (
     RailStatus,
 )
 from chalicelib.collection.store import CollectionStore, Contended
-from chalicelib.ledger import SystemAccount, TransferCode, TransferRequest
+from chalicelib.ledger import (
+    Side,
+    SystemAccount,
+    Transfer,
+    TransferCode,
+    TransferNotFound,
+    TransferRequest,
+)
 from chalicelib.money import CURRENCIES, format_yuan
 from chalicelib.notifications import Channel, Notification, Notifier, Recipient
 from chalicelib.problems import BadRequest
@@ -506,18 +513,32 @@ class CollectionService:
             raise ClaimAlreadySettled(
                 f"this payment was already claimed to case account {item.claimed_account_number}"
             )
-        case = self._cases.find_by_account_number(account_number)
-        if case.currency != item.currency:
-            raise AmountRefused(f"the case keeps {case.currency}; this money is {item.currency}")
-        transfer = self._ledger.claim_unidentified(
-            id=f"claim:{item.rail}:{reference}",
-            account_id=case.account_number,
-            amount=item.amount,
-            claimed_by=actor,
-            reason=reason,
-            payment_ref=reference,
-            currency=item.currency,
-        )
+        transfer_id = f"claim:{item.rail}:{reference}"
+        transfer = self._earlier_claim(transfer_id)
+        named: str | None = None  # the account this request named, when it finishes another
+        if transfer is None:
+            case = self._cases.find_by_account_number(account_number)
+            if case.currency != item.currency:
+                raise AmountRefused(
+                    f"the case keeps {case.currency}; this money is {item.currency}"
+                )
+            transfer = self._ledger.claim_unidentified(
+                id=transfer_id,
+                account_id=case.account_number,
+                amount=item.amount,
+                claimed_by=actor,
+                reason=reason,
+                payment_ref=reference,
+                currency=item.currency,
+            )
+        else:
+            # An earlier claim moved the money and stopped before marking the queue (a crash,
+            # a timeout): the ledger transfer is the durable record, so finish that claim as
+            # it was made, whoever retries and whatever they typed.
+            credited = next(leg for leg in transfer.legs if leg.side == Side.CREDIT)
+            case = self._cases.find_by_account_number(credited.account_id)
+            named = self._cases.find_by_account_number(account_number).account_number
+            actor, reason = transfer.requested_by, transfer.metadata.get("reason", reason)
         claimed = item.model_copy(
             update={
                 "status": ClaimStatus.CLAIMED,
@@ -529,9 +550,28 @@ class CollectionService:
                 "claim_transfer_id": transfer.id,
             }
         )
+        claimed = self._record_claim(claimed, case)
+        if claimed.claimed_account_number != (named or case.account_number):
+            raise ClaimAlreadySettled(
+                f"this payment was already claimed to case account {claimed.claimed_account_number}"
+            )
+        return claimed
+
+    def _earlier_claim(self, transfer_id: str) -> Transfer | None:
+        try:
+            return self._ledger.get_transfer(transfer_id)
+        except TransferNotFound:
+            return None
+
+    def _record_claim(self, claimed: UnidentifiedPayment, case: Case) -> UnidentifiedPayment:
+        """Mark the queue item claimed and count the money toward the case, in one
+        transaction; retried when another payment of the case got there first."""
+        reference = claimed.reference
         for _ in range(MAX_ATTEMPTS):
             before = self.store.standing(case.case_id)
-            standing, surplus, notice = self._credit(snapshot(case), before, item.amount, reference)
+            standing, surplus, notice = self._credit(
+                snapshot(case), before, claimed.amount, reference
+            )
             try:
                 done = self.store.commit_claim(
                     claimed, before=before, standing=standing, surplus=surplus, notice=notice

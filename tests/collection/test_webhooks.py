@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from chalicelib.clock import FixedClock
-from chalicelib.collection import CollectionService, PaymentStatus
+from chalicelib.collection import ClaimAlreadySettled, CollectionService, PaymentStatus
 from chalicelib.collection.models import StartPayment
 from chalicelib.ledger import SystemAccount, ledger_service
 from tests.collection.conftest import (
@@ -311,3 +311,61 @@ def test_event_collection_does_not_act_on_is_acknowledged(
     ).encode()
     answer = deliver(api, body, signed_now(clock, body))
     assert json.loads(answer.body)["outcome"] == "ignored"
+
+
+def unidentified_at_rail(api: Any, clock: FixedClock, localstripe: str, amount: int) -> str:
+    reference = foreign_intent(localstripe, amount)
+    pay_at_rail(localstripe, reference)
+    body = rail_event(localstripe, reference, "payment_intent.succeeded")
+    assert json.loads(deliver(api, body, signed_now(clock, body)).body)["outcome"] == "unidentified"
+    return reference
+
+
+@pytest.mark.parametrize("retried_to", ["same-case", "other-case"])
+def test_claim_that_crashed_after_the_ledger_moved_the_money_is_finished_by_the_next_try(
+    *,
+    api: Any,
+    clock: FixedClock,
+    collection: CollectionService,
+    localstripe: str,
+    monkeypatch: pytest.MonkeyPatch,
+    retried_to: str,
+) -> None:
+    """The ledger claim is the durable record: a retry by someone else, with other words, or
+    naming another case, finishes the claim as it was made instead of being refused forever
+    while the queue item stays open and the case never counts the money."""
+    case = open_case(serial=2001, amount=10_000)
+    other = open_case(serial=2002, amount=10_000)
+    reference = unidentified_at_rail(api, clock, localstripe, 2_200)
+
+    def crash(*args: Any, **kwargs: Any) -> bool:
+        raise ConnectionError("the function timed out")
+
+    monkeypatch.setattr(collection.store, "commit_claim", crash)
+    with pytest.raises(ConnectionError):
+        collection.claim(
+            reference, account_number=case.account_number, reason="付款人来电确认", actor="fin-7"
+        )
+    monkeypatch.undo()
+    assert ledger_service().balance(case.account_number).posted == 2_200
+    assert collection.store.standing(case.case_id).paid == 0
+
+    target = case if retried_to == "same-case" else other
+    retry = {"account_number": target.account_number, "reason": "重试认领"}
+    if retried_to == "same-case":
+        claimed = collection.claim(reference, **retry, actor="fin-8")
+    else:
+        with pytest.raises(ClaimAlreadySettled):
+            collection.claim(reference, **retry, actor="fin-8")
+        found = collection.store.unidentified(reference)
+        assert found is not None
+        claimed = found
+
+    assert claimed.status == "claimed"
+    assert (claimed.claimed_account_number, claimed.claimed_by) == (case.account_number, "fin-7")
+    assert claimed.claim_reason == "付款人来电确认"
+    assert collection.store.standing(case.case_id).paid == 2_200
+    assert collection.store.standing(other.case_id).paid == 0
+    assert ledger_service().balance(case.account_number).posted == 2_200
+    assert ledger_service().balance(other.account_number).posted == 0
+    assert ledger_service().balance(UNIDENTIFIED).posted == 0
