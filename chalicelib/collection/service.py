@@ -79,7 +79,9 @@ PAID_IN_FULL = "case.paid_in_full"
 MAX_ATTEMPTS = 6
 SWEEP_OVERLAP = timedelta(minutes=15)  # rail and our clocks disagree a little; re-reading is free
 RAIL_EVENT_RETENTION = timedelta(days=30)  # Stripe lists events of the last 30 days only
-_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_\-]{8,100}$")
+# The payment id is derived from the key and the (public) account number, and a replay hands
+# the payment back: a key must be long enough to be random, or a stranger could guess it.
+_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_\-]{20,100}$")
 
 
 @dataclass(frozen=True)
@@ -628,7 +630,9 @@ class CollectionService:
         if idempotency_key is None:
             return "pay_" + secrets.token_hex(12)
         if not _IDEMPOTENCY_KEY.match(idempotency_key):
-            raise BadRequest("an Idempotency-Key is 8 to 100 letters, digits, '-' or '_'")
+            raise BadRequest(
+                "an Idempotency-Key is 20 to 100 letters, digits, '-' or '_', random (a UUID)"
+            )
         digest = hashlib.sha256(f"{account_number}|{idempotency_key}".encode()).hexdigest()
         return "pay_" + digest[:24]
 

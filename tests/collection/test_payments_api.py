@@ -213,8 +213,8 @@ def test_same_idempotency_key_opens_one_payment(
     api: Any, collection: CollectionService, localstripe: str
 ) -> None:
     case = open_case()
-    first = start(api, case.account_number, {"amount": 500}, key="attempt-0001")
-    again = start(api, case.account_number, {"amount": 500}, key="attempt-0001")
+    first = start(api, case.account_number, {"amount": 500}, key="3f0c8a52-attempt-0001-7d41e9b6")
+    again = start(api, case.account_number, {"amount": 500}, key="3f0c8a52-attempt-0001-7d41e9b6")
 
     assert first.status_code == again.status_code == 201
     one, two = json.loads(first.body), json.loads(again.body)
@@ -228,8 +228,8 @@ def test_idempotency_key_reused_for_another_amount_is_a_conflict(
     api: Any, collection: CollectionService
 ) -> None:
     case = open_case()
-    start(api, case.account_number, {"amount": 500}, key="attempt-0002")
-    answer = start(api, case.account_number, {"amount": 600}, key="attempt-0002")
+    start(api, case.account_number, {"amount": 500}, key="9b2d7e10-attempt-0002-c58a1f34")
+    answer = start(api, case.account_number, {"amount": 600}, key="9b2d7e10-attempt-0002-c58a1f34")
 
     assert answer.status_code == 409
     assert problem(answer)["type"].endswith("collection/payment-conflict")
@@ -238,6 +238,21 @@ def test_idempotency_key_reused_for_another_amount_is_a_conflict(
 def test_malformed_idempotency_key_is_refused(api: Any, collection: CollectionService) -> None:
     case = open_case()
     assert start(api, case.account_number, {"amount": 500}, key="x").status_code == 400
+
+
+@pytest.mark.parametrize("key", ["12345678", "attempt-0001", "aaaaaaaaaaaaaaaaaaa"])
+def test_idempotency_key_short_enough_to_guess_is_refused(
+    api: Any, collection: CollectionService, key: str
+) -> None:
+    """The payment id is derived from the public account number and the key, and a replay
+    hands back the payment and its client secret: a guessable key would let a stranger reach
+    another payer's payment. Keys must be long enough to be random (a UUID is 36)."""
+    case = open_case()
+    answer = start(api, case.account_number, {"amount": 500}, key=key)
+
+    assert answer.status_code == 400
+    assert problem(answer)["type"].endswith("bad-request")
+    assert collection.store.payments_of_case(case.case_id) == []
 
 
 def test_paid_payment_cannot_be_charged_again(
