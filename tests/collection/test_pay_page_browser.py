@@ -5,6 +5,7 @@ rest, see the receipts; the case balance is right."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -133,6 +134,8 @@ def test_payer_pays_in_two_parts_on_a_phone_and_the_case_is_paid(stack: dict[str
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 375, "height": 812}, is_mobile=True)
+            started: list[Any] = []
+            page.on("request", lambda request: remember_start(request, started))
             page.goto(f"{stack['api']}/pay")
             mistyped = case.account_number[:-1] + str((int(case.account_number[-1]) + 1) % 10)
             page.fill("#account", mistyped)
@@ -169,6 +172,8 @@ def test_payer_pays_in_two_parts_on_a_phone_and_the_case_is_paid(stack: dict[str
             second = pay(page, None)
             assert second != first
             assert page.text_content("#amount") == "¥60.00"
+            # The page sends integer fen, never a number it worked out in floating point.
+            assert [body["amount"] for body in started] == [4_000, 4_000, 6_000]
 
             pdf = page.request.get(stack["api"] + str(page.get_attribute("#pdf-zh", "href")))
             assert pdf.headers["content-type"] == "application/pdf"
@@ -197,6 +202,11 @@ def test_payer_pays_in_two_parts_on_a_phone_and_the_case_is_paid(stack: dict[str
     assert ledger_service().balance(case.account_number).posted == 10_000
     messages = outbox_deliveries(stack["outbox"])
     assert [(m.kind, m.address) for m in messages] == [("case.paid_in_full", "13812345678")]
+
+
+def remember_start(request: Any, started: list[Any]) -> None:
+    if request.method == "POST" and request.url.endswith("/payments"):
+        started.append(json.loads(request.post_data))
 
 
 def processed_events(stack: dict[str, Any]) -> list[dict[str, Any]]:

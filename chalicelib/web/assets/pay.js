@@ -22,8 +22,10 @@
     return Number(whole) * 100 + Number((frac + "00").slice(0, 2));
   }
 
+  /* Integer fen as yuan text, by digits: money never goes through floating point. */
   function yuan(fen) {
-    return (fen / 100).toFixed(2);
+    const digits = String(fen).padStart(3, "0");
+    return digits.slice(0, -2) + "." + digits.slice(-2);
   }
 
   function show(node, text) {
@@ -100,7 +102,7 @@
       "/collection/cases/" + encodeURIComponent(account) + "/payments", {
         method: "POST",
         headers: { "Content-Type": "application/json", "Idempotency-Key": attempt.key },
-        body: JSON.stringify({ amount: yuan(choice.fen), accept_surplus: choice.surplus })
+        body: JSON.stringify({ amount: choice.fen, accept_surplus: choice.surplus })
       });
     if (!started.ok) {
       fail(started.network ? I18N.t("err_network") : I18N.problemText(started.problem));
