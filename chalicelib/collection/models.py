@@ -202,6 +202,7 @@ class Notice(BaseModel):
     case_id: str
     created_at: datetime
     status: NoticeStatus = NoticeStatus.PENDING
+    sent_to: tuple[str, ...] = ()  # "channel:address" of each recipient told so far
     sent_at: datetime | None = None
 
 

@@ -13,7 +13,7 @@ import hashlib
 import logging
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -594,17 +594,33 @@ class CollectionService:
         return sum(1 for notice in self.store.pending_notices() if self._send(notice))
 
     def _send(self, notice: Notice) -> bool:
-        """Hand a notice to the notifier and mark it sent. A failure leaves it pending for the
-        sweeper; the payment itself is already safe."""
+        """Hand a notice to the notifier one recipient at a time, recording each one told, and
+        mark it sent once every recipient is. A failure leaves it pending for the sweeper,
+        which tells only those not told yet; the payment itself is already safe."""
         try:
-            case = self._cases.get(notice.case_id)
-            self._notifier.notify(self._paid_in_full(case, notice))
+            message = self._paid_in_full(self._cases.get(notice.case_id), notice)
         except Exception:
             log.exception("collection: notice %s not sent; the sweeper retries", notice.key)
             return False
-        return self.store.mark_notice_sent(
-            notice.model_copy(update={"status": NoticeStatus.SENT, "sent_at": self._clock.now()})
-        )
+        complete = True
+        for recipient in message.recipients:
+            told = f"{recipient.channel.value}:{recipient.address}"
+            if told in notice.sent_to:
+                continue
+            try:
+                self._notifier.notify(replace(message, recipients=(recipient,)))
+            except Exception:
+                log.exception("collection: notice %s not sent to a recipient", notice.key)
+                complete = False
+                continue
+            progressed = notice.model_copy(update={"sent_to": (*notice.sent_to, told)})
+            if not self.store.save_pending_notice(progressed, told_before=len(notice.sent_to)):
+                return False  # another run is sending it
+            notice = progressed
+        if not complete:
+            return False
+        sent = notice.model_copy(update={"status": NoticeStatus.SENT, "sent_at": self._clock.now()})
+        return self.store.save_pending_notice(sent, told_before=len(notice.sent_to))
 
     @staticmethod
     def _paid_in_full(case: Case, notice: Notice) -> Notification:

@@ -367,6 +367,7 @@ class CollectionStore:
     def _notice_item(self, notice: Notice) -> dict[str, Any]:
         return _notice_key(notice.key) | {
             "status": _s(notice.status.value),
+            "version": _n(len(notice.sent_to)),
             "doc": _s(notice.model_dump_json()),
             "gsi2pk": _s(f"NOTICE#{notice.status.value}"),
             "gsi2sk": _s(f"{isoformat(notice.created_at)}#{notice.key}"),
@@ -375,12 +376,13 @@ class CollectionStore:
     def pending_notices(self, *, limit: int = 100) -> list[Notice]:
         return self._query_index("gsi2", "NOTICE#pending", Notice, limit=limit, oldest_first=True)
 
-    def mark_notice_sent(self, notice: Notice) -> bool:
-        """Mark sent, once: False if another process marked it first."""
+    def save_pending_notice(self, notice: Notice, *, told_before: int) -> bool:
+        """Record a pending notice's progress (or that it was sent), only if it is still
+        pending with ``told_before`` recipients told: False if another run moved it first."""
         return self._put(
             self._notice_item(notice),
-            "#status = :pending",
-            {":pending": _s(NoticeStatus.PENDING.value)},
+            "#status = :pending AND (attribute_not_exists(#version) OR #version = :told)",
+            {":pending": _s(NoticeStatus.PENDING.value), ":told": _n(told_before)},
         )
 
     # -- plumbing ----------------------------------------------------------------------------

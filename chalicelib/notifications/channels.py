@@ -1,7 +1,7 @@
 """Production delivery: each recipient goes to the ``MessageSender`` of its channel.
 
-Callers remember which notification keys they sent (collection keeps a flag per case), so this
-notifier sends what it is given, once per recipient.
+Callers remember which recipients of a notification they told (collection records each one on
+its notice), so this notifier sends what it is given, once per recipient.
 """
 
 from __future__ import annotations

@@ -15,7 +15,8 @@ from chalicelib.notifications.models import Delivery, Notification
 class Notifier(Protocol):
     def notify(self, notification: Notification) -> list[Delivery]:
         """Send to every recipient and report what was handed over. Callers send each
-        notification key once (they guard it with a conditional write)."""
+        notification key to each recipient once (they record each recipient told with a
+        conditional write, so a retry after a partial failure tells only the others)."""
         ...
 
 

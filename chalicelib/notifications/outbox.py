@@ -16,8 +16,9 @@ from chalicelib.notifications.models import Channel, Delivery, Notification
 
 
 class OutboxNotifier:
-    """``Notifier`` that appends every delivery to ``path``. A key seen before is skipped, so
-    the outbox shows one message even if a caller's guard were to fail."""
+    """``Notifier`` that appends every delivery to ``path``. A recipient that already has a
+    message with this key is skipped, so the outbox shows one message per recipient even if a
+    caller's guard were to fail."""
 
     def __init__(self, path: Path, *, clock: Clock) -> None:
         self.path = path
@@ -26,8 +27,9 @@ class OutboxNotifier:
 
     def notify(self, notification: Notification) -> list[Delivery]:
         with self._lock:
-            if any(d.notification_key == notification.key for d in self.deliveries()):
-                return []
+            earlier = [d for d in self.deliveries() if d.notification_key == notification.key]
+            told = {(d.channel, d.address) for d in earlier}
+            fresh = [r for r in notification.recipients if (r.channel, r.address) not in told]
             now = self._clock.now()
             deliveries = [
                 Delivery(
@@ -41,7 +43,7 @@ class OutboxNotifier:
                     sent_at=now,
                     provider_reference=f"outbox:{notification.key}:{index}",
                 )
-                for index, recipient in enumerate(notification.recipients)
+                for index, recipient in enumerate(fresh, start=len(earlier))
             ]
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.path.open("a", encoding="utf-8") as out:

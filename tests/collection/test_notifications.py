@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -78,3 +79,15 @@ def test_sms_goes_through_sns_to_the_mainland_number(aws: object) -> None:
     [sms] = deliveries
     sent = sns_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sms_messages
     assert sent[sms.provider_reference] == ("+8613812345678", notification().body)
+
+
+def test_outbox_tells_a_recipient_once_per_key_and_the_others_later(tmp_path: Path) -> None:
+    outbox = OutboxNotifier(tmp_path / "n.jsonl", clock=CLOCK)
+    first, second = notification().recipients
+    outbox.notify(replace(notification(), recipients=(first,)))
+
+    again = outbox.notify(notification())
+
+    assert [d.address for d in again] == [second.address]
+    assert [d.address for d in outbox.deliveries()] == [first.address, second.address]
+    assert len({d.provider_reference for d in outbox.deliveries()}) == 2

@@ -12,11 +12,13 @@ import pytest
 from app import app
 from chalicelib import wiring
 from chalicelib.cases import case_service
+from chalicelib.cases.models import OpenCase
 from chalicelib.clock import FixedClock
 from chalicelib.collection import CollectionService
 from chalicelib.collection.models import StartPayment
 from chalicelib.ledger import SystemAccount, ledger_service
-from chalicelib.notifications import Notification
+from chalicelib.notifications import Channel, ChannelNotifier, Notification
+from tests.cases.factories import filing
 from tests.collection.conftest import foreign_intent, open_case, outbox_deliveries, pay_at_rail
 
 
@@ -169,3 +171,59 @@ def test_sweeper_back_after_an_outage_longer_than_webhook_retries_still_posts(
     assert collection.sweep().posted == 1
     assert collection.payment(payment_id).status.display == "paid"
     assert ledger_service().balance(case.account_number).posted == 3_300
+
+
+class OneNumberDown:
+    """An SMS gateway that refuses one phone number until it is repaired."""
+
+    def __init__(self, broken: str) -> None:
+        self.broken: str | None = broken
+        self.sent: list[str] = []
+
+    def send(self, *, address: str, subject: str, body: str) -> str:
+        if address == self.broken:
+            raise ConnectionError("the SMS gateway refused the number")
+        self.sent.append(address)
+        return f"sms-{len(self.sent)}"
+
+
+@pytest.mark.usefixtures("rail_emptied")
+def test_creditor_already_told_is_not_told_again_when_another_creditors_message_is_retried(
+    collection: CollectionService, localstripe: str, clock: FixedClock
+) -> None:
+    """Two creditors; the second's number fails. The sweeper retries every 10 minutes, and the
+    first creditor must get one message, not one per run."""
+    creditor = filing(3001)["parties"][0]
+    second = creditor | {
+        "name": "李四",
+        "phone": "13700001111",
+        "receiving_account": creditor["receiving_account"] | {"account_name": "李四"},
+    }
+    body = filing(3001, adjudicated_amount=5_000)
+    body["parties"].append(second)
+    case = case_service().open(OpenCase.model_validate(body), actor="clerk-1")[0]
+    gateway = OneNumberDown(broken="13700001111")
+    flaky = CollectionService(
+        collection.store,
+        lambda: collection.rail,
+        clock,
+        cases=case_service(),
+        ledger=ledger_service(),
+        notifier=ChannelNotifier({Channel.SMS: gateway}, clock=clock),
+    )
+    step = flaky.start_payment(
+        case.account_number, StartPayment(amount=5_000), idempotency_key=None
+    )
+    assert step.payment.rail_reference is not None
+    pay_at_rail(localstripe, step.payment.rail_reference)
+    flaky.refresh(step.payment.payment_id)
+    for _ in range(3):
+        clock.advance(timedelta(minutes=10))
+        flaky.sweep()
+    assert gateway.sent == ["13812345678"]
+    assert len(collection.store.pending_notices()) == 1
+
+    gateway.broken = None
+    assert flaky.sweep().notices_sent == 1
+    assert gateway.sent == ["13812345678", "13700001111"]
+    assert collection.store.pending_notices() == []
