@@ -326,6 +326,8 @@ class CollectionService:
         found = self.store.payment(current.payment_id) if current.payment_id else None
         if found is None:
             return "unknown_payment"
+        if found[0].rail_reference not in (None, current.reference):
+            return "other_reference"  # only the intent our payment holds may move it
         return f"status:{self._follow(found[0], current).status.value}"
 
     # -- settling ----------------------------------------------------------------------------

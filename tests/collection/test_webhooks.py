@@ -369,3 +369,21 @@ def test_claim_that_crashed_after_the_ledger_moved_the_money_is_finished_by_the_
     assert ledger_service().balance(case.account_number).posted == 2_200
     assert ledger_service().balance(other.account_number).posted == 0
     assert ledger_service().balance(UNIDENTIFIED).posted == 0
+
+
+def test_status_event_of_another_payment_intent_does_not_move_our_payment(
+    api: Any, clock: FixedClock, collection: CollectionService, paid_at_rail: dict[str, Any]
+) -> None:
+    """Only the PaymentIntent our payment holds may move it: an event for another one that
+    carries the same payment id (a second intent made for it) must not show the payer
+    "failed" while the real payment goes through."""
+    intent = json.loads(paid_at_rail["body"])["data"]["object"]
+    other = intent | {"id": "pi_another_intent", "status": "canceled"}
+    body = synthetic_event(
+        "evt_other_canceled", "payment_intent.canceled", other, int(clock.now().timestamp())
+    )
+    answer = deliver(api, body, signed_now(clock, body))
+
+    assert answer.status_code == 200
+    assert json.loads(answer.body)["outcome"] == "other_reference"
+    assert collection.payment(paid_at_rail["payment_id"]).status == PaymentStatus.AWAITING_METHOD
