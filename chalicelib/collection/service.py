@@ -223,6 +223,17 @@ class CollectionService:
                 f"this payment is {payment.status.display}; start a new payment to pay again",
                 status=payment.status.value,
             )
+        # Another payment (a second tab, another payer) may have paid the case since this one
+        # started: charge more than remains only if the payer confirmed a surplus.
+        remaining = self.store.standing(payment.case.case_id).remaining(
+            payment.case.adjudicated_amount
+        )
+        if payment.amount > remaining and not payment.accepts_surplus:
+            raise AmountRefused(
+                f"the case was paid in the meantime and {format_yuan(remaining)} yuan remains; "
+                "start again with the amount that remains, or confirm that you mean to overpay",
+                remaining=remaining,
+            )
         try:
             current = self.rail.confirm_with_card(payment.rail_reference, card_token=card_token)
         except PaymentDeclined as declined:

@@ -329,3 +329,37 @@ def test_staff_see_a_cases_payments(
 
     [payment] = json.loads(answer.body)["payments"]
     assert (payment["amount"]["fen"], payment["display_status"]) == (300, "paid")
+
+
+def test_second_tab_paying_what_another_payment_already_paid_is_refused_before_the_charge(
+    api: Any, collection: CollectionService, localstripe: str
+) -> None:
+    """Two pay pages opened on one case each start paying the whole remainder. Once the first
+    is paid, charging the second would overpay without the payer ever having been warned."""
+    case = open_case(amount=10_000)
+    first = json.loads(start(api, case.account_number, {"amount": 10_000}).body)["payment"]
+    second = json.loads(start(api, case.account_number, {"amount": 10_000}).body)["payment"]
+    assert confirm(api, first["payment_id"], localstripe).status_code == 200
+
+    answer = confirm(api, second["payment_id"], localstripe)
+
+    assert answer.status_code == 422
+    refused = problem(answer)
+    assert refused["type"].endswith("collection/amount-refused")
+    assert refused["remaining"] == 0
+    assert collection.payment(second["payment_id"]).status.display == "unpaid"
+    assert collection.rail.retrieve(second["payment_reference"]).status == "awaiting_method"
+    assert ledger_service().balance(case.account_number).posted == 10_000
+
+
+def test_overpayment_the_payer_confirmed_is_charged_even_after_another_payment(
+    api: Any, collection: CollectionService, localstripe: str
+) -> None:
+    case = open_case(amount=10_000)
+    first = json.loads(start(api, case.account_number, {"amount": 6_000}).body)["payment"]
+    meant = start(api, case.account_number, {"amount": 12_000, "accept_surplus": True})
+    second = json.loads(meant.body)["payment"]
+    assert confirm(api, first["payment_id"], localstripe).status_code == 200
+
+    assert confirm(api, second["payment_id"], localstripe).status_code == 200
+    assert ledger_service().balance(case.account_number).posted == 18_000

@@ -137,7 +137,12 @@
       window.location.assign(receiptUrl(payment));
       return;
     }
-    if (!confirmed.ok) return fail(I18N.problemText(confirmed.problem));
+    if (!confirmed.ok) {
+      fail(I18N.problemText(confirmed.problem));
+      // Another payment paid the case meanwhile: show what remains now, and the surplus warning.
+      if (((confirmed.problem || {}).type || "").endsWith("/collection/amount-refused")) load();
+      return;
+    }
     if (confirmed.body.client_secret) {
       // The card asks for 3-D Secure: Stripe.js carries the payer through it.
       await stripe.confirmCardPayment(confirmed.body.client_secret);
