@@ -14,7 +14,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from chalicelib.cases import CaseStatus
@@ -295,8 +295,8 @@ class CollectionService:
 
         It reads from where the last complete sweep started, less an overlap for clock skew
         (the first run reads the look-back window), never further back than the rail keeps its
-        events; a payment that fails to settle is logged and the mark stays put, so the next
-        run tries it again."""
+        events. A payment that fails to settle is logged and recorded for retry, and later runs
+        retry it by itself; only if that record cannot be written does the mark stay put."""
         started = self._clock.now()
         mark = self.store.sweep_mark(self.rail.name)
         # Without a mark (the first run), the look-back covers Stripe's webhook retries. With
@@ -305,17 +305,30 @@ class CollectionService:
         since = started - self._sweep_lookback if mark is None else mark - SWEEP_OVERLAP
         since = max(since, started - RAIL_EVENT_RETENTION)
         outcomes: dict[str, int] = {}
-        examined = failed = 0
+        examined = failed = unrecorded = 0
+        retried = self.store.sweep_retries(self.rail.name)
+        for reference in retried:
+            try:
+                outcome = self.settle(self.rail.retrieve(reference)).outcome
+            except Exception:
+                log.exception("collection sweep: payment %s still not settled", reference)
+                failed += 1
+                continue
+            self.store.drop_sweep_retry(self.rail.name, reference)
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
         for current in self.rail.succeeded_since(since):
+            if current.reference in retried:
+                continue  # tried above in this run
             examined += 1
             try:
                 outcome = self.settle(current).outcome
             except Exception:
                 log.exception("collection sweep: payment %s not settled", current.reference)
                 failed += 1
+                unrecorded += not self._retry_later(current.reference, started)
                 continue
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
-        if failed == 0:
+        if unrecorded == 0:
             self.store.set_sweep_mark(self.rail.name, started)
         report = SweepReport(
             examined=examined,
@@ -327,6 +340,14 @@ class CollectionService:
         )
         log.info("collection sweep: %s", report)
         return report
+
+    def _retry_later(self, reference: str, now: datetime) -> bool:
+        try:
+            self.store.add_sweep_retry(self.rail.name, reference, now)
+        except Exception:
+            log.exception("collection sweep: payment %s not recorded for retry", reference)
+            return False
+        return True
 
     def _act(self, event: RailEvent) -> str:
         current = event.payment

@@ -10,6 +10,7 @@
     REVIEW#{reference}        ITEM      a payment not postable      gsi1 REVIEWQ#open / {at}#{ref}
     NOTICE#{key}              NOTICE    a notification owed         gsi2 NOTICE#{status} / {at}#{k}
     SWEEP#{rail}              MARK      when the last complete sweep started
+    SWEEPRETRY#{rail}         {ref}     a succeeded payment the sweeper failed to settle
 
 Each model is stored whole as JSON in ``doc``; the attributes that conditions and indexes read
 (``status``, ``version``, ``next``, ``state``) sit beside it.
@@ -84,6 +85,10 @@ def _unidentified_key(reference: str) -> dict[str, Any]:
 
 def _sweep_key(rail: str) -> dict[str, Any]:
     return {"pk": _s(f"SWEEP#{rail}"), "sk": _s("MARK")}
+
+
+def _sweep_retry_key(rail: str, reference: str) -> dict[str, Any]:
+    return {"pk": _s(f"SWEEPRETRY#{rail}"), "sk": _s(reference)}
 
 
 def _notice_key(key: str) -> dict[str, Any]:
@@ -326,6 +331,33 @@ class CollectionStore:
             )
         except self._db.exceptions.ConditionalCheckFailedException:
             return
+
+    def add_sweep_retry(self, rail: str, reference: str, failed_at: datetime) -> None:
+        """Remember a payment the sweeper could not settle, so later runs retry it by itself
+        and the mark can move on."""
+        self._db.update_item(
+            TableName=self._table,
+            Key=_sweep_retry_key(rail, reference),
+            UpdateExpression=(
+                "SET first_failed_at = if_not_exists(first_failed_at, :at), "
+                "last_failed_at = :at ADD attempts :one"
+            ),
+            ExpressionAttributeValues={":at": _s(isoformat(failed_at)), ":one": _n(1)},
+        )
+
+    def sweep_retries(self, rail: str, *, limit: int = 100) -> list[str]:
+        """References of payments waiting to be retried, in reference order."""
+        page = self._db.query(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": _s(f"SWEEPRETRY#{rail}")},
+            ConsistentRead=True,
+            Limit=limit,
+        )
+        return [item["sk"]["S"] for item in page["Items"]]
+
+    def drop_sweep_retry(self, rail: str, reference: str) -> None:
+        self._db.delete_item(TableName=self._table, Key=_sweep_retry_key(rail, reference))
 
     # -- unidentified funds and review -------------------------------------------------------
 

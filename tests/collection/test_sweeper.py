@@ -16,6 +16,7 @@ from chalicelib.cases.models import OpenCase
 from chalicelib.clock import FixedClock
 from chalicelib.collection import CollectionService
 from chalicelib.collection.models import StartPayment
+from chalicelib.collection.service import SWEEP_OVERLAP
 from chalicelib.ledger import SystemAccount, ledger_service
 from chalicelib.notifications import Channel, ChannelNotifier, Notification
 from tests.cases.factories import filing
@@ -82,8 +83,11 @@ def test_payment_that_fails_to_settle_is_tried_again_by_the_next_run(
     monkeypatch.undo()
 
     assert (failed.examined, failed.failed, failed.posted) == (1, 1, 0)
-    assert collection.store.sweep_mark("stripe") is None
+    assert collection.store.sweep_retries("stripe") == [
+        collection.payment(payment_id).rail_reference
+    ]
     assert collection.sweep().posted == 1
+    assert collection.store.sweep_retries("stripe") == []
     assert ledger_service().balance(case.account_number).posted == 2_000
     assert collection.payment(payment_id).status.display == "paid"
 
@@ -162,6 +166,7 @@ def test_sweeper_back_after_an_outage_longer_than_webhook_retries_still_posts(
         raise ConnectionError("the ledger did not answer")
 
     monkeypatch.setattr(collection, "settle", ledger_down)
+    monkeypatch.setattr(collection.store, "add_sweep_retry", ledger_down)  # nothing recorded
     for _ in range(4):
         clock.advance(timedelta(days=1))
         assert collection.sweep().failed == 1
@@ -227,3 +232,54 @@ def test_creditor_already_told_is_not_told_again_when_another_creditors_message_
     assert flaky.sweep().notices_sent == 1
     assert gateway.sent == ["13812345678", "13700001111"]
     assert collection.store.pending_notices() == []
+
+
+@pytest.mark.usefixtures("rail_emptied")
+def test_payment_that_keeps_failing_does_not_hold_the_sweepers_window_open(
+    collection: CollectionService,
+    localstripe: str,
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One payment that cannot settle (a bug, a bad record) is retried on its own; the runs
+    still move on, so their window and cost do not grow until a run no longer finishes."""
+    case, payment_id = paid_without_webhook(collection, localstripe, 1_200)
+    rail = collection.rail
+    list_since = rail.succeeded_since
+    windows: list[Any] = []
+
+    def recorded(moment: Any) -> Any:
+        windows.append(moment)
+        return list_since(moment)
+
+    def ledger_down(current: Any) -> Any:
+        raise ConnectionError("the ledger did not answer")
+
+    monkeypatch.setattr(rail, "succeeded_since", recorded)
+    monkeypatch.setattr(collection, "settle", ledger_down)
+    first_run = clock.now()
+    for _ in range(3):
+        assert collection.sweep().failed == 1
+        clock.advance(timedelta(days=1))
+    assert windows[-1] == first_run + timedelta(days=1) - SWEEP_OVERLAP  # from the last run
+    monkeypatch.undo()
+
+    assert collection.sweep().posted == 1
+    assert collection.payment(payment_id).status.display == "paid"
+    assert ledger_service().balance(case.account_number).posted == 1_200
+    assert collection.store.sweep_retries("stripe") == []
+
+
+@pytest.mark.usefixtures("rail_emptied")
+def test_failure_that_cannot_be_recorded_keeps_the_mark_where_it_was(
+    collection: CollectionService, localstripe: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paid_without_webhook(collection, localstripe, 700)
+
+    def down(*args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("DynamoDB did not answer")
+
+    monkeypatch.setattr(collection, "settle", down)
+    monkeypatch.setattr(collection.store, "add_sweep_retry", down)
+    assert collection.sweep().failed == 1
+    assert collection.store.sweep_mark("stripe") is None
