@@ -314,7 +314,7 @@ class CollectionService:
                 log.exception("collection sweep: payment %s still not settled", reference)
                 failed += 1
                 continue
-            self.store.drop_sweep_retry(self.rail.name, reference)
+            self.store.settle_sweep_retry(self.rail.name, reference, self._clock.now())
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
         for current in self.rail.succeeded_since(since):
             if current.reference in retried:

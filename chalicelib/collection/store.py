@@ -10,7 +10,8 @@
     REVIEW#{reference}        ITEM      a payment not postable      gsi1 REVIEWQ#open / {at}#{ref}
     NOTICE#{key}              NOTICE    a notification owed         gsi2 NOTICE#{status} / {at}#{k}
     SWEEP#{rail}              MARK      when the last complete sweep started
-    SWEEPRETRY#{rail}         {ref}     a succeeded payment the sweeper failed to settle
+    SWEEPRETRY#{rail}         {ref}     a payment to sweep again    gsi1 RETRYQ#{rail} / {at}#{ref}
+                                        (it leaves gsi1 once settled; the policy has no DeleteItem)
 
 Each model is stored whole as JSON in ``doc``; the attributes that conditions and indexes read
 (``status``, ``version``, ``next``, ``state``) sit beside it.
@@ -334,30 +335,42 @@ class CollectionStore:
 
     def add_sweep_retry(self, rail: str, reference: str, failed_at: datetime) -> None:
         """Remember a payment the sweeper could not settle, so later runs retry it by itself
-        and the mark can move on."""
+        and the mark can move on. It waits in gsi1 until it settles."""
         self._db.update_item(
             TableName=self._table,
             Key=_sweep_retry_key(rail, reference),
             UpdateExpression=(
                 "SET first_failed_at = if_not_exists(first_failed_at, :at), "
-                "last_failed_at = :at ADD attempts :one"
+                "last_failed_at = :at, gsi1pk = :queue, "
+                "gsi1sk = if_not_exists(gsi1sk, :order) ADD attempts :one"
             ),
-            ExpressionAttributeValues={":at": _s(isoformat(failed_at)), ":one": _n(1)},
+            ExpressionAttributeValues={
+                ":at": _s(isoformat(failed_at)),
+                ":queue": _s(f"RETRYQ#{rail}"),
+                ":order": _s(f"{isoformat(failed_at)}#{reference}"),
+                ":one": _n(1),
+            },
         )
 
     def sweep_retries(self, rail: str, *, limit: int = 100) -> list[str]:
-        """References of payments waiting to be retried, in reference order."""
+        """References of payments waiting to be retried, oldest failure first."""
         page = self._db.query(
             TableName=self._table,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": _s(f"SWEEPRETRY#{rail}")},
-            ConsistentRead=True,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :pk",
+            ExpressionAttributeValues={":pk": _s(f"RETRYQ#{rail}")},
             Limit=limit,
         )
         return [item["sk"]["S"] for item in page["Items"]]
 
-    def drop_sweep_retry(self, rail: str, reference: str) -> None:
-        self._db.delete_item(TableName=self._table, Key=_sweep_retry_key(rail, reference))
+    def settle_sweep_retry(self, rail: str, reference: str, settled_at: datetime) -> None:
+        """The payment settled: it leaves the retry queue (kept, not deleted, as a record)."""
+        self._db.update_item(
+            TableName=self._table,
+            Key=_sweep_retry_key(rail, reference),
+            UpdateExpression="SET settled_at = :at REMOVE gsi1pk, gsi1sk",
+            ExpressionAttributeValues={":at": _s(isoformat(settled_at))},
+        )
 
     # -- unidentified funds and review -------------------------------------------------------
 
