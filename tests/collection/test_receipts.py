@@ -77,3 +77,47 @@ def test_missing_font_is_a_clear_retryable_error(monkeypatch: pytest.MonkeyPatch
     with pytest.raises(ReceiptUnavailable) as raised:
         render_receipt(received, lang="zh")
     assert raised.value.status == 503
+
+
+def test_receipt_shows_the_case_the_amount_the_china_time_the_reference_and_its_number(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What the PDF says, read from the drawing calls (its subset font hides the text bytes)."""
+    from reportlab.pdfgen.canvas import Canvas
+
+    drawn: list[str] = []
+    for name in ("drawString", "drawCentredString"):
+        original = getattr(Canvas, name)
+
+        def record(
+            self: Canvas,
+            x: float,
+            y: float,
+            text: str,
+            *a: object,
+            _o: object = original,
+            **k: object,
+        ) -> None:
+            drawn.append(text)
+            _o(self, x, y, text, *a, **k)  # type: ignore[operator]
+
+        monkeypatch.setattr(Canvas, name, record)
+    received = payment(
+        PaymentStatus.SUCCEEDED,
+        paid_at=datetime(2026, 12, 31, 16, 30, tzinfo=UTC),  # 00:30 on 1 January in Beijing
+        amount_received=4_000,
+        receipt_number="粤0604-2027-0000001",
+    )
+    render_receipt(received, lang="zh")
+
+    for expected in (
+        "佛山市禅城区人民法院",
+        "粤0604-2027-0000001",
+        "(2026)粤0604执1234号",
+        "4406 0426 0000 0016",
+        "CNY 40.00",
+        "人民币肆拾元整",
+        "2027-01-01 00:30:00 (北京时间)",
+        "pi_1",
+    ):
+        assert expected in drawn, expected
