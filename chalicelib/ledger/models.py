@@ -216,6 +216,13 @@ class Transfer(_Frozen):
         """The total moved (or reserved): the sum of the debit legs."""
         return sum(leg.amount for leg in self.legs if leg.side == Side.DEBIT)
 
+    def as_created(self) -> Transfer:
+        """The transfer as its creator was first answered: a replay gets the same answer even
+        after a pending transfer was resolved (``get_transfer`` shows the current state)."""
+        if self.phase != TransferPhase.PENDING:
+            return self
+        return self.model_copy(update={"state": PendingState.PENDING, "resolved_by": None})
+
 
 class Account(_Frozen):
     id: str

@@ -421,16 +421,18 @@ class LedgerService:
                     replayed = self._replay(transfer.id, fingerprint)
                     if replayed is not None:
                         return replayed, False
-                stale_accounts = [
+                # items: transfer, one state per account, one entry per account, guards
+                count = len(account_ids)
+                stale_accounts = {
                     account_id
-                    for index, account_id in enumerate(account_ids, start=1)
-                    if cancelled.failed(index)
-                ]
-                first_guard = len(items) - len(guards)
-                for index, guard in enumerate(guards, start=first_guard):
+                    for k, account_id in enumerate(account_ids)
+                    if cancelled.failed(1 + k) or cancelled.failed(1 + count + k)
+                }
+                for index, guard in enumerate(guards, start=1 + 2 * count):
                     if cancelled.failed(index) and not stale_accounts:
                         guard.on_failed()
-                self._forget(stale_accounts if not cancelled.contended else account_ids)
+                contended = cancelled.contended or not stale_accounts
+                self._forget(account_ids if contended else stale_accounts)
                 self._backoff(attempt)
                 continue
             self._states.update(plan.after)
@@ -483,7 +485,7 @@ class LedgerService:
                 f"by {recorded.requested_by}); use a new id for a new transfer",
                 transfer_id=transfer_id,
             )
-        return recorded
+        return recorded.as_created()
 
     def _states_for(self, account_ids: list[str], currency: str) -> dict[str, AccountState]:
         missing = [i for i in account_ids if i not in self._states]

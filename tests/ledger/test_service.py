@@ -208,6 +208,17 @@ def test_a_pending_transfer_resolves_once(ledger: LedgerService) -> None:
     assert ledger.balance(CASE_A).available == 1000
 
 
+def test_a_replayed_pending_transfer_gets_its_first_answer_after_resolution(
+    ledger: LedgerService,
+) -> None:
+    collect(ledger, CASE_A, 1000, "pay-1")
+    held = disburse(ledger, CASE_A, 700, "out-1", pending=True)
+    ledger.void_pending("out-1", id="out-1-void", requested_by="finance-2")
+    assert disburse(ledger, CASE_A, 700, "out-1", pending=True) == held
+    assert ledger.get_transfer("out-1").state == PendingState.VOIDED
+    assert ledger.balance(CASE_A).available == 1000
+
+
 def test_a_stale_resolver_meets_the_conditional_pending_record(
     ledger: LedgerService, aws: Any, clock: FixedClock
 ) -> None:

@@ -3,6 +3,7 @@ ledger's invariants after every step."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -32,7 +33,6 @@ from tests.ledger.conftest import CLEARING, PAYOUTS
 
 CASES = ("4406042600000011", "4406042600000029", "4406042600000037")
 ACCOUNTS = (CLEARING, PAYOUTS, *CASES)
-TABLE = "courtfunds-stateful-ledger"
 amounts = st.integers(min_value=1, max_value=5_000)
 
 
@@ -48,16 +48,19 @@ class PendingModel:
 class LedgerMachine(RuleBasedStateMachine):
     """Two service instances (two Lambdas with their own caches) share one moto table."""
 
+    examples = 0
+
     def __init__(self) -> None:
         super().__init__()
-        self.mock = mock_aws()
-        self.mock.start()
-        client = boto3.client("dynamodb", region_name="us-east-1")
+        LedgerMachine.examples += 1
+        self.table = f"courtfunds-stateful-{LedgerMachine.examples}"
+        self.client = boto3.client("dynamodb", region_name="us-east-1")
         spec = next(t for t in TABLES if t.env_var == "LEDGER_TABLE")
-        client.create_table(**create_table_request(spec, TABLE))
+        self.client.create_table(**create_table_request(spec, self.table))
         self.clock = FixedClock(START)
         self.services = [
-            LedgerService(client, TABLE, self.clock, sleep=lambda _: None) for _ in range(2)
+            LedgerService(self.client, self.table, self.clock, sleep=lambda _: None)
+            for _ in range(2)
         ]
         self.services[0].ensure_system_accounts()
         for n, account in enumerate(CASES):
@@ -69,7 +72,8 @@ class LedgerMachine(RuleBasedStateMachine):
         self.serial = 0
 
     def teardown(self) -> None:
-        self.mock.stop()
+        # one table at a time: moto copies every table on each transaction
+        self.client.delete_table(TableName=self.table)
 
     def next_id(self, prefix: str) -> str:
         self.serial += 1
@@ -243,9 +247,16 @@ class LedgerMachine(RuleBasedStateMachine):
 
 
 LedgerMachine.TestCase.settings = settings(
-    max_examples=20,
-    stateful_step_count=25,
+    max_examples=30,
+    stateful_step_count=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestLedgerInvariantsUnderRandomOperations = pytest.mark.slow(LedgerMachine.TestCase)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _moto() -> Iterator[None]:
+    """One moto for the whole run; each example makes (and drops) its own table."""
+    with mock_aws():
+        yield
