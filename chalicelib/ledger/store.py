@@ -2,15 +2,15 @@
 
 Item layout in the one ledger table (keys ``pk``/``sk``, sparse indexes gsi1 and gsi2):
 
-=====================  =====================  =====================================================
-item                   pk / sk                index keys
-=====================  =====================  =====================================================
-account state          ACCT#<id> / STATE      -
-entry (immutable)      ACCT#<id> / ENTRY#<seq> gsi1: STMT#<id> / <at>#<seq>  (statements by date)
-transfer               XFER#<id> / TRANSFER   gsi2: PENDING / <expires_at>#<id> while it is pending
-reversal guard         XFER#<id> / REVERSED   -  (a transfer is reversed at most once)
-correction proposal    PROPOSAL#<id> / PROP.  gsi1: PROPOSALS#open / <proposed_at>#<id> while open
-=====================  =====================  =====================================================
+===================  ==========================  ============================================
+item                 pk / sk                     index keys
+===================  ==========================  ============================================
+account state        ACCT#<id> / STATE           -
+entry (immutable)    ACCT#<id> / ENTRY#<seq>     gsi1: STMT#<id> / <at>#<seq>, by date
+transfer             XFER#<id> / TRANSFER        gsi2: PENDING / <expires_at>#<id>, if pending
+reversal guard       XFER#<id> / REVERSED        - (a transfer is reversed at most once)
+correction proposal  PROPOSAL#<id> / PROPOSAL    gsi1: PROPOSALS#open / <proposed_at>#<id>
+===================  ==========================  ============================================
 
 Entries of one account sort by sequence under their account's partition, so ``verify`` reads
 them with one consistent Query; entry times never go backwards within an account, so gsi1
@@ -128,16 +128,28 @@ def encode_cursor(key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode()
 
 
-def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+_CURSOR_KEYS = frozenset({"pk", "sk", "gsi1pk", "gsi1sk"})
+
+
+def decode_cursor(cursor: str | None, *, partition: str) -> dict[str, Any] | None:
+    """The start key a cursor carries, only if it is a well-formed key inside ``partition``:
+    a client cannot page into another account's statement with a crafted cursor."""
     if not cursor:
         return None
+    refused = InvalidQuery("the cursor is not one this ledger issued for this list")
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (binascii.Error, ValueError) as exc:
-        raise InvalidQuery("the cursor is not one this ledger issued") from exc
-    if not isinstance(key, dict):
-        raise InvalidQuery("the cursor is not one this ledger issued")
-    return key
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise refused from exc
+    well_formed = (
+        isinstance(key, dict)
+        and set(key) == _CURSOR_KEYS
+        and all(isinstance(v, dict) and set(v) == {"S"} for v in key.values())
+        and all(isinstance(v["S"], str) for v in key.values())
+    )
+    if not well_formed or key["gsi1pk"]["S"] != partition:
+        raise refused
+    return {name: {"S": str(value["S"])} for name, value in key.items()}
 
 
 class LedgerStore:
@@ -213,7 +225,7 @@ class LedgerStore:
             },
             "Limit": limit,
         }
-        start_key = decode_cursor(cursor)
+        start_key = decode_cursor(cursor, partition=f"STMT#{account_id}")
         if start_key:
             args["ExclusiveStartKey"] = start_key
         answer = self.client.query(**args)
@@ -262,7 +274,7 @@ class LedgerStore:
             "ExpressionAttributeValues": {":open": {"S": OPEN_PROPOSALS_KEY}},
             "Limit": limit,
         }
-        start_key = decode_cursor(cursor)
+        start_key = decode_cursor(cursor, partition=OPEN_PROPOSALS_KEY)
         if start_key:
             args["ExclusiveStartKey"] = start_key
         answer = self.client.query(**args)

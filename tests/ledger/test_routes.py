@@ -127,6 +127,26 @@ def test_a_statement_pages_with_running_balances(
     assert rest["next_cursor"] is None
 
 
+def test_a_cursor_cannot_page_into_another_account(
+    api: Any, token: Any, books: LedgerService, clock: FixedClock
+) -> None:
+    for n in range(2, 4):
+        collect(books, CASE_B, 100, f"pay-{n}")
+    window = {
+        "start": isoformat(clock.now() - timedelta(days=1)),
+        "end": isoformat(clock.now() + timedelta(days=1)),
+        "limit": "1",
+    }
+    other = answer(
+        api.get(f"/ledger/accounts/{CASE_B}/statement?{urlencode(window)}", headers=token("clerk"))
+    )
+    path = f"/ledger/accounts/{CASE_A}/statement?"
+    for cursor in (other["next_cursor"], "bm90IGpzb24", "%%%"):
+        response = api.get(path + urlencode({**window, "cursor": cursor}), headers=token("clerk"))
+        assert response.status_code == 422
+        assert answer(response)["type"].endswith("ledger/invalid-query")
+
+
 def test_a_statement_needs_its_window(api: Any, token: Any, books: LedgerService) -> None:
     response = api.get(f"/ledger/accounts/{CASE_A}/statement", headers=token("clerk"))
     assert response.status_code == 422
