@@ -24,6 +24,8 @@ GENESIS_HASH = "0" * 64
 MAX_LEGS = 24  # 1 transfer record + 2 items per leg + guards stays under DynamoDB's 100 items
 CASE_ACCOUNT_ID = re.compile(r"^[0-9]{16}$")
 TRANSFER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._\-]{0,127}$")
+# shorter, so the correction's transfer id ("correction-<proposal id>") is a valid transfer id
+PROPOSAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._\-]{0,99}$")
 
 
 class _Frozen(BaseModel):
@@ -475,7 +477,7 @@ class ProposalStatus(StrEnum):
 class CorrectionProposal(_Frozen):
     """A manual correction a clerk proposes and finance posts or rejects (four eyes)."""
 
-    id: str
+    id: str = Field(pattern=PROPOSAL_ID.pattern)
     debit_account: str
     credit_account: str
     amount: int = Field(gt=0, le=MAX_FEN, strict=True)
@@ -496,7 +498,7 @@ class CorrectionProposal(_Frozen):
 class ProposeCorrection(_Frozen):
     """A clerk's proposed correction: move ``amount`` from one account to another, and why."""
 
-    id: str = Field(pattern=TRANSFER_ID.pattern)
+    id: str = Field(pattern=PROPOSAL_ID.pattern)
     debit_account: str = Field(min_length=1, max_length=64)
     credit_account: str = Field(min_length=1, max_length=64)
     amount: PositiveFen

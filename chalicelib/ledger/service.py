@@ -74,6 +74,7 @@ from chalicelib.ledger.store import (
 from chalicelib.money import AmountError, check_currency
 
 EXPIRY_ACTOR = "system:expiry"
+CLOCK_SKEW = timedelta(minutes=5)  # a counter terminal's clock may run a little ahead
 MAX_STATEMENT_PAGE = 500
 _RESOLVED_STATE = {
     TransferPhase.POST_PENDING: PendingState.POSTED,
@@ -605,16 +606,19 @@ class LedgerService:
         if debit_account == credit_account:
             raise InvalidTransfer("a correction moves money between two different accounts")
         self._states_for(sorted({debit_account, credit_account}), currency)
-        proposal = CorrectionProposal(
-            id=proposal_id,
-            debit_account=debit_account,
-            credit_account=credit_account,
-            amount=amount,
-            currency=currency,
-            reason=reason,
-            proposed_by=proposed_by,
-            proposed_at=self._clock.now(),
-        )
+        try:
+            proposal = CorrectionProposal(
+                id=proposal_id,
+                debit_account=debit_account,
+                credit_account=credit_account,
+                amount=amount,
+                currency=currency,
+                reason=reason,
+                proposed_by=proposed_by,
+                proposed_at=self._clock.now(),
+            )
+        except ValueError as exc:
+            raise InvalidTransfer(f"the correction is not valid: {exc}") from exc
         if self.store.put_new(
             proposal_pk(proposal_id), PROPOSAL_SK, self.store.proposal_values(proposal)
         ):
@@ -725,6 +729,8 @@ class LedgerService:
         currency: str = "CNY",
     ) -> Transfer:
         """现场交款补录: cash taken at the counter is entered back into the case account."""
+        if received_at > self._clock.now() + CLOCK_SKEW:
+            raise InvalidTransfer("cash cannot have been received in the future")
         self._require_case_account(account_id)
         return self.transfer(
             TransferRequest.between(

@@ -12,7 +12,13 @@ from chalice.test import Client
 
 from app import app
 from chalicelib.clock import FixedClock, isoformat
-from chalicelib.ledger import LedgerService, TransferCode, TransferRequest, ledger_service
+from chalicelib.ledger import (
+    InvalidTransfer,
+    LedgerService,
+    TransferCode,
+    TransferRequest,
+    ledger_service,
+)
 from tests.conftest import PROJECT_ROOT
 from tests.ledger.conftest import CASE_A, CASE_B, CLEARING, UNIDENTIFIED, collect, disburse
 
@@ -264,6 +270,7 @@ def test_a_clerk_enters_counter_cash_back_once(api: Any, token: Any, books: Ledg
         ({"amount": 0}, "/amount"),
         ({"account_id": "12"}, "/account_id"),
         ({"received_at": "2026-11-02T08:30:00"}, "/received_at"),
+        ({"id": "x" * 129}, "/id"),
         ({"surprise": 1}, "/surprise"),
     ],
 )
@@ -273,6 +280,30 @@ def test_a_bad_cash_entry_is_refused_field_by_field(
     response = send(api, "POST", "/ledger/cash-entries", token("clerk"), {**CASH, **change})
     assert response.status_code == 422
     assert [e["pointer"] for e in answer(response)["errors"]] == [pointer]
+
+
+def test_cash_cannot_arrive_in_the_future(api: Any, token: Any, books: LedgerService) -> None:
+    later = {**CASH, "received_at": "2026-11-02T09:10:00Z"}
+    response = send(api, "POST", "/ledger/cash-entries", token("clerk"), later)
+    assert response.status_code == 422
+    assert "future" in answer(response)["detail"]
+
+
+def test_a_correction_id_leaves_room_for_its_transfer_id(
+    api: Any, token: Any, books: LedgerService
+) -> None:
+    too_long = {**CORRECTION, "id": "c" * 101}
+    response = send(api, "POST", "/ledger/corrections", token("clerk"), too_long)
+    assert response.status_code == 422
+    with pytest.raises(InvalidTransfer):
+        books.propose_correction(
+            "c" * 101,
+            debit_account=CASE_A,
+            credit_account=CASE_B,
+            amount=1,
+            reason="r",
+            proposed_by="clerk-1",
+        )
 
 
 def test_cash_is_entered_against_a_case_account_only(
