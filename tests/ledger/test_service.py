@@ -371,3 +371,26 @@ def test_entry_times_never_go_backwards_within_an_account(
     stored = [entry for _, entry in ledger.store.entries(CASE_A)]
     assert stored[1].at >= stored[0].at
     assert ledger.verify(CASE_A).ok
+
+
+def test_no_ledger_operation_scans_the_table(
+    ledger: LedgerService, aws: Any, clock: FixedClock
+) -> None:
+    operations: set[str] = set()
+
+    def record(model: Any, **_: Any) -> None:
+        operations.add(model.name)
+
+    aws.meta.events.register("before-call.dynamodb", record)
+    collect(ledger, CASE_A, 1000, "pay-1")
+    disburse(ledger, CASE_A, 300, "out-1", pending=True, timeout_seconds=60)
+    ledger.post_pending("out-1", id="out-1-post", amount=200, requested_by="finance-2")
+    disburse(ledger, CASE_A, 100, "out-2", pending=True, timeout_seconds=60)
+    clock.advance(timedelta(minutes=2))
+    ledger.expire_pending()
+    ledger.statement(CASE_A, start=clock.now() - timedelta(days=1), end=clock.now())
+    ledger.balance_at(CASE_A, clock.now())
+    ledger.verify(CASE_A)
+    aws.meta.events.unregister("before-call.dynamodb", record)
+    assert "Scan" not in operations
+    assert {"TransactWriteItems", "Query"} <= operations
