@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from chalicelib.cases import CaseStatus
+from chalicelib.cases.identifiers import normalise_account_number
 from chalicelib.clock import Clock, isoformat
 from chalicelib.collection.errors import (
     AmountRefused,
@@ -551,7 +552,7 @@ class CollectionService:
             )
         transfer_id = f"claim:{item.rail}:{reference}"
         transfer = self._earlier_claim(transfer_id)
-        named: str | None = None  # the account this request named, when it finishes another
+        finishing = transfer is not None
         if transfer is None:
             case = self._cases.find_by_account_number(account_number)
             if case.currency != item.currency:
@@ -573,7 +574,6 @@ class CollectionService:
             # it was made, whoever retries and whatever they typed.
             credited = next(leg for leg in transfer.legs if leg.side == Side.CREDIT)
             case = self._cases.find_by_account_number(credited.account_id)
-            named = self._cases.find_by_account_number(account_number).account_number
             actor, reason = transfer.requested_by, transfer.metadata.get("reason", reason)
         claimed = item.model_copy(
             update={
@@ -587,7 +587,7 @@ class CollectionService:
             }
         )
         claimed = self._record_claim(claimed, case)
-        if claimed.claimed_account_number != (named or case.account_number):
+        if finishing and not _names_account(account_number, case.account_number):
             raise ClaimAlreadySettled(
                 f"this payment was already claimed to case account {claimed.claimed_account_number}"
             )
@@ -735,6 +735,13 @@ class CollectionService:
         if self.store.save_payment(moved, from_statuses=from_statuses):
             return moved
         return self.payment(payment.payment_id)
+
+
+def _names_account(typed: str, account_number: str) -> bool:
+    try:
+        return normalise_account_number(typed) == account_number
+    except ValueError:
+        return False
 
 
 _BEFORE_PROCESSING = frozenset(
