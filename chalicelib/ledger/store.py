@@ -26,14 +26,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from chalicelib.clock import isoformat
@@ -54,8 +54,8 @@ TRANSFER_SK = "TRANSFER"
 REVERSED_SK = "REVERSED"
 PROPOSAL_SK = "PROPOSAL"
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
+if TYPE_CHECKING:
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 RETRYABLE_ERRORS = frozenset({"TransactionConflictException", "TransactionInProgressException"})
 
@@ -76,8 +76,18 @@ def proposal_pk(proposal_id: str) -> str:
     return f"PROPOSAL#{proposal_id}"
 
 
+@functools.cache
+def _codec() -> tuple[TypeSerializer, TypeDeserializer]:
+    """boto3's attribute-value codec, imported on first use: importing boto3 costs a Lambda
+    cold start about 70 ms, which the posting path (raw attribute values) never needs."""
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+    return TypeSerializer(), TypeDeserializer()
+
+
 def to_item(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: _serializer.serialize(value) for key, value in values.items()}
+    serializer = _codec()[0]
+    return {key: serializer.serialize(value) for key, value in values.items()}
 
 
 def _plain(value: Any) -> Any:
@@ -92,7 +102,8 @@ def _plain(value: Any) -> Any:
 
 
 def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: _plain(_deserializer.deserialize(value)) for key, value in item.items()}
+    deserializer = _codec()[1]
+    return {key: _plain(deserializer.deserialize(value)) for key, value in item.items()}
 
 
 def _key(pk: str, sk: str) -> dict[str, Any]:
