@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import random
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -15,15 +15,17 @@ from botocore.config import Config
 
 from chalicelib.clock import FixedClock
 from chalicelib.ledger import (
+    AlreadyReversed,
     ConcurrencyExhausted,
     InsufficientFunds,
     LedgerService,
+    PendingNotActive,
     TransferCode,
     TransferRequest,
 )
 from infra.moto_server import start_moto_server, stop_moto_server
 from infra.tables import TABLES, create_table_request
-from tests.ledger.conftest import CASE_A, CLEARING, PAYOUTS, collect, disburse
+from tests.ledger.conftest import CASE_A, CLEARING, PAYOUTS, collect, disburse, new_ledger
 
 THREADS = 8
 POSTINGS_PER_THREAD = 10
@@ -166,3 +168,42 @@ def test_racing_threads_never_overdraw_or_lose_an_update(moto_url: str, clock: F
     assert setup.verify(PAYOUTS).ok
     total = sum(setup.balance(a).posted for a in (CASE_A, CLEARING, PAYOUTS))
     assert total == 0
+
+
+def run_first(client: Any, rival: Callable[[], object]) -> None:
+    """Let ``rival`` commit just before the next TransactWriteItems: the two callers both read
+    the same state, and only the conditions in the transaction can keep them apart."""
+    fired: list[int] = []
+
+    def interleave(**_: Any) -> None:
+        if not fired:
+            fired.append(1)
+            rival()
+
+    client.meta.events.register("before-call.dynamodb.TransactWriteItems", interleave)
+
+
+def test_racing_resolutions_settle_a_pending_transfer_once(
+    ledger: LedgerService, aws: Any, clock: FixedClock
+) -> None:
+    collect(ledger, CASE_A, 1000, "pay-1")
+    disburse(ledger, CASE_A, 700, "out-1", pending=True)
+    rival = new_ledger(aws, clock)
+    run_first(aws, lambda: rival.void_pending("out-1", id="out-1-void", requested_by="finance-3"))
+    with pytest.raises(PendingNotActive, match="voided"):
+        ledger.post_pending("out-1", id="out-1-post", requested_by="finance-2")
+    balance = ledger.balance(CASE_A)
+    assert (balance.posted, balance.debits_pending, balance.available) == (1000, 0, 1000)
+    assert ledger.verify(CASE_A).ok
+
+
+def test_racing_reversals_reverse_once(ledger: LedgerService, aws: Any, clock: FixedClock) -> None:
+    collect(ledger, CASE_A, 1000, "pay-1")
+    collect(ledger, CASE_A, 1000, "pay-2")
+    rival = new_ledger(aws, clock)
+    run_first(
+        aws, lambda: rival.reverse("pay-1", id="rev-a", requested_by="finance-3", reason="dup")
+    )
+    with pytest.raises(AlreadyReversed, match="rev-a"):
+        ledger.reverse("pay-1", id="rev-b", requested_by="finance-2", reason="dup")
+    assert ledger.balance(CASE_A).posted == 1000
