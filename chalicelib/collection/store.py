@@ -118,12 +118,16 @@ class CollectionStore:
         return self._put(item, "attribute_not_exists(pk)", {})
 
     def save_payment(self, payment: Payment, *, from_statuses: Iterable[PaymentStatus]) -> bool:
-        """Move a payment on, only from one of ``from_statuses``; False if it had moved."""
+        """Move a payment on, only from one of ``from_statuses``; False if it had moved, or
+        if a settlement transaction holds it right now (the caller reads it again)."""
         allowed = {f":from{i}": _s(s.value) for i, s in enumerate(from_statuses)}
         update = self._payment_update(payment, f"#status IN ({', '.join(allowed)})", allowed)
         try:
             self._db.update_item(**update["Update"])
-        except self._db.exceptions.ConditionalCheckFailedException:
+        except (
+            self._db.exceptions.ConditionalCheckFailedException,
+            self._db.exceptions.TransactionConflictException,
+        ):
             return False
         return True
 

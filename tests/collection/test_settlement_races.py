@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from chalicelib import wiring
-from chalicelib.collection import CollectionBusy, CollectionService, RailPayment
+from chalicelib.collection import CollectionBusy, CollectionService, PaymentStatus, RailPayment
 from chalicelib.collection.models import CHINA_TIME, StartPayment
 from chalicelib.collection.store import Contended
 from chalicelib.ledger import ledger_service
@@ -110,3 +110,45 @@ def test_transaction_conflict_with_another_writer_is_retried_not_an_error(
     assert collection.payment(payment_id).status.display == "paid"
     assert collection.store.standing(case.case_id).paid == 1_500
     assert ledger_service().balance(case.account_number).posted == 1_500
+
+
+class ItemInTransaction:
+    """The DynamoDB client, except that the first UpdateItem meets an item that a settlement
+    transaction holds, as DynamoDB answers then (TransactionConflictException)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.conflicts = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def update_item(self, **kwargs: Any) -> Any:
+        if self.conflicts == 0:
+            self.conflicts += 1
+            raise self._client.exceptions.TransactionConflictException(
+                {"Error": {"Code": "TransactionConflictException", "Message": "in a transaction"}},
+                "UpdateItem",
+            )
+        return self._client.update_item(**kwargs)
+
+
+def test_status_update_meeting_a_settlement_in_progress_reads_the_payment_again(
+    collection: CollectionService, localstripe: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page's poll moves a payment on while the webhook's settlement holds it: that is
+    a lost race to read again, not a 500 that stops the receipt page following the payment."""
+    case = open_case(amount=10_000)
+    step = collection.start_payment(
+        case.account_number, StartPayment(amount=800), idempotency_key=None
+    )
+    flaky = ItemInTransaction(collection.store._db)
+    monkeypatch.setattr(collection.store, "_db", flaky)
+
+    moved = collection.store.save_payment(
+        step.payment.model_copy(update={"status": PaymentStatus.PROCESSING}),
+        from_statuses={PaymentStatus.AWAITING_METHOD},
+    )
+
+    assert (moved, flaky.conflicts) == (False, 1)
+    assert collection.payment(step.payment.payment_id).status == PaymentStatus.AWAITING_METHOD
