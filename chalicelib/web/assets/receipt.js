@@ -41,8 +41,13 @@
       $("load-error").textContent = answer.network
         ? I18N.t("err_network") : I18N.problemText(answer.problem);
       $("load-error").hidden = false;
+      // A network failure or a 5xx is passing: keep following the payment, so the payer
+      // learns it went through instead of being left with an error and paying again.
+      const passing = answer.network || answer.status >= 500;
+      if (passing && ++polls < MAX_POLLS) window.setTimeout(load, POLL_MS);
       return;
     }
+    $("load-error").hidden = true;
     payment = answer.body;
     render();
     const settled = payment.display_status === "paid" || payment.display_status === "failed";
