@@ -367,6 +367,7 @@ class BreakKind(StrEnum):
     REORDERED = "reordered"  # entries are intact but stored out of their chain order
     BALANCE = "balance"  # an entry's running balance does not add up
     STATE = "state"  # the account's stored counters disagree with its entries
+    TRANSFER = "transfer"  # an entry disagrees with the transfer record it names
 
 
 class ChainBreak(_Frozen):
@@ -466,6 +467,50 @@ def verify_chain(
         recomputed=counters,
         first_break=found,
     )
+
+
+def entry_delta(account_id: str, transfer: Transfer, pending: Transfer | None) -> Counters | None:
+    """The change ``transfer`` makes to one account, from the transfer records alone (a
+    resolution needs its pending transfer); None if the account is not one of its legs."""
+    legs = {leg.account_id: leg for leg in transfer.legs}
+    if account_id not in legs:
+        return None
+    leg = legs[account_id]
+    debit = leg.side == Side.DEBIT
+    if transfer.phase == TransferPhase.POSTED:
+        return Counters(debits_posted=leg.amount) if debit else Counters(credits_posted=leg.amount)
+    if transfer.phase == TransferPhase.PENDING:
+        return (
+            Counters(debits_pending=leg.amount) if debit else Counters(credits_pending=leg.amount)
+        )
+    reserved = next(
+        (r.amount for r in (pending.legs if pending else ()) if r.account_id == account_id), None
+    )
+    if reserved is None:
+        return None
+    posted = leg.amount if transfer.phase == TransferPhase.POST_PENDING else 0
+    if debit:
+        return Counters(debits_pending=-reserved, debits_posted=posted)
+    return Counters(credits_pending=-reserved, credits_posted=posted)
+
+
+def check_against_transfers(
+    account_id: str, entries: list[Entry], transfers: dict[str, Transfer]
+) -> ChainBreak | None:
+    """The first entry that disagrees with the transfer record it names. An entry forged and
+    re-hashed along the whole chain still has to match a second, separate record."""
+    for entry in entries:
+        transfer = transfers.get(entry.transfer_id)
+        pending = transfers.get(transfer.pending_id) if transfer and transfer.pending_id else None
+        expected = entry_delta(account_id, transfer, pending) if transfer else None
+        if transfer is None or transfer.phase != entry.phase or expected != entry.delta:
+            return ChainBreak(
+                seq=entry.seq,
+                kind=BreakKind.TRANSFER,
+                detail=f"entry {entry.seq} does not match transfer {entry.transfer_id}"
+                + ("" if transfer else ", which does not exist"),
+            )
+    return None
 
 
 class ProposalStatus(StrEnum):

@@ -59,6 +59,7 @@ from chalicelib.ledger.models import (
     TransferRequest,
     VerifyReport,
     canonical_json,
+    check_against_transfers,
     sha256_hex,
     verify_chain,
 )
@@ -579,7 +580,8 @@ class LedgerService:
         )
 
     def verify(self, account_id: str) -> VerifyReport:
-        """Recompute the account's hash chain and balances from its entries."""
+        """Recompute the account's hash chain and balances from its entries, then check every
+        entry against the transfer record it names."""
         stored = self.store.entries(account_id)
         try:
             state: AccountState | None = self._read_state(account_id)
@@ -587,7 +589,17 @@ class LedgerService:
             if not stored:
                 raise
             state = None
-        return verify_chain(account_id, stored, state)
+        report = verify_chain(account_id, stored, state)
+        if not report.ok:
+            return report
+        entries = [entry for _, entry in stored]
+        transfers = self.store.transfers({entry.transfer_id for entry in entries})
+        pending_ids = {t.pending_id for t in transfers.values() if t.pending_id} - set(transfers)
+        transfers |= self.store.transfers(pending_ids) if pending_ids else {}
+        found = check_against_transfers(account_id, entries, transfers)
+        if found is None:
+            return report
+        return report.model_copy(update={"ok": False, "first_break": found})
 
     # -- staff transfers ---------------------------------------------------------------------
 

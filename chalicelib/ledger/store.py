@@ -185,18 +185,27 @@ class LedgerStore:
 
     def account_states(self, account_ids: list[str]) -> dict[str, AccountState]:
         """The stored states of these accounts (missing ones are left out), read consistently."""
-        states: dict[str, AccountState] = {}
-        keys = [_key(account_pk(account_id), STATE_SK) for account_id in account_ids]
+        items = self._batch_get([_key(account_pk(i), STATE_SK) for i in account_ids])
+        states = [state_from_item(item) for item in items]
+        return {state.account.id: state for state in states}
+
+    def transfers(self, transfer_ids: set[str]) -> dict[str, Transfer]:
+        """The recorded transfers with these ids (missing ones are left out)."""
+        items = self._batch_get([_key(transfer_pk(i), TRANSFER_SK) for i in sorted(transfer_ids)])
+        found = [transfer_from_values(from_item(item)) for item in items]
+        return {transfer.id: transfer for transfer in found}
+
+    def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Consistent BatchGetItem over any number of keys, retrying unprocessed ones."""
+        items: list[dict[str, Any]] = []
         while keys:
             request = {self.table: {"Keys": keys[:100], "ConsistentRead": True}}
             keys = keys[100:]
             while request:
                 answer = self.client.batch_get_item(RequestItems=request)
-                for item in answer["Responses"].get(self.table, []):
-                    state = state_from_item(item)
-                    states[state.account.id] = state
+                items.extend(answer["Responses"].get(self.table, []))
                 request = answer.get("UnprocessedKeys") or {}
-        return states
+        return items
 
     def transfer(self, transfer_id: str) -> tuple[Transfer, str] | None:
         """A recorded transfer and the fingerprint of the request that made it."""

@@ -156,6 +156,7 @@ def test_a_multi_leg_transfer_splits_a_payout_and_a_fee(ledger: LedgerService) -
     assert ledger.balance(CASE_A).posted == 0
     assert ledger.balance(PAYOUTS).posted == 9_500
     assert ledger.balance(FEES).posted == 500
+    assert all(ledger.verify(account).ok for account in (CASE_A, PAYOUTS, FEES))
 
 
 def test_a_pending_debit_reserves_money(ledger: LedgerService) -> None:
@@ -187,6 +188,8 @@ def test_posting_part_releases_the_rest(ledger: LedgerService) -> None:
     ledger.post_pending("out-1", id="out-1-post", amount=200, requested_by="finance-2")
     balance = ledger.balance(CASE_A)
     assert (balance.posted, balance.debits_pending, balance.available) == (800, 0, 800)
+    assert ledger.verify(CASE_A).ok
+    assert ledger.verify(PAYOUTS).ok
 
 
 def test_a_pending_transfer_cannot_post_more_than_it_reserved(ledger: LedgerService) -> None:
@@ -269,6 +272,8 @@ def test_the_sweeper_expires_each_pending_transfer_exactly_once(
     clock.advance(timedelta(hours=1))
     assert ledger.expire_pending() == 1
     assert ledger.balance(CASE_A).available == 700
+    assert ledger.verify(CASE_A).ok
+    assert ledger.verify(PAYOUTS).ok
 
 
 def test_a_reversal_mirrors_the_original_once(ledger: LedgerService) -> None:
@@ -284,6 +289,7 @@ def test_a_reversal_mirrors_the_original_once(ledger: LedgerService) -> None:
     with pytest.raises(AlreadyReversed, match="rev-1"):
         ledger.reverse("pay-1", id="rev-2", requested_by="finance-1", reason="again")
     assert ledger.balance(CASE_A).posted == 1000
+    assert ledger.verify(CASE_A).ok
 
 
 def test_a_reversal_must_mirror_the_original(ledger: LedgerService) -> None:

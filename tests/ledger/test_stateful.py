@@ -72,8 +72,13 @@ class LedgerMachine(RuleBasedStateMachine):
         self.serial = 0
 
     def teardown(self) -> None:
-        # one table at a time: moto copies every table on each transaction
-        self.client.delete_table(TableName=self.table)
+        try:
+            for account in ACCOUNTS:  # the full verify, entries against transfer records too
+                report = self.services[1].verify(account)
+                assert report.ok, report.first_break
+        finally:
+            # one table at a time: moto copies every table on each transaction
+            self.client.delete_table(TableName=self.table)
 
     def next_id(self, prefix: str) -> str:
         self.serial += 1

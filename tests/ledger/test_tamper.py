@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from chalicelib.ledger import BreakKind, LedgerService
-from chalicelib.ledger.store import account_pk, entry_sk
+from chalicelib.ledger.models import GENESIS_HASH, Counters
+from chalicelib.ledger.store import account_pk, entry_sk, state_item_values, to_item
 from tests.ledger.conftest import CASE_A, collect, disburse
 
 
@@ -88,3 +89,40 @@ def test_verify_finds_a_forged_account_balance(history: LedgerService) -> None:
     report = history.verify(CASE_A)
     assert report.first_break is not None
     assert report.first_break.kind == BreakKind.STATE
+
+
+def test_verify_finds_a_forgery_rehashed_along_the_whole_chain(history: LedgerService) -> None:
+    """Someone with write access inflates entry 3 and recomputes every later hash and the
+    account's counters: the chain is consistent again, but entry 3 no longer matches its
+    transfer record."""
+    store = history.store
+    rewritten = []
+    prev_hash, totals = GENESIS_HASH, Counters()
+    for seq, original in store.entries(CASE_A):
+        delta = original.delta
+        if seq == 3:
+            delta = delta.model_copy(update={"credits_posted": delta.credits_posted + 5000})
+        totals = totals + delta
+        forged_entry = original.model_copy(
+            update={"delta": delta, "after": totals, "prev_hash": prev_hash}
+        ).sealed()
+        prev_hash = forged_entry.hash
+        rewritten.append(forged_entry)
+    for entry in rewritten:
+        item = store.new_entry_item(entry)["Put"]["Item"]
+        store.client.put_item(TableName=store.table, Item=item)
+    state = store.account_state(CASE_A)
+    assert state is not None
+    forged = state.model_copy(update={"totals": totals, "head_hash": prev_hash})
+    store.client.put_item(
+        TableName=store.table,
+        Item={
+            "pk": {"S": account_pk(CASE_A)},
+            "sk": {"S": "STATE"},
+            **to_item(state_item_values(forged)),
+        },
+    )
+    report = history.verify(CASE_A)
+    assert report.first_break is not None
+    assert (report.first_break.seq, report.first_break.kind) == (3, BreakKind.TRANSFER)
+    assert "pay-2" in report.first_break.detail
