@@ -99,6 +99,8 @@ def remote_ledger(url: str, clock: FixedClock) -> LedgerService:
         region_name="us-east-1",
         config=Config(retries={"max_attempts": 1}, max_pool_connections=2),
     )
+    # Eight threads hammering one account is far more contention than a case ever sees; more
+    # attempts keep the test about correctness, not about the retry budget (tested above).
     return LedgerService(client, TABLE, clock, max_attempts=30)
 
 
