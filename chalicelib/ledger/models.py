@@ -33,18 +33,20 @@ class _Frozen(BaseModel):
 
 
 class SystemAccount(StrEnum):
-    """The court's own accounts, one per currency: ``SystemAccount.PAYMENT_CLEARING.of("CNY")``."""
+    """The court's own accounts, one per currency. Each member is the CNY account's id
+    (``SystemAccount.PAYMENT_CLEARING == "SYS-CLEARING-CNY"``); ``.of(currency)`` names the
+    same account in another currency."""
 
-    PAYMENT_CLEARING = "SYS-CLEARING"  # money received from the payment rail, not yet settled
-    UNIDENTIFIED_FUNDS = "SYS-UNIDENTIFIED"  # 不明款: arrived without a recognisable case
-    REFUNDS_IN_TRANSIT = "SYS-REFUNDS"  # refunds sent to the rail, not yet confirmed
-    PAYOUTS_IN_TRANSIT = "SYS-PAYOUTS"  # disbursements sent to the rail, not yet confirmed
-    FEES_INCOME = "SYS-FEES"  # 执行费 earned by the court
-    CASH_AT_COUNTER = "SYS-CASH"  # cash taken at the counter, entered back (补录)
+    PAYMENT_CLEARING = "SYS-CLEARING-CNY"  # money received from the payment rail, not settled
+    UNIDENTIFIED_FUNDS = "SYS-UNIDENTIFIED-CNY"  # 不明款: arrived without a recognisable case
+    REFUNDS_IN_TRANSIT = "SYS-REFUNDS-CNY"  # refunds sent to the rail, not yet confirmed
+    PAYOUTS_IN_TRANSIT = "SYS-PAYOUTS-CNY"  # disbursements sent to the rail, not yet confirmed
+    FEES_INCOME = "SYS-FEES-CNY"  # 执行费 earned by the court
+    CASH_AT_COUNTER = "SYS-CASH-CNY"  # cash taken at the counter, entered back (补录)
 
     def of(self, currency: str = "CNY") -> str:
         """The account id for one currency, e.g. ``SYS-CLEARING-CNY``."""
-        return f"{self.value}-{currency}"
+        return f"{self.value.removesuffix('-CNY')}-{currency}"
 
 
 class AccountKind(StrEnum):

@@ -50,7 +50,9 @@ def leg(account: str, side: Side, amount: int) -> Leg:
 
 
 def test_system_account_ids_carry_the_currency() -> None:
+    assert SystemAccount.PAYMENT_CLEARING == "SYS-CLEARING-CNY"
     assert SystemAccount.PAYMENT_CLEARING.of("CNY") == "SYS-CLEARING-CNY"
+    assert SystemAccount.FEES_INCOME.of("HKD") == "SYS-FEES-HKD"
     assert len({system.of() for system in SystemAccount}) == len(SystemAccount)
 
 
