@@ -12,6 +12,7 @@ exactly the state the condition pins, an overdraft can never be committed.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -77,6 +78,7 @@ from chalicelib.money import AmountError, check_currency
 EXPIRY_ACTOR = "system:expiry"
 CLOCK_SKEW = timedelta(minutes=5)  # a counter terminal's clock may run a little ahead
 MAX_STATEMENT_PAGE = 500
+MAX_CACHED_ACCOUNTS = 10_000  # about 1 KB each; system accounts stay hot, so stay cached
 _RESOLVED_STATE = {
     TransferPhase.POST_PENDING: PendingState.POSTED,
     TransferPhase.VOID_PENDING: PendingState.VOIDED,
@@ -119,6 +121,7 @@ class LedgerService:
         self._sleep = sleep
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
         self._states: dict[str, AccountState] = {}
+        self._cache_lock = threading.Lock()
         self._system_ready: set[str] = set()
 
     # -- accounts ----------------------------------------------------------------------------
@@ -163,7 +166,7 @@ class LedgerService:
     def _open(self, account: Account) -> Account:
         state = AccountState(account=account)
         if self.store.put_new(account_pk(account.id), STATE_SK, state_item_values(state)):
-            self._states[account.id] = state
+            self._remember({account.id: state})
             return account
         existing = self._read_state(account.id).account
         same = (existing.kind, existing.case_id, existing.currency) == (
@@ -437,7 +440,7 @@ class LedgerService:
                 self._forget(account_ids if contended else stale_accounts)
                 self._backoff(attempt)
                 continue
-            self._states.update(plan.after)
+            self._remember(plan.after)
             return transfer, True
         raise ConcurrencyExhausted(
             f"transfer {transfer.id} met concurrent updates {self._max_attempts} times; "
@@ -496,7 +499,7 @@ class LedgerService:
             for account_id in missing:
                 if account_id not in read:
                     raise AccountNotFound(f"no ledger account {account_id}", account_id=account_id)
-            self._states.update(read)
+            self._remember(read)
         states = {i: self._states[i] for i in account_ids}
         for state in states.values():
             if state.account.currency != currency:
@@ -506,9 +509,20 @@ class LedgerService:
                 )
         return states
 
+    def _remember(self, states: dict[str, AccountState]) -> None:
+        """Cache account states, most recent last, dropping the oldest beyond the bound so a
+        long-lived process does not grow without limit."""
+        with self._cache_lock:
+            for account_id, state in states.items():
+                self._states.pop(account_id, None)
+                self._states[account_id] = state
+            while len(self._states) > MAX_CACHED_ACCOUNTS:
+                self._states.pop(next(iter(self._states)))
+
     def _forget(self, account_ids: Iterable[str]) -> None:
-        for account_id in account_ids:
-            self._states.pop(account_id, None)
+        with self._cache_lock:
+            for account_id in account_ids:
+                self._states.pop(account_id, None)
 
     def _backoff(self, attempt: int) -> None:
         self._sleep(self._rng.uniform(0, min(0.2, 0.005 * 2**attempt)))
@@ -518,7 +532,7 @@ class LedgerService:
         state = self.store.account_state(account_id)
         if state is None:
             raise AccountNotFound(f"no ledger account {account_id}", account_id=account_id)
-        self._states[account_id] = state
+        self._remember({account_id: state})
         return state
 
     # -- reading -----------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from chalicelib.ledger import (
     TransferNotFound,
     TransferRequest,
 )
+from chalicelib.ledger import service as service_module
 from chalicelib.ledger.models import Account, AccountKind, AccountState
 from chalicelib.ledger.store import STATE_SK, account_pk, state_item_values
 from tests.ledger.conftest import (
@@ -400,3 +401,20 @@ def test_no_ledger_operation_scans_the_table(
     aws.meta.events.unregister("before-call.dynamodb", record)
     assert "Scan" not in operations
     assert {"TransactWriteItems", "Query"} <= operations
+
+
+def test_the_account_cache_is_bounded(
+    ledger: LedgerService, aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service_module, "MAX_CACHED_ACCOUNTS", 2)
+    calls: list[str] = []
+
+    def record(model: Any, **_: Any) -> None:
+        calls.append(model.name)
+
+    collect(ledger, CASE_B, 100, "pay-0")
+    aws.meta.events.register("before-call.dynamodb", record)
+    collect(ledger, CASE_A, 100, "pay-1")  # case A fell out of the cache: one read
+    collect(ledger, CASE_A, 100, "pay-2")  # both accounts cached again: no read
+    aws.meta.events.unregister("before-call.dynamodb", record)
+    assert calls == ["BatchGetItem", "TransactWriteItems", "TransactWriteItems"]
