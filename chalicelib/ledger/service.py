@@ -399,8 +399,7 @@ class LedgerService:
         return it and whether this call posted it (False: an idempotent replay)."""
         account_ids = sorted(deltas)
         for attempt in range(self._max_attempts):
-            cached = {i for i in account_ids if i in self._states}
-            states = self._states_for(account_ids, transfer.currency)
+            states, cached = self._states_for(account_ids, transfer.currency)
             try:
                 plan = self._plan(transfer, states, deltas)
             except InsufficientFunds as exc:
@@ -492,22 +491,28 @@ class LedgerService:
             )
         return recorded.as_created()
 
-    def _states_for(self, account_ids: list[str], currency: str) -> dict[str, AccountState]:
-        missing = [i for i in account_ids if i not in self._states]
+    def _states_for(
+        self, account_ids: list[str], currency: str
+    ) -> tuple[dict[str, AccountState], set[str]]:
+        """The accounts' states, from the cache where known (read otherwise), and which of
+        them came from the cache."""
+        states = {i: s for i in account_ids if (s := self._states.get(i)) is not None}
+        cached = set(states)
+        missing = [i for i in account_ids if i not in cached]
         if missing:
             read = self.store.account_states(missing)
             for account_id in missing:
                 if account_id not in read:
                     raise AccountNotFound(f"no ledger account {account_id}", account_id=account_id)
             self._remember(read)
-        states = {i: self._states[i] for i in account_ids}
+            states.update(read)
         for state in states.values():
             if state.account.currency != currency:
                 raise CurrencyMismatch(
                     f"account {state.account.id} holds {state.account.currency}, not {currency}",
                     account_id=state.account.id,
                 )
-        return states
+        return states, cached
 
     def _remember(self, states: dict[str, AccountState]) -> None:
         """Cache account states, most recent last, dropping the oldest beyond the bound so a
@@ -631,7 +636,7 @@ class LedgerService:
         """A clerk proposes a manual correction; nothing moves until finance posts it."""
         if debit_account == credit_account:
             raise InvalidTransfer("a correction moves money between two different accounts")
-        self._states_for(sorted({debit_account, credit_account}), currency)
+        self._states_for(sorted({debit_account, credit_account}), currency)  # exist, same currency
         try:
             proposal = CorrectionProposal(
                 id=proposal_id,
