@@ -97,7 +97,7 @@ def remote_ledger(url: str, clock: FixedClock) -> LedgerService:
         "dynamodb",
         endpoint_url=url,
         region_name="us-east-1",
-        config=Config(retries={"max_attempts": 1}, max_pool_connections=2),
+        config=Config(retries={"max_attempts": 1}, max_pool_connections=4),
     )
     # Eight threads hammering one account is far more contention than a case ever sees; more
     # attempts keep the test about correctness, not about the retry budget (tested above).
@@ -119,9 +119,15 @@ def test_racing_threads_never_overdraw_or_lose_an_update(moto_url: str, clock: F
     lock = threading.Lock()
     start = threading.Barrier(THREADS)
 
+    # Two threads share each service (a threaded local server); each pair is another Lambda.
+    ledgers = [remote_ledger(moto_url, clock) for _ in range(THREADS // 2)]
+    for ledger in ledgers:
+        ledger.balance(CASE_A)  # warm the caches, so every thread starts from the same state
+        ledger.balance(CLEARING)
+        ledger.balance(PAYOUTS)
+
     def work(worker: int) -> None:
-        ledger = remote_ledger(moto_url, clock)
-        ledger.balance(CASE_A)  # warm the cache, so every thread starts from the same state
+        ledger = ledgers[worker % len(ledgers)]
         rng = random.Random(worker)
         start.wait()
         for n in range(POSTINGS_PER_THREAD):
