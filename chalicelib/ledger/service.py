@@ -31,6 +31,7 @@ from chalicelib.ledger.errors import (
     InvalidAccount,
     InvalidQuery,
     InvalidTransfer,
+    LedgerError,
     PendingExpired,
     PendingNotActive,
     ProposalNotFound,
@@ -264,7 +265,11 @@ class LedgerService:
     ) -> tuple[Transfer, bool]:
         now = self._clock.now()
         if request.reverses is not None:
-            guards = [*guards, self._reversal_guard(request)]
+            try:
+                guards = [*guards, self._reversal_guard(request)]
+            except LedgerError:
+                self._replay(request.id, request.fingerprint())  # a reused id says so first
+                raise
         transfer = Transfer(
             id=request.id,
             phase=TransferPhase.PENDING if request.pending else TransferPhase.POSTED,
@@ -296,6 +301,12 @@ class LedgerService:
             raise InvalidTransfer(f"a reversal mirrors every leg of transfer {original_id}")
         if request.currency != original.currency:
             raise CurrencyMismatch(f"transfer {original_id} is in {original.currency}")
+        reversed_by = self.store.reversal_of(original_id)
+        if reversed_by not in (None, request.id):
+            raise AlreadyReversed(
+                f"transfer {original_id} was already reversed by {reversed_by}",
+                transfer_id=original_id,
+            )
 
         def already_reversed() -> NoReturn:
             raise AlreadyReversed(

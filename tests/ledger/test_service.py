@@ -418,3 +418,20 @@ def test_the_account_cache_is_bounded(
     collect(ledger, CASE_A, 100, "pay-2")  # both accounts cached again: no read
     aws.meta.events.unregister("before-call.dynamodb", record)
     assert calls == ["BatchGetItem", "TransactWriteItems", "TransactWriteItems"]
+
+
+def test_a_second_reversal_is_refused_as_such_even_when_funds_are_short(
+    ledger: LedgerService,
+) -> None:
+    collect(ledger, CASE_A, 1000, "pay-1")
+    ledger.reverse("pay-1", id="rev-1", requested_by="finance-1", reason="duplicate")
+    with pytest.raises(AlreadyReversed, match="rev-1"):
+        ledger.reverse("pay-1", id="rev-2", requested_by="finance-1", reason="again")
+
+
+def test_a_reversal_id_reused_for_another_request_is_a_conflict(ledger: LedgerService) -> None:
+    collect(ledger, CASE_A, 1000, "pay-1")
+    collect(ledger, CASE_A, 500, "pay-2")
+    ledger.reverse("pay-1", id="rev-1", requested_by="finance-1", reason="duplicate")
+    with pytest.raises(IdempotencyConflict):
+        ledger.reverse("pay-2", id="rev-1", requested_by="finance-1", reason="duplicate")

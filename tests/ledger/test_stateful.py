@@ -17,6 +17,7 @@ from moto import mock_aws
 
 from chalicelib.clock import FixedClock
 from chalicelib.ledger import (
+    AlreadyReversed,
     IdempotencyConflict,
     InsufficientFunds,
     LedgerService,
@@ -69,6 +70,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.entries = dict.fromkeys(ACCOUNTS, 0)
         self.pendings: dict[str, PendingModel] = {}
         self.done: list[tuple[TransferRequest, Transfer]] = []
+        self.reversed: set[str] = set()
         self.serial = 0
 
     def teardown(self) -> None:
@@ -211,6 +213,29 @@ class LedgerMachine(RuleBasedStateMachine):
             pending.active = False
             self.apply(pending.debit, Counters(debits_pending=-pending.amount))
             self.apply(pending.credit, Counters(credits_pending=-pending.amount))
+
+    @precondition(lambda self: any(not r.pending for r, _ in self.done))
+    @rule(data=st.data(), service=st.integers(0, 1))
+    def reverse(self, data: st.DataObject, service: int) -> None:
+        posted = [r for r, _ in self.done if not r.pending and r.code != TransferCode.REVERSAL]
+        if not posted:
+            return
+        original = data.draw(st.sampled_from(posted))
+        mirror = TransferRequest.between(
+            id=self.next_id("rev"),
+            debit=original.legs[1].account_id,
+            credit=original.legs[0].account_id,
+            amount=original.legs[0].amount,
+            code=TransferCode.REVERSAL,
+            requested_by="finance",
+            reverses=original.id,
+        )
+        if original.id in self.reversed:
+            with pytest.raises(AlreadyReversed):
+                self.services[service].transfer(mirror)
+            return
+        if self.post(service, mirror) is not None:
+            self.reversed.add(original.id)
 
     @precondition(lambda self: bool(self.done))
     @rule(data=st.data(), service=st.integers(0, 1))
