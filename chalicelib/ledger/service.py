@@ -410,14 +410,19 @@ class LedgerService:
         return it and whether this call posted it (False: an idempotent replay)."""
         account_ids = sorted(deltas)
         for attempt in range(self._max_attempts):
-            states, cached = self._states_for(account_ids, transfer.currency)
+            cached: set[str] = set()
             try:
+                states, cached = self._states_for(account_ids, transfer.currency)
                 plan = self._plan(transfer, states, deltas)
-            except InsufficientFunds as exc:
+            except LedgerError as exc:
+                # refused on a cached balance: look again before saying no
                 stale = cached & {exc.extensions.get("account_id", "")}
+                if not isinstance(exc, InsufficientFunds):
+                    stale = set()
                 if stale:
                     self._forget(stale)
                     continue
+                # a replay of a request that once posted still gets its answer
                 replayed = self._replay(transfer.id, fingerprint)
                 if replayed is not None:
                     return replayed, False

@@ -435,3 +435,11 @@ def test_a_reversal_id_reused_for_another_request_is_a_conflict(ledger: LedgerSe
     ledger.reverse("pay-1", id="rev-1", requested_by="finance-1", reason="duplicate")
     with pytest.raises(IdempotencyConflict):
         ledger.reverse("pay-2", id="rev-1", requested_by="finance-1", reason="duplicate")
+
+
+def test_a_reused_id_is_a_conflict_before_any_other_refusal(ledger: LedgerService) -> None:
+    collect(ledger, CASE_A, 1000, "pay-1")
+    with pytest.raises(IdempotencyConflict):
+        collect(ledger, "4406042600009999", 1000, "pay-1")
+    with pytest.raises(AccountNotFound):
+        collect(ledger, "4406042600009999", 1000, "pay-2")
