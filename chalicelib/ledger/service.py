@@ -415,12 +415,9 @@ class LedgerService:
                 states, cached = self._states_for(account_ids, transfer.currency)
                 plan = self._plan(transfer, states, deltas)
             except LedgerError as exc:
-                # refused on a cached balance: look again before saying no
-                stale = cached & {exc.extensions.get("account_id", "")}
-                if not isinstance(exc, InsufficientFunds):
-                    stale = set()
-                if stale:
-                    self._forget(stale)
+                short_account = exc.extensions.get("account_id")
+                if isinstance(exc, InsufficientFunds) and short_account in cached:
+                    self._forget([short_account])  # refused on a cached balance: look again
                     continue
                 # a replay of a request that once posted still gets its answer
                 replayed = self._replay(transfer.id, fingerprint)
