@@ -28,12 +28,19 @@ os.environ.update(
     }
 )
 
+from hypothesis import settings  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from chalicelib import wiring  # noqa: E402
 from chalicelib.clock import FixedClock  # noqa: E402
 from infra.local_auth import LocalSigner  # noqa: E402
 from infra.tables import create_tables, table_names  # noqa: E402
+
+# CI explores the same examples on every run, so a landing never depends on a lucky draw;
+# runs on a developer's machine keep drawing new ones.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
