@@ -566,16 +566,6 @@ class CounterCashEntry(_Frozen):
     received_at: AwareDatetime
 
 
-class UnidentifiedClaim(_Frozen):
-    """认领: money in suspense claimed to a case, with who (the signed-in user) and why."""
-
-    id: str = Field(pattern=TRANSFER_ID.pattern)
-    account_id: str = Field(pattern=CASE_ACCOUNT_ID.pattern)
-    amount: PositiveFen
-    reason: str = Field(min_length=1, max_length=500)
-    payment_ref: str | None = Field(default=None, min_length=1, max_length=128)
-
-
 class BalanceQuery(_Frozen):
     at: AwareDatetime | None = None
 

@@ -1,5 +1,8 @@
 """Ledger routes: balances, statements and proofs for staff, and the staff transfers
-(corrections under four eyes, counter cash entered back, unidentified money claimed)."""
+(corrections under four eyes, counter cash entered back).
+
+Unidentified money is claimed through collection's claim queue only, which uses this ledger's
+``claim_unidentified`` and also counts the money toward the case."""
 
 from __future__ import annotations
 
@@ -19,14 +22,12 @@ from chalicelib.ledger.models import (
     RejectCorrection,
     StatementQuery,
     Transfer,
-    UnidentifiedClaim,
 )
 
 blueprint = Blueprint(__name__)
 
 EXPIRE_EVERY_MINUTES = 5
 VERIFIERS = (Role.AUDITOR, Role.FINANCE, Role.ADMIN)
-CLAIMERS = (Role.CLERK, Role.FINANCE)
 
 
 def _account(typed: str) -> str:
@@ -137,27 +138,6 @@ def enter_counter_cash(call: Call) -> Response:
         receipt_no=body.receipt_no,
         received_at=body.received_at,
         entered_by=call.actor.actor,
-    )
-    return _created(transfer, f"/ledger/transfers/{transfer.id}")
-
-
-@route(
-    blueprint,
-    "/ledger/unidentified-claims",
-    methods=["POST"],
-    roles=CLAIMERS,
-    body=UnidentifiedClaim,
-)
-def claim_unidentified(call: Call) -> Response:
-    """认领: money from the unidentified-funds account claimed to a case, with who and why."""
-    body: UnidentifiedClaim = call.body
-    transfer = ledger_service().claim_unidentified(
-        id=body.id,
-        account_id=body.account_id,
-        amount=body.amount,
-        claimed_by=call.actor.actor,
-        reason=body.reason,
-        payment_ref=body.payment_ref,
     )
     return _created(transfer, f"/ledger/transfers/{transfer.id}")
 

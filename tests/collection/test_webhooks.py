@@ -12,7 +12,7 @@ import pytest
 from chalicelib.clock import FixedClock
 from chalicelib.collection import ClaimAlreadySettled, CollectionService, PaymentStatus
 from chalicelib.collection.models import StartPayment
-from chalicelib.ledger import SystemAccount, ledger_service
+from chalicelib.ledger import SystemAccount, TransferCode, ledger_service
 from tests.collection.conftest import (
     DECLINED,
     card_token,
@@ -264,6 +264,11 @@ def test_payment_unknown_to_us_goes_to_unidentified_funds_and_is_claimed(
     assert ledger_service().balance(UNIDENTIFIED).posted == 0
     assert ledger_service().balance(case.account_number).posted == 1_800
     assert collection.store.standing(case.case_id).paid == 1_800
+    transfer = ledger_service().get_transfer(record["claim_transfer_id"])
+    assert transfer.id == f"claim:stripe:{reference}"
+    assert transfer.code == TransferCode.UNIDENTIFIED_CLAIM
+    assert transfer.requested_by == "fin-7"
+    assert transfer.metadata == {"reason": claim["reason"], "payment_ref": reference}
 
     again = api.post(
         f"/collection/unidentified/{reference}/claim",
@@ -274,6 +279,64 @@ def test_payment_unknown_to_us_goes_to_unidentified_funds_and_is_claimed(
     assert json.loads(api.get("/collection/unidentified", headers=token("auditor")).body) == {
         "items": []
     }
+
+
+@pytest.mark.parametrize(("role", "status"), [("clerk", 200), ("auditor", 403), ("approver", 403)])
+def test_clerks_finance_and_admins_claim_and_no_one_else(
+    *,
+    api: Any,
+    clock: FixedClock,
+    token: Any,
+    collection: CollectionService,
+    localstripe: str,
+    role: str,
+    status: int,
+) -> None:
+    case = open_case(amount=10_000)
+    reference = unidentified_at_rail(api, clock, localstripe, 900)
+    claim = {"account_number": case.account_number, "reason": "付款人来电确认"}
+    answer = api.post(
+        f"/collection/unidentified/{reference}/claim", headers=token(role), body=json.dumps(claim)
+    )
+    assert answer.status_code == status, answer.body
+    claimed = status == 200
+    assert ledger_service().balance(case.account_number).posted == (900 if claimed else 0)
+    assert collection.store.standing(case.case_id).paid == (900 if claimed else 0)
+
+
+def test_a_claim_cannot_take_more_unidentified_money_than_is_held(
+    api: Any, clock: FixedClock, token: Any, collection: CollectionService, localstripe: str
+) -> None:
+    """Unidentified funds never go below zero: if the money already left (here a correction
+    under four eyes), the claim is refused and nothing is counted."""
+    case = open_case(serial=2101, amount=10_000)
+    other = open_case(serial=2102, amount=10_000)
+    reference = unidentified_at_rail(api, clock, localstripe, 1_500)
+    ledger = ledger_service()
+    ledger.propose_correction(
+        "fix-1",
+        debit_account=UNIDENTIFIED,
+        credit_account=other.account_number,
+        amount=1_000,
+        reason="付款人来电，属另案执行款",
+        proposed_by="clerk-1",
+    )
+    ledger.post_correction("fix-1", posted_by="finance-1")
+
+    claim = {"account_number": case.account_number, "reason": "付款人来电确认"}
+    answer = api.post(
+        f"/collection/unidentified/{reference}/claim",
+        headers=token("finance"),
+        body=json.dumps(claim),
+    )
+    assert answer.status_code == 409, answer.body
+    assert json.loads(answer.body)["type"].endswith("ledger/insufficient-funds")
+    item = collection.store.unidentified(reference)
+    assert item is not None
+    assert item.status == "open"
+    assert ledger.balance(case.account_number).posted == 0
+    assert ledger.balance(UNIDENTIFIED).posted == 500
+    assert collection.store.standing(case.case_id).paid == 0
 
 
 def test_payment_in_another_currency_is_held_for_review_and_not_posted(

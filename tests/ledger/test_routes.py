@@ -12,15 +12,9 @@ from chalice.test import Client
 
 from app import app
 from chalicelib.clock import FixedClock, isoformat
-from chalicelib.ledger import (
-    InvalidTransfer,
-    LedgerService,
-    TransferCode,
-    TransferRequest,
-    ledger_service,
-)
+from chalicelib.ledger import InvalidTransfer, LedgerService, ledger_service
 from tests.conftest import PROJECT_ROOT
-from tests.ledger.conftest import CASE_A, CASE_B, CLEARING, UNIDENTIFIED, collect, disburse
+from tests.ledger.conftest import CASE_A, CASE_B, collect, disburse
 
 ROUTES = [
     ("GET", f"/ledger/accounts/{CASE_A}/balance"),
@@ -33,7 +27,6 @@ ROUTES = [
     ("POST", "/ledger/corrections/fix-1/post"),
     ("POST", "/ledger/corrections/fix-1/reject"),
     ("POST", "/ledger/cash-entries"),
-    ("POST", "/ledger/unidentified-claims"),
 ]
 
 
@@ -74,8 +67,6 @@ def test_every_ledger_route_needs_sign_in(api: Any, method: str, path: str) -> N
         ("clerk", "POST", "/ledger/corrections/fix-1/post"),
         ("approver", "POST", "/ledger/corrections/fix-1/reject"),
         ("finance", "POST", "/ledger/cash-entries"),
-        ("auditor", "POST", "/ledger/unidentified-claims"),
-        ("approver", "POST", "/ledger/unidentified-claims"),
     ],
 )
 def test_roles_are_enforced(api: Any, token: Any, role: str, method: str, path: str) -> None:
@@ -313,44 +304,6 @@ def test_cash_is_entered_against_a_case_account_only(
         api, "POST", "/ledger/cash-entries", token("clerk"), {**CASH, "account_id": "1" * 16}
     )
     assert response.status_code == 404
-
-
-CLAIM = {"id": "claim-1", "account_id": CASE_B, "amount": 800, "reason": "付款人电话确认"}
-
-
-def test_unidentified_money_is_claimed_to_a_case(
-    api: Any, token: Any, books: LedgerService
-) -> None:
-    books.transfer(
-        TransferRequest.between(
-            id="unknown-1",
-            debit=CLEARING,
-            credit=UNIDENTIFIED,
-            amount=800,
-            code=TransferCode.UNIDENTIFIED_RECEIPT,
-            requested_by="collection",
-        )
-    )
-    claimed = send(
-        api,
-        "POST",
-        "/ledger/unidentified-claims",
-        token("finance"),
-        {**CLAIM, "payment_ref": "pi_1"},
-    )
-    assert claimed.status_code == 201
-    transfer = answer(claimed)
-    assert transfer["requested_by"] == "finance-1"
-    assert transfer["metadata"] == {"reason": "付款人电话确认", "payment_ref": "pi_1"}
-    assert books.balance(CASE_B).posted == 800
-    assert books.balance(UNIDENTIFIED).posted == 0
-
-
-def test_a_claim_cannot_take_more_than_arrived(api: Any, token: Any, books: LedgerService) -> None:
-    response = send(api, "POST", "/ledger/unidentified-claims", token("clerk"), CLAIM)
-    assert response.status_code == 409
-    assert answer(response)["type"].endswith("ledger/insufficient-funds")
-    assert books.balance(CASE_B).posted == 0
 
 
 def test_the_expiry_sweeper_runs_on_a_schedule(books: LedgerService, clock: FixedClock) -> None:

@@ -37,6 +37,7 @@ from tests.ledger.conftest import (
     CLEARING,
     FEES,
     PAYOUTS,
+    UNIDENTIFIED,
     collect,
     disburse,
     new_ledger,
@@ -443,3 +444,54 @@ def test_a_reused_id_is_a_conflict_before_any_other_refusal(ledger: LedgerServic
         collect(ledger, "4406042600009999", 1000, "pay-1")
     with pytest.raises(AccountNotFound):
         collect(ledger, "4406042600009999", 1000, "pay-2")
+
+
+def test_a_claim_moves_unidentified_money_to_a_case_with_who_and_why(
+    ledger: LedgerService,
+) -> None:
+    suspense(ledger, 800, "unknown-1")
+    claimed = ledger.claim_unidentified(
+        id="claim-1",
+        account_id=CASE_B,
+        amount=800,
+        claimed_by="finance-1",
+        reason="付款人电话确认",
+        payment_ref="pi_1",
+    )
+    assert claimed.code == TransferCode.UNIDENTIFIED_CLAIM
+    assert claimed.requested_by == "finance-1"
+    assert claimed.metadata == {"reason": "付款人电话确认", "payment_ref": "pi_1"}
+    assert ledger.balance(CASE_B).posted == 800
+    assert ledger.balance(UNIDENTIFIED).posted == 0
+
+
+def test_a_claim_cannot_take_more_than_arrived(ledger: LedgerService) -> None:
+    suspense(ledger, 800, "unknown-1")
+    with pytest.raises(InsufficientFunds):
+        ledger.claim_unidentified(
+            id="claim-1", account_id=CASE_B, amount=801, claimed_by="finance-1", reason="确认"
+        )
+    assert ledger.balance(CASE_B).posted == 0
+    assert ledger.balance(UNIDENTIFIED).posted == 800
+
+
+def test_a_claim_goes_to_a_case_account_only(ledger: LedgerService) -> None:
+    suspense(ledger, 800, "unknown-1")
+    with pytest.raises(InvalidAccount):
+        ledger.claim_unidentified(
+            id="claim-1", account_id=FEES, amount=800, claimed_by="finance-1", reason="确认"
+        )
+
+
+def suspense(ledger: LedgerService, amount: int, transfer_id: str) -> None:
+    """Money from the rail without a recognisable case, held as unidentified funds."""
+    ledger.transfer(
+        TransferRequest.between(
+            id=transfer_id,
+            debit=CLEARING,
+            credit=UNIDENTIFIED,
+            amount=amount,
+            code=TransferCode.UNIDENTIFIED_RECEIPT,
+            requested_by="collection",
+        )
+    )
