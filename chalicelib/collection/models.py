@@ -1,4 +1,5 @@
-"""Collection's values: payments, a case's standing, receipts, the claim and review queues.
+"""Collection's values: payments, a case's standing, receipts, the claim and review queues,
+counter cash.
 
 Pure: no boto3, no Stripe. Money is integer fen.
 """
@@ -10,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from chalicelib.money import PositiveFen
 
@@ -91,7 +92,8 @@ class Payment(BaseModel):
 
 
 class CaseStanding(BaseModel):
-    """What has been paid into a case online and what remains. ``version`` guards updates."""
+    """What has been paid into a case (online, claimed from unidentified money, or as cash at
+    the counter) and what remains. ``version`` guards updates."""
 
     model_config = ConfigDict(frozen=True, defer_build=True)
 
@@ -168,6 +170,23 @@ class ReviewItem(BaseModel):
     payment_id: str | None = None
 
 
+class CounterCash(BaseModel):
+    """现场交款补录: cash a clerk took at the counter, posted to the case account and counted
+    toward the case. Kept under its ledger transfer's id, which lets it count only once."""
+
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
+    transfer_id: str
+    case_id: str
+    account_number: str
+    amount: int
+    currency: str
+    receipt_no: str
+    received_at: datetime
+    entered_by: str
+    counted_at: datetime
+
+
 @dataclass(frozen=True)
 class Settlement:
     """What settling one succeeded rail payment did."""
@@ -210,6 +229,8 @@ class Notice(BaseModel):
 
 Token = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,255}$")]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500)]
+# The shape of a ledger transfer id: a staff entry's id becomes its transfer's id.
+EntryId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9:._\-]{0,127}$")]
 
 
 class _Body(BaseModel):
@@ -234,6 +255,18 @@ class ClaimRequest(_Body):
 
     account_number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)]
     reason: Reason
+
+
+class CounterCashEntry(_Body):
+    """现场交款补录: the clerk's own id for the entry (a retry sends the same one), the case
+    account, the amount in fen (or yuan text), the counter receipt's number and when the cash
+    was taken."""
+
+    id: EntryId
+    account_id: Annotated[str, StringConstraints(pattern=r"^[0-9]{16}$")]
+    amount: PositiveFen
+    receipt_no: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    received_at: AwareDatetime
 
 
 class ReceiptQuery(BaseModel):

@@ -1,5 +1,5 @@
-"""Collection routes: the payer's public API, the rail's webhook, the staff queues and the
-scheduled sweeper.
+"""Collection routes: the payer's public API, the rail's webhook, the staff queues, counter
+cash and the scheduled sweeper.
 
 Public routes prove themselves another way: the payer's by unguessable payment ids and the
 check digit of the account number, the webhook by its signature.
@@ -15,6 +15,7 @@ from chalicelib.collection import collection_service
 from chalicelib.collection.models import (
     CardConfirmation,
     ClaimRequest,
+    CounterCashEntry,
     QueueQuery,
     ReceiptQuery,
     StartPayment,
@@ -144,6 +145,30 @@ def claim_unidentified(call: Call, reference: str) -> dict[str, Any]:
         reference, account_number=body.account_number, reason=body.reason, actor=call.actor.actor
     )
     return claimed.model_dump(mode="json")
+
+
+@route(
+    blueprint,
+    "/collection/counter-cash",
+    methods=["POST"],
+    roles=[Role.CLERK],
+    body=CounterCashEntry,
+)
+def enter_counter_cash(call: Call) -> Response:
+    """现场交款补录: cash taken at the counter, posted to the case account and counted toward
+    the case once, however often the clerk's entry is sent."""
+    body: CounterCashEntry = call.body
+    entry = collection_service().enter_counter_cash(
+        id=body.id,
+        account_number=body.account_id,
+        amount=body.amount,
+        receipt_no=body.receipt_no,
+        received_at=body.received_at,
+        actor=call.actor.actor,
+    )
+    return json_response(
+        entry, status=201, headers={"Location": f"/ledger/transfers/{entry.transfer_id}"}
+    )
 
 
 @route(blueprint, "/collection/reviews", roles=QUEUE_READERS, query=QueueQuery)

@@ -1,5 +1,6 @@
 """Online collection's use cases: start a payment, confirm it, follow the rail, settle it into
-the case account exactly once, sweep what webhooks missed, and claim unidentified money.
+the case account exactly once, sweep what webhooks missed, claim unidentified money, and count
+cash taken at the counter.
 
 Settling is the heart: whatever tells us a payment succeeded (the confirm answer, the page
 polling, a webhook, the sweeper), the same ``settle`` runs. The ledger transfer id is derived
@@ -36,6 +37,7 @@ from chalicelib.collection.models import (
     CaseSnapshot,
     CaseStanding,
     ClaimStatus,
+    CounterCash,
     Notice,
     NoticeStatus,
     Payment,
@@ -619,6 +621,65 @@ class CollectionService:
             if notice is not None:
                 self._send(notice)
             return claimed
+        raise CollectionBusy("the case is settling many payments at once; try again")
+
+    # -- counter cash (现场交款补录) ----------------------------------------------------------
+
+    def enter_counter_cash(
+        self,
+        *,
+        id: str,
+        account_number: str,
+        amount: int,
+        receipt_no: str,
+        received_at: datetime,
+        actor: str,
+    ) -> CounterCash:
+        """现场交款补录: cash a clerk took at the counter is posted to the case account and
+        counts toward the case, as a payment made online does, so the pay page does not ask
+        the debtor for it again.
+
+        The ledger posts the clerk's id once (a replay returns the original transfer). The
+        count is recorded under that transfer's id in the same transaction as the standing,
+        so a retry after a crash between the two counts it, and any later retry does not."""
+        case = self._cases.find_by_account_number(account_number)
+        self._ledger.ensure_system_accounts(case.currency)
+        transfer = self._ledger.enter_counter_cash(
+            id=id,
+            account_id=case.account_number,
+            amount=amount,
+            receipt_no=receipt_no,
+            received_at=received_at,
+            entered_by=actor,
+            currency=case.currency,
+        )
+        entry = CounterCash(
+            transfer_id=transfer.id,
+            case_id=case.case_id,
+            account_number=case.account_number,
+            amount=transfer.amount,
+            currency=transfer.currency,
+            receipt_no=receipt_no,
+            received_at=received_at,
+            entered_by=transfer.requested_by,
+            counted_at=self._clock.now(),
+        )
+        for _ in range(MAX_ATTEMPTS):
+            before = self.store.standing(case.case_id)
+            standing, surplus, notice = self._credit(
+                snapshot(case), before, entry.amount, entry.transfer_id
+            )
+            try:
+                done = self.store.commit_counter_cash(
+                    entry, before=before, standing=standing, surplus=surplus, notice=notice
+                )
+            except Contended:
+                continue
+            if not done:
+                return self.store.counter_cash(entry.transfer_id) or entry
+            if notice is not None:
+                self._send(notice)
+            return entry
         raise CollectionBusy("the case is settling many payments at once; try again")
 
     # -- notices -----------------------------------------------------------------------------

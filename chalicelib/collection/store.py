@@ -9,6 +9,7 @@
     UNIDENTIFIED#{reference}  ITEM      不明款 to be claimed     gsi1 CLAIMQ#{status} / {at}#{ref}
     REVIEW#{reference}        ITEM      a payment not postable      gsi1 REVIEWQ#open / {at}#{ref}
     NOTICE#{key}              NOTICE    a notification owed         gsi2 NOTICE#{status} / {at}#{k}
+    COUNTERCASH#{transfer}    COUNTED   counter cash counted toward its case (written once)
     SWEEP#{rail}              MARK      when the last complete sweep started
     SWEEPRETRY#{rail}         {ref}     a payment to sweep again    gsi1 RETRYQ#{rail} / {at}#{ref}
                                         (it leaves gsi1 once settled; the policy has no DeleteItem)
@@ -30,6 +31,7 @@ from chalicelib.clock import isoformat, parse_iso
 from chalicelib.collection.models import (
     CaseStanding,
     ClaimStatus,
+    CounterCash,
     Notice,
     NoticeStatus,
     Payment,
@@ -94,6 +96,10 @@ def _sweep_retry_key(rail: str, reference: str) -> dict[str, Any]:
 
 def _notice_key(key: str) -> dict[str, Any]:
     return {"pk": _s(f"NOTICE#{key}"), "sk": _s("NOTICE")}
+
+
+def _counter_cash_key(transfer_id: str) -> dict[str, Any]:
+    return {"pk": _s(f"COUNTERCASH#{transfer_id}"), "sk": _s("COUNTED")}
 
 
 class CollectionStore:
@@ -250,6 +256,29 @@ class CollectionStore:
             *self._derived_puts(surplus, notice),
         ]
         return self._transact(writes)
+
+    def commit_counter_cash(
+        self,
+        entry: CounterCash,
+        *,
+        before: CaseStanding,
+        standing: CaseStanding,
+        surplus: SurplusDraft | None,
+        notice: Notice | None,
+    ) -> bool:
+        """One transaction: counter cash is recorded under its ledger transfer's id and counts
+        toward the case. False if that transfer was counted before."""
+        item = _counter_cash_key(entry.transfer_id) | {"doc": _s(entry.model_dump_json())}
+        writes = [
+            self._conditional_put(item, "attribute_not_exists(pk)", {}),
+            self._standing_put(standing, before.version),
+            *self._derived_puts(surplus, notice),
+        ]
+        return self._transact(writes)
+
+    def counter_cash(self, transfer_id: str) -> CounterCash | None:
+        item = self._get(_counter_cash_key(transfer_id))
+        return CounterCash.model_validate_json(item["doc"]["S"]) if item else None
 
     def _standing_put(self, standing: CaseStanding, seen_version: int) -> dict[str, Any]:
         item = _standing_key(standing.case_id) | {

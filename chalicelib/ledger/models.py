@@ -556,16 +556,6 @@ class RejectCorrection(_Frozen):
     reason: str = Field(min_length=1, max_length=500)
 
 
-class CounterCashEntry(_Frozen):
-    """现场交款补录: cash the counter took, entered back against the case account."""
-
-    id: str = Field(pattern=TRANSFER_ID.pattern)
-    account_id: str = Field(pattern=CASE_ACCOUNT_ID.pattern)
-    amount: PositiveFen
-    receipt_no: str = Field(min_length=1, max_length=64)
-    received_at: AwareDatetime
-
-
 class BalanceQuery(_Frozen):
     at: AwareDatetime | None = None
 

@@ -1,8 +1,8 @@
-"""Ledger routes: balances, statements and proofs for staff, and the staff transfers
-(corrections under four eyes, counter cash entered back).
+"""Ledger routes: balances, statements and proofs for staff, and corrections under four eyes.
 
-Unidentified money is claimed through collection's claim queue only, which uses this ledger's
-``claim_unidentified`` and also counts the money toward the case."""
+Money coming into a case goes through collection, which posts it here and counts it toward the
+case: unidentified money is claimed from its queue (``claim_unidentified``) and counter cash is
+entered there (``enter_counter_cash``)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from chalicelib.identity import READERS, Role
 from chalicelib.ledger import ledger_service
 from chalicelib.ledger.models import (
     BalanceQuery,
-    CounterCashEntry,
     PageQuery,
     ProposeCorrection,
     RejectCorrection,
@@ -123,23 +122,6 @@ def reject_correction(call: Call, proposal_id: str) -> Any:
     return ledger_service().reject_correction(
         proposal_id, rejected_by=call.actor.actor, reason=body.reason
     )
-
-
-@route(
-    blueprint, "/ledger/cash-entries", methods=["POST"], roles=[Role.CLERK], body=CounterCashEntry
-)
-def enter_counter_cash(call: Call) -> Response:
-    """现场交款补录: cash taken at the counter, entered back into the case account."""
-    body: CounterCashEntry = call.body
-    transfer = ledger_service().enter_counter_cash(
-        id=body.id,
-        account_id=body.account_id,
-        amount=body.amount,
-        receipt_no=body.receipt_no,
-        received_at=body.received_at,
-        entered_by=call.actor.actor,
-    )
-    return _created(transfer, f"/ledger/transfers/{transfer.id}")
 
 
 @blueprint.schedule(Rate(EXPIRE_EVERY_MINUTES, unit=Rate.MINUTES))

@@ -16,6 +16,7 @@ CLEARING = SystemAccount.PAYMENT_CLEARING.of("CNY")
 PAYOUTS = SystemAccount.PAYOUTS_IN_TRANSIT.of("CNY")
 UNIDENTIFIED = SystemAccount.UNIDENTIFIED_FUNDS.of("CNY")
 FEES = SystemAccount.FEES_INCOME.of("CNY")
+CASH = SystemAccount.CASH_AT_COUNTER.of("CNY")
 
 
 def new_ledger(client: Any, clock: FixedClock) -> LedgerService:

@@ -26,7 +26,6 @@ ROUTES = [
     ("GET", "/ledger/corrections/fix-1"),
     ("POST", "/ledger/corrections/fix-1/post"),
     ("POST", "/ledger/corrections/fix-1/reject"),
-    ("POST", "/ledger/cash-entries"),
 ]
 
 
@@ -66,7 +65,6 @@ def test_every_ledger_route_needs_sign_in(api: Any, method: str, path: str) -> N
         ("auditor", "POST", "/ledger/corrections"),
         ("clerk", "POST", "/ledger/corrections/fix-1/post"),
         ("approver", "POST", "/ledger/corrections/fix-1/reject"),
-        ("finance", "POST", "/ledger/cash-entries"),
     ],
 )
 def test_roles_are_enforced(api: Any, token: Any, role: str, method: str, path: str) -> None:
@@ -230,56 +228,6 @@ def test_a_reused_proposal_id_with_other_content_is_a_conflict(
     assert changed.status_code == 409
 
 
-CASH = {
-    "id": "cash-1",
-    "account_id": CASE_A,
-    "amount": 5000,
-    "receipt_no": "GD-2026-000123",
-    "received_at": "2026-11-02T08:30:00+08:00",
-}
-
-
-def test_a_clerk_enters_counter_cash_back_once(api: Any, token: Any, books: LedgerService) -> None:
-    entered = send(api, "POST", "/ledger/cash-entries", token("clerk"), CASH)
-    assert entered.status_code == 201
-    transfer = answer(entered)
-    assert transfer["code"] == "cash_back_entry"
-    assert transfer["metadata"]["receipt_no"] == "GD-2026-000123"
-    assert transfer["metadata"]["received_at"] == "2026-11-02T00:30:00.000000Z"
-    replay = send(api, "POST", "/ledger/cash-entries", token("clerk"), CASH)
-    assert answer(replay) == transfer
-    assert books.balance(CASE_A).posted == 6000
-    other = send(api, "POST", "/ledger/cash-entries", token("clerk"), {**CASH, "amount": 1})
-    assert other.status_code == 409
-    assert answer(other)["type"].endswith("ledger/idempotency-conflict")
-
-
-@pytest.mark.parametrize(
-    ("change", "pointer"),
-    [
-        ({"amount": 12.5}, "/amount"),
-        ({"amount": 0}, "/amount"),
-        ({"account_id": "12"}, "/account_id"),
-        ({"received_at": "2026-11-02T08:30:00"}, "/received_at"),
-        ({"id": "x" * 129}, "/id"),
-        ({"surprise": 1}, "/surprise"),
-    ],
-)
-def test_a_bad_cash_entry_is_refused_field_by_field(
-    api: Any, token: Any, books: LedgerService, change: dict[str, Any], pointer: str
-) -> None:
-    response = send(api, "POST", "/ledger/cash-entries", token("clerk"), {**CASH, **change})
-    assert response.status_code == 422
-    assert [e["pointer"] for e in answer(response)["errors"]] == [pointer]
-
-
-def test_cash_cannot_arrive_in_the_future(api: Any, token: Any, books: LedgerService) -> None:
-    later = {**CASH, "received_at": "2026-11-02T09:10:00Z"}
-    response = send(api, "POST", "/ledger/cash-entries", token("clerk"), later)
-    assert response.status_code == 422
-    assert "future" in answer(response)["detail"]
-
-
 def test_a_correction_id_leaves_room_for_its_transfer_id(
     api: Any, token: Any, books: LedgerService
 ) -> None:
@@ -295,15 +243,6 @@ def test_a_correction_id_leaves_room_for_its_transfer_id(
             reason="r",
             proposed_by="clerk-1",
         )
-
-
-def test_cash_is_entered_against_a_case_account_only(
-    api: Any, token: Any, books: LedgerService
-) -> None:
-    response = send(
-        api, "POST", "/ledger/cash-entries", token("clerk"), {**CASH, "account_id": "1" * 16}
-    )
-    assert response.status_code == 404
 
 
 def test_the_expiry_sweeper_runs_on_a_schedule(books: LedgerService, clock: FixedClock) -> None:

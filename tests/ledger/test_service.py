@@ -34,6 +34,7 @@ from chalicelib.ledger.store import STATE_SK, account_pk, state_item_values
 from tests.ledger.conftest import (
     CASE_A,
     CASE_B,
+    CASH,
     CLEARING,
     FEES,
     PAYOUTS,
@@ -480,6 +481,57 @@ def test_a_claim_goes_to_a_case_account_only(ledger: LedgerService) -> None:
     with pytest.raises(InvalidAccount):
         ledger.claim_unidentified(
             id="claim-1", account_id=FEES, amount=800, claimed_by="finance-1", reason="确认"
+        )
+
+
+def test_counter_cash_is_entered_once_under_the_clerks_id(
+    ledger: LedgerService, clock: FixedClock
+) -> None:
+    entry = {
+        "id": "cash-1",
+        "account_id": CASE_A,
+        "amount": 5000,
+        "receipt_no": "GD-2026-000123",
+        "received_at": clock.now() - timedelta(minutes=30),
+        "entered_by": "clerk-1",
+    }
+    entered = ledger.enter_counter_cash(**entry)
+    assert entered.code == TransferCode.CASH_BACK_ENTRY
+    assert entered.metadata == {
+        "receipt_no": "GD-2026-000123",
+        "received_at": "2026-11-02T08:30:00.000000Z",
+    }
+    assert ledger.enter_counter_cash(**entry) == entered
+    with pytest.raises(IdempotencyConflict):
+        ledger.enter_counter_cash(**{**entry, "amount": 1})
+    assert ledger.balance(CASE_A).posted == 5000
+    assert ledger.balance(CASH).posted == -5000
+
+
+def test_counter_cash_cannot_have_been_taken_in_the_future(
+    ledger: LedgerService, clock: FixedClock
+) -> None:
+    with pytest.raises(InvalidTransfer, match="future"):
+        ledger.enter_counter_cash(
+            id="cash-1",
+            account_id=CASE_A,
+            amount=5000,
+            receipt_no="GD-2026-000123",
+            received_at=clock.now() + timedelta(minutes=10),
+            entered_by="clerk-1",
+        )
+    assert ledger.balance(CASE_A).posted == 0
+
+
+def test_counter_cash_goes_to_a_case_account_only(ledger: LedgerService, clock: FixedClock) -> None:
+    with pytest.raises(InvalidAccount):
+        ledger.enter_counter_cash(
+            id="cash-1",
+            account_id=FEES,
+            amount=5000,
+            receipt_no="GD-2026-000123",
+            received_at=clock.now(),
+            entered_by="clerk-1",
         )
 
 
