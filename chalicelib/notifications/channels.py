@@ -31,16 +31,6 @@ class ChannelNotifier:
                 address=recipient.address, subject=notification.subject, body=notification.body
             )
             deliveries.append(
-                Delivery(
-                    notification_key=notification.key,
-                    kind=notification.kind,
-                    case_id=notification.case_id,
-                    channel=recipient.channel,
-                    address=recipient.address,
-                    subject=notification.subject,
-                    body=notification.body,
-                    sent_at=self._clock.now(),
-                    provider_reference=reference,
-                )
+                notification.delivered(recipient, sent_at=self._clock.now(), reference=reference)
             )
         return deliveries

@@ -32,6 +32,20 @@ class Notification:
     subject: str
     body: str
 
+    def delivered(self, recipient: Recipient, *, sent_at: datetime, reference: str) -> Delivery:
+        """The record of this message handed to one recipient's channel."""
+        return Delivery(
+            notification_key=self.key,
+            kind=self.kind,
+            case_id=self.case_id,
+            channel=recipient.channel,
+            address=recipient.address,
+            subject=self.subject,
+            body=self.body,
+            sent_at=sent_at,
+            provider_reference=reference,
+        )
+
 
 @dataclass(frozen=True)
 class Delivery:

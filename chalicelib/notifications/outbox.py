@@ -32,16 +32,8 @@ class OutboxNotifier:
             fresh = [r for r in notification.recipients if (r.channel, r.address) not in told]
             now = self._clock.now()
             deliveries = [
-                Delivery(
-                    notification_key=notification.key,
-                    kind=notification.kind,
-                    case_id=notification.case_id,
-                    channel=recipient.channel,
-                    address=recipient.address,
-                    subject=notification.subject,
-                    body=notification.body,
-                    sent_at=now,
-                    provider_reference=f"outbox:{notification.key}:{index}",
+                notification.delivered(
+                    recipient, sent_at=now, reference=f"outbox:{notification.key}:{index}"
                 )
                 for index, recipient in enumerate(fresh, start=len(earlier))
             ]
