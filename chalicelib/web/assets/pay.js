@@ -28,6 +28,12 @@
     return digits.slice(0, -2) + "." + digits.slice(-2);
   }
 
+  /* "123456.00" -> "123,456.00": large sums are read at a glance on a small screen. */
+  function grouped(yuanText) {
+    const [whole, frac] = yuanText.split(".");
+    return whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",") + "." + frac;
+  }
+
   function show(node, text) {
     node.textContent = text;
     node.hidden = !text;
@@ -38,9 +44,9 @@
     $("court-name").textContent = overview.court_name;
     $("case-number").textContent = overview.case_number;
     $("account-number").textContent = overview.account_number_display;
-    $("owed").textContent = "¥" + overview.owed.yuan;
-    $("paid").textContent = "¥" + overview.paid.yuan;
-    $("remaining").textContent = "¥" + overview.remaining.yuan;
+    $("owed").textContent = "¥" + grouped(overview.owed.yuan);
+    $("paid").textContent = "¥" + grouped(overview.paid.yuan);
+    $("remaining").textContent = "¥" + grouped(overview.remaining.yuan);
     $("paid-in-full").hidden = !overview.paid_in_full;
     $("not-open").hidden = overview.accepts_payments;
     $("case").hidden = false;
