@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -390,14 +391,21 @@ class VerifyReport(_Frozen):
 
 
 def _entry_break(
-    account_id: str, expected: int, key_seq: int, entry: Entry, prev_hash: str
+    account_id: str, expected: int, key_seq: int, entry: Entry | None, prev_hash: str
 ) -> ChainBreak | None:
-    """What is wrong with the entry stored as ``key_seq`` where entry ``expected`` belongs."""
+    """What is wrong with the entry stored as ``key_seq`` where entry ``expected`` belongs
+    (None: its stored body no longer reads as an entry)."""
     if key_seq != expected:
         return ChainBreak(
             seq=expected,
             kind=BreakKind.MISSING,
             detail=f"entry {expected} is missing; the next stored entry is {key_seq}",
+        )
+    if entry is None:
+        return ChainBreak(
+            seq=expected,
+            kind=BreakKind.CHANGED,
+            detail=f"entry {expected} cannot be read or is not stored in its canonical form",
         )
     if entry.hash != entry.computed_hash():
         return ChainBreak(
@@ -421,27 +429,46 @@ def _entry_break(
     return None
 
 
+def _no_overdraft(account_id: str, state: AccountState | None) -> bool:
+    """Whether the account may never go below zero. A case account is known by its number,
+    not only by the flag in its stored state, which a forger could switch off."""
+    return bool(
+        CASE_ACCOUNT_ID.match(account_id)
+        or account_id.startswith("SYS-UNIDENTIFIED-")
+        or (state is not None and state.account.no_overdraft)
+    )
+
+
 def verify_chain(
-    account_id: str, stored: list[tuple[int, Entry]], state: AccountState | None
+    account_id: str, stored: Sequence[tuple[int, Entry | None]], state: AccountState | None
 ) -> VerifyReport:
     """Recompute one account from its entries and report the first break.
 
     ``stored`` is every entry with the sequence number of the key it is stored under, in key
-    order; ``state`` is the account's stored counters, compared with the recomputed ones.
+    order (None where the stored body cannot be read); ``state`` is the account's stored
+    counters, compared with the recomputed ones.
     """
     counters = Counters()
     prev_hash = GENESIS_HASH
     expected = 1
     found: ChainBreak | None = None
+    guarded = _no_overdraft(account_id, state)
     for key_seq, entry in stored:
         found = _entry_break(account_id, expected, key_seq, entry, prev_hash)
-        if found is None and counters + entry.delta != entry.after:
+        if found is None and entry is not None and counters + entry.delta != entry.after:
             found = ChainBreak(
                 seq=expected,
                 kind=BreakKind.BALANCE,
                 detail=f"the balance after entry {expected} does not add up",
             )
-        if found is not None:
+        if found is None and entry is not None and guarded and entry.after.available < 0:
+            found = ChainBreak(
+                seq=expected,
+                kind=BreakKind.BALANCE,
+                detail=f"the account is {-entry.after.available} fen below zero after entry "
+                f"{expected}, pending debits included",
+            )
+        if found is not None or entry is None:
             break
         counters = counters + entry.delta
         prev_hash = entry.hash
@@ -454,12 +481,19 @@ def verify_chain(
                 detail=f"the account records {state.seq} entries; "
                 f"entry {expected} onwards is missing",
             )
-        elif state.seq != expected - 1 or state.head_hash != prev_hash or state.totals != counters:
+        elif (
+            state.seq != expected - 1
+            or state.head_hash != prev_hash
+            or state.totals != counters
+            or state.account.id != account_id
+            or (_no_overdraft(account_id, None) and not state.account.no_overdraft)
+            or (CASE_ACCOUNT_ID.match(account_id) and state.account.kind != AccountKind.CASE)
+        ):
             found = ChainBreak(
                 seq=state.seq,
                 kind=BreakKind.STATE,
                 detail="the account's stored sequence, head hash or counters disagree with "
-                "its entries",
+                "its entries, or its kind or overdraft flag with its number",
             )
     return VerifyReport(
         account_id=account_id,
@@ -505,7 +539,12 @@ def check_against_transfers(
         transfer = transfers.get(entry.transfer_id)
         pending = transfers.get(transfer.pending_id) if transfer and transfer.pending_id else None
         expected = entry_delta(account_id, transfer, pending) if transfer else None
-        if transfer is None or transfer.phase != entry.phase or expected != entry.delta:
+        if (
+            transfer is None
+            or transfer.phase != entry.phase
+            or transfer.code != entry.code
+            or expected != entry.delta
+        ):
             return ChainBreak(
                 seq=entry.seq,
                 kind=BreakKind.TRANSFER,

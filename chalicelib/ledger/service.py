@@ -11,6 +11,7 @@ exactly the state the condition pins, an overdraft can never be committed.
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -75,6 +76,8 @@ from chalicelib.ledger.store import (
     state_item_values,
 )
 from chalicelib.money import AmountError, check_currency
+
+log = logging.getLogger(__name__)
 
 EXPIRY_ACTOR = "system:expiry"
 CLOCK_SKEW = timedelta(minutes=5)  # a counter terminal's clock may run a little ahead
@@ -192,8 +195,8 @@ class LedgerService:
     def reverse(self, original_id: str, *, id: str, requested_by: str, reason: str) -> Transfer:
         """Undo a posted transfer with its mirror image; a transfer is reversed at most once."""
         original = self.get_transfer(original_id)
-        return self.transfer(
-            TransferRequest(
+        try:
+            request = TransferRequest(
                 id=id,
                 legs=_mirrored(original.legs),
                 currency=original.currency,
@@ -202,7 +205,9 @@ class LedgerService:
                 metadata={"reason": reason},
                 reverses=original_id,
             )
-        )
+        except ValueError as exc:
+            raise InvalidTransfer(f"the reversal is not valid: {exc}") from exc
+        return self.transfer(request)
 
     def get_transfer(self, transfer_id: str) -> Transfer:
         found = self.store.transfer(transfer_id)
@@ -256,6 +261,11 @@ class LedgerService:
                     now=moment,
                 )
             except PendingNotActive:
+                continue
+            except LedgerError:
+                # one transfer that cannot expire now (its resolution id taken, its accounts
+                # too busy) must not hold back every other reservation that is due
+                log.exception("pending transfer %s could not be expired", pending_id)
                 continue
             expired += fresh
         return expired
@@ -614,17 +624,22 @@ class LedgerService:
     def verify(self, account_id: str) -> VerifyReport:
         """Recompute the account's hash chain and balances from its entries, then check every
         entry against the transfer record it names."""
-        stored = self.store.entries(account_id)
-        try:
-            state: AccountState | None = self._read_state(account_id)
-        except AccountNotFound:
-            if not stored:
-                raise
-            state = None
+        # The state first, then the entries: a posting that commits between the two reads
+        # adds entries beyond the state's sequence, which the state read again confirms, and
+        # those are left for the next verify. Read the other way round, a live account would
+        # seem to have lost its newest entry.
+        state: AccountState | None = self.store.account_state(account_id)
+        stored = self.store.audit_entries(account_id)
+        if state is None and not stored:
+            raise AccountNotFound(f"no ledger account {account_id}", account_id=account_id)
+        if state is not None and stored and stored[-1][0] > state.seq:
+            later = self.store.account_state(account_id)
+            if later is not None and later.seq >= stored[-1][0]:
+                stored = [(key_seq, entry) for key_seq, entry in stored if key_seq <= state.seq]
         report = verify_chain(account_id, stored, state)
         if not report.ok:
             return report
-        entries = [entry for _, entry in stored]
+        entries = [entry for _, entry in stored if entry is not None]
         transfers = self.store.transfers({entry.transfer_id for entry in entries})
         pending_ids = {t.pending_id for t in transfers.values() if t.pending_id} - set(transfers)
         transfers |= self.store.transfers(pending_ids) if pending_ids else {}

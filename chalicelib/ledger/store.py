@@ -217,6 +217,16 @@ class LedgerStore:
     def entries(self, account_id: str) -> list[tuple[int, Entry]]:
         """Every entry of an account in sequence order, with the sequence its key carries."""
         stored: list[tuple[int, Entry]] = []
+        for key_seq, entry in self.audit_entries(account_id):
+            if entry is None:
+                raise ValueError(f"entry {key_seq} of account {account_id} cannot be read")
+            stored.append((key_seq, entry))
+        return stored
+
+    def audit_entries(self, account_id: str) -> list[tuple[int, Entry | None]]:
+        """Like ``entries``, but an entry whose stored body no longer reads as an entry (it
+        was tampered with) comes back as None, for ``verify`` to report, not to crash on."""
+        stored: list[tuple[int, Entry | None]] = []
         for item in self._query(
             KeyConditionExpression="pk = :pk AND begins_with(sk, :entry)",
             ExpressionAttributeValues={
@@ -226,7 +236,13 @@ class LedgerStore:
             ConsistentRead=True,
         ):
             key_seq = int(item["sk"].removeprefix("ENTRY#"))
-            stored.append((key_seq, entry_from_values(item)))
+            try:
+                entry: Entry | None = entry_from_values(item)
+            except (ValueError, KeyError, TypeError):
+                entry = None
+            if entry is not None and item["body"] != entry.canonical():
+                entry = None  # what is stored must be, byte for byte, the text the hash covers
+            stored.append((key_seq, entry))
         return stored
 
     def entries_between(
@@ -247,6 +263,10 @@ class LedgerStore:
         }
         start_key = decode_cursor(cursor, partition=f"STMT#{account_id}")
         if start_key:
+            # DynamoDB refuses a start key outside the key condition with a ValidationException
+            inside = isoformat(start) <= start_key["gsi1sk"]["S"] < isoformat(end)
+            if not inside or start_key["pk"]["S"] != account_pk(account_id):
+                raise InvalidQuery("the cursor belongs to another statement window or account")
             args["ExclusiveStartKey"] = start_key
         answer = self.client.query(**args)
         entries = [entry_from_values(from_item(item)) for item in answer["Items"]]

@@ -1,0 +1,194 @@
+"""Review findings: verify on a live account, the sweeper's isolation, forged account flags."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from chalicelib.clock import FixedClock
+from chalicelib.ledger import (
+    BreakKind,
+    InvalidQuery,
+    InvalidTransfer,
+    LedgerService,
+    PendingState,
+    TransferCode,
+)
+from chalicelib.ledger.models import GENESIS_HASH
+from chalicelib.ledger.store import account_pk, entry_sk, state_item_values, to_item
+from tests.ledger.conftest import CASE_A, collect, disburse, new_ledger
+
+
+def test_verify_of_an_account_posted_to_while_it_reads_is_ok(
+    ledger: LedgerService, aws: Any, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another Lambda posts right after verify's first read (of the entries or of the account
+    state, whichever comes first): that is no tampering, and verify must not report a break."""
+    for n in range(3):
+        collect(ledger, CASE_A, 100, f"pay-{n}")
+    rival = new_ledger(aws, clock)
+    posted: list[str] = []
+
+    def then_a_rival_posts(read: Any) -> Any:
+        def wrapped(*args: Any) -> Any:
+            found = read(*args)
+            if not posted:
+                posted.append(collect(rival, CASE_A, 100, "pay-meanwhile").id)
+            return found
+
+        return wrapped
+
+    for name in ("entries", "audit_entries", "account_state"):
+        monkeypatch.setattr(ledger.store, name, then_a_rival_posts(getattr(ledger.store, name)))
+    report = ledger.verify(CASE_A)
+    assert posted
+    assert report.ok, report.first_break
+    monkeypatch.undo()
+    report = ledger.verify(CASE_A)
+    assert (report.ok, report.entries_checked) == (True, 4)
+
+
+def test_verify_still_finds_an_entry_inserted_past_the_account_state(
+    ledger: LedgerService,
+) -> None:
+    collect(ledger, CASE_A, 100, "pay-1")
+    key = {"pk": {"S": account_pk(CASE_A)}, "sk": {"S": entry_sk(1)}}
+    item = ledger.store.client.get_item(TableName=ledger.store.table, Key=key)["Item"]
+    ledger.store.client.put_item(
+        TableName=ledger.store.table, Item={**item, "sk": {"S": entry_sk(2)}}
+    )
+    report = ledger.verify(CASE_A)
+    assert report.first_break is not None
+    assert report.first_break.seq == 2
+
+
+def test_one_bad_pending_does_not_stop_the_sweep(ledger: LedgerService, clock: FixedClock) -> None:
+    """The expiry of one pending transfer cannot be posted (its resolution id was taken):
+    the sweeper still releases every other reservation that is due."""
+    collect(ledger, CASE_A, 1000, "pay-1")
+    disburse(ledger, CASE_A, 300, "a-out", pending=True, timeout_seconds=60)
+    disburse(ledger, CASE_A, 300, "b-out", pending=True, timeout_seconds=60)
+    collect(ledger, CASE_A, 1, "a-out:expired")  # the id the sweeper would use, taken
+    clock.advance(timedelta(seconds=61))
+    assert ledger.expire_pending() == 1
+    assert ledger.get_transfer("b-out").state == PendingState.EXPIRED
+    assert ledger.balance(CASE_A).available == 1001 - 300
+
+
+def _rewrite_state(ledger: LedgerService, change: dict[str, Any]) -> None:
+    key = {"pk": {"S": account_pk(CASE_A)}, "sk": {"S": "STATE"}}
+    item = ledger.store.client.get_item(TableName=ledger.store.table, Key=key)["Item"]
+    body = json.loads(item["body"]["S"])
+    body["account"].update(change)
+    item["body"] = {"S": json.dumps(body)}
+    ledger.store.client.put_item(TableName=ledger.store.table, Item=item)
+
+
+def test_verify_finds_a_case_account_forged_to_allow_overdraft(ledger: LedgerService) -> None:
+    collect(ledger, CASE_A, 100, "pay-1")
+    _rewrite_state(ledger, {"no_overdraft": False})
+    report = new_ledger(ledger.store.client, FixedClock(ledger._clock.now())).verify(CASE_A)
+    assert not report.ok
+    assert report.first_break is not None
+    assert report.first_break.kind == BreakKind.STATE
+
+
+def test_verify_finds_a_case_account_below_zero(ledger: LedgerService) -> None:
+    """With the guard switched off by a forged state, an overdraft posts with a valid chain
+    and valid transfer records; verify still refuses the account."""
+    collect(ledger, CASE_A, 100, "pay-1")
+    _rewrite_state(ledger, {"no_overdraft": False})
+    ledger._forget([CASE_A])
+    disburse(ledger, CASE_A, 500, "out-1")
+    _rewrite_state(ledger, {"no_overdraft": True})
+    report = ledger.verify(CASE_A)
+    assert report.first_break is not None
+    assert (report.first_break.seq, report.first_break.kind) == (2, BreakKind.BALANCE)
+
+
+def test_verify_reports_an_unreadable_entry_as_changed(ledger: LedgerService) -> None:
+    for n in range(3):
+        collect(ledger, CASE_A, 100, f"pay-{n}")
+    key = {"pk": {"S": account_pk(CASE_A)}, "sk": {"S": entry_sk(2)}}
+    item = ledger.store.client.get_item(TableName=ledger.store.table, Key=key)["Item"]
+    for body in ('{"not": "an entry"}', "not json"):
+        item["body"] = {"S": body}
+        ledger.store.client.put_item(TableName=ledger.store.table, Item=item)
+        report = ledger.verify(CASE_A)
+        assert report.first_break is not None
+        assert (report.first_break.seq, report.first_break.kind) == (2, BreakKind.CHANGED)
+        assert report.entries_checked == 1
+
+
+def test_a_reversal_with_a_malformed_id_is_an_invalid_transfer(ledger: LedgerService) -> None:
+    """Not a bare pydantic error, which the routes would answer with a 500."""
+    collect(ledger, CASE_A, 100, "pay-1")
+    with pytest.raises(InvalidTransfer):
+        ledger.reverse("pay-1", id="not an id!", requested_by="finance-1", reason="duplicate")
+
+
+def test_verify_finds_an_entry_relabelled_and_rehashed(ledger: LedgerService) -> None:
+    """An entry's code (why money moved) is changed and the whole chain re-hashed: the entry
+    no longer matches its transfer record."""
+    collect(ledger, CASE_A, 100, "pay-1")
+    collect(ledger, CASE_A, 100, "pay-2")
+    store = ledger.store
+    prev_hash = GENESIS_HASH
+    for seq, original in store.entries(CASE_A):
+        update: dict[str, Any] = {"prev_hash": prev_hash}
+        if seq == 1:
+            update["code"] = TransferCode.CORRECTION
+        forged = original.model_copy(update=update).sealed()
+        prev_hash = forged.hash
+        store.client.put_item(
+            TableName=store.table, Item=store.new_entry_item(forged)["Put"]["Item"]
+        )
+    state = store.account_state(CASE_A)
+    assert state is not None
+    store.client.put_item(
+        TableName=store.table,
+        Item={
+            "pk": {"S": account_pk(CASE_A)},
+            "sk": {"S": "STATE"},
+            **to_item(state_item_values(state.model_copy(update={"head_hash": prev_hash}))),
+        },
+    )
+    report = ledger.verify(CASE_A)
+    assert report.first_break is not None
+    assert (report.first_break.seq, report.first_break.kind) == (1, BreakKind.TRANSFER)
+
+
+def test_verify_finds_an_entry_not_stored_in_its_canonical_form(ledger: LedgerService) -> None:
+    """The stored body is the text the hash covers, byte for byte; an auditor hashing what is
+    stored must get the stored hash."""
+    collect(ledger, CASE_A, 100, "pay-1")
+    key = {"pk": {"S": account_pk(CASE_A)}, "sk": {"S": entry_sk(1)}}
+    item = ledger.store.client.get_item(TableName=ledger.store.table, Key=key)["Item"]
+    item["body"] = {"S": json.dumps(json.loads(item["body"]["S"]), indent=1)}
+    ledger.store.client.put_item(TableName=ledger.store.table, Item=item)
+    report = ledger.verify(CASE_A)
+    assert report.first_break is not None
+    assert (report.first_break.seq, report.first_break.kind) == (1, BreakKind.CHANGED)
+
+
+def test_a_statement_cursor_from_another_window_is_refused(
+    ledger: LedgerService, clock: FixedClock
+) -> None:
+    """DynamoDB refuses a start key outside the key condition with a ValidationException (a
+    500 here); the ledger says plainly that the cursor does not belong to this query."""
+    start = clock.now()
+    for n in range(3):
+        collect(ledger, CASE_A, 100, f"pay-{n}")
+        clock.advance(timedelta(days=1))
+    first = ledger.statement(CASE_A, start=start, end=clock.now(), limit=2)
+    assert first.next_cursor
+    later = clock.now() + timedelta(days=10)
+    with pytest.raises(InvalidQuery, match="cursor"):
+        ledger.statement(
+            CASE_A, start=later, end=later + timedelta(days=1), cursor=first.next_cursor
+        )
+    rest = ledger.statement(CASE_A, start=start, end=clock.now(), limit=2, cursor=first.next_cursor)
+    assert [line.transfer_id for line in rest.lines] == ["pay-2"]
