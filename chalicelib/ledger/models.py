@@ -23,6 +23,8 @@ from chalicelib.money import MAX_FEN, PositiveFen, check_currency
 
 GENESIS_HASH = "0" * 64
 MAX_LEGS = 24  # 1 transfer record + 2 items per leg + guards stays under DynamoDB's 100 items
+MAX_METADATA_KEYS = 32
+MAX_METADATA_VALUE = 2000
 CASE_ACCOUNT_ID = re.compile(r"^[0-9]{16}$")
 TRANSFER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._\-]{0,127}$")
 # shorter, so the correction's transfer id ("correction-<proposal id>") is a valid transfer id
@@ -133,6 +135,19 @@ class TransferRequest(_Frozen):
     @classmethod
     def _known_currency(cls, value: str) -> str:
         return check_currency(value)
+
+    @field_validator("metadata")
+    @classmethod
+    def _bounded_metadata(cls, value: dict[str, str]) -> dict[str, str]:
+        # the transfer record is one DynamoDB item (at most 400 KB)
+        if len(value) > MAX_METADATA_KEYS:
+            raise ValueError(f"a transfer carries at most {MAX_METADATA_KEYS} metadata fields")
+        for key, text in value.items():
+            if not 1 <= len(key) <= 64 or len(text) > MAX_METADATA_VALUE:
+                raise ValueError(
+                    f"a metadata name is 1-64 characters and a value at most {MAX_METADATA_VALUE}"
+                )
+        return value
 
     @model_validator(mode="after")
     def _balanced(self) -> TransferRequest:

@@ -46,6 +46,7 @@ from chalicelib.ledger.models import (
     AccountBalance,
     AccountKind,
     AccountState,
+    BreakKind,
     CorrectionProposal,
     Counters,
     Entry,
@@ -119,11 +120,11 @@ class LedgerService:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
-        self.store = LedgerStore(client, table)
         self._clock = clock
         self._max_attempts = max_attempts
         self._sleep = sleep
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
+        self.store = LedgerStore(client, table, sleep=sleep, rng=self._rng)
         self._states: dict[str, AccountState] = {}
         self._cache_lock = threading.Lock()
         self._system_ready: set[str] = set()
@@ -348,6 +349,10 @@ class LedgerService:
                 }
             )
         )
+        if resolution_id == pending_id:
+            # the id is taken by the pending transfer itself; one transaction may not write
+            # that record twice (DynamoDB refuses it), so answer the reuse here
+            self._replay(resolution_id, fingerprint)
         pending = self.get_transfer(pending_id)
         if pending.phase != TransferPhase.PENDING:
             raise InvalidTransfer(f"transfer {pending_id} is not a pending transfer")
@@ -637,14 +642,23 @@ class LedgerService:
             if later is not None and later.seq >= stored[-1][0]:
                 stored = [(key_seq, entry) for key_seq, entry in stored if key_seq <= state.seq]
         report = verify_chain(account_id, stored, state)
-        if not report.ok:
+        # the entries the chain vouches for, checked against their transfers: an entry that
+        # disagrees with its transfer comes before a later chain break or the stored state
+        entries = [entry for _, entry in stored[: report.entries_checked] if entry is not None]
+        if not entries:
             return report
-        entries = [entry for _, entry in stored if entry is not None]
         transfers = self.store.transfers({entry.transfer_id for entry in entries})
         pending_ids = {t.pending_id for t in transfers.values() if t.pending_id} - set(transfers)
         transfers |= self.store.transfers(pending_ids) if pending_ids else {}
         found = check_against_transfers(account_id, entries, transfers)
+        chain_break = report.first_break
         if found is None:
+            return report
+        if (
+            chain_break is not None
+            and chain_break.kind != BreakKind.STATE
+            and chain_break.seq <= found.seq
+        ):
             return report
         return report.model_copy(update={"ok": False, "first_break": found})
 

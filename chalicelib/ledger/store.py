@@ -28,7 +28,9 @@ import base64
 import binascii
 import functools
 import json
-from collections.abc import Iterator, Mapping
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -37,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from chalicelib.clock import isoformat
-from chalicelib.ledger.errors import InvalidQuery
+from chalicelib.ledger.errors import ConcurrencyExhausted, InvalidQuery
 from chalicelib.ledger.models import (
     AccountState,
     CorrectionProposal,
@@ -57,6 +59,7 @@ PROPOSAL_SK = "PROPOSAL"
 if TYPE_CHECKING:
     from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+MAX_BATCH_ATTEMPTS = 8
 RETRYABLE_ERRORS = frozenset({"TransactionConflictException", "TransactionInProgressException"})
 
 
@@ -166,9 +169,18 @@ def decode_cursor(cursor: str | None, *, partition: str) -> dict[str, Any] | Non
 class LedgerStore:
     """Reads and writes ledger items in one table through the low-level DynamoDB client."""
 
-    def __init__(self, client: Any, table: str) -> None:
+    def __init__(
+        self,
+        client: Any,
+        table: str,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
         self.client = client
         self.table = table
+        self._sleep = sleep
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -201,10 +213,19 @@ class LedgerStore:
         while keys:
             request = {self.table: {"Keys": keys[:100], "ConsistentRead": True}}
             keys = keys[100:]
-            while request:
+            for attempt in range(MAX_BATCH_ATTEMPTS):
                 answer = self.client.batch_get_item(RequestItems=request)
                 items.extend(answer["Responses"].get(self.table, []))
                 request = answer.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                # unprocessed keys mean the table is throttling: back off, with jitter
+                self._sleep(self._rng.uniform(0, min(1.0, 0.02 * 2**attempt)))
+            else:
+                raise ConcurrencyExhausted(
+                    f"the ledger table left keys unread {MAX_BATCH_ATTEMPTS} times; "
+                    "nothing was changed, try again"
+                )
         return items
 
     def transfer(self, transfer_id: str) -> tuple[Transfer, str] | None:

@@ -11,13 +11,16 @@ import pytest
 from chalicelib.clock import FixedClock
 from chalicelib.ledger import (
     BreakKind,
+    ConcurrencyExhausted,
+    IdempotencyConflict,
     InvalidQuery,
     InvalidTransfer,
     LedgerService,
     PendingState,
     TransferCode,
+    TransferRequest,
 )
-from chalicelib.ledger.models import GENESIS_HASH
+from chalicelib.ledger.models import GENESIS_HASH, Counters
 from chalicelib.ledger.store import account_pk, entry_sk, state_item_values, to_item
 from tests.ledger.conftest import CASE_A, collect, disburse, new_ledger
 
@@ -192,3 +195,95 @@ def test_a_statement_cursor_from_another_window_is_refused(
         )
     rest = ledger.statement(CASE_A, start=start, end=clock.now(), limit=2, cursor=first.next_cursor)
     assert [line.transfer_id for line in rest.lines] == ["pay-2"]
+
+
+def test_no_transaction_names_one_item_twice(ledger: LedgerService) -> None:
+    """DynamoDB refuses a TransactWriteItems with two operations on one item (a
+    ValidationException, a 500 here; moto does not check). A resolution under the pending
+    transfer's own id would do that: it is a reused id, a conflict."""
+    store = ledger.store
+    real_commit = store.commit
+
+    def checked_commit(items: list[dict[str, Any]]) -> None:
+        keys = [
+            (op["Key"] if "Key" in op else {k: op["Item"][k] for k in ("pk", "sk")})
+            for item in items
+            for op in item.values()
+        ]
+        assert len({json.dumps(key, sort_keys=True) for key in keys}) == len(keys)
+        real_commit(items)
+
+    store.commit = checked_commit  # type: ignore[method-assign]
+    collect(ledger, CASE_A, 1000, "pay-1")
+    disburse(ledger, CASE_A, 300, "out-1", pending=True)
+    with pytest.raises(IdempotencyConflict):
+        ledger.post_pending("out-1", id="out-1", requested_by="finance-2")
+    with pytest.raises(IdempotencyConflict):
+        ledger.void_pending("out-1", id="out-1", requested_by="finance-2")
+    assert ledger.get_transfer("out-1").state == PendingState.PENDING
+    ledger.post_pending("out-1", id="out-1-post", requested_by="finance-2")
+    assert ledger.balance(CASE_A).available == 700
+
+
+def test_unprocessed_batch_reads_are_retried_a_bounded_number_of_times(
+    ledger: LedgerService,
+) -> None:
+    """A throttled BatchGetItem hands keys back as UnprocessedKeys. They are asked again
+    with backoff, a bounded number of times, then the caller gets a clear 503."""
+    collect(ledger, CASE_A, 100, "pay-1")
+    calls: list[int] = []
+    real = ledger.store.client
+
+    class Throttled:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+        def batch_get_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
+            calls.append(1)
+            if len(calls) > 50:
+                raise AssertionError("unbounded retry of unprocessed keys")
+            return {"Responses": {}, "UnprocessedKeys": RequestItems}
+
+    ledger.store.client = Throttled()
+    with pytest.raises(ConcurrencyExhausted):
+        ledger.verify(CASE_A)
+    assert 1 < len(calls) <= 10
+
+
+def test_verify_reports_the_first_break_not_the_state_behind_it(ledger: LedgerService) -> None:
+    """Entry 2 is inflated and every later hash recomputed, but the account state is left
+    alone: the first break is entry 2 (it disagrees with its transfer), not the state."""
+    for n in range(4):
+        collect(ledger, CASE_A, 100, f"pay-{n}")
+    store = ledger.store
+    prev_hash, totals = GENESIS_HASH, Counters()
+    for seq, original in store.entries(CASE_A):
+        delta = original.delta
+        if seq == 2:
+            delta = delta.model_copy(update={"credits_posted": 5000})
+        totals = totals + delta
+        forged = original.model_copy(
+            update={"delta": delta, "after": totals, "prev_hash": prev_hash}
+        ).sealed()
+        prev_hash = forged.hash
+        store.client.put_item(
+            TableName=store.table, Item=store.new_entry_item(forged)["Put"]["Item"]
+        )
+    report = ledger.verify(CASE_A)
+    assert report.first_break is not None
+    assert (report.first_break.seq, report.first_break.kind) == (2, BreakKind.TRANSFER)
+
+
+def test_metadata_is_bounded_so_a_transfer_fits_in_one_item() -> None:
+    """DynamoDB refuses an item over 400 KB (a 500 here); the ledger refuses first."""
+    for metadata in ({"note": "x" * 500_000}, {f"k{n}": "v" for n in range(1000)}, {"": "v"}):
+        with pytest.raises(InvalidTransfer):
+            TransferRequest.between(
+                id="big-1",
+                debit=CASE_A,
+                credit="SYS-PAYOUTS-CNY",
+                amount=1,
+                code=TransferCode.DISBURSEMENT,
+                requested_by="finance-1",
+                metadata=metadata,
+            )
