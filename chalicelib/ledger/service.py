@@ -448,6 +448,11 @@ class LedgerService:
             try:
                 self.store.commit(items)
             except Cancelled as cancelled:
+                if cancelled.refused:
+                    raise LedgerError(
+                        f"the ledger could not store transfer {transfer.id}: an item was "
+                        "refused as invalid; nothing was posted"
+                    ) from cancelled
                 if cancelled.failed(0):
                     self._forget(account_ids)
                     replayed = self._replay(transfer.id, fingerprint)

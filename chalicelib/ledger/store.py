@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 MAX_BATCH_ATTEMPTS = 8
+REFUSED_REASONS = frozenset({"ValidationError", "ItemCollectionSizeLimitExceeded"})
 RETRYABLE_ERRORS = frozenset({"TransactionConflictException", "TransactionInProgressException"})
 
 
@@ -122,6 +123,11 @@ class Cancelled(Exception):
 
     def failed(self, index: int) -> bool:
         return index < len(self.reasons) and self.reasons[index] == "ConditionalCheckFailed"
+
+    @property
+    def refused(self) -> bool:
+        """An item was refused as invalid: trying again would fail the same way."""
+        return any(reason in REFUSED_REASONS for reason in self.reasons)
 
     @property
     def contended(self) -> bool:

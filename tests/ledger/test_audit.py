@@ -15,6 +15,7 @@ from chalicelib.ledger import (
     IdempotencyConflict,
     InvalidQuery,
     InvalidTransfer,
+    LedgerError,
     LedgerService,
     PendingState,
     TransferCode,
@@ -287,3 +288,36 @@ def test_metadata_is_bounded_so_a_transfer_fits_in_one_item() -> None:
                 requested_by="finance-1",
                 metadata=metadata,
             )
+
+
+def test_a_transaction_refused_as_invalid_is_not_retried_as_contention(
+    ledger: LedgerService, aws: Any
+) -> None:
+    """A cancellation for a ValidationError will fail the same way every time: it is reported
+    at once, not retried eight times and then called a busy account ('try again')."""
+    collect(ledger, CASE_A, 1000, "pay-1")
+    calls: list[int] = []
+
+    class FakeHTTP:
+        status_code = 400
+
+    def cancel(params: dict[str, Any], **_: Any) -> tuple[Any, dict[str, Any]]:
+        calls.append(1)
+        items = json.loads(params["body"])["TransactItems"]
+        reasons = [{"Code": "None"} for _ in items]
+        reasons[-1] = {"Code": "ValidationError", "Message": "Item size has exceeded the limit"}
+        return FakeHTTP(), {
+            "Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+            "CancellationReasons": reasons,
+        }
+
+    aws.meta.events.register("before-call.dynamodb.TransactWriteItems", cancel)
+    try:
+        with pytest.raises(LedgerError) as err:
+            disburse(ledger, CASE_A, 400, "out-1")
+    finally:
+        aws.meta.events.unregister("before-call.dynamodb.TransactWriteItems", cancel)
+    assert not isinstance(err.value, ConcurrencyExhausted)
+    assert err.value.status == 500
+    assert len(calls) == 1
+    assert ledger.balance(CASE_A).posted == 1000
