@@ -10,9 +10,13 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalicelib.clock import Clock, SystemClock
+
+if TYPE_CHECKING:
+    from chalicelib.collection.rail import PaymentRail
+    from chalicelib.notifications.interface import Notifier
 
 T = TypeVar("T")
 
@@ -76,10 +80,10 @@ def dynamodb() -> Any:
     return cached("dynamodb", build)
 
 
-def payment_rail() -> Any:
+def payment_rail() -> PaymentRail:
     """The payment rail (Stripe). STRIPE_API_BASE points it at localstripe in the local stack."""
 
-    def build() -> Any:
+    def build() -> PaymentRail:
         from chalicelib.collection.stripe_rail import StripeRail, StripeSettings
 
         settings = StripeSettings(
@@ -94,11 +98,11 @@ def payment_rail() -> Any:
     return cached("payment_rail", build)
 
 
-def notifier() -> Any:
+def notifier() -> Notifier:
     """Where notifications go: NOTIFY_BY=sms sends SMS through SNS; otherwise (the local stack,
     tests) they go to the outbox file in NOTIFY_OUTBOX_DIR."""
 
-    def build() -> Any:
+    def build() -> Notifier:
         from pathlib import Path
 
         from chalicelib.notifications import (

@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from chalicelib.bodies import Reason, RequestBody
 from chalicelib.cases import identifiers
 from chalicelib.money import DEFAULT_CURRENCY, PositiveFen, check_currency
 
@@ -52,13 +53,6 @@ class PartyType(StrEnum):
 
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500)]
-
-
-class RequestBody(BaseModel):
-    """Request bodies: unknown fields are refused (pydantic never turns numbers into text)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class ReceivingAccountIn(RequestBody):
@@ -127,10 +121,8 @@ class ChangeStatus(RequestBody):
     reason: Reason
 
 
-class ListQuery(BaseModel):
+class ListQuery(RequestBody):
     """Query string of the case list; values arrive as text."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     court: Annotated[str, AfterValidator(identifiers.check_court_code)]
     status: CaseStatus | None = None

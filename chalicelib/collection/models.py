@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from chalicelib.bodies import Reason, RequestBody
 from chalicelib.money import PositiveFen
 
 # Receipts show, and are numbered by, the court's time: China has one zone and no summer time.
@@ -228,36 +229,31 @@ class Notice(BaseModel):
 # -- request bodies ----------------------------------------------------------------------------
 
 Token = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,255}$")]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500)]
 # The shape of a ledger transfer id: a staff entry's id becomes its transfer's id.
 EntryId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9:._\-]{0,127}$")]
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-
-class StartPayment(_Body):
+class StartPayment(RequestBody):
     """The payer's choice: an amount in fen (or yuan text), and whether a surplus is meant."""
 
     amount: PositiveFen
     accept_surplus: bool = False
 
 
-class CardConfirmation(_Body):
+class CardConfirmation(RequestBody):
     """The one-time card token the rail's browser library returned."""
 
     card_token: Token
 
 
-class ClaimRequest(_Body):
+class ClaimRequest(RequestBody):
     """认领: the case the money belongs to and why staff are sure."""
 
     account_number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)]
     reason: Reason
 
 
-class CounterCashEntry(_Body):
+class CounterCashEntry(RequestBody):
     """现场交款补录: the clerk's own id for the entry (a retry sends the same one), the case
     account, the amount in fen (or yuan text), the counter receipt's number and when the cash
     was taken."""
@@ -269,14 +265,10 @@ class CounterCashEntry(_Body):
     received_at: AwareDatetime
 
 
-class ReceiptQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
+class ReceiptQuery(RequestBody):
     lang: Literal["zh", "en"] = "zh"
 
 
-class QueueQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
+class QueueQuery(RequestBody):
     status: ClaimStatus = ClaimStatus.OPEN
     limit: int = Field(default=50, ge=1, le=200)
