@@ -17,6 +17,7 @@ from chalicelib.clock import Clock, SystemClock
 if TYPE_CHECKING:
     from chalicelib.collection.rail import PaymentRail
     from chalicelib.notifications.interface import Notifier
+    from chalicelib.settings import Settings
 
 T = TypeVar("T")
 
@@ -58,6 +59,17 @@ def table_name(env_var: str) -> str:
     """The physical name of a table, by its environment variable (``infra.tables`` names them;
     ``.chalice/config.json`` sets them per stage, and a test checks the two agree)."""
     return setting(env_var)
+
+
+def settings() -> Settings:
+    """The validated settings, read once (and again after ``reset()``)."""
+
+    def build() -> Settings:
+        from chalicelib.settings import load
+
+        return load()
+
+    return cached("settings", build)
 
 
 def clock() -> Clock:
