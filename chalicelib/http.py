@@ -19,7 +19,7 @@ from typing import Any, Protocol, TypeVar
 from chalice.app import Response
 from pydantic import BaseModel, ValidationError
 
-from chalicelib.identity import NotSignedIn, Principal, Role, RoleNotAllowed, token_verifier
+from chalicelib.identity import NotSignedIn, Principal, Role, RoleNotAllowed
 from chalicelib.problems import (
     BadRequest,
     FieldProblem,
@@ -28,6 +28,7 @@ from chalicelib.problems import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from chalicelib.wiring import token_verifier
 
 log = logging.getLogger(__name__)
 

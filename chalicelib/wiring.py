@@ -1,8 +1,11 @@
-"""The one place adapters are built: lazily, from the environment, once per process.
+"""The composition root: every service and adapter of the product is built here, lazily, once.
 
 Nothing here runs at import time, so a Lambda cold start pays only for what a request uses and
-tests can point everything at moto before the first call. Tests call ``reset()`` between cases
-and ``override(clock=...)`` to inject a clock.
+tests can point everything at moto before the first call. Capability packages never build their
+own dependencies and never import this module: only the entry points (``app.py``, the
+``routes.py`` of each capability, the pages and the HTTP edge) ask it for a service, and a
+capability's service module is imported only when its first route runs. Tests call ``reset()``
+between cases and ``override(clock=...)`` to inject a clock or any other built object.
 """
 
 from __future__ import annotations
@@ -15,7 +18,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from chalicelib.clock import Clock, SystemClock
 
 if TYPE_CHECKING:
+    from chalicelib.cases.service import CaseService
     from chalicelib.collection.rail import PaymentRail
+    from chalicelib.collection.service import CollectionService
+    from chalicelib.identity.tokens import TokenVerifier
+    from chalicelib.ledger.service import LedgerService
     from chalicelib.notifications.interface import Notifier
     from chalicelib.settings import Settings
 
@@ -42,6 +49,9 @@ def override(**objects: Any) -> None:
 def reset() -> None:
     with _lock:
         _cache.clear()
+
+
+# -- settings and shared adapters ------------------------------------------------------------
 
 
 def stage() -> str:
@@ -98,14 +108,14 @@ def payment_rail() -> PaymentRail:
     def build() -> PaymentRail:
         from chalicelib.collection.stripe_rail import StripeRail, StripeSettings
 
-        settings = StripeSettings(
+        stripe = StripeSettings(
             secret_key=setting("STRIPE_API_KEY"),
             publishable_key=setting("STRIPE_PUBLISHABLE_KEY"),
             webhook_secrets=tuple(setting("STRIPE_WEBHOOK_SECRET").split(",")),
             api_base=setting("STRIPE_API_BASE", "") or None,
             wallets=tuple(w for w in setting("STRIPE_WALLETS", "").split(",") if w),
         )
-        return StripeRail(settings, clock=clock())
+        return StripeRail(stripe, clock=clock())
 
     return cached("payment_rail", build)
 
@@ -135,3 +145,70 @@ def notifier() -> Notifier:
         return OutboxNotifier(folder / "notifications.jsonl", clock=clock())
 
     return cached("notifier", build)
+
+
+# -- services, one per capability --------------------------------------------------------------
+
+
+def token_verifier() -> TokenVerifier:
+    """Staff sign-in: the token verifier for this stage's issuer."""
+
+    def build() -> TokenVerifier:
+        from chalicelib.identity.tokens import TokenSettings, TokenVerifier
+
+        return TokenVerifier(
+            TokenSettings(
+                stage=stage(),
+                issuer=setting("AUTH_ISSUER"),
+                audience=setting("AUTH_AUDIENCE"),
+                jwks_url=setting("AUTH_JWKS_URL", "") or None,
+                jwks_file=setting("AUTH_JWKS_FILE", "") or None,
+            )
+        )
+
+    return cached("token_verifier", build)
+
+
+def ledger_service() -> LedgerService:
+    """The ledger: the system of record every capability posts through."""
+
+    def build() -> LedgerService:
+        from chalicelib.ledger.service import LedgerService
+
+        return LedgerService(dynamodb(), table_name("LEDGER_TABLE"), clock())
+
+    return cached("ledger", build)
+
+
+def _open_ledger_account(account_number: str, case_id: str, currency: str) -> object:
+    return ledger_service().open_case_account(account_number, case_id=case_id, currency=currency)
+
+
+def case_service() -> CaseService:
+    """Cases: filing, parties and status; opening a case opens its ledger account."""
+
+    def build() -> CaseService:
+        from chalicelib.cases.service import CaseService
+
+        return CaseService(dynamodb(), table_name("CASES_TABLE"), clock(), _open_ledger_account)
+
+    return cached("cases", build)
+
+
+def collection_service() -> CollectionService:
+    """Online collection: the pay page, webhooks, the sweeper, claims and counter cash."""
+
+    def build() -> CollectionService:
+        from chalicelib.collection.service import CollectionService
+        from chalicelib.collection.store import CollectionStore
+
+        return CollectionService(
+            CollectionStore(dynamodb(), table_name("COLLECTION_TABLE")),
+            payment_rail,
+            clock(),
+            cases=case_service(),
+            ledger=ledger_service(),
+            notifier=notifier(),
+        )
+
+    return cached("collection", build)

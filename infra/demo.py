@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from chalicelib.cases import Case, case_service
+from chalicelib.cases import Case
 from chalicelib.cases.models import OpenCase
-from chalicelib.ledger import ledger_service
+from chalicelib.wiring import case_service, ledger_service
 
 COURT_CODE = "粤0604"
 COURT_NAME = "佛山市禅城区人民法院"

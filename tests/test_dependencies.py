@@ -1,17 +1,32 @@
-"""Dependencies point one way: collection uses the ledger, and the ledger knows no capability
-that uses it, so money can only come into a case through the use cases that count it."""
+"""Dependencies point one way, for every package, including the capabilities still to come.
+
+- The ledger knows no capability that uses it, so money can only come into a case through the
+  use cases that count it.
+- One composition root (``chalicelib/wiring.py``) builds every service and adapter; only the
+  entry points (``app.py``, each capability's ``routes.py``, the pages, the HTTP edge) ask it
+  for one, so no capability builds its own dependencies or reaches the root from below.
+- Entry points call services only: no store, no AWS or Stripe SDK, no ``.store`` reach-in.
+- The shared kernel (money, clock, problems, settings ...) imports no capability.
+- Capabilities depend on each other without cycles; models do no I/O.
+"""
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from pathlib import Path
 
 from tests.conftest import PROJECT_ROOT
 
+CHALICELIB = PROJECT_ROOT / "chalicelib"
+ROOT = "chalicelib.wiring"
 USERS_OF_THE_LEDGER = ("chalicelib.collection", "chalicelib.cases", "chalicelib.notifications")
+SDKS = ("boto3", "botocore", "stripe")
 
 
 def imported_modules(source: Path) -> set[str]:
+    """Every module a file imports, at the top or inside a function (a lazy import is still a
+    dependency)."""
     found: set[str] = set()
     for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
@@ -22,13 +37,149 @@ def imported_modules(source: Path) -> set[str]:
     return found
 
 
+def module_name(source: Path) -> str:
+    parts = source.relative_to(PROJECT_ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def sources() -> Iterator[Path]:
+    yield from sorted(CHALICELIB.rglob("*.py"))
+
+
+def is_entry_point(source: Path) -> bool:
+    """Where a request or a schedule comes in: routes, pages, and the HTTP edge."""
+    return source.name in ("routes.py", "pages.py") or source == CHALICELIB / "http.py"
+
+
+def capabilities() -> list[str]:
+    return sorted(
+        f"chalicelib.{d.name}" for d in CHALICELIB.iterdir() if (d / "__init__.py").is_file()
+    )
+
+
+def within(name: str, package: str) -> bool:
+    return name == package or name.startswith(package + ".")
+
+
 def test_the_ledger_imports_none_of_the_capabilities_that_use_it() -> None:
-    sources = sorted((PROJECT_ROOT / "chalicelib" / "ledger").glob("*.py"))
-    assert sources
-    for source in sources:
+    ledger = sorted((CHALICELIB / "ledger").glob("*.py"))
+    assert ledger
+    for source in ledger:
         wrong = {
             name
             for name in imported_modules(source)
-            if any(name == user or name.startswith(user + ".") for user in USERS_OF_THE_LEDGER)
+            if any(within(name, user) for user in USERS_OF_THE_LEDGER)
         }
         assert not wrong, f"{source.name} imports {sorted(wrong)}"
+
+
+def test_only_entry_points_reach_the_composition_root() -> None:
+    reaching = [
+        module_name(source)
+        for source in sources()
+        if source.name != "wiring.py"
+        and not is_entry_point(source)
+        and any(within(name, ROOT) for name in imported_modules(source))
+    ]
+    assert reaching == []
+
+
+def test_only_the_composition_root_builds_aws_clients() -> None:
+    building = []
+    for source in [*sources(), PROJECT_ROOT / "app.py"]:
+        if source.name == "wiring.py":
+            continue
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "boto3"
+            ):
+                building.append(f"{module_name(source)}:{node.lineno}")
+    assert building == []
+
+
+def test_no_package_builds_its_own_services() -> None:
+    """A package's ``__init__`` exports names; the composition root builds the services."""
+    factories = []
+    for init in sorted(CHALICELIB.glob("*/__init__.py")):
+        tree = ast.parse(init.read_text(encoding="utf-8"))
+        factories += [
+            f"{module_name(init)}.{node.name}"
+            for node in tree.body
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        ]
+    assert factories == []
+
+
+def test_entry_points_call_services_only() -> None:
+    for source in [*filter(is_entry_point, sources()), PROJECT_ROOT / "app.py"]:
+        names = imported_modules(source)
+        wrong = {
+            name
+            for name in names
+            if any(within(name, sdk) for sdk in SDKS)
+            or name.rsplit(".", 1)[-1] in ("store", "stripe_rail")
+            or ".store." in name
+        }
+        assert not wrong, f"{module_name(source)} imports {sorted(wrong)}"
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+        reach_ins = [
+            node.lineno
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and node.attr in ("store", "rail")
+        ]
+        assert reach_ins == [], f"{module_name(source)} reaches past a service at {reach_ins}"
+
+
+def test_the_shared_kernel_imports_no_capability() -> None:
+    kernel = [s for s in CHALICELIB.glob("*.py") if s.name != "wiring.py" and not is_entry_point(s)]
+    assert kernel
+    for source in kernel:
+        wrong = {
+            name
+            for name in imported_modules(source)
+            if any(within(name, package) for package in capabilities())
+        }
+        assert not wrong, f"{module_name(source)} imports {sorted(wrong)}"
+
+
+def test_capabilities_depend_on_each_other_without_cycles() -> None:
+    packages = capabilities()
+    uses: dict[str, set[str]] = {package: set() for package in packages}
+    for source in sources():
+        own = next((p for p in packages if within(module_name(source), p)), None)
+        if own is None or is_entry_point(source):
+            continue
+        for name in imported_modules(source):
+            other = next((p for p in packages if within(name, p)), None)
+            if other is not None and other != own:
+                uses[own].add(other)
+
+    def cycle_from(start: str, path: list[str]) -> list[str] | None:
+        for other in sorted(uses[path[-1]]):
+            if other == start:
+                return [*path, other]
+            if other not in path:
+                found = cycle_from(start, [*path, other])
+                if found:
+                    return found
+        return None
+
+    for package in packages:
+        assert cycle_from(package, [package]) is None, " -> ".join(
+            cycle_from(package, [package]) or []
+        )
+
+
+def test_models_do_no_io() -> None:
+    models = sorted(CHALICELIB.glob("*/models.py"))
+    assert models
+    for source in models:
+        wrong = {
+            name
+            for name in imported_modules(source)
+            if any(within(name, sdk) for sdk in SDKS) or within(name, ROOT)
+        }
+        assert not wrong, f"{module_name(source)} imports {sorted(wrong)}"

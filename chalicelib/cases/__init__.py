@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from chalicelib import wiring
 from chalicelib.cases.errors import (
     CaseError,
     CaseNotFound,
@@ -27,23 +26,4 @@ __all__ = [
     "Party",
     "PartyRole",
     "StatusChangeRefused",
-    "case_service",
 ]
-
-
-def _open_ledger_account(account_number: str, case_id: str, currency: str) -> object:
-    from chalicelib.ledger import ledger_service
-
-    return ledger_service().open_case_account(account_number, case_id=case_id, currency=currency)
-
-
-def case_service() -> CaseService:
-    return wiring.cached(
-        "cases",
-        lambda: CaseService(
-            wiring.dynamodb(),
-            wiring.table_name("CASES_TABLE"),
-            wiring.clock(),
-            _open_ledger_account,
-        ),
-    )

@@ -7,11 +7,11 @@ from urllib.parse import unquote
 
 from chalice.app import Blueprint, Response
 
-from chalicelib.cases import case_service
 from chalicelib.cases.models import ChangeStatus, ListQuery, OpenCase
 from chalicelib.cases.views import case_view, event_view
 from chalicelib.http import Call, json_response, route
 from chalicelib.identity import READERS, Role
+from chalicelib.wiring import case_service
 
 blueprint = Blueprint(__name__)
 
@@ -56,7 +56,7 @@ def change_status(call: Call, case_id: str) -> dict[str, Any]:
 @route(blueprint, "/cases/{case_id}/balances", roles=READERS)
 def case_balances(call: Call, case_id: str) -> dict[str, Any]:
     """What the case account holds: posted, reserved for pending payouts, and available."""
-    from chalicelib.ledger import ledger_service
+    from chalicelib.wiring import ledger_service
 
     case = case_service().get(case_id)
     balance = ledger_service().balance(case.account_number)

@@ -1,11 +1,10 @@
 """Online collection: debtors pay a case from their phone, and the money lands in that case once.
 
-Other packages use ``collection_service()`` and the names exported here.
+Other packages use the names exported here; ``chalicelib.wiring`` builds the service.
 """
 
 from __future__ import annotations
 
-from chalicelib import wiring
 from chalicelib.collection.errors import (
     AmountRefused,
     CaseNotPayable,
@@ -61,24 +60,4 @@ __all__ = [
     "SweepReport",
     "UnidentifiedPayment",
     "WebhookRejected",
-    "collection_service",
 ]
-
-
-def collection_service() -> CollectionService:
-    """The process-wide collection service, built on first use from the wiring's adapters."""
-
-    def build() -> CollectionService:
-        from chalicelib.cases import case_service
-        from chalicelib.ledger import ledger_service
-
-        return CollectionService(
-            CollectionStore(wiring.dynamodb(), wiring.table_name("COLLECTION_TABLE")),
-            wiring.payment_rail,
-            wiring.clock(),
-            cases=case_service(),
-            ledger=ledger_service(),
-            notifier=wiring.notifier(),
-        )
-
-    return wiring.cached("collection", build)

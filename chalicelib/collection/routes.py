@@ -11,7 +11,6 @@ from typing import Any
 
 from chalice.app import Blueprint, Rate, Response
 
-from chalicelib.collection import collection_service
 from chalicelib.collection.models import (
     CardConfirmation,
     ClaimRequest,
@@ -23,6 +22,7 @@ from chalicelib.collection.models import (
 from chalicelib.collection.views import browser_view, overview_view, payment_view
 from chalicelib.http import Call, json_response, route
 from chalicelib.identity import READERS, Role
+from chalicelib.wiring import collection_service
 
 blueprint = Blueprint(__name__)
 
@@ -127,7 +127,7 @@ def sweep_payments(event: Any) -> dict[str, int]:
 @route(blueprint, "/collection/unidentified", roles=QUEUE_READERS, query=QueueQuery)
 def unidentified_queue(call: Call) -> dict[str, Any]:
     """不明款 waiting to be claimed (or, with ``status=claimed``, what was claimed)."""
-    items = collection_service().store.unidentified_queue(call.query.status, limit=call.query.limit)
+    items = collection_service().unidentified_queue(call.query.status, limit=call.query.limit)
     return {"items": items}
 
 
@@ -174,13 +174,13 @@ def enter_counter_cash(call: Call) -> Response:
 @route(blueprint, "/collection/reviews", roles=QUEUE_READERS, query=QueueQuery)
 def review_queue(call: Call) -> dict[str, Any]:
     """Payments that could not be posted as they came (another currency)."""
-    return {"items": collection_service().store.review_queue(limit=call.query.limit)}
+    return {"items": collection_service().review_queue(limit=call.query.limit)}
 
 
 @route(blueprint, "/collection/surplus-drafts", roles=READERS, query=QueueQuery)
 def surplus_drafts(call: Call) -> dict[str, Any]:
     """Cases paid beyond what they owe: draft refunds for the refunds workflow."""
-    return {"items": collection_service().store.surplus_drafts(limit=call.query.limit)}
+    return {"items": collection_service().surplus_drafts(limit=call.query.limit)}
 
 
 @route(blueprint, "/cases/{case_id}/payments", roles=READERS)

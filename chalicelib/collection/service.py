@@ -276,6 +276,24 @@ class CollectionService:
         self._cases.get(case_id)
         return self.store.payments_of_case(case_id)
 
+    def browser_setup(self) -> BrowserSetup:
+        """What the pay page needs from the rail to take a card in the browser."""
+        return self.rail.browser_setup()
+
+    # -- staff queues ------------------------------------------------------------------------
+
+    def unidentified_queue(self, status: ClaimStatus, *, limit: int) -> list[UnidentifiedPayment]:
+        """不明款 in a claim status, oldest first."""
+        return self.store.unidentified_queue(status, limit=limit)
+
+    def review_queue(self, *, limit: int) -> list[ReviewItem]:
+        """Payments that could not be posted as they came, oldest first."""
+        return self.store.review_queue(limit=limit)
+
+    def surplus_drafts(self, *, limit: int) -> list[SurplusDraft]:
+        """Cases paid beyond what they owe, newest first: the refunds workflow's inbox."""
+        return self.store.surplus_drafts(limit=limit)
+
     # -- webhooks and the sweeper ------------------------------------------------------------
 
     def ingest_webhook(self, raw_body: bytes, headers: Mapping[str, str]) -> dict[str, str]:

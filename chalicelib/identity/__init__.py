@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from chalicelib import wiring
 from chalicelib.identity.errors import IdentityError, NotSignedIn, RoleNotAllowed
 from chalicelib.identity.roles import ALL_STAFF, READERS, Principal, Role
 from chalicelib.identity.tokens import TokenSettings, TokenVerifier
@@ -17,20 +16,4 @@ __all__ = [
     "RoleNotAllowed",
     "TokenSettings",
     "TokenVerifier",
-    "token_verifier",
 ]
-
-
-def token_verifier() -> TokenVerifier:
-    def build() -> TokenVerifier:
-        return TokenVerifier(
-            TokenSettings(
-                stage=wiring.stage(),
-                issuer=wiring.setting("AUTH_ISSUER"),
-                audience=wiring.setting("AUTH_AUDIENCE"),
-                jwks_url=wiring.setting("AUTH_JWKS_URL", "") or None,
-                jwks_file=wiring.setting("AUTH_JWKS_FILE", "") or None,
-            )
-        )
-
-    return wiring.cached("token_verifier", build)

@@ -1,11 +1,11 @@
 """The one-case-one-account ledger: double-entry, two-phase, idempotent, hash-chained.
 
-Other packages use ``ledger_service()`` and the names exported here, nothing deeper.
+Other packages use the names exported here, nothing deeper; ``chalicelib.wiring`` builds the
+service.
 """
 
 from __future__ import annotations
 
-from chalicelib import wiring
 from chalicelib.ledger.errors import (
     AccountConflict,
     AccountNotFound,
@@ -86,13 +86,4 @@ __all__ = [
     "TransferPhase",
     "TransferRequest",
     "VerifyReport",
-    "ledger_service",
 ]
-
-
-def ledger_service() -> LedgerService:
-    """The process-wide ledger service, built on first use from the wiring's adapters."""
-    return wiring.cached(
-        "ledger",
-        lambda: LedgerService(wiring.dynamodb(), wiring.table_name("LEDGER_TABLE"), wiring.clock()),
-    )

@@ -13,7 +13,6 @@ from chalice.app import Blueprint, Rate, Response
 
 from chalicelib.http import Call, json_response, route
 from chalicelib.identity import READERS, Role
-from chalicelib.ledger import ledger_service
 from chalicelib.ledger.models import (
     BalanceQuery,
     PageQuery,
@@ -22,6 +21,7 @@ from chalicelib.ledger.models import (
     StatementQuery,
     Transfer,
 )
+from chalicelib.wiring import ledger_service
 
 blueprint = Blueprint(__name__)
 

@@ -72,7 +72,7 @@ def start_page(call: Call) -> Response:
 @route(blueprint, "/pay/{account_number}", public=True)
 def pay_page(call: Call, account_number: str) -> Response:
     """The case's pay link: what is owed, paid and left, and the payment form."""
-    setup = wiring.payment_rail().browser_setup()
+    setup = wiring.collection_service().browser_setup()
     values = {
         "account_number": account_number,
         "publishable_key": setup.publishable_key,

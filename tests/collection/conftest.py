@@ -22,12 +22,12 @@ import pytest
 import stripe
 
 from chalicelib import wiring
-from chalicelib.cases import Case, case_service
+from chalicelib.cases import Case
 from chalicelib.cases.models import OpenCase
 from chalicelib.clock import FixedClock
-from chalicelib.collection import CollectionService, collection_service
-from chalicelib.ledger import ledger_service
+from chalicelib.collection import CollectionService
 from chalicelib.notifications import OutboxNotifier
+from chalicelib.wiring import case_service, collection_service, ledger_service
 from tests.cases.factories import filing
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,7 +15,8 @@ from chalicelib.cases.identifiers import make_account_number
 from chalicelib.clock import FixedClock, isoformat
 from chalicelib.collection import AmountRefused, CollectionService
 from chalicelib.collection.models import StartPayment
-from chalicelib.ledger import SystemAccount, TransferCode, ledger_service
+from chalicelib.ledger import SystemAccount, TransferCode
+from chalicelib.wiring import ledger_service
 from tests.collection.conftest import open_case, outbox_deliveries
 
 COUNTER = SystemAccount.CASH_AT_COUNTER.of("CNY")

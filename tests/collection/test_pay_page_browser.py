@@ -21,7 +21,7 @@ import pytest
 
 from chalicelib import wiring
 from chalicelib.collection.store import CollectionStore
-from chalicelib.ledger import ledger_service
+from chalicelib.wiring import ledger_service
 from infra.moto_server import start_moto_server, stop_moto_server
 from infra.tables import create_tables, table_names
 from tests.collection.conftest import (

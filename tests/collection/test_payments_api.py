@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from chalicelib.cases import CaseStatus, case_service
+from chalicelib.cases import CaseStatus
 from chalicelib.cases.identifiers import make_account_number
 from chalicelib.collection import CollectionService
-from chalicelib.ledger import ledger_service
+from chalicelib.wiring import case_service, ledger_service
 from tests.collection.conftest import (
     NEEDS_3DS,
     card_token,

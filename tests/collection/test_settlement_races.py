@@ -11,7 +11,7 @@ from chalicelib import wiring
 from chalicelib.collection import CollectionBusy, CollectionService, PaymentStatus, RailPayment
 from chalicelib.collection.models import CHINA_TIME, StartPayment
 from chalicelib.collection.store import Contended
-from chalicelib.ledger import ledger_service
+from chalicelib.wiring import ledger_service
 from tests.collection.conftest import open_case, pay_at_rail
 
 

@@ -11,14 +11,14 @@ import pytest
 
 from app import app
 from chalicelib import wiring
-from chalicelib.cases import case_service
 from chalicelib.cases.models import OpenCase
 from chalicelib.clock import FixedClock
 from chalicelib.collection import CollectionService
 from chalicelib.collection.models import StartPayment
 from chalicelib.collection.service import SWEEP_OVERLAP
-from chalicelib.ledger import SystemAccount, ledger_service
+from chalicelib.ledger import SystemAccount
 from chalicelib.notifications import Channel, ChannelNotifier, Notification
+from chalicelib.wiring import case_service, ledger_service
 from tests.cases.factories import filing
 from tests.collection.conftest import foreign_intent, open_case, outbox_deliveries, pay_at_rail
 

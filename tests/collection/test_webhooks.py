@@ -12,7 +12,8 @@ import pytest
 from chalicelib.clock import FixedClock
 from chalicelib.collection import ClaimAlreadySettled, CollectionService, PaymentStatus
 from chalicelib.collection.models import StartPayment
-from chalicelib.ledger import SystemAccount, TransferCode, ledger_service
+from chalicelib.ledger import SystemAccount, TransferCode
+from chalicelib.wiring import ledger_service
 from tests.collection.conftest import (
     DECLINED,
     card_token,

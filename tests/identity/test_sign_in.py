@@ -12,7 +12,7 @@ from infra.local_auth import LocalSigner
 
 
 def test_valid_token_gives_the_principal_and_roles(signer: LocalSigner, aws: Any) -> None:
-    from chalicelib.identity import token_verifier
+    from chalicelib.wiring import token_verifier
 
     principal = token_verifier().verify("Bearer " + signer.token("clerk", "approver", "janitor"))
     assert principal.roles == {Role.CLERK, Role.APPROVER}
@@ -28,14 +28,14 @@ def test_valid_token_gives_the_principal_and_roles(signer: LocalSigner, aws: Any
     ],
 )
 def test_missing_or_malformed_header_is_refused(aws: Any, header: str | None, reason: str) -> None:
-    from chalicelib.identity import token_verifier
+    from chalicelib.wiring import token_verifier
 
     with pytest.raises(NotSignedIn, match=reason):
         token_verifier().verify(header)
 
 
 def test_expired_token_is_refused(signer: LocalSigner, aws: Any) -> None:
-    from chalicelib.identity import token_verifier
+    from chalicelib.wiring import token_verifier
 
     old = signer.token("clerk", issued_at=time.time() - 7200, lifetime_seconds=600)
     with pytest.raises(NotSignedIn, match="expired"):
@@ -43,7 +43,7 @@ def test_expired_token_is_refused(signer: LocalSigner, aws: Any) -> None:
 
 
 def test_token_from_another_key_or_issuer_is_refused(signer: LocalSigner, aws: Any) -> None:
-    from chalicelib.identity import token_verifier
+    from chalicelib.wiring import token_verifier
 
     stranger = LocalSigner.generate()
     stranger.key_id = signer.key_id  # same key id, different key: the signature must fail

@@ -12,7 +12,8 @@ from chalice.test import Client
 
 from app import app
 from chalicelib.clock import FixedClock, isoformat
-from chalicelib.ledger import InvalidTransfer, LedgerService, ledger_service
+from chalicelib.ledger import InvalidTransfer, LedgerService
+from chalicelib.wiring import ledger_service
 from tests.conftest import PROJECT_ROOT
 from tests.ledger.conftest import CASE_A, CASE_B, collect, disburse
 
