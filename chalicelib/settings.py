@@ -1,14 +1,36 @@
 """The product's settings: one validated object, read from the environment once per process.
 
-Every limit, ceiling and switch the services read lives here, so that a stage's configuration
+Every limit, ceiling, switch, table name and secret name the code reads lives here (nothing else
+in ``chalicelib`` reads the environment, and a test holds that), so that a stage's configuration
 is checked at cold start and a wrong value is a clear error naming the setting, not a surprise
-in the middle of a request. Capabilities add their fields in their own section below.
+in the middle of a request. Secrets are not values here but names: ``chalicelib.secrets`` reads
+them from SSM Parameter Store in dev and prod and from ``.local/secrets/`` in the local stack.
+Capabilities add their fields in their own section below.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_RECEIPT_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+POOL_ID = r"^([a-z]{2}(-[a-z]+)+-\d_[0-9A-Za-z]+)?$"  # ap-east-1_AbCdEf123, or not set
+
+
+class MissingSetting(RuntimeError):
+    """A setting a capability needs is not configured for this stage; the message names it."""
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """Where staff tokens come from and how to check them."""
+
+    issuer: str
+    audience: str
+    jwks_url: str | None
+    jwks_file: str | None
 
 
 class Settings(BaseSettings):
@@ -24,10 +46,21 @@ class Settings(BaseSettings):
     ledger_table: str = Field(min_length=3)
     collection_table: str = Field(min_length=3)
 
-    # Sign-in
-    auth_issuer: str = Field(min_length=1)
-    auth_audience: str = Field(min_length=1)
-    auth_jwks_url: str | None = None
+    # Secrets: where they are read from, and under which names
+    secrets_from: str = Field(default="directory", pattern=r"^(directory|ssm)$")
+    secrets_dir: str = ".local/secrets"
+    stripe_secret_key_name: str = Field(default="stripe-secret-key", min_length=1)
+    stripe_publishable_key_name: str = Field(default="stripe-publishable-key", min_length=1)
+    stripe_webhook_secret_name: str = Field(default="stripe-webhook-secret", min_length=1)
+    export_signing_key_name: str = Field(default="export-signing-key", min_length=1)
+
+    # Sign-in: Amazon Cognito in dev and prod; the local stack's own key in local
+    cognito_user_pool_id: str = Field(
+        default="", pattern=r"^([a-z]{2}(-[a-z]+)+-\d_[0-9A-Za-z]+)?$"
+    )
+    cognito_app_client_id: str = Field(default="", pattern=r"^[0-9a-z]*$")
+    auth_issuer: str | None = None
+    auth_audience: str | None = None
     auth_jwks_file: str | None = None
 
     # Notifications
@@ -36,7 +69,55 @@ class Settings(BaseSettings):
     notify_outbox_dir: str = ".local/outbox"
 
     # Collection
-    receipt_font: str | None = None
+    receipt_font: str = DEFAULT_RECEIPT_FONT
+    stripe_api_base: str | None = None  # localstripe in the local stack; Stripe itself if unset
+    stripe_wallets: str = ""  # comma-separated wallet names the pay page offers
+
+    def sign_in(self) -> SignIn:
+        """The token issuer for this stage; raises ``MissingSetting`` naming what is not set."""
+        if self.stage == "local":
+            issuer, audience, jwks_file = self.auth_issuer, self.auth_audience, self.auth_jwks_file
+            if not issuer or not audience or not jwks_file:
+                missing = [
+                    name
+                    for name, value in (
+                        ("AUTH_ISSUER", issuer),
+                        ("AUTH_AUDIENCE", audience),
+                        ("AUTH_JWKS_FILE", jwks_file),
+                    )
+                    if not value
+                ]
+                raise MissingSetting(
+                    "the local stage signs in with the local stack's key: set "
+                    + " and ".join(missing)
+                )
+            return SignIn(issuer, audience, None, jwks_file)
+        missing = [
+            name
+            for name, value in (
+                ("COGNITO_USER_POOL_ID", self.cognito_user_pool_id),
+                ("COGNITO_APP_CLIENT_ID", self.cognito_app_client_id),
+            )
+            if not value
+        ]
+        if missing:
+            raise MissingSetting(
+                f"staff sign-in in the {self.stage} stage needs the Amazon Cognito user pool: set "
+                + " and ".join(missing)
+                + " in .chalice/config.json (the pool id looks like ap-east-1_AbCdEf123)"
+            )
+        region = self.cognito_user_pool_id.split("_", 1)[0]
+        issuer = f"https://cognito-idp.{region}.amazonaws.com/{self.cognito_user_pool_id}"
+        return SignIn(issuer, self.cognito_app_client_id, f"{issuer}/.well-known/jwks.json", None)
+
+    def secret_names(self) -> tuple[str, ...]:
+        """Every secret this stage reads: the IAM policy grants reading exactly these."""
+        return (
+            self.stripe_secret_key_name,
+            self.stripe_publishable_key_name,
+            self.stripe_webhook_secret_name,
+            self.export_signing_key_name,
+        )
 
 
 def load() -> Settings:

@@ -10,7 +10,6 @@ between cases and ``override(clock=...)`` to inject a clock or any other built o
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -24,6 +23,7 @@ if TYPE_CHECKING:
     from chalicelib.identity.tokens import TokenVerifier
     from chalicelib.ledger.service import LedgerService
     from chalicelib.notifications.interface import Notifier
+    from chalicelib.secrets import Secrets
     from chalicelib.settings import Settings
 
 T = TypeVar("T")
@@ -54,21 +54,10 @@ def reset() -> None:
 # -- settings and shared adapters ------------------------------------------------------------
 
 
-def stage() -> str:
-    return os.environ.get("STAGE", "local")
-
-
-def setting(name: str, default: str | None = None) -> str:
-    value = os.environ.get(name, default)
-    if value is None:
-        raise RuntimeError(f"the environment variable {name} is not set")
-    return value
-
-
 def table_name(env_var: str) -> str:
-    """The physical name of a table, by its environment variable (``infra.tables`` names them;
-    ``.chalice/config.json`` sets them per stage, and a test checks the two agree)."""
-    return setting(env_var)
+    """The physical name of a table, by the variable that names it (``LEDGER_TABLE``):
+    ``infra.tables`` names the tables, ``config.json`` sets them per stage, a test checks both."""
+    return str(getattr(settings(), env_var.lower()))
 
 
 def settings() -> Settings:
@@ -84,6 +73,24 @@ def settings() -> Settings:
 
 def clock() -> Clock:
     return cached("clock", SystemClock)
+
+
+def secrets() -> Secrets:
+    """Where secrets are read by name: SSM Parameter Store in dev and prod, the local stack's
+    folder otherwise."""
+
+    def build() -> Secrets:
+        from pathlib import Path
+
+        from chalicelib.secrets import DirectorySecrets, ParameterStoreSecrets
+
+        if settings().secrets_from == "ssm":
+            import boto3
+
+            return ParameterStoreSecrets(boto3.client("ssm"))
+        return DirectorySecrets(Path(settings().secrets_dir))
+
+    return cached("secrets", build)
 
 
 def dynamodb() -> Any:
@@ -103,17 +110,19 @@ def dynamodb() -> Any:
 
 
 def payment_rail() -> PaymentRail:
-    """The payment rail (Stripe). STRIPE_API_BASE points it at localstripe in the local stack."""
+    """The payment rail (Stripe), its keys read from the secrets on first use. STRIPE_API_BASE
+    points it at localstripe in the local stack."""
 
     def build() -> PaymentRail:
         from chalicelib.collection.stripe_rail import StripeRail, StripeSettings
 
+        named, read = settings(), secrets()
         stripe = StripeSettings(
-            secret_key=setting("STRIPE_API_KEY"),
-            publishable_key=setting("STRIPE_PUBLISHABLE_KEY"),
-            webhook_secrets=tuple(setting("STRIPE_WEBHOOK_SECRET").split(",")),
-            api_base=setting("STRIPE_API_BASE", "") or None,
-            wallets=tuple(w for w in setting("STRIPE_WALLETS", "").split(",") if w),
+            secret_key=read.get(named.stripe_secret_key_name),
+            publishable_key=read.get(named.stripe_publishable_key_name),
+            webhook_secrets=tuple(read.get(named.stripe_webhook_secret_name).split(",")),
+            api_base=named.stripe_api_base or None,
+            wallets=tuple(w for w in named.stripe_wallets.split(",") if w),
         )
         return StripeRail(stripe, clock=clock())
 
@@ -121,8 +130,8 @@ def payment_rail() -> PaymentRail:
 
 
 def notifier() -> Notifier:
-    """Where notifications go: NOTIFY_BY=sms sends SMS through SNS; otherwise (the local stack,
-    tests) they go to the outbox file in NOTIFY_OUTBOX_DIR."""
+    """Where notifications go: ``notify_by=sms`` sends SMS through SNS; otherwise (the local
+    stack, tests) they go to the outbox file in ``notify_outbox_dir``."""
 
     def build() -> Notifier:
         from pathlib import Path
@@ -134,14 +143,12 @@ def notifier() -> Notifier:
             SnsSmsSender,
         )
 
-        if setting("NOTIFY_BY", "outbox") == "sms":
+        if settings().notify_by == "sms":
             import boto3
 
-            sender = SnsSmsSender(
-                boto3.client("sns"), sender_id=setting("SMS_SENDER_ID", "") or None
-            )
+            sender = SnsSmsSender(boto3.client("sns"), sender_id=settings().sms_sender_id or None)
             return ChannelNotifier({Channel.SMS: sender}, clock=clock())
-        folder = Path(setting("NOTIFY_OUTBOX_DIR", ".local/outbox"))
+        folder = Path(settings().notify_outbox_dir)
         return OutboxNotifier(folder / "notifications.jsonl", clock=clock())
 
     return cached("notifier", build)
@@ -151,18 +158,19 @@ def notifier() -> Notifier:
 
 
 def token_verifier() -> TokenVerifier:
-    """Staff sign-in: the token verifier for this stage's issuer."""
+    """Staff sign-in: the token verifier for this stage's issuer (Cognito in dev and prod)."""
 
     def build() -> TokenVerifier:
         from chalicelib.identity.tokens import TokenSettings, TokenVerifier
 
+        sign_in = settings().sign_in()
         return TokenVerifier(
             TokenSettings(
-                stage=stage(),
-                issuer=setting("AUTH_ISSUER"),
-                audience=setting("AUTH_AUDIENCE"),
-                jwks_url=setting("AUTH_JWKS_URL", "") or None,
-                jwks_file=setting("AUTH_JWKS_FILE", "") or None,
+                stage=settings().stage,
+                issuer=sign_in.issuer,
+                audience=sign_in.audience,
+                jwks_url=sign_in.jwks_url,
+                jwks_file=sign_in.jwks_file,
             )
         )
 
@@ -175,7 +183,7 @@ def ledger_service() -> LedgerService:
     def build() -> LedgerService:
         from chalicelib.ledger.service import LedgerService
 
-        return LedgerService(dynamodb(), table_name("LEDGER_TABLE"), clock())
+        return LedgerService(dynamodb(), settings().ledger_table, clock())
 
     return cached("ledger", build)
 
@@ -190,7 +198,7 @@ def case_service() -> CaseService:
     def build() -> CaseService:
         from chalicelib.cases.service import CaseService
 
-        return CaseService(dynamodb(), table_name("CASES_TABLE"), clock(), _open_ledger_account)
+        return CaseService(dynamodb(), settings().cases_table, clock(), _open_ledger_account)
 
     return cached("cases", build)
 
@@ -203,7 +211,7 @@ def collection_service() -> CollectionService:
         from chalicelib.collection.store import CollectionStore
 
         return CollectionService(
-            CollectionStore(dynamodb(), table_name("COLLECTION_TABLE")),
+            CollectionStore(dynamodb(), settings().collection_table),
             payment_rail,
             clock(),
             cases=case_service(),

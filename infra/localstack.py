@@ -66,11 +66,20 @@ def ports_available(**ports: int) -> bool:
     return not busy
 
 
+def write_local_secrets(folder: Path) -> None:
+    """The local stack's Stripe keys, one file each, as ``chalicelib.secrets`` reads them; the
+    webhook secret is made once and kept, so localstripe's registered webhook stays valid."""
+    folder.mkdir(parents=True, exist_ok=True)
+    webhook = folder / "stripe-webhook-secret"
+    if not webhook.exists():
+        webhook.write_text("whsec_" + secrets.token_hex(16))
+    (folder / "stripe-secret-key").write_text("sk_test_local")
+    (folder / "stripe-publishable-key").write_text("pk_test_local")
+
+
 def local_environment(*, moto_url: str, stripe_url: str, api_url: str) -> dict[str, str]:
     """What the app and the demo loader need to talk to the local stack."""
-    webhook_secret_file = STATE / "stripe-webhook-secret"
-    if not webhook_secret_file.exists():
-        webhook_secret_file.write_text("whsec_" + secrets.token_hex(16))
+    write_local_secrets(STATE / "secrets")
     return {
         "STAGE": "local",
         "AWS_ACCESS_KEY_ID": "local",
@@ -82,9 +91,8 @@ def local_environment(*, moto_url: str, stripe_url: str, api_url: str) -> dict[s
         "LEDGER_TABLE": "courtfunds-local-ledger",
         "COLLECTION_TABLE": "courtfunds-local-collection",
         "STRIPE_API_BASE": stripe_url,
-        "STRIPE_API_KEY": "sk_test_local",
-        "STRIPE_PUBLISHABLE_KEY": "pk_test_local",
-        "STRIPE_WEBHOOK_SECRET": webhook_secret_file.read_text().strip(),
+        "SECRETS_FROM": "directory",
+        "SECRETS_DIR": str(STATE / "secrets"),
         "PUBLIC_BASE_URL": api_url,
         # The key the local stack signs with; config.json leaves it out so this path wins.
         "AUTH_JWKS_FILE": str(STATE / "auth" / "jwks.json"),
@@ -143,7 +151,11 @@ def main(argv: list[str]) -> int:
             )
         )
         wait_for(stripe_url + "/js.stripe.com/v3/", what="localstripe")
-        register_webhook(stripe_url, f"{api_url}/webhooks/stripe", env["STRIPE_WEBHOOK_SECRET"])
+        register_webhook(
+            stripe_url,
+            f"{api_url}/webhooks/stripe",
+            (STATE / "secrets" / "stripe-webhook-secret").read_text().strip(),
+        )
 
         import boto3
 

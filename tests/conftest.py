@@ -61,6 +61,14 @@ def signer(tmp_path_factory: pytest.TempPathFactory) -> LocalSigner:
     return key
 
 
+def write_secrets(folder: Path, values: dict[str, str]) -> Path:
+    """Secrets as the local stack keeps them: one file per name, read by ``chalicelib.secrets``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, value in values.items():
+        (folder / name).write_text(value, encoding="utf-8")
+    return folder
+
+
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(START)

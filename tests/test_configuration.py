@@ -27,14 +27,16 @@ def test_every_stage_names_the_tables_infra_defines() -> None:
         assert "dynamodb:DeleteItem" not in actions
 
 
-def test_deployed_stages_verify_tokens_by_jwks_url() -> None:
+def test_deployed_stages_verify_tokens_against_a_cognito_pool() -> None:
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
     for stage, settings in config["stages"].items():
         env = settings["environment_variables"]
         # The local stack supplies its own key file; no stage in config.json names one.
         assert "AUTH_JWKS_FILE" not in env
         if stage != "local":
-            assert env["AUTH_JWKS_URL"].startswith("https://")
+            # Issuer and JWKS URL (https) come from the pool id: tests/test_settings.py.
+            assert {"COGNITO_USER_POOL_ID", "COGNITO_APP_CLIENT_ID"} <= set(env)
+            assert not {"AUTH_ISSUER", "AUTH_AUDIENCE"} & set(env)
 
 
 def test_deployment_template_holds_every_table() -> None:

@@ -6,7 +6,8 @@
   entry points (``app.py``, each capability's ``routes.py``, the pages, the HTTP edge) ask it
   for one, so no capability builds its own dependencies or reaches the root from below.
 - Entry points call services only: no store, no AWS or Stripe SDK, no ``.store`` reach-in.
-- The shared kernel (money, clock, problems, settings ...) imports no capability.
+- The shared kernel (money, clock, problems, settings ...) imports no capability, and only the
+  settings read the environment.
 - Capabilities depend on each other without cycles; models do no I/O.
 """
 
@@ -183,3 +184,20 @@ def test_models_do_no_io() -> None:
             if any(within(name, sdk) for sdk in SDKS) or within(name, ROOT)
         }
         assert not wrong, f"{module_name(source)} imports {sorted(wrong)}"
+
+
+def test_only_the_settings_read_the_environment() -> None:
+    """Every setting goes through the one validated object, so every stage can be checked."""
+    reading = []
+    for source in [*sources(), PROJECT_ROOT / "app.py"]:
+        if source.name == "settings.py":
+            continue
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in ("environ", "getenv")
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "os"
+            ):
+                reading.append(f"{module_name(source)}:{node.lineno}")
+    assert reading == []

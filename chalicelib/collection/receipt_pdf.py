@@ -25,11 +25,12 @@ from chalicelib.cases.identifiers import group_account_number
 from chalicelib.collection.errors import ReceiptUnavailable
 from chalicelib.collection.models import CHINA_TIME, Payment
 from chalicelib.money import format_yuan
+from chalicelib.settings import DEFAULT_RECEIPT_FONT
 
 log = logging.getLogger(__name__)
 
 Language = Literal["zh", "en"]
-DEFAULT_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+DEFAULT_FONT = DEFAULT_RECEIPT_FONT
 FONT_NAME = "ReceiptCJK"
 
 _DIGITS = "零壹贰叁肆伍陆柒捌玖"
@@ -133,12 +134,13 @@ def _register_font(path: str) -> str:
     return FONT_NAME
 
 
-def render_receipt(payment: Payment, *, lang: Language) -> bytes:
-    """The receipt of a received payment, its time shown in China Standard Time."""
+def render_receipt(payment: Payment, *, lang: Language, font: str = DEFAULT_FONT) -> bytes:
+    """The receipt of a received payment, its time shown in China Standard Time, drawn with the
+    CJK font at ``font`` (the ``receipt_font`` setting)."""
     if payment.paid_at is None or payment.receipt_number is None:
         raise ValueError("only a received payment has a receipt")
     china_time = payment.paid_at.astimezone(CHINA_TIME)
-    font = _register_font(os.environ.get("RECEIPT_FONT", DEFAULT_FONT))
+    font = _register_font(font)
     labels = _LABELS[lang]
     amount = payment.amount_received or payment.amount
     rows = [

@@ -22,7 +22,7 @@ from chalicelib.collection.models import (
 from chalicelib.collection.views import browser_view, overview_view, payment_view
 from chalicelib.http import Call, json_response, route
 from chalicelib.identity import READERS, Role
-from chalicelib.wiring import collection_service
+from chalicelib.wiring import collection_service, settings
 
 blueprint = Blueprint(__name__)
 
@@ -84,7 +84,7 @@ def receipt_pdf(call: Call, payment_id: str) -> Response:
     from chalicelib.collection.receipt_pdf import render_receipt  # reportlab: only when asked
 
     payment = collection_service().receipt(payment_id)
-    pdf = render_receipt(payment, lang=call.query.lang)
+    pdf = render_receipt(payment, lang=call.query.lang, font=settings().receipt_font)
     filename = f"receipt-{payment.receipt_number}.pdf".encode("ascii", "ignore").decode()
     return Response(
         body=pdf,

@@ -29,6 +29,7 @@ from chalicelib.collection import CollectionService
 from chalicelib.notifications import OutboxNotifier
 from chalicelib.wiring import case_service, collection_service, ledger_service
 from tests.cases.factories import filing
+from tests.conftest import write_secrets
 
 ROOT = Path(__file__).resolve().parents[2]
 WEBHOOK_SECRET = "whsec_collection_tests"
@@ -92,9 +93,12 @@ def collection(
     """The collection service on moto and localstripe. The clock starts at the real time,
     because localstripe stamps its events and signatures with it."""
     monkeypatch.setenv("STRIPE_API_BASE", localstripe)
-    monkeypatch.setenv("STRIPE_API_KEY", "sk_test_collection")
-    monkeypatch.setenv("STRIPE_PUBLISHABLE_KEY", PUBLISHABLE_KEY)
-    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
+    keys = {
+        "stripe-secret-key": "sk_test_collection",
+        "stripe-publishable-key": PUBLISHABLE_KEY,
+        "stripe-webhook-secret": WEBHOOK_SECRET,
+    }
+    monkeypatch.setenv("SECRETS_DIR", str(write_secrets(outbox.parent / "secrets", keys)))
     monkeypatch.setenv("NOTIFY_OUTBOX_DIR", str(outbox))
     clock.set(datetime.now(UTC).replace(microsecond=0))
     ledger_service().ensure_system_accounts()

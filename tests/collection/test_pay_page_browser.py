@@ -35,6 +35,7 @@ from tests.collection.conftest import (
     outbox_deliveries,
     wait_until_up,
 )
+from tests.conftest import write_secrets
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -80,9 +81,16 @@ def stack(
         **os.environ,
         "AWS_ENDPOINT_URL_DYNAMODB": moto_url,
         "STRIPE_API_BASE": localstripe,
-        "STRIPE_API_KEY": "sk_test_browser",
-        "STRIPE_PUBLISHABLE_KEY": PUBLISHABLE_KEY,
-        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "SECRETS_DIR": str(
+            write_secrets(
+                tmp_path / "secrets",
+                {
+                    "stripe-secret-key": "sk_test_browser",
+                    "stripe-publishable-key": PUBLISHABLE_KEY,
+                    "stripe-webhook-secret": WEBHOOK_SECRET,
+                },
+            )
+        ),
         "STRIPE_WALLETS": "alipay,wechat_pay",
         "NOTIFY_OUTBOX_DIR": str(outbox),
         "AUTH_JWKS_FILE": str(tmp_path / "jwks.json"),

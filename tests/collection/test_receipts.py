@@ -72,10 +72,9 @@ def test_payment_not_received_has_no_receipt() -> None:
 
 
 def test_missing_font_is_a_clear_retryable_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("RECEIPT_FONT", "/nonexistent/font.ttc")
     received = payment(PaymentStatus.SUCCEEDED, paid_at=NOW, receipt_number="粤0604-2026-0000001")
     with pytest.raises(ReceiptUnavailable) as raised:
-        render_receipt(received, lang="zh")
+        render_receipt(received, lang="zh", font="/nonexistent/font.ttc")
     assert raised.value.status == 503
 
 
