@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from chalice.app import Chalice
 
-from chalicelib import logs
 from chalicelib.cases.routes import blueprint as cases_routes
 from chalicelib.collection.routes import blueprint as collection_routes
 from chalicelib.ledger.routes import blueprint as ledger_routes
+from chalicelib.logs import configure, log_context
 from chalicelib.web.pages import blueprint as web_pages
 
-logs.configure()
+configure()
 
 app = Chalice(app_name="court-funds")
+app.register_middleware(log_context, "all")
 app.api.binary_types = ["application/pdf", "image/jpeg", "image/png", "application/octet-stream"]
 
 app.register_blueprint(cases_routes)

@@ -1,10 +1,28 @@
-"""The log filter masks ID numbers and phone numbers that slip into a message."""
+"""Logs are JSON lines with the request's id, and personal data never reaches them: not in the
+message, not in an extra field, not in a traceback."""
 
 from __future__ import annotations
 
+import io
+import json
 import logging
+from collections.abc import Iterator
+from typing import Any
 
-from chalicelib.logs import PersonalDataFilter, mask_text
+import pytest
+
+from chalicelib.logs import SERVICE, configure, log_context, mask_text
+
+ID_NUMBER = "11010519491231002X"
+PHONES = (
+    "13812345678",
+    "+8613812345678",
+    "+86 138 1234 5678",
+    "0086-138-1234-5678",
+    "86 13812345678",
+    "138-1234-5678",
+)
+CARD = "6222021234567890123"
 
 
 def test_mask_text_hides_ids_codes_and_phones() -> None:
@@ -17,7 +35,138 @@ def test_mask_text_hides_ids_codes_and_phones() -> None:
     assert "amount 12345" in masked
 
 
-def test_filter_rewrites_the_record() -> None:
-    record = logging.LogRecord("x", logging.INFO, __file__, 1, "caller %s", ("13812345678",), None)
-    PersonalDataFilter().filter(record)
-    assert record.getMessage() == "caller 138****5678"
+@pytest.mark.parametrize("phone", PHONES)
+def test_every_form_of_a_mainland_mobile_is_masked(phone: str) -> None:
+    masked = mask_text(f"caller {phone} rang")
+    assert masked == "caller 138****5678 rang"
+
+
+@pytest.mark.parametrize("account", [CARD, "6222 0212 3456 7890 123", "6222-0212-3456-7890"])
+def test_bank_account_numbers_keep_only_their_last_four_digits(account: str) -> None:
+    masked = mask_text(f"to {account} now")
+    digits = "".join(c for c in account if c.isdigit())
+    assert masked == f"to ****{digits[-4:]} now"
+
+
+def test_amounts_dates_and_request_ids_are_left_alone() -> None:
+    text = "paid 1234567 fen on 2026-11-28 request c6af9ac6-7b61-11e6-9a41-93e812345678"
+    assert mask_text(text) == text
+
+
+@pytest.fixture
+def lines() -> Iterator[io.StringIO]:
+    """What the masking handler writes, captured."""
+    handler = configure().logger_handler
+    assert isinstance(handler, logging.StreamHandler)
+    assert handler in logging.getLogger().handlers
+    captured = io.StringIO()
+    original = handler.setStream(captured)
+    try:
+        yield captured
+    finally:
+        handler.setStream(original)
+
+
+def records(captured: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in captured.getvalue().splitlines()]
+
+
+def test_a_log_line_is_json_with_the_service(lines: io.StringIO) -> None:
+    logging.getLogger("chalicelib.collection.service").info("webhook acted on")
+    (line,) = records(lines)
+    assert line["message"] == "webhook acted on"
+    assert line["service"] == SERVICE
+    assert line["level"] == "INFO"
+
+
+def test_messages_extra_fields_and_tracebacks_are_masked(lines: io.StringIO) -> None:
+    log = logging.getLogger("chalicelib.cases.service")
+    log.info("party %s phone %s", ID_NUMBER, "+86 138 1234 5678", extra={"payee": CARD})
+    try:
+        raise ValueError(f"bad party {ID_NUMBER} at {PHONES[1]}")
+    except ValueError:
+        log.exception("filing failed")
+    output = lines.getvalue()
+    for secret in (ID_NUMBER, CARD, "1234 5678", "13812345678"):
+        assert secret not in output
+    first, second = records(lines)
+    assert first["message"] == "party 1101**********002X phone 138****5678"
+    assert first["payee"] == "****0123"
+    assert "1101**********002X" in second["exception"]
+    assert "138****5678" in second["exception"]
+
+
+def test_the_stripe_sdk_logs_warnings_only(lines: io.StringIO) -> None:
+    logging.getLogger("stripe").info("Request to Stripe api")
+    logging.getLogger("stripe").warning("Stripe is slow")
+    assert [line["message"] for line in records(lines)] == ["Stripe is slow"]
+
+
+class ApiRequest:
+    """What Chalice hands middleware for an API Gateway request."""
+
+    def __init__(self, request_id: str, uri_params: dict[str, str]) -> None:
+        self.context = {"requestId": request_id}
+        self.uri_params = uri_params
+
+
+def test_lines_logged_in_a_request_carry_its_id_and_the_case(lines: io.StringIO) -> None:
+    event = ApiRequest("c6af9ac6-7b61-11e6-9a41-93e8deadbeef", {"case_id": "case-1"})
+
+    def handle(_: Any) -> str:
+        logging.getLogger("chalicelib.cases.service").info("status changed")
+        return "answer"
+
+    assert log_context(event, handle) == "answer"
+    logging.getLogger("chalicelib.cases.service").info("after the request")
+    during, after = records(lines)
+    assert during["correlation_id"] == "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+    assert during["case_id"] == "case-1"
+    assert "correlation_id" not in after
+    assert "case_id" not in after
+
+
+class BrokenVerifier:
+    def verify(self, header: str | None) -> Any:
+        raise RuntimeError(f"directory lookup failed for {ID_NUMBER}")
+
+
+def test_an_unexpected_failure_logs_its_masked_trace_under_the_problem_documents_id(
+    aws: Any, lines: io.StringIO
+) -> None:
+    """Through the deployed entry point: an API Gateway event straight into the app."""
+    from app import app
+    from chalicelib import wiring
+
+    wiring.override(token_verifier=BrokenVerifier())
+    event = {
+        "resource": "/cases/{case_id}",
+        "path": "/cases/case-7",
+        "httpMethod": "GET",
+        "headers": {"Authorization": "Bearer a-token"},
+        "multiValueHeaders": {},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": {"case_id": "case-7"},
+        "stageVariables": None,
+        "requestContext": {
+            "requestId": "gw-request-1",
+            "resourcePath": "/cases/{case_id}",
+            "httpMethod": "GET",
+            "path": "/api/cases/case-7",
+        },
+        "body": None,
+        "isBase64Encoded": False,
+    }
+
+    class Invocation:
+        aws_request_id = "lambda-invocation-1"
+
+    response = app(event, Invocation())
+    assert response["statusCode"] == 500
+    assert json.loads(response["body"])["request_id"] == "gw-request-1"
+    (line,) = [line for line in records(lines) if line["level"] == "ERROR"]
+    assert line["correlation_id"] == "gw-request-1"
+    assert line["case_id"] == "case-7"
+    assert "1101**********002X" in line["exception"]
+    assert ID_NUMBER not in lines.getvalue()
