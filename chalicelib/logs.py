@@ -82,7 +82,26 @@ def configure() -> Logger:
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     logging.getLogger("stripe").setLevel(logging.WARNING)  # it logs every request at INFO
+    logging.setLogRecordFactory(_masking(logging.getLogRecordFactory()))
     return logger
+
+
+def _masking(make: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
+    """Records whose message is masked as they are made, so that every handler (a test's
+    capture, the runtime's) sees the masked text, not only the JSON handler's output."""
+
+    def make_masked(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            return record  # a malformed call: logging reports it when the record is emitted
+        masked = mask_text(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return record
+
+    return make_masked
 
 
 def request_id(event: Any) -> str | None:

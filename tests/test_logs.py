@@ -170,3 +170,11 @@ def test_an_unexpected_failure_logs_its_masked_trace_under_the_problem_documents
     assert line["case_id"] == "case-7"
     assert "1101**********002X" in line["exception"]
     assert ID_NUMBER not in lines.getvalue()
+
+
+def test_every_handler_sees_a_masked_message(caplog: pytest.LogCaptureFixture) -> None:
+    configure()
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("botocore.endpoint").debug("Sending body %s", {"id_number": ID_NUMBER})
+    assert ID_NUMBER not in caplog.text
+    assert "1101**********002X" in caplog.records[-1].getMessage()
