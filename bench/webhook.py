@@ -82,6 +82,7 @@ def _signature(body: bytes, timestamp: int) -> dict[str, str]:
 def _service(client: Any, names: dict[str, str], scratch: Path) -> tuple[Any, Any]:
     """Collection and the ledger, wired by hand to one moto client."""
     from chalicelib.cases import CaseService
+    from chalicelib.cases.store import CasesStore
     from chalicelib.clock import FixedClock
     from chalicelib.collection import CollectionService, CollectionStore
     from chalicelib.collection.stripe_rail import StripeRail, StripeSettings
@@ -102,7 +103,7 @@ def _service(client: Any, names: dict[str, str], scratch: Path) -> tuple[Any, An
         CollectionStore(client, names["COLLECTION_TABLE"]),
         lambda: rail,
         clock,
-        cases=CaseService(client, names["CASES_TABLE"], clock, lambda *_, **__: None),
+        cases=CaseService(CasesStore(client, names["CASES_TABLE"]), clock, lambda *_, **__: None),
         ledger=ledger,
         notifier=OutboxNotifier(scratch / "outbox.jsonl", clock=clock),
     )

@@ -197,8 +197,10 @@ def case_service() -> CaseService:
 
     def build() -> CaseService:
         from chalicelib.cases.service import CaseService
+        from chalicelib.cases.store import CasesStore
 
-        return CaseService(dynamodb(), settings().cases_table, clock(), _open_ledger_account)
+        store = CasesStore(dynamodb(), settings().cases_table)
+        return CaseService(store, clock(), _open_ledger_account)
 
     return cached("cases", build)
 

@@ -27,7 +27,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from chalicelib import dynamo
 from chalicelib.clock import isoformat, parse_iso
+from chalicelib.collection.errors import CollectionBusy
 from chalicelib.collection.models import (
     CaseStanding,
     ClaimStatus,
@@ -40,6 +42,7 @@ from chalicelib.collection.models import (
     SurplusDraft,
     UnidentifiedPayment,
 )
+from chalicelib.retry import Backoff
 
 M = TypeVar("M", bound=BaseModel)
 CONDITION_FAILED = "ConditionalCheckFailed"
@@ -108,6 +111,7 @@ class CollectionStore:
     def __init__(self, client: Any, table: str) -> None:
         self._db = client
         self._table = table
+        self._backoff = Backoff(base=0.02, cap=1.0)  # unprocessed keys: the table is throttling
 
     # -- payments ----------------------------------------------------------------------------
 
@@ -186,13 +190,11 @@ class CollectionStore:
     def settlement_state(self, case_id: str, court_code: str, year: int) -> SettlementState:
         """The case's standing and the court's receipt counter, read together and consistently."""
         keys = [_standing_key(case_id), _receipt_key(court_code, year)]
-        answer = self._db.batch_get_item(
-            RequestItems={self._table: {"Keys": keys, "ConsistentRead": True}}
-        )
-        items = {i["pk"]["S"]: i for i in answer["Responses"].get(self._table, [])}
-        while answer.get("UnprocessedKeys"):
-            answer = self._db.batch_get_item(RequestItems=answer["UnprocessedKeys"])
-            items |= {i["pk"]["S"]: i for i in answer["Responses"].get(self._table, [])}
+        try:
+            read = dynamo.batch_get(self._db, self._table, keys, backoff=self._backoff)
+        except dynamo.UnreadKeys as unread:
+            raise CollectionBusy("the payments table is busy; nothing was changed") from unread
+        items = {i["pk"]["S"]: i for i in read}
         standing_item = items.get(f"CASE#{case_id}")
         receipt_item = items.get(f"RECEIPTNO#{court_code}#{year}")
         return SettlementState(

@@ -77,6 +77,7 @@ from chalicelib.ledger.store import (
     state_item_values,
 )
 from chalicelib.money import AmountError, check_currency
+from chalicelib.retry import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -122,8 +123,8 @@ class LedgerService:
     ) -> None:
         self._clock = clock
         self._max_attempts = max_attempts
-        self._sleep = sleep
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
+        self._contention = Backoff(base=0.005, cap=0.2, sleep=sleep, rng=self._rng)
         self.store = LedgerStore(client, table, sleep=sleep, rng=self._rng)
         self._states: dict[str, AccountState] = {}
         self._cache_lock = threading.Lock()
@@ -563,7 +564,7 @@ class LedgerService:
                 self._states.pop(account_id, None)
 
     def _backoff(self, attempt: int) -> None:
-        self._sleep(self._rng.uniform(0, min(0.2, 0.005 * 2**attempt)))
+        self._contention.pause(attempt)
 
     def _read_state(self, account_id: str) -> AccountState:
         """The account's state read consistently, which also refreshes the cache."""

@@ -24,21 +24,19 @@ keep writes cheap, and what an auditor hashes is byte for byte what was stored.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import functools
 import json
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib import dynamo
 from chalicelib.clock import isoformat
+from chalicelib.dynamo import from_item, to_item
 from chalicelib.ledger.errors import ConcurrencyExhausted, InvalidQuery
 from chalicelib.ledger.models import (
     AccountState,
@@ -48,6 +46,7 @@ from chalicelib.ledger.models import (
     Transfer,
     canonical_json,
 )
+from chalicelib.retry import Backoff
 
 PENDING_INDEX_KEY = "PENDING"
 OPEN_PROPOSALS_KEY = "PROPOSALS#open"
@@ -55,9 +54,6 @@ STATE_SK = "STATE"
 TRANSFER_SK = "TRANSFER"
 REVERSED_SK = "REVERSED"
 PROPOSAL_SK = "PROPOSAL"
-
-if TYPE_CHECKING:
-    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 MAX_BATCH_ATTEMPTS = 8
 REFUSED_REASONS = frozenset({"ValidationError", "ItemCollectionSizeLimitExceeded"})
@@ -78,36 +74,6 @@ def transfer_pk(transfer_id: str) -> str:
 
 def proposal_pk(proposal_id: str) -> str:
     return f"PROPOSAL#{proposal_id}"
-
-
-@functools.cache
-def _codec() -> tuple[TypeSerializer, TypeDeserializer]:
-    """boto3's attribute-value codec, imported on first use: importing boto3 costs a Lambda
-    cold start about 70 ms, which the posting path (raw attribute values) never needs."""
-    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-
-    return TypeSerializer(), TypeDeserializer()
-
-
-def to_item(values: Mapping[str, Any]) -> dict[str, Any]:
-    serializer = _codec()[0]
-    return {key: serializer.serialize(value) for key, value in values.items()}
-
-
-def _plain(value: Any) -> Any:
-    """DynamoDB numbers come back as Decimal; the ledger holds integers only."""
-    if isinstance(value, Decimal):
-        return int(value)
-    if isinstance(value, dict):
-        return {key: _plain(inner) for key, inner in value.items()}
-    if isinstance(value, list):
-        return [_plain(inner) for inner in value]
-    return value
-
-
-def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
-    deserializer = _codec()[1]
-    return {key: _plain(deserializer.deserialize(value)) for key, value in item.items()}
 
 
 def _key(pk: str, sk: str) -> dict[str, Any]:
@@ -142,13 +108,7 @@ class Page:
     cursor: str | None
 
 
-def encode_cursor(key: dict[str, Any] | None) -> str | None:
-    if not key:
-        return None
-    return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode()
-
-
-_CURSOR_KEYS = frozenset({"pk", "sk", "gsi1pk", "gsi1sk"})
+_CURSOR_KEYS = {"pk", "sk", "gsi1pk", "gsi1sk"}
 
 
 def decode_cursor(cursor: str | None, *, partition: str) -> dict[str, Any] | None:
@@ -156,20 +116,12 @@ def decode_cursor(cursor: str | None, *, partition: str) -> dict[str, Any] | Non
     a client cannot page into another account's statement with a crafted cursor."""
     if not cursor:
         return None
-    refused = InvalidQuery("the cursor is not one this ledger issued for this list")
     try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise refused from exc
-    well_formed = (
-        isinstance(key, dict)
-        and set(key) == _CURSOR_KEYS
-        and all(isinstance(v, dict) and set(v) == {"S"} for v in key.values())
-        and all(isinstance(v["S"], str) for v in key.values())
-    )
-    if not well_formed or key["gsi1pk"]["S"] != partition:
-        raise refused
-    return {name: {"S": str(value["S"])} for name, value in key.items()}
+        return dynamo.decode_cursor(
+            cursor, names=_CURSOR_KEYS, belongs=lambda key: key["gsi1pk"] == partition
+        )
+    except dynamo.CursorRefused as refused:
+        raise InvalidQuery("the cursor is not one this ledger issued for this list") from refused
 
 
 class LedgerStore:
@@ -185,8 +137,8 @@ class LedgerStore:
     ) -> None:
         self.client = client
         self.table = table
-        self._sleep = sleep
-        self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
+        # unprocessed keys mean the table is throttling: back off, with jitter
+        self._backoff = Backoff(base=0.02, cap=1.0, sleep=sleep, rng=rng)
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -215,24 +167,15 @@ class LedgerStore:
 
     def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Consistent BatchGetItem over any number of keys, retrying unprocessed ones."""
-        items: list[dict[str, Any]] = []
-        while keys:
-            request = {self.table: {"Keys": keys[:100], "ConsistentRead": True}}
-            keys = keys[100:]
-            for attempt in range(MAX_BATCH_ATTEMPTS):
-                answer = self.client.batch_get_item(RequestItems=request)
-                items.extend(answer["Responses"].get(self.table, []))
-                request = answer.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-                # unprocessed keys mean the table is throttling: back off, with jitter
-                self._sleep(self._rng.uniform(0, min(1.0, 0.02 * 2**attempt)))
-            else:
-                raise ConcurrencyExhausted(
-                    f"the ledger table left keys unread {MAX_BATCH_ATTEMPTS} times; "
-                    "nothing was changed, try again"
-                )
-        return items
+        try:
+            return dynamo.batch_get(
+                self.client, self.table, keys, backoff=self._backoff, attempts=MAX_BATCH_ATTEMPTS
+            )
+        except dynamo.UnreadKeys as unread:
+            raise ConcurrencyExhausted(
+                f"the ledger table left keys unread {MAX_BATCH_ATTEMPTS} times; "
+                "nothing was changed, try again"
+            ) from unread
 
     def transfer(self, transfer_id: str) -> tuple[Transfer, str] | None:
         """A recorded transfer and the fingerprint of the request that made it."""
@@ -297,7 +240,7 @@ class LedgerStore:
             args["ExclusiveStartKey"] = start_key
         answer = self.client.query(**args)
         entries = [entry_from_values(from_item(item)) for item in answer["Items"]]
-        return entries, encode_cursor(answer.get("LastEvaluatedKey"))
+        return entries, dynamo.encode_cursor(answer.get("LastEvaluatedKey"))
 
     def last_entry_before(self, account_id: str, moment: datetime) -> Entry | None:
         """The newest entry of an account at or before ``moment``."""
@@ -346,7 +289,7 @@ class LedgerStore:
             args["ExclusiveStartKey"] = start_key
         answer = self.client.query(**args)
         items = [_strip_keys(from_item(item)) for item in answer["Items"]]
-        return Page(items, encode_cursor(answer.get("LastEvaluatedKey")))
+        return Page(items, dynamo.encode_cursor(answer.get("LastEvaluatedKey")))
 
     def _query(self, **args: Any) -> Iterator[dict[str, Any]]:
         args["TableName"] = self.table
@@ -362,30 +305,17 @@ class LedgerStore:
 
     def put_new(self, pk: str, sk: str, values: Mapping[str, Any]) -> bool:
         """Write an item only if its key is free; False if it already exists."""
-        try:
-            self.client.put_item(
-                TableName=self.table,
-                Item={**_key(pk, sk), **to_item(values)},
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return dynamo.put_new(self.client, self.table, {**_key(pk, sk), **to_item(values)})
 
     def commit(self, items: list[dict[str, Any]]) -> None:
         """One TransactWriteItems; a cancellation becomes ``Cancelled`` with its reasons."""
         try:
             self.client.transact_write_items(TransactItems=items)
         except ClientError as exc:
-            code = exc.response["Error"]["Code"]
-            if code == "TransactionCanceledException":
-                reasons = exc.response.get("CancellationReasons") or [
-                    {"Code": "TransactionConflict"}
-                ]
-                raise Cancelled(tuple(r.get("Code", "None") for r in reasons)) from exc
-            if code in RETRYABLE_ERRORS:
+            reasons = dynamo.cancellation_reasons(exc)
+            if reasons is not None:
+                raise Cancelled(tuple(reasons or ["TransactionConflict"])) from exc
+            if exc.response["Error"]["Code"] in RETRYABLE_ERRORS:
                 raise Cancelled(("TransactionConflict",)) from exc
             raise
 
