@@ -110,6 +110,7 @@ def test_no_package_builds_its_own_services() -> None:
             f"{module_name(init)}.{node.name}"
             for node in tree.body
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.name != "__getattr__"  # a lazy export, not a factory
         ]
     assert factories == []
 
@@ -201,3 +202,24 @@ def test_only_the_settings_read_the_environment() -> None:
             ):
                 reading.append(f"{module_name(source)}:{node.lineno}")
     assert reading == []
+
+
+def test_importing_the_app_imports_no_service_until_a_route_runs() -> None:
+    """A capability's service (and its store) is imported when its first route runs, so a
+    cold start pays only for routes, models and views."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, app; "
+        "print(sorted(m for m in sys.modules if m.startswith('chalicelib') "
+        "and m.rsplit('.', 1)[-1] in ('service', 'store', 'stripe_rail', 'receipt_pdf')))"
+    )
+    done = subprocess.run(  # noqa: S603 - our own interpreter and a fixed snippet
+        [sys.executable, "-c", probe],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip() == "[]"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from chalicelib.cases.errors import (
     CaseError,
     CaseNotFound,
@@ -10,7 +12,9 @@ from chalicelib.cases.errors import (
     StatusChangeRefused,
 )
 from chalicelib.cases.models import Case, CaseEvent, CaseStatus, FundType, Party, PartyRole
-from chalicelib.cases.service import CasePage, CaseService
+
+if TYPE_CHECKING:
+    from chalicelib.cases.service import CasePage, CaseService
 
 __all__ = [
     "Case",
@@ -27,3 +31,15 @@ __all__ = [
     "PartyRole",
     "StatusChangeRefused",
 ]
+
+# The service loads when first asked for, so a route that imports this package's models
+# does not pay for the service at cold start.
+_LAZY = {"CasePage": "chalicelib.cases.service", "CaseService": "chalicelib.cases.service"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(_LAZY[name]), name)

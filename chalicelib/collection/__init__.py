@@ -5,6 +5,8 @@ Other packages use the names exported here; ``chalicelib.wiring`` builds the ser
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from chalicelib.collection.errors import (
     AmountRefused,
     CaseNotPayable,
@@ -30,8 +32,10 @@ from chalicelib.collection.models import (
     UnidentifiedPayment,
 )
 from chalicelib.collection.rail import PaymentRail, RailEvent, RailPayment, RailStatus
-from chalicelib.collection.service import CollectionService
-from chalicelib.collection.store import CollectionStore
+
+if TYPE_CHECKING:
+    from chalicelib.collection.service import CollectionService
+    from chalicelib.collection.store import CollectionStore
 
 __all__ = [
     "AmountRefused",
@@ -61,3 +65,18 @@ __all__ = [
     "UnidentifiedPayment",
     "WebhookRejected",
 ]
+
+# The service loads when first asked for, so a route that imports this package's models
+# does not pay for the service at cold start.
+_LAZY = {
+    "CollectionService": "chalicelib.collection.service",
+    "CollectionStore": "chalicelib.collection.store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(_LAZY[name]), name)

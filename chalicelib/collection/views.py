@@ -3,14 +3,16 @@ facts only (case number, court, amounts), never a party's name, ID number or pho
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.cases.identifiers import group_account_number
 from chalicelib.clock import isoformat
 from chalicelib.collection.models import Payment
 from chalicelib.collection.rail import BrowserSetup
-from chalicelib.collection.service import CaseOverview
 from chalicelib.money import format_yuan
+
+if TYPE_CHECKING:
+    from chalicelib.collection.service import CaseOverview
 
 
 def _money(fen: int, currency: str) -> dict[str, Any]:

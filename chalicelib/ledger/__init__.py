@@ -6,6 +6,8 @@ service.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from chalicelib.ledger.errors import (
     AccountConflict,
     AccountNotFound,
@@ -46,7 +48,9 @@ from chalicelib.ledger.models import (
     TransferRequest,
     VerifyReport,
 )
-from chalicelib.ledger.service import LedgerService
+
+if TYPE_CHECKING:
+    from chalicelib.ledger.service import LedgerService
 
 __all__ = [
     "Account",
@@ -87,3 +91,15 @@ __all__ = [
     "TransferRequest",
     "VerifyReport",
 ]
+
+# The service loads when first asked for, so a route that imports this package's models
+# does not pay for the service at cold start.
+_LAZY = {"LedgerService": "chalicelib.ledger.service"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(_LAZY[name]), name)

@@ -32,7 +32,8 @@ PROPOSAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._\-]{0,99}$")
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # validators are built on first use, not at import, to keep the cold start short
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class SystemAccount(StrEnum):
