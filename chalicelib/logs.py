@@ -15,7 +15,7 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -60,8 +60,8 @@ def mask_value(value: Any) -> Any:
     return mask_text(str(value))
 
 
-def _masked_json(log: dict[str, Any]) -> str:
-    return json.dumps(mask_value(log), separators=(",", ":"), ensure_ascii=False, default=str)
+def _masked_json(log: Mapping[str, object]) -> str:
+    return json.dumps(mask_value(dict(log)), separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 @cache
