@@ -103,9 +103,13 @@ def cloudformation_resources(stage: str) -> dict[str, Any]:
         properties = create_table_request(spec, default_table_name(spec, stage))
         properties["PointInTimeRecoverySpecification"] = {"PointInTimeRecoveryEnabled": True}
         properties["SSESpecification"] = {"SSEEnabled": True}
+        properties["DeletionProtectionEnabled"] = True
+        # The system of record outlives any stack: kept when the stack is deleted or a change
+        # would replace the table, and DynamoDB refuses to delete it while protected.
         resources[spec.logical_name] = {
             "Type": "AWS::DynamoDB::Table",
             "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
             "Properties": properties,
         }
     return {"Resources": resources}

@@ -45,3 +45,5 @@ def test_deployment_template_holds_every_table() -> None:
     for resource in resources.values():
         assert resource["Properties"]["BillingMode"] == "PAY_PER_REQUEST"
         assert resource["DeletionPolicy"] == "Retain"
+        assert resource["UpdateReplacePolicy"] == "Retain"
+        assert resource["Properties"]["DeletionProtectionEnabled"] is True
