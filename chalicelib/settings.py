@@ -55,9 +55,7 @@ class Settings(BaseSettings):
     export_signing_key_name: str = Field(default="export-signing-key", min_length=1)
 
     # Sign-in: Amazon Cognito in dev and prod; the local stack's own key in local
-    cognito_user_pool_id: str = Field(
-        default="", pattern=r"^([a-z]{2}(-[a-z]+)+-\d_[0-9A-Za-z]+)?$"
-    )
+    cognito_user_pool_id: str = Field(default="", pattern=POOL_ID)
     cognito_app_client_id: str = Field(default="", pattern=r"^[0-9a-z]*$")
     auth_issuer: str | None = None
     auth_audience: str | None = None
