@@ -11,7 +11,7 @@ STAGE ?= prod
 
 .PHONY: run test lint format bench package system-deps clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-face.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet 'pip>=23,<26.3'  # chalice 1.34 needs pip below 26.3
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt

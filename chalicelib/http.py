@@ -133,11 +133,11 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def parse_json(raw: bytes) -> Any:
+def parse_json(raw: bytes, *, limit: int = MAX_BODY_BYTES) -> Any:
     """Strict JSON: fractions become Decimal (so money fields can refuse them), NaN and
     Infinity are refused, duplicate keys are refused."""
-    if len(raw) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"the body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}")
+    if len(raw) > limit:
+        raise PayloadTooLarge(f"the body is {len(raw)} bytes; the limit is {limit}")
     if not raw.strip():
         raise BadRequest("the request needs a JSON body")
     try:
@@ -201,12 +201,15 @@ def route(
     query: type[BaseModel] | None = None,
     status: int = 200,
     raw_body: bool = False,
+    max_body_bytes: Callable[[], int] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a route on an app or blueprint with sign-in, parsing and error rendering.
 
     ``roles`` are the staff roles allowed; ``public=True`` is for the debtor's and creditor's
     pages and for webhooks, which prove themselves another way. The handler is called as
     ``handler(call, **uri_params)`` and returns a JSON-able value or a chalice ``Response``.
+    ``max_body_bytes`` raises the body limit for routes that take a photo (read from settings
+    when a request comes, so the limit is the stage's).
     """
     allowed = frozenset(roles)
     if public == bool(allowed):
@@ -229,14 +232,13 @@ def route(
                     call.query = parse_model(query, request.query_params or {}, where="query")
                 if body is not None or raw_body:
                     raw = call.raw_body
-                    if len(raw) > MAX_BODY_BYTES:
-                        raise PayloadTooLarge(
-                            f"the body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}"
-                        )
+                    limit = max_body_bytes() if max_body_bytes else MAX_BODY_BYTES
+                    if len(raw) > limit:
+                        raise PayloadTooLarge(f"the body is {len(raw)} bytes; the limit is {limit}")
                     if body is not None:
                         if not _is_json(request.headers.get("content-type")):
                             raise UnsupportedMediaType("send the body as application/json")
-                        call.body = parse_model(body, parse_json(raw))
+                        call.body = parse_model(body, parse_json(raw, limit=limit))
                 result = handler(call, **params)
             except ProblemError as error:
                 return problem_response(error, instance=request.context.get("path"))

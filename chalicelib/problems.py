@@ -97,6 +97,12 @@ class Conflict(ProblemError):
     title = "Conflicts with the current state"
 
 
+class Locked(ProblemError):
+    status = 423
+    slug = "locked"
+    title = "Locked until someone unlocks it"
+
+
 class PayloadTooLarge(ProblemError):
     status = 413
     slug = "payload-too-large"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_RECEIPT_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
@@ -116,6 +116,40 @@ class Settings(BaseSettings):
             self.stripe_webhook_secret_name,
             self.export_signing_key_name,
         )
+
+    # Face verification of creditors (刷脸发款)
+    identity_table: str = Field(min_length=3)
+    reference_photos_bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{2,62}$")
+    # "local" compares offline with dlib (make run, courts that keep biometrics on premises);
+    # "rekognition" calls Amazon Rekognition (dev, prod).
+    face_verifier: str = Field(default="local", pattern=r"^(local|rekognition)$")
+    face_similarity_threshold: float = Field(default=99.0, ge=80.0, le=100.0)  # Rekognition, %
+    face_distance_threshold: float = Field(default=0.5, gt=0.0, le=0.6)  # dlib, lower is closer
+    face_liveness: bool = False  # Rekognition Face Liveness sessions, where the stage enables it
+    face_liveness_min_confidence: float = Field(default=90.0, ge=50.0, le=100.0)
+    face_min_width_fraction: float = Field(default=0.15, gt=0.0, lt=1.0)  # of the photo's width
+    face_min_width_pixels: int = Field(default=80, ge=40)
+    # Brightness and sharpness of the face on a 0..100 scale (Rekognition's; the local
+    # verifier measures luma and the variance of the Laplacian on the same scale).
+    face_min_brightness: float = Field(default=25.0, ge=0.0, le=100.0)
+    face_min_sharpness: float = Field(default=10.0, ge=0.0, le=100.0)
+    face_photo_max_bytes: int = Field(default=3 * 1024 * 1024, ge=64 * 1024, le=5 * 1024 * 1024)
+    reference_photo_retention_days: int = Field(default=90, ge=0, le=3650)  # after conclusion
+    face_grant_key: SecretStr | None = None  # HMAC key of verification grants (32+ bytes)
+    face_grant_ttl_seconds: int = Field(default=300, ge=30, le=900)
+    face_max_failures: int = Field(default=5, ge=1, le=20)
+    face_failure_window_minutes: int = Field(default=30, ge=1, le=24 * 60)
+
+    @model_validator(mode="after")
+    def _real_face_check_in_the_local_stage(self) -> Settings:
+        # The local stack points AWS clients at moto, whose CompareFaces answers a canned match
+        # whatever the faces: it must never be what lets a creditor through.
+        if self.stage == "local" and self.face_verifier == "rekognition":
+            raise ValueError("face_verifier=rekognition is refused in the local stage")
+        key = self.face_grant_key
+        if key is not None and len(key.get_secret_value().encode()) < 32:
+            raise ValueError("face_grant_key must be at least 32 bytes")
+        return self
 
 
 def load() -> Settings:

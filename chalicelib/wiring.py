@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from chalicelib.cases.service import CaseService
     from chalicelib.collection.rail import PaymentRail
     from chalicelib.collection.service import CollectionService
+    from chalicelib.identity.face_interface import FaceVerifier
+    from chalicelib.identity.face_records import FaceStore
+    from chalicelib.identity.face_service import FaceChecks
+    from chalicelib.identity.reference_photo_store import ReferencePhotos
     from chalicelib.identity.tokens import TokenVerifier
     from chalicelib.ledger.service import LedgerService
     from chalicelib.notifications.interface import Notifier
@@ -107,6 +111,34 @@ def dynamodb() -> Any:
         )
 
     return cached("dynamodb", build)
+
+
+def s3() -> Any:
+    """The S3 client (reference photos). AWS_ENDPOINT_URL_S3 points it at moto locally."""
+
+    def build() -> Any:
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            "s3", config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=2)
+        )
+
+    return cached("s3", build)
+
+
+def s3() -> Any:
+    """The S3 client (reference photos). AWS_ENDPOINT_URL_S3 points it at moto locally."""
+
+    def build() -> Any:
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            "s3", config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=2)
+        )
+
+    return cached("s3", build)
 
 
 def payment_rail() -> PaymentRail:
@@ -222,3 +254,75 @@ def collection_service() -> CollectionService:
         )
 
     return cached("collection", build)
+
+
+def face_verifier() -> FaceVerifier:
+    """The face verifier the settings choose: Rekognition, or dlib offline (loaded here, on the
+    first face check, never at import)."""
+
+    def build() -> FaceVerifier:
+        from chalicelib.identity.face_interface import build_verifier
+
+        the_settings = settings()
+        if the_settings.face_verifier == "rekognition":
+            import boto3
+
+            return build_verifier(the_settings, rekognition=boto3.client("rekognition"))
+        return build_verifier(the_settings)
+
+    return cached("face_verifier", build)
+
+
+def face_store() -> FaceStore:
+    def build() -> FaceStore:
+        from chalicelib.identity.face_records import FaceStore
+
+        return FaceStore(dynamodb(), settings().identity_table)
+
+    return cached("face_store", build)
+
+
+def reference_photos() -> ReferencePhotos:
+    """Creditors' reference photos: checked on enrolment, encrypted in S3, purged after the
+    retention once the case is concluded."""
+
+    def build() -> ReferencePhotos:
+        from chalicelib.identity.reference_photo_store import ReferencePhotos
+
+        return ReferencePhotos(
+            s3=s3(),
+            bucket=settings().reference_photos_bucket,
+            store=face_store(),
+            verifier=face_verifier,
+            clock=clock(),
+        )
+
+    return cached("reference_photos", build)
+
+
+def face_checks() -> FaceChecks:
+    """The creditor's face check on a claim: decisions, lockout, grants."""
+
+    def build() -> FaceChecks:
+        from datetime import timedelta
+
+        from chalicelib.identity.face_service import FaceCheckLimits, FaceChecks
+        from chalicelib.identity.grants import GrantSigner
+
+        the_settings = settings()
+        if the_settings.face_grant_key is None:
+            raise RuntimeError("set FACE_GRANT_KEY (32 bytes or more) to issue face grants")
+        return FaceChecks(
+            store=face_store(),
+            photos=reference_photos(),
+            verifier=face_verifier,
+            signer=GrantSigner(the_settings.face_grant_key.get_secret_value().encode()),
+            clock=clock(),
+            limits=FaceCheckLimits(
+                grant_ttl=timedelta(seconds=the_settings.face_grant_ttl_seconds),
+                max_failures=the_settings.face_max_failures,
+                failure_window=timedelta(minutes=the_settings.face_failure_window_minutes),
+            ),
+        )
+
+    return cached("face_checks", build)

@@ -80,6 +80,9 @@ def write_local_secrets(folder: Path) -> None:
 def local_environment(*, moto_url: str, stripe_url: str, api_url: str) -> dict[str, str]:
     """What the app and the demo loader need to talk to the local stack."""
     write_local_secrets(STATE / "secrets")
+    grant_key_file = STATE / "face-grant-key"
+    if not grant_key_file.exists():
+        grant_key_file.write_text(secrets.token_hex(32))
     return {
         "STAGE": "local",
         "AWS_ACCESS_KEY_ID": "local",
@@ -90,6 +93,11 @@ def local_environment(*, moto_url: str, stripe_url: str, api_url: str) -> dict[s
         "CASES_TABLE": "courtfunds-local-cases",
         "LEDGER_TABLE": "courtfunds-local-ledger",
         "COLLECTION_TABLE": "courtfunds-local-collection",
+        "IDENTITY_TABLE": "courtfunds-local-identity",
+        "REFERENCE_PHOTOS_BUCKET": "courtfunds-local-reference-photos",
+        # Faces are compared offline with dlib: moto's canned CompareFaces never decides here.
+        "FACE_VERIFIER": "local",
+        "FACE_GRANT_KEY": grant_key_file.read_text().strip(),
         "STRIPE_API_BASE": stripe_url,
         "SECRETS_FROM": "directory",
         "SECRETS_DIR": str(STATE / "secrets"),
@@ -98,6 +106,17 @@ def local_environment(*, moto_url: str, stripe_url: str, api_url: str) -> dict[s
         "AUTH_JWKS_FILE": str(STATE / "auth" / "jwks.json"),
         "NOTIFY_OUTBOX_DIR": str(STATE / "outbox"),
     }
+
+
+def create_storage(moto_url: str) -> None:
+    """The tables and buckets, from their one definition in infra/."""
+    import boto3
+
+    from infra.buckets import bucket_names, create_buckets
+    from infra.tables import create_tables, table_names
+
+    create_tables(boto3.client("dynamodb", endpoint_url=moto_url), table_names("local"))
+    create_buckets(boto3.client("s3", endpoint_url=moto_url), bucket_names("local"))
 
 
 def main(argv: list[str]) -> int:
@@ -157,11 +176,7 @@ def main(argv: list[str]) -> int:
             (STATE / "secrets" / "stripe-webhook-secret").read_text().strip(),
         )
 
-        import boto3
-
-        from infra.tables import create_tables, table_names
-
-        create_tables(boto3.client("dynamodb", endpoint_url=moto_url), table_names("local"))
+        create_storage(moto_url)
         from infra.demo import load_demo_data
 
         cases = load_demo_data()

@@ -30,6 +30,7 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec("CasesTable", "CASES_TABLE", "cases, parties, status history, counters"),
     TableSpec("LedgerTable", "LEDGER_TABLE", "accounts, transfers, entries (hash chains)"),
     TableSpec("CollectionTable", "COLLECTION_TABLE", "payments, webhook events, receipts"),
+    TableSpec("IdentityTable", "IDENTITY_TABLE", "reference photos on file, face checks, grants"),
 )
 
 

@@ -25,6 +25,9 @@ os.environ.update(
         "CASES_TABLE": "courtfunds-test-cases",
         "LEDGER_TABLE": "courtfunds-test-ledger",
         "COLLECTION_TABLE": "courtfunds-test-collection",
+        "IDENTITY_TABLE": "courtfunds-test-identity",
+        "REFERENCE_PHOTOS_BUCKET": "courtfunds-test-reference-photos",
+        "FACE_GRANT_KEY": "test-only-grant-key-0123456789abcdef",
     }
 )
 

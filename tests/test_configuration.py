@@ -47,3 +47,34 @@ def test_deployment_template_holds_every_table() -> None:
         assert resource["DeletionPolicy"] == "Retain"
         assert resource["UpdateReplacePolicy"] == "Retain"
         assert resource["Properties"]["DeletionProtectionEnabled"] is True
+
+
+def test_every_stage_names_the_buckets_infra_defines_and_may_reach_them() -> None:
+    from infra.buckets import BUCKETS, default_bucket_name
+
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    for stage, settings in config["stages"].items():
+        env = settings["environment_variables"]
+        policy = json.loads((ROOT / ".chalice" / settings["iam_policy_file"]).read_text())
+        resources = {
+            r
+            for s in policy["Statement"]
+            for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])
+        }
+        for spec in BUCKETS:
+            assert env[spec.env_var] == default_bucket_name(spec, stage)
+            assert f"arn:*:s3:::{default_bucket_name(spec, stage)}/*" in resources
+        # moto's canned CompareFaces must never decide a local face check
+        assert env["FACE_VERIFIER"] == ("local" if stage == "local" else "rekognition")
+
+
+def test_buckets_are_private_encrypted_and_tls_only_when_deployed() -> None:
+    from infra.buckets import cloudformation_resources as bucket_resources
+
+    resources = bucket_resources("prod")["Resources"]
+    bucket = resources["ReferencePhotosBucket"]["Properties"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    sse = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert sse["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    statement = resources["ReferencePhotosBucketPolicy"]["Properties"]["PolicyDocument"]
+    assert statement["Statement"][0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}

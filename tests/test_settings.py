@@ -120,3 +120,18 @@ def test_the_local_stage_names_what_its_sign_in_lacks(monkeypatch: pytest.Monkey
     monkeypatch.delenv("AUTH_JWKS_FILE", raising=False)
     with pytest.raises(MissingSetting, match="AUTH_JWKS_FILE"):
         load().sign_in()
+def test_the_rekognition_verifier_is_refused_in_the_local_stage(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # moto's CompareFaces answers a canned match: it must never let a creditor through locally
+    monkeypatch.setenv("FACE_VERIFIER", "rekognition")
+    with pytest.raises(ValidationError, match="local stage"):
+        load()
+    monkeypatch.setenv("STAGE", "prod")
+    assert load().face_verifier == "rekognition"
+
+
+def test_a_short_grant_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FACE_GRANT_KEY", "too-short")
+    with pytest.raises(ValidationError, match="face_grant_key"):
+        load()

@@ -1,4 +1,5 @@
-"""Who is asking: staff sign-in (JWT bearer tokens with roles)."""
+"""Who is asking: staff sign-in (JWT bearer tokens with roles), and the creditor's face check
+(reference photos, the face verifier, grants); the composition root builds its services."""
 
 from __future__ import annotations
 

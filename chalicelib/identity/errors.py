@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from chalicelib.problems import Forbidden, ProblemError, Unauthenticated
+from chalicelib.problems import (
+    Forbidden,
+    Locked,
+    NotFound,
+    ProblemError,
+    ServiceUnavailable,
+    Unauthenticated,
+    ValidationFailed,
+)
 
 
 class IdentityError(ProblemError):
@@ -17,3 +25,35 @@ class NotSignedIn(IdentityError, Unauthenticated):
 class RoleNotAllowed(IdentityError, Forbidden):
     slug = "identity/role-not-allowed"
     title = "Your role may not do this"
+
+
+class FaceServiceBusy(IdentityError, ServiceUnavailable):
+    slug = "identity/face-check-busy"
+    title = "The face check is busy"
+
+
+class FaceServiceUnavailable(IdentityError, ServiceUnavailable):
+    slug = "identity/face-check-unavailable"
+    title = "The face check is not available"
+
+
+class PhotoRefused(IdentityError, ValidationFailed):
+    """A photo that cannot be used; ``reason`` says what the person can do about it."""
+
+    slug = "identity/photo-refused"
+    title = "The photo cannot be used"
+
+
+class NoReferencePhoto(IdentityError, NotFound):
+    slug = "identity/no-reference-photo"
+    title = "No reference photo is on file for this creditor"
+
+
+class ClaimLocked(IdentityError, Locked):
+    slug = "identity/claim-locked"
+    title = "Too many failed face checks: the claim is locked"
+
+
+class GrantRefused(IdentityError, Forbidden):
+    slug = "identity/grant-refused"
+    title = "The face-verification grant is not valid for this payout"

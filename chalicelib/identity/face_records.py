@@ -1,0 +1,306 @@
+"""Face verification's items in the identity table (generic pk/sk, sparse gsi1).
+
+    pk                          sk               what                       index gsi1 (pk / sk)
+    REF#{case_id}#{party_id}    REF              the reference photo on     REFPHOTO#live /
+                                                 file (its S3 key, never      {case_id}#{party_id}
+                                                 the photo), or its purge
+    CLAIM#{disbursement_id}     STATE            failures in the window,    LOCKED#{court} /
+                                                 locked or not, versioned     {locked_at}#{disb}
+    CLAIM#{disbursement_id}     AT#{at}#{n}      one decision or unlock,
+                                                 for the trail (全程留痕)
+    GRANT#{grant_id}            GRANT            a grant: issued, then used
+
+Only decisions are kept: outcome, scores, thresholds, checks run and model version. Items leave
+an index by losing its attributes (the policy grants no DeleteItem).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from chalicelib.clock import isoformat, parse_iso
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _n(value: int) -> dict[str, str]:
+    return {"N": str(value)}
+
+
+class Contended(Exception):
+    """Another attempt on the same claim wrote between our read and our write."""
+
+
+@dataclass(frozen=True)
+class ReferenceRecord:
+    case_id: str
+    party_id: str
+    key: str  # the S3 object key
+    enrolled_at: datetime
+    enrolled_by: str
+    scores: dict[str, float]
+    purged_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ClaimState:
+    disbursement_id: str
+    failures: tuple[datetime, ...] = ()
+    locked: bool = False
+    locked_at: datetime | None = None
+    court: str = ""
+    version: int = 0
+
+
+@dataclass(frozen=True)
+class ClaimEvent:
+    at: datetime
+    kind: str  # "decision" or "unlock"
+    actor: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class FaceStore:
+    def __init__(self, client: Any, table: str) -> None:
+        self._db = client
+        self._table = table
+
+    # reference photos ----------------------------------------------------------------------
+
+    def put_reference(self, record: ReferenceRecord) -> None:
+        item = {
+            "pk": _s(f"REF#{record.case_id}#{record.party_id}"),
+            "sk": _s("REF"),
+            "doc": _s(_reference_doc(record)),
+        }
+        if record.purged_at is None:
+            item["gsi1pk"] = _s("REFPHOTO#live")
+            item["gsi1sk"] = _s(f"{record.case_id}#{record.party_id}")
+        self._db.put_item(TableName=self._table, Item=item)
+
+    def reference(self, case_id: str, party_id: str) -> ReferenceRecord | None:
+        answer = self._db.get_item(
+            TableName=self._table,
+            Key={"pk": _s(f"REF#{case_id}#{party_id}"), "sk": _s("REF")},
+            ConsistentRead=True,
+        )
+        item = answer.get("Item")
+        return _reference_from(item["doc"]["S"]) if item else None
+
+    def live_references(self, *, after: str | None, limit: int) -> list[ReferenceRecord]:
+        """Reference photos still on file, a page at a time (the purge sweeper's queue)."""
+        arguments: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :p",
+            "ExpressionAttributeValues": {":p": _s("REFPHOTO#live")},
+            "Limit": limit,
+        }
+        if after:
+            arguments["KeyConditionExpression"] += " AND gsi1sk > :a"
+            arguments["ExpressionAttributeValues"][":a"] = _s(after)
+        items = self._db.query(**arguments).get("Items", [])
+        return [_reference_from(item["doc"]["S"]) for item in items]
+
+    # claims: attempts, lockout, unlock ------------------------------------------------------
+
+    def claim(self, disbursement_id: str) -> ClaimState:
+        answer = self._db.get_item(
+            TableName=self._table,
+            Key={"pk": _s(f"CLAIM#{disbursement_id}"), "sk": _s("STATE")},
+            ConsistentRead=True,
+        )
+        item = answer.get("Item")
+        if not item:
+            return ClaimState(disbursement_id=disbursement_id)
+        doc = json.loads(item["doc"]["S"])
+        return ClaimState(
+            disbursement_id=disbursement_id,
+            failures=tuple(parse_iso(t) for t in doc["failures"]),
+            locked=bool(doc["locked"]),
+            locked_at=parse_iso(doc["locked_at"]) if doc.get("locked_at") else None,
+            court=str(doc.get("court", "")),
+            version=int(item["version"]["N"]),
+        )
+
+    def claim_events(self, disbursement_id: str) -> list[ClaimEvent]:
+        answer = self._db.query(
+            TableName=self._table,
+            KeyConditionExpression="pk = :p AND begins_with(sk, :a)",
+            ExpressionAttributeValues={":p": _s(f"CLAIM#{disbursement_id}"), ":a": _s("AT#")},
+            ConsistentRead=True,
+        )
+        events = []
+        for item in answer.get("Items", []):
+            doc = json.loads(item["doc"]["S"])
+            events.append(
+                ClaimEvent(
+                    at=parse_iso(doc["at"]),
+                    kind=doc["kind"],
+                    actor=doc["actor"],
+                    details=doc["details"],
+                )
+            )
+        return events
+
+    def locked_claims(self, court: str, *, limit: int = 50) -> list[ClaimState]:
+        answer = self._db.query(
+            TableName=self._table,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :p",
+            ExpressionAttributeValues={":p": _s(f"LOCKED#{court}")},
+            Limit=limit,
+        )
+        return [self.claim(item["pk"]["S"].removeprefix("CLAIM#")) for item in answer["Items"]]
+
+    def record(
+        self,
+        before: ClaimState,
+        after: ClaimState,
+        event: ClaimEvent,
+        *,
+        grant: dict[str, Any] | None = None,
+    ) -> None:
+        """The claim's new state, the event and any grant, in one transaction guarded by the
+        claim's version, so two attempts at once cannot both count as the fifth."""
+        state_item: dict[str, Any] = {
+            "pk": _s(f"CLAIM#{after.disbursement_id}"),
+            "sk": _s("STATE"),
+            "version": _n(before.version + 1),
+            "doc": _s(
+                json.dumps(
+                    {
+                        "failures": [isoformat(t) for t in after.failures],
+                        "locked": after.locked,
+                        "locked_at": isoformat(after.locked_at) if after.locked_at else None,
+                        "court": after.court,
+                    }
+                )
+            ),
+        }
+        if after.locked and after.locked_at is not None:
+            state_item["gsi1pk"] = _s(f"LOCKED#{after.court}")
+            state_item["gsi1sk"] = _s(f"{isoformat(after.locked_at)}#{after.disbursement_id}")
+        guard: dict[str, Any] = (
+            {"ConditionExpression": "attribute_not_exists(pk)"}
+            if before.version == 0
+            else {
+                "ConditionExpression": "version = :v",
+                "ExpressionAttributeValues": {":v": _n(before.version)},
+            }
+        )
+        items: list[dict[str, Any]] = [
+            {"Put": {"TableName": self._table, "Item": state_item, **guard}},
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": {
+                        "pk": _s(f"CLAIM#{after.disbursement_id}"),
+                        "sk": _s(f"AT#{isoformat(event.at)}#{before.version + 1:06d}"),
+                        "doc": _s(
+                            json.dumps(
+                                {
+                                    "at": isoformat(event.at),
+                                    "kind": event.kind,
+                                    "actor": event.actor,
+                                    "details": event.details,
+                                },
+                                ensure_ascii=False,
+                            )
+                        ),
+                    },
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+        ]
+        if grant is not None:
+            items.append({"Put": {"TableName": self._table, "Item": grant}})
+        try:
+            self._db.transact_write_items(TransactItems=items)
+        except self._db.exceptions.TransactionCanceledException as error:
+            raise Contended(after.disbursement_id) from error
+
+    # grants ---------------------------------------------------------------------------------
+
+    def grant_item(
+        self, grant_id: str, doc: dict[str, Any], expires_at: datetime
+    ) -> dict[str, Any]:
+        return {
+            "pk": _s(f"GRANT#{grant_id}"),
+            "sk": _s("GRANT"),
+            "state": _s("issued"),
+            "expires_at": _s(isoformat(expires_at)),
+            "doc": _s(json.dumps(doc, ensure_ascii=False)),
+        }
+
+    def grant_use_item(self, grant_id: str, *, now: datetime, used_for: str) -> dict[str, Any]:
+        """The conditional update that uses a grant once, for a caller's transaction: it fails
+        if the grant is unknown, already used or expired."""
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": {"pk": _s(f"GRANT#{grant_id}"), "sk": _s("GRANT")},
+                "UpdateExpression": "SET #s = :used, used_at = :now, used_for = :for",
+                "ConditionExpression": "#s = :issued AND expires_at > :now",
+                "ExpressionAttributeNames": {"#s": "state"},
+                "ExpressionAttributeValues": {
+                    ":used": _s("used"),
+                    ":issued": _s("issued"),
+                    ":now": _s(isoformat(now)),
+                    ":for": _s(used_for),
+                },
+            }
+        }
+
+    def grant_state(self, grant_id: str) -> str | None:
+        answer = self._db.get_item(
+            TableName=self._table,
+            Key={"pk": _s(f"GRANT#{grant_id}"), "sk": _s("GRANT")},
+            ConsistentRead=True,
+        )
+        item = answer.get("Item")
+        return str(item["state"]["S"]) if item else None
+
+    def use_grant(self, grant_id: str, *, now: datetime, used_for: str) -> bool:
+        """Use a grant on its own (the release step puts ``grant_use_item`` in its own
+        transaction instead); False if it was used, expired or never issued."""
+        try:
+            self._db.transact_write_items(
+                TransactItems=[self.grant_use_item(grant_id, now=now, used_for=used_for)]
+            )
+        except self._db.exceptions.TransactionCanceledException:
+            return False
+        return True
+
+
+def _reference_doc(record: ReferenceRecord) -> str:
+    return json.dumps(
+        {
+            "case_id": record.case_id,
+            "party_id": record.party_id,
+            "key": record.key,
+            "enrolled_at": isoformat(record.enrolled_at),
+            "enrolled_by": record.enrolled_by,
+            "scores": record.scores,
+            "purged_at": isoformat(record.purged_at) if record.purged_at else None,
+        },
+        ensure_ascii=False,
+    )
+
+
+def _reference_from(doc: str) -> ReferenceRecord:
+    data = json.loads(doc)
+    return ReferenceRecord(
+        case_id=data["case_id"],
+        party_id=data["party_id"],
+        key=data["key"],
+        enrolled_at=parse_iso(data["enrolled_at"]),
+        enrolled_by=data["enrolled_by"],
+        scores=data["scores"],
+        purged_at=parse_iso(data["purged_at"]) if data.get("purged_at") else None,
+    )

@@ -1,0 +1,192 @@
+"""The creditor's face check on a claim: compare the selfie with the reference photo, count
+failures, lock the claim after too many, and issue the grant that a payout release consumes.
+
+The selfie is held in memory only while it is compared: nothing of it is stored, only the
+decision (outcome, scores, thresholds, checks run, model version).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.clock import isoformat
+from chalicelib.identity.errors import ClaimLocked, GrantRefused, IdentityError
+from chalicelib.identity.face_decisions import ADVICE, FaceDecision, Outcome
+from chalicelib.identity.face_records import ClaimEvent, ClaimState, Contended, FaceStore
+from chalicelib.identity.grants import Binding, GrantClaims, GrantSigner, check_binding
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from chalicelib.clock import Clock
+    from chalicelib.identity.face_interface import FaceVerifier
+    from chalicelib.identity.reference_photo_store import ReferencePhotos
+
+RETRIES = 3
+
+
+@dataclass(frozen=True)
+class FaceCheckLimits:
+    grant_ttl: timedelta
+    max_failures: int
+    failure_window: timedelta
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What the phone is told after a face check."""
+
+    decision: FaceDecision
+    attempts_left: int
+    locked: bool
+    grant: str | None = None
+    grant_expires_at: datetime | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        refusal = self.decision.refusal
+        advice = ADVICE[refusal] if refusal else None
+        return {
+            "outcome": self.decision.outcome.value,
+            "reason": refusal.value if refusal else None,
+            "advice": {"zh": advice[0], "en": advice[1]} if advice else None,
+            "attempts_left": self.attempts_left,
+            "locked": self.locked,
+            "liveness": self.decision.liveness,
+            "grant": self.grant,
+            "grant_expires_at": isoformat(self.grant_expires_at) if self.grant_expires_at else None,
+        }
+
+
+class FaceChecks:
+    def __init__(
+        self,
+        *,
+        store: FaceStore,
+        photos: ReferencePhotos,
+        verifier: Callable[[], FaceVerifier],
+        signer: GrantSigner,
+        clock: Clock,
+        limits: FaceCheckLimits,
+    ) -> None:
+        self._store = store
+        self._photos = photos
+        self._verifier = verifier
+        self._signer = signer
+        self._clock = clock
+        self._limits = limits
+
+    def _recent(self, state: ClaimState, now: datetime) -> tuple[datetime, ...]:
+        since = now - self._limits.failure_window
+        return tuple(t for t in state.failures if t > since)
+
+    def check(self, binding: Binding, selfie: bytes, *, court: str) -> CheckResult:
+        """One attempt on a claim. A locked claim is refused before the photo is looked at.
+        A clear face that is not the creditor's counts as a failure; a photo refused for its
+        quality does not (the person is told what to fix), but it is recorded."""
+        state = self._store.claim(binding.disbursement_id)
+        if state.locked:
+            raise ClaimLocked(
+                "this claim is locked after too many failed face checks; "
+                "the case officer has been told and can unlock it",
+                disbursement_id=binding.disbursement_id,
+            )
+        reference = self._photos.photo(binding.case_id, binding.creditor_party_id)
+        decision = self._verifier().compare(reference, selfie)
+        for _ in range(RETRIES):
+            try:
+                return self._record(binding, decision, court=court)
+            except Contended:
+                continue
+        raise IdentityError("the claim is busy with another attempt; try again")
+
+    def _record(self, binding: Binding, decision: FaceDecision, *, court: str) -> CheckResult:
+        now = self._clock.now()
+        state = self._store.claim(binding.disbursement_id)
+        if state.locked:
+            raise ClaimLocked(
+                "this claim was locked by another attempt a moment ago",
+                disbursement_id=binding.disbursement_id,
+            )
+        failures = self._recent(state, now)
+        if decision.outcome is Outcome.NO_MATCH:
+            failures = (*failures, now)
+        locked = len(failures) >= self._limits.max_failures
+        after = replace(
+            state,
+            failures=failures,
+            locked=locked,
+            locked_at=now if locked else None,
+            court=court,
+        )
+        details: dict[str, Any] = {**decision.as_record(), "binding": binding.__dict__}
+        token = expires = None
+        grant_item = None
+        if decision.outcome is Outcome.MATCH:
+            expires = now + self._limits.grant_ttl
+            claims = GrantClaims(
+                grant_id=uuid.uuid4().hex, binding=binding, issued_at=now, expires_at=expires
+            )
+            token = self._signer.sign(claims)
+            details["grant_id"] = claims.grant_id
+            grant_item = self._store.grant_item(
+                claims.grant_id, {"binding": binding.__dict__, "issued_at": str(now)}, expires
+            )
+        self._store.record(
+            state,
+            after,
+            ClaimEvent(at=now, kind="decision", actor="creditor", details=details),
+            grant=grant_item,
+        )
+        return CheckResult(
+            decision=decision,
+            attempts_left=max(0, self._limits.max_failures - len(failures)),
+            locked=locked,
+            grant=token,
+            grant_expires_at=expires,
+        )
+
+    def trail(self, disbursement_id: str) -> tuple[ClaimState, list[ClaimEvent]]:
+        """A claim's state and every face check and unlock on it (decisions, never photos)."""
+        return self._store.claim(disbursement_id), self._store.claim_events(disbursement_id)
+
+    def locked(self, court: str) -> list[ClaimState]:
+        """The case officers' queue: a court's claims locked after failed face checks."""
+        return self._store.locked_claims(court)
+
+    def unlock(self, disbursement_id: str, *, actor: str, reason: str) -> ClaimState:
+        """The case officer's recorded unlock: the failures are cleared, the trail keeps them."""
+        state = self._store.claim(disbursement_id)
+        if not state.locked:
+            return state
+        after = replace(state, failures=(), locked=False, locked_at=None)
+        event = ClaimEvent(
+            at=self._clock.now(), kind="unlock", actor=actor, details={"reason": reason}
+        )
+        try:
+            self._store.record(state, after, event)
+        except Contended as error:
+            raise ClaimLocked("the claim changed meanwhile; look again and retry") from error
+        return after
+
+    def grant_use_item(self, token: str, binding: Binding, *, used_for: str) -> dict[str, Any]:
+        """For the release step: check the grant against the payout it is about to send, then
+        hand back the conditional update that uses it, to commit in the same transaction that
+        records the release. That transaction fails if the grant was used meanwhile."""
+        now = self._clock.now()
+        claims = self._signer.read(token)
+        check_binding(claims, binding, now=now)
+        if self._store.grant_state(claims.grant_id) != "issued":
+            raise GrantRefused("the grant has been used already")
+        return self._store.grant_use_item(claims.grant_id, now=now, used_for=used_for)
+
+    def redeem(self, token: str, binding: Binding, *, used_for: str) -> str:
+        """Use a grant on its own; returns its id. Refused when replayed, expired or issued for
+        another disbursement, case, creditor, amount or destination."""
+        claims = self._signer.read(token)
+        self.grant_use_item(token, binding, used_for=used_for)
+        if not self._store.use_grant(claims.grant_id, now=self._clock.now(), used_for=used_for):
+            raise GrantRefused("the grant has been used already or has expired")
+        return claims.grant_id

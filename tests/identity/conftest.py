@@ -1,0 +1,47 @@
+"""Face verification fixtures: the test photos (read in place, never copied) and the bucket."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import PROJECT_ROOT
+
+FACES = Path(os.environ.get("FACES_DIR", PROJECT_ROOT.parent / "shared" / "testdata" / "faces"))
+
+
+@pytest.fixture
+def face() -> Callable[[str], bytes]:
+    """``face("obama.jpg")`` -> the photo's bytes; skips, saying why, where they are absent."""
+
+    def read(name: str) -> bytes:
+        path = FACES / name
+        if not path.is_file():
+            message = f"test photo {path} is absent (set FACES_DIR to the faces folder)"
+            print(message)
+            pytest.skip(message)
+        return path.read_bytes()
+
+    return read
+
+
+def as_jpeg(image: Any) -> bytes:
+    out = io.BytesIO()
+    image.convert("RGB").save(out, format="JPEG", quality=90)
+    return out.getvalue()
+
+
+@pytest.fixture
+def buckets(aws: Any) -> Any:
+    """Moto S3 with the buckets of infra/buckets.py; yields the client."""
+    from chalicelib import wiring
+    from infra.buckets import bucket_names, create_buckets
+
+    client = wiring.s3()
+    create_buckets(client, bucket_names("test"))
+    return client

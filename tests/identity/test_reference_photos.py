@@ -1,0 +1,88 @@
+"""Reference photos: checked on enrolment, encrypted in a private bucket, purged after the
+retention period once the case is concluded."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from chalicelib import wiring
+from chalicelib.clock import FixedClock
+from chalicelib.wiring import face_store, reference_photos
+from chalicelib.identity.errors import NoReferencePhoto, PhotoRefused
+from tests.conftest import START
+
+Face = Callable[[str], bytes]
+BUCKET = "courtfunds-test-reference-photos"
+
+
+def _objects(s3: Any) -> list[str]:
+    return [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])]
+
+
+def test_the_bucket_is_private_and_encrypted(buckets: Any) -> None:
+    block = buckets.get_public_access_block(Bucket=BUCKET)["PublicAccessBlockConfiguration"]
+    assert all(block.values())
+    rules = buckets.get_bucket_encryption(Bucket=BUCKET)["ServerSideEncryptionConfiguration"]
+    assert rules["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+
+
+def test_a_good_photo_is_stored_encrypted_under_no_personal_name(buckets: Any, face: Face) -> None:
+    record = reference_photos().enrol("c-1", "p0", face("obama.jpg"), actor="clerk-1")
+    assert record.key.startswith("reference/c-1/")
+    head = buckets.head_object(Bucket=BUCKET, Key=record.key)
+    assert head["ServerSideEncryption"] == "aws:kms"
+    assert reference_photos().photo("c-1", "p0") == face("obama.jpg")
+    assert record.scores["faces"] == 1
+
+
+@pytest.mark.parametrize(
+    ("photo", "reason"),
+    [("two_people.jpg", "several_faces"), ("obama_partial_face.jpg", "face_cut")],
+)
+def test_a_refused_photo_stores_nothing(buckets: Any, face: Face, photo: str, reason: str) -> None:
+    with pytest.raises(PhotoRefused) as raised:
+        reference_photos().enrol("c-1", "p0", face(photo), actor="clerk-1")
+    assert raised.value.extensions["reason"] == reason
+    assert _objects(buckets) == []
+    assert face_store().reference("c-1", "p0") is None
+
+
+def test_a_new_photo_replaces_the_old_one(buckets: Any, face: Face) -> None:
+    first = reference_photos().enrol("c-1", "p0", face("obama.jpg"), actor="clerk-1")
+    second = reference_photos().enrol("c-1", "p0", face("obama2.jpg"), actor="clerk-1")
+    assert _objects(buckets) == [second.key]
+    assert first.key != second.key
+
+
+def test_photos_are_purged_after_the_retention_once_concluded(
+    buckets: Any, face: Face, clock: FixedClock
+) -> None:
+    photos = reference_photos()
+    photos.enrol("c-open", "p0", face("obama.jpg"), actor="clerk-1")
+    photos.enrol("c-recent", "p0", face("obama.jpg"), actor="clerk-1")
+    old = photos.enrol("c-done", "p0", face("obama.jpg"), actor="clerk-1")
+    concluded: dict[str, datetime | None] = {
+        "c-open": None,
+        "c-recent": START + timedelta(days=50),
+        "c-done": START,
+    }
+    clock.advance(timedelta(days=91))
+    report = photos.purge(concluded.get, retention_days=90)
+    assert (report.examined, report.purged) == (3, 1)
+    assert old.key not in _objects(buckets)
+    assert len(_objects(buckets)) == 2
+    with pytest.raises(NoReferencePhoto):
+        photos.photo("c-done", "p0")
+    assert face_store().reference("c-done", "p0").purged_at == clock.now()  # type: ignore[union-attr]
+    assert photos.purge(concluded.get, retention_days=90).examined == 2
+
+
+def test_no_photo_on_file_is_a_clear_404(buckets: Any) -> None:
+    with pytest.raises(NoReferencePhoto) as raised:
+        reference_photos().photo("c-1", "p9")
+    assert raised.value.status == 404
+    assert wiring.settings().reference_photos_bucket == BUCKET
