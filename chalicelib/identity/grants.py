@@ -33,6 +33,7 @@ class Binding:
     """The one payout a grant may release."""
 
     disbursement_id: str
+    attempt: int  # a reissued payout is a new attempt and needs a new face check
     case_id: str
     creditor_party_id: str
     amount_fen: int
@@ -89,6 +90,7 @@ class GrantSigner:
             body = json.loads(_unb64(payload))
             binding = Binding(
                 disbursement_id=str(body["disbursement_id"]),
+                attempt=int(body["attempt"]),
                 case_id=str(body["case_id"]),
                 creditor_party_id=str(body["creditor_party_id"]),
                 amount_fen=int(body["amount_fen"]),

@@ -40,6 +40,7 @@ class FaceCheckRequest(RequestBody):
     """One face check for one payout: which payout, and the selfie (base64 JPEG or PNG)."""
 
     disbursement_id: str = Field(pattern=_ID)
+    attempt: int = Field(default=1, ge=1, le=1000)
     case_id: str = Field(pattern=_ID)
     creditor_party_id: str = Field(pattern=_ID)
     amount: PositiveFen
@@ -107,6 +108,7 @@ def face_check(call: Call) -> dict[str, Any]:
         raise PhotoRefused("the photo is not base64", reason="not_an_image") from error
     binding = Binding(
         disbursement_id=request.disbursement_id,
+        attempt=request.attempt,
         case_id=case.case_id,
         creditor_party_id=creditor.party_id,
         amount_fen=request.amount,

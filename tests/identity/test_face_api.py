@@ -54,6 +54,7 @@ def test_the_right_face_gets_a_grant_for_this_payout(
     assert result["liveness"] == "not_checked"
     binding = Binding(
         disbursement_id="d-1",
+        attempt=1,
         case_id=case["case_id"],
         creditor_party_id="p1",
         amount_fen=500_000,

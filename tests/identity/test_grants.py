@@ -25,6 +25,7 @@ from tests.conftest import START
 
 BINDING = Binding(
     disbursement_id="d-1",
+    attempt=1,
     case_id="c-1",
     creditor_party_id="p0",
     amount_fen=500_000,
@@ -101,6 +102,7 @@ def test_a_token_signed_with_another_key_or_altered_is_refused() -> None:
         ("case_id", "c-2"),
         ("destination", destination_digest("6222020200112233446")),
         ("disbursement_id", "d-2"),
+        ("attempt", 2),
     ],
 )
 def test_a_grant_for_another_payout_is_refused(field: str, value: object) -> None:
