@@ -127,20 +127,6 @@ def s3() -> Any:
     return cached("s3", build)
 
 
-def s3() -> Any:
-    """The S3 client (reference photos). AWS_ENDPOINT_URL_S3 points it at moto locally."""
-
-    def build() -> Any:
-        import boto3
-        from botocore.config import Config
-
-        return boto3.client(
-            "s3", config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=2)
-        )
-
-    return cached("s3", build)
-
-
 def payment_rail() -> PaymentRail:
     """The payment rail (Stripe), its keys read from the secrets on first use. STRIPE_API_BASE
     points it at localstripe in the local stack."""

@@ -120,6 +120,8 @@ def test_the_local_stage_names_what_its_sign_in_lacks(monkeypatch: pytest.Monkey
     monkeypatch.delenv("AUTH_JWKS_FILE", raising=False)
     with pytest.raises(MissingSetting, match="AUTH_JWKS_FILE"):
         load().sign_in()
+
+
 def test_the_rekognition_verifier_is_refused_in_the_local_stage(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib.wiring import face_checks
 from chalicelib.identity.grants import Binding, destination_digest
+from chalicelib.wiring import face_checks
 from tests.cases.test_cases_api import open_case
 
 Face = Callable[[str], bytes]

@@ -10,7 +10,6 @@ import pytest
 
 from chalicelib import wiring
 from chalicelib.clock import FixedClock
-from chalicelib.wiring import face_checks, face_store
 from chalicelib.identity.errors import GrantRefused
 from chalicelib.identity.face_decisions import FaceDecision, Outcome
 from chalicelib.identity.face_service import CheckResult
@@ -21,6 +20,7 @@ from chalicelib.identity.grants import (
     check_binding,
     destination_digest,
 )
+from chalicelib.wiring import face_checks, face_store
 from tests.conftest import START
 
 BINDING = Binding(

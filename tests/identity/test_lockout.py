@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from chalicelib.clock import FixedClock
-from chalicelib.wiring import face_checks, face_store
 from chalicelib.identity.errors import ClaimLocked
 from chalicelib.identity.face_decisions import Outcome, Refusal
+from chalicelib.wiring import face_checks, face_store
 from tests.identity.test_grants import BINDING, Always, Photos
 
 

@@ -11,8 +11,8 @@ import pytest
 
 from chalicelib import wiring
 from chalicelib.clock import FixedClock
-from chalicelib.wiring import face_store, reference_photos
 from chalicelib.identity.errors import NoReferencePhoto, PhotoRefused
+from chalicelib.wiring import face_store, reference_photos
 from tests.conftest import START
 
 Face = Callable[[str], bytes]
