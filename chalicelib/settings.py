@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_RECEIPT_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
@@ -115,6 +115,7 @@ class Settings(BaseSettings):
             self.stripe_publishable_key_name,
             self.stripe_webhook_secret_name,
             self.export_signing_key_name,
+            self.face_grant_key_name,
         )
 
     # Face verification of creditors (刷脸发款)
@@ -135,7 +136,8 @@ class Settings(BaseSettings):
     face_min_sharpness: float = Field(default=10.0, ge=0.0, le=100.0)
     face_photo_max_bytes: int = Field(default=3 * 1024 * 1024, ge=64 * 1024, le=5 * 1024 * 1024)
     reference_photo_retention_days: int = Field(default=90, ge=0, le=3650)  # after conclusion
-    face_grant_key: SecretStr | None = None  # HMAC key of verification grants (32+ bytes)
+    # The HMAC key of verification grants (32 bytes or more), a secret read by this name.
+    face_grant_key_name: str = Field(default="face-grant-key", min_length=1)
     face_grant_ttl_seconds: int = Field(default=300, ge=30, le=900)
     face_max_failures: int = Field(default=5, ge=1, le=20)
     face_failure_window_minutes: int = Field(default=30, ge=1, le=24 * 60)
@@ -146,9 +148,6 @@ class Settings(BaseSettings):
         # whatever the faces: it must never be what lets a creditor through.
         if self.stage == "local" and self.face_verifier == "rekognition":
             raise ValueError("face_verifier=rekognition is refused in the local stage")
-        key = self.face_grant_key
-        if key is not None and len(key.get_secret_value().encode()) < 32:
-            raise ValueError("face_grant_key must be at least 32 bytes")
         return self
 
 

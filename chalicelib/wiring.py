@@ -296,13 +296,12 @@ def face_checks() -> FaceChecks:
         from chalicelib.identity.grants import GrantSigner
 
         the_settings = settings()
-        if the_settings.face_grant_key is None:
-            raise RuntimeError("set FACE_GRANT_KEY (32 bytes or more) to issue face grants")
+        grant_key = secrets().get(the_settings.face_grant_key_name).encode()
         return FaceChecks(
             store=face_store(),
             photos=reference_photos(),
             verifier=face_verifier,
-            signer=GrantSigner(the_settings.face_grant_key.get_secret_value().encode()),
+            signer=GrantSigner(grant_key),
             clock=clock(),
             limits=FaceCheckLimits(
                 grant_ttl=timedelta(seconds=the_settings.face_grant_ttl_seconds),

@@ -75,14 +75,14 @@ def write_local_secrets(folder: Path) -> None:
         webhook.write_text("whsec_" + secrets.token_hex(16))
     (folder / "stripe-secret-key").write_text("sk_test_local")
     (folder / "stripe-publishable-key").write_text("pk_test_local")
+    grant_key = folder / "face-grant-key"  # made once: grants issued before a restart stay valid
+    if not grant_key.exists():
+        grant_key.write_text(secrets.token_hex(32))
 
 
 def local_environment(*, moto_url: str, stripe_url: str, api_url: str) -> dict[str, str]:
     """What the app and the demo loader need to talk to the local stack."""
     write_local_secrets(STATE / "secrets")
-    grant_key_file = STATE / "face-grant-key"
-    if not grant_key_file.exists():
-        grant_key_file.write_text(secrets.token_hex(32))
     return {
         "STAGE": "local",
         "AWS_ACCESS_KEY_ID": "local",
@@ -97,7 +97,6 @@ def local_environment(*, moto_url: str, stripe_url: str, api_url: str) -> dict[s
         "REFERENCE_PHOTOS_BUCKET": "courtfunds-local-reference-photos",
         # Faces are compared offline with dlib: moto's canned CompareFaces never decides here.
         "FACE_VERIFIER": "local",
-        "FACE_GRANT_KEY": grant_key_file.read_text().strip(),
         "STRIPE_API_BASE": stripe_url,
         "SECRETS_FROM": "directory",
         "SECRETS_DIR": str(STATE / "secrets"),

@@ -27,7 +27,6 @@ os.environ.update(
         "COLLECTION_TABLE": "courtfunds-test-collection",
         "IDENTITY_TABLE": "courtfunds-test-identity",
         "REFERENCE_PHOTOS_BUCKET": "courtfunds-test-reference-photos",
-        "FACE_GRANT_KEY": "test-only-grant-key-0123456789abcdef",
     }
 )
 

@@ -131,9 +131,3 @@ def test_the_rekognition_verifier_is_refused_in_the_local_stage(
         load()
     monkeypatch.setenv("STAGE", "prod")
     assert load().face_verifier == "rekognition"
-
-
-def test_a_short_grant_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FACE_GRANT_KEY", "too-short")
-    with pytest.raises(ValidationError, match="face_grant_key"):
-        load()

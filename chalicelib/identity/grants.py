@@ -58,11 +58,12 @@ def _unb64(text: str) -> bytes:
 
 
 class GrantSigner:
-    """HMAC-SHA256 over the grant's claims, with the key from the ``face_grant_key`` setting."""
+    """HMAC-SHA256 over the grant's claims, with the secret the ``face_grant_key_name`` setting
+    names (SSM Parameter Store in dev and prod, ``.local/secrets/`` in the local stack)."""
 
     def __init__(self, key: bytes) -> None:
         if len(key) < 32:
-            raise ValueError("a grant key needs at least 32 bytes")
+            raise ValueError("the face grant key needs at least 32 bytes; make it longer")
         self._key = key
 
     def _mac(self, payload: str) -> str:

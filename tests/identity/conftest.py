@@ -10,9 +10,16 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, write_secrets
 
 FACES = Path(os.environ.get("FACES_DIR", PROJECT_ROOT.parent / "shared" / "testdata" / "faces"))
+
+
+@pytest.fixture(autouse=True)
+def grant_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The grant key where the stage's secrets are read from."""
+    folder = write_secrets(tmp_path / "secrets", {"face-grant-key": "test-only-grant-key-" * 2})
+    monkeypatch.setenv("SECRETS_DIR", str(folder))
 
 
 @pytest.fixture

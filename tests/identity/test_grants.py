@@ -81,6 +81,11 @@ def test_destination_digest_ignores_spacing_and_full_width_digits() -> None:
     assert destination_digest("62220202") != destination_digest("62220203")
 
 
+def test_a_short_grant_key_is_refused() -> None:
+    with pytest.raises(ValueError, match="32 bytes"):
+        GrantSigner(b"too-short")
+
+
 def test_a_token_signed_with_another_key_or_altered_is_refused() -> None:
     claims = GrantClaims("g1", BINDING, START, START + timedelta(minutes=5))
     token = SIGNER.sign(claims)
