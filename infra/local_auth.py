@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,8 @@ class LocalSigner:
         *roles: str,
         subject: str = "staff-1",
         name: str = "Staff One",
+        courts: Iterable[str] = (),
+        oversees: Iterable[str] = (),
         lifetime_seconds: int = 12 * 3600,
         issued_at: float | None = None,
         **claims: Any,
@@ -82,12 +85,16 @@ class LocalSigner:
             "sub": subject,
             "name": name,
             "cognito:groups": list(roles),
+            # Cognito custom attributes are strings: the courts travel comma-separated.
+            "custom:courts": ",".join(courts),
             "token_use": "id",
             "iss": self.issuer,
             "aud": self.audience,
             "iat": now,
             "exp": now + lifetime_seconds,
         }
+        if oversees:
+            payload["custom:oversees"] = ",".join(oversees)
         payload.update(claims)
         return jwt.encode(
             payload, self.private_key, algorithm="RS256", headers={"kid": self.key_id}

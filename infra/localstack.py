@@ -223,11 +223,19 @@ def print_welcome(
     for case in cases:
         print(f"  {case.case_number}  account {case.account_number}  id {case.case_id}")
         print(f"      pay page: {api_url}/pay/{case.account_number}")
+    from infra.demo import COURT_CODE
+
     print("\nSign-in tokens (valid 12 hours), e.g.")
     print(f'  curl -H "Authorization: Bearer $TOKEN" "{api_url}/cases?court=粤0604"\n')
     for role in ROLES:
-        token = signer.token(role, subject=f"demo-{role}", name=f"Demo {role}")
+        token = signer.token(role, subject=f"demo-{role}", name=f"Demo {role}", courts=[COURT_CODE])
         print(f"  {role:<9} {token}\n")
+    # A higher court's auditor: belongs to the intermediate court 粤06 and reads every court
+    # under it, 粤0604 included, without acting in them.
+    overseer = signer.token(
+        "auditor", subject="demo-overseer", name="Demo overseer", courts=["粤06"], oversees=["粤06"]
+    )
+    print(f"  {'overseer':<9} {overseer}\n")
     print("Ctrl-C stops everything.")
     sys.stdout.flush()
 

@@ -46,6 +46,7 @@ if os.environ.get("CI"):
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+COURT = "粤0604"  # the court of the filings in tests/cases/factories.py
 
 
 @pytest.fixture(scope="session")
@@ -102,11 +103,18 @@ def api(aws: Any) -> Iterator[Any]:
 
 @pytest.fixture
 def token(signer: LocalSigner) -> Any:
-    """``token("clerk")`` -> headers with a bearer token for that role."""
+    """``token("clerk")`` -> headers with a bearer token for that role, at court 粤0604;
+    ``courts=[...]`` and ``oversees=[...]`` place the person elsewhere."""
 
-    def make(*roles: str, subject: str | None = None, **claims: Any) -> dict[str, str]:
+    def make(
+        *roles: str,
+        subject: str | None = None,
+        courts: tuple[str, ...] | list[str] = (COURT,),
+        **claims: Any,
+    ) -> dict[str, str]:
         who = subject or f"{'-'.join(roles) or 'nobody'}-1"
-        value = signer.token(*roles, subject=who, name=who, **claims)
+        claims.setdefault("name", who)
+        value = signer.token(*roles, subject=who, courts=courts, **claims)
         return {"Authorization": f"Bearer {value}", "Content-Type": "application/json"}
 
     return make

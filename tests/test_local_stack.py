@@ -62,7 +62,7 @@ def test_local_stack_serves_demo_cases_and_stops_on_ctrl_c(tmp_path: Path) -> No
         query = urllib.parse.quote("粤0604")
         request = urllib.request.Request(
             f"http://127.0.0.1:{ports[0]}/cases?court={query}",
-            headers={"Authorization": "Bearer " + signer.token("auditor")},
+            headers={"Authorization": "Bearer " + signer.token("auditor", courts=["粤0604"])},
         )
         with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
             cases = json.loads(answer.read())["cases"]

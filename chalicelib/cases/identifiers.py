@@ -8,14 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# GB/T 2260 province codes, by the one-character abbreviation used in case numbers.
-PROVINCES: dict[str, str] = {
-    "京": "11", "津": "12", "冀": "13", "晋": "14", "蒙": "15", "辽": "21", "吉": "22",
-    "黑": "23", "沪": "31", "苏": "32", "浙": "33", "皖": "34", "闽": "35", "赣": "36",
-    "鲁": "37", "豫": "41", "鄂": "42", "湘": "43", "粤": "44", "桂": "45", "琼": "46",
-    "渝": "50", "川": "51", "贵": "52", "云": "53", "藏": "54", "陕": "61", "甘": "62",
-    "青": "63", "宁": "64", "新": "65",
-}  # fmt: skip
+from chalicelib.courts import PROVINCES, court_region_digits
 
 # Case type characters used on enforcement case numbers: 执 (enforcement), 执恢 (resumed),
 # 执保 (preservation), 执异 (objection), 执复 (review), 执监 (supervision), 执协 (assistance).
@@ -62,11 +55,6 @@ def check_court_code(code: str) -> str:
     if not _COURT_CODE.match(code):
         raise ValueError("a court code is a province abbreviation and 2 or 4 digits, e.g. 粤0604")
     return code
-
-
-def court_region_digits(court_code: str) -> str:
-    """Six digits for a court: province code, then the court's digits padded with zeros."""
-    return PROVINCES[court_code[0]] + court_code[1:].ljust(4, "0")
 
 
 # --- Case account numbers (一案一账号) -----------------------------------------------------

@@ -7,10 +7,12 @@ from urllib.parse import unquote
 
 from chalice.app import Blueprint, Response
 
+from chalicelib.cases.errors import CaseNotFound
 from chalicelib.cases.models import ChangeStatus, ListQuery, OpenCase
+from chalicelib.cases.scope import check_case
 from chalicelib.cases.views import case_view, event_view
 from chalicelib.http import Call, json_response, route
-from chalicelib.identity import READERS, Role
+from chalicelib.identity import READERS, CourtNotYours, Role
 from chalicelib.wiring import case_service
 
 blueprint = Blueprint(__name__)
@@ -20,6 +22,9 @@ FILERS = (Role.CLERK, Role.ADMIN)
 
 @route(blueprint, "/cases", methods=["POST"], roles=FILERS, body=OpenCase)
 def open_case(call: Call) -> Response:
+    body: OpenCase = call.body
+    if not call.actor.acts_in(body.court_code):
+        raise CourtNotYours(f"you do not act in court {body.court_code}")
     case, created = case_service().open(call.body, actor=call.actor.actor)
     return json_response(
         case_view(case, call.actor),
@@ -30,23 +35,27 @@ def open_case(call: Call) -> Response:
 
 @route(blueprint, "/cases", roles=READERS, query=ListQuery)
 def list_cases(call: Call) -> dict[str, Any]:
+    if not call.actor.sees(call.query.court):
+        raise CourtNotYours(f"you neither belong to nor oversee court {call.query.court}")
     page = case_service().list(call.query)
     return {"cases": [case_view(c, call.actor) for c in page.cases], "cursor": page.cursor}
 
 
 @route(blueprint, "/cases/{case_id}", roles=READERS)
 def get_case(call: Call, case_id: str) -> dict[str, Any]:
-    return case_view(case_service().get(case_id), call.actor)
+    return case_view(check_case(call.actor, case_service().get(case_id)), call.actor)
 
 
 @route(blueprint, "/cases/{case_id}/history", roles=READERS)
 def case_history(call: Call, case_id: str) -> dict[str, Any]:
+    check_case(call.actor, case_service().get(case_id))
     return {"events": [event_view(e) for e in case_service().history(case_id)]}
 
 
 @route(blueprint, "/cases/{case_id}/status", methods=["POST"], roles=FILERS, body=ChangeStatus)
 def change_status(call: Call, case_id: str) -> dict[str, Any]:
     body: ChangeStatus = call.body
+    check_case(call.actor, case_service().get(case_id), act=True)
     case = case_service().change_status(
         case_id, body.status, reason=body.reason, actor=call.actor.actor
     )
@@ -58,7 +67,7 @@ def case_balances(call: Call, case_id: str) -> dict[str, Any]:
     """What the case account holds: posted, reserved for pending payouts, and available."""
     from chalicelib.wiring import ledger_service
 
-    case = case_service().get(case_id)
+    case = check_case(call.actor, case_service().get(case_id))
     balance = ledger_service().balance(case.account_number)
     return {
         "case_id": case.case_id,
@@ -73,4 +82,8 @@ def case_balances(call: Call, case_id: str) -> dict[str, Any]:
 def find_by_account(call: Call, account_number: str) -> dict[str, Any]:
     # People type the number in groups ("4406 0426 ..."); the path carries it URL-encoded.
     typed = unquote(account_number)
-    return case_view(case_service().find_by_account_number(typed), call.actor)
+    try:
+        case = check_case(call.actor, case_service().find_by_account_number(typed))
+    except CaseNotFound as hidden:
+        raise CaseNotFound("no case has this account number") from hidden
+    return case_view(case, call.actor)

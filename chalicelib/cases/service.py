@@ -30,6 +30,7 @@ from chalicelib.cases.models import (
 )
 from chalicelib.cases.store import CasesStore
 from chalicelib.clock import Clock
+from chalicelib.courts import court_region_digits
 from chalicelib.problems import ServiceUnavailable
 
 OpenAccount = Callable[[str, str, str], object]  # (account number, case id, currency)
@@ -187,5 +188,5 @@ class CaseService:
         return case
 
     def _next_serial(self, court_code: str, year: int) -> int:
-        region = identifiers.court_region_digits(court_code)
+        region = court_region_digits(court_code)
         return self._store.next_serial(f"{region}{year % 100:02d}")

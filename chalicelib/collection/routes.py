@@ -11,6 +11,9 @@ from typing import Any
 
 from chalice.app import Blueprint, Rate, Response
 
+from chalicelib.cases.errors import CaseNotFound
+from chalicelib.cases.identifiers import normalise_account_number
+from chalicelib.cases.scope import check_case
 from chalicelib.collection.models import (
     CardConfirmation,
     ClaimRequest,
@@ -21,14 +24,25 @@ from chalicelib.collection.models import (
 )
 from chalicelib.collection.views import browser_view, overview_view, payment_view
 from chalicelib.http import Call, json_response, route
-from chalicelib.identity import READERS, Role
-from chalicelib.wiring import collection_service, settings
+from chalicelib.identity import READERS, Principal, Role
+from chalicelib.wiring import case_service, collection_service, settings
 
 blueprint = Blueprint(__name__)
 
 CLAIMERS = (Role.CLERK, Role.FINANCE, Role.ADMIN)
 QUEUE_READERS = (Role.CLERK, Role.FINANCE, Role.AUDITOR, Role.ADMIN)
 SWEEP_EVERY_MINUTES = 10
+
+
+def _case_account_in_courts(principal: Principal, typed: str) -> None:
+    """Money moves into a case only in a court the person acts in; another court's account
+    answers as an unknown one. A mistyped number is left for the service to refuse."""
+    try:
+        digits = normalise_account_number(typed)
+    except ValueError:
+        return
+    hidden = CaseNotFound("no case has this account number")
+    principal.check_accounts([digits], act=True, hidden_as=hidden)
 
 
 # -- the payer -------------------------------------------------------------------------------
@@ -141,6 +155,7 @@ def unidentified_queue(call: Call) -> dict[str, Any]:
 def claim_unidentified(call: Call, reference: str) -> dict[str, Any]:
     """认领: the money moves to the case through the ledger's claim, with who and why."""
     body: ClaimRequest = call.body
+    _case_account_in_courts(call.actor, body.account_number)
     claimed = collection_service().claim(
         reference, account_number=body.account_number, reason=body.reason, actor=call.actor.actor
     )
@@ -158,6 +173,7 @@ def enter_counter_cash(call: Call) -> Response:
     """现场交款补录: cash taken at the counter, posted to the case account and counted toward
     the case once, however often the clerk's entry is sent."""
     body: CounterCashEntry = call.body
+    _case_account_in_courts(call.actor, body.account_id)
     entry = collection_service().enter_counter_cash(
         id=body.id,
         account_number=body.account_id,
@@ -180,10 +196,12 @@ def review_queue(call: Call) -> dict[str, Any]:
 @route(blueprint, "/collection/surplus-drafts", roles=READERS, query=QueueQuery)
 def surplus_drafts(call: Call) -> dict[str, Any]:
     """Cases paid beyond what they owe: draft refunds for the refunds workflow."""
-    return {"items": collection_service().surplus_drafts(limit=call.query.limit)}
+    drafts = collection_service().surplus_drafts(limit=call.query.limit)
+    return {"items": [d for d in drafts if call.actor.sees_accounts([d.account_number])]}
 
 
 @route(blueprint, "/cases/{case_id}/payments", roles=READERS)
 def case_payments(call: Call, case_id: str) -> dict[str, Any]:
     """Every online payment attempt of a case, newest first."""
+    check_case(call.actor, case_service().get(case_id))
     return {"payments": [payment_view(p) for p in collection_service().payments_of_case(case_id)]}

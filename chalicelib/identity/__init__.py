@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-from chalicelib.identity.errors import IdentityError, NotSignedIn, RoleNotAllowed
+from chalicelib.identity.errors import CourtNotYours, IdentityError, NotSignedIn, RoleNotAllowed
 from chalicelib.identity.roles import ALL_STAFF, READERS, Principal, Role
 from chalicelib.identity.tokens import TokenSettings, TokenVerifier
 
 __all__ = [
     "ALL_STAFF",
     "READERS",
+    "CourtNotYours",
     "IdentityError",
     "NotSignedIn",
     "Principal",

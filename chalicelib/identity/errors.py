@@ -57,3 +57,8 @@ class ClaimLocked(IdentityError, Locked):
 class GrantRefused(IdentityError, Forbidden):
     slug = "identity/grant-refused"
     title = "The face-verification grant is not valid for this payout"
+
+
+class CourtNotYours(IdentityError, Forbidden):
+    slug = "identity/court-not-yours"
+    title = "You do not act in this court"

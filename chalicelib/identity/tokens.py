@@ -6,13 +6,17 @@ the local stack signs tokens with a key of its own and the app reads the public 
 file; that file source is refused in every other stage, and the signing code lives only in the
 local stack (``infra/``), never in the deployed package.
 
-Roles are Cognito groups (the ``cognito:groups`` claim).
+Roles are Cognito groups (the ``cognito:groups`` claim). Courts are the custom attributes
+``custom:courts`` (the courts a person belongs to and acts in) and ``custom:oversees`` (courts or
+areas a higher court looks over, read-only), each a comma-separated list of court codes, as
+Cognito custom attributes are strings; the local stack signs them the same way.
 """
 
 from __future__ import annotations
 
 import json
 import time
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,4 +113,20 @@ class TokenVerifier:
             raise NotSignedIn("the token's groups claim is malformed")
         roles = frozenset(Role(g) for g in groups if g in Role.__members__.values())
         name = str(claims.get("name") or claims.get("cognito:username") or claims["sub"])
-        return Principal(subject=str(claims["sub"]), name=name, roles=roles)
+        return Principal(
+            subject=str(claims["sub"]),
+            name=name,
+            roles=roles,
+            courts=_court_list(claims, "custom:courts"),
+            oversees=_court_list(claims, "custom:oversees"),
+        )
+
+
+def _court_list(claims: dict[str, Any], name: str) -> frozenset[str]:
+    """A comma-separated court claim as a set of codes, normalised as court codes are
+    (NFKC: full-width letters and digits), so ``粤０６０４`` is ``粤0604``."""
+    value = claims.get(name) or ""
+    if not isinstance(value, str):
+        raise NotSignedIn(f"the token's {name} claim is malformed")
+    codes = (unicodedata.normalize("NFKC", part).strip() for part in value.split(","))
+    return frozenset(code for code in codes if code)

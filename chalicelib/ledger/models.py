@@ -586,9 +586,11 @@ class CorrectionProposal(_Frozen):
     currency: str = "CNY"
     reason: str = Field(min_length=1, max_length=500)
     proposed_by: str
+    proposer_subject: str  # four eyes compare the token subject, never the display name
     proposed_at: datetime
     status: ProposalStatus = ProposalStatus.OPEN
     decided_by: str | None = None
+    decider_subject: str | None = None
     decided_at: datetime | None = None
     decision_reason: str | None = None
     transfer_id: str | None = None

@@ -679,9 +679,12 @@ class LedgerService:
         amount: int,
         reason: str,
         proposed_by: str,
+        subject: str,
         currency: str = "CNY",
     ) -> CorrectionProposal:
-        """A clerk proposes a manual correction; nothing moves until finance posts it."""
+        """A clerk proposes a manual correction; nothing moves until finance posts it.
+        ``proposed_by`` names the person in the trail; ``subject`` (the sign-in token's subject)
+        is who they are, which four eyes compare: a display name can be changed."""
         if debit_account == credit_account:
             raise InvalidTransfer("a correction moves money between two different accounts")
         self._states_for(sorted({debit_account, credit_account}), currency)  # exist, same currency
@@ -694,6 +697,7 @@ class LedgerService:
                 currency=currency,
                 reason=reason,
                 proposed_by=proposed_by,
+                proposer_subject=subject,
                 proposed_at=self._clock.now(),
             )
         except ValueError as exc:
@@ -703,7 +707,14 @@ class LedgerService:
         ):
             return proposal
         existing = self.proposal(proposal_id)
-        fields = ("debit_account", "credit_account", "amount", "currency", "reason", "proposed_by")
+        fields = (
+            "debit_account",
+            "credit_account",
+            "amount",
+            "currency",
+            "reason",
+            "proposer_subject",
+        )
         if any(getattr(existing, f) != getattr(proposal, f) for f in fields):
             raise IdempotencyConflict(
                 f"proposal id {proposal_id} was already used for a different correction",
@@ -723,13 +734,14 @@ class LedgerService:
         page = self.store.open_proposals(limit=limit, cursor=cursor)
         return [CorrectionProposal.model_validate(item) for item in page.items], page.cursor
 
-    def post_correction(self, proposal_id: str, *, posted_by: str) -> Transfer:
-        """Finance posts a proposed correction; the proposer may not post their own."""
+    def post_correction(self, proposal_id: str, *, posted_by: str, subject: str) -> Transfer:
+        """Finance posts a proposed correction; the proposer (by token subject) may not post
+        their own, whatever name either token carries."""
         proposal = self.proposal(proposal_id)
-        if proposal.proposed_by == posted_by:
+        if proposal.proposer_subject == subject:
             raise SameActor(f"{posted_by} proposed correction {proposal_id} and may not post it")
         transfer_id = f"correction-{proposal_id}"
-        if proposal.status == ProposalStatus.POSTED and proposal.decided_by == posted_by:
+        if proposal.status == ProposalStatus.POSTED and proposal.decider_subject == subject:
             return self.get_transfer(transfer_id)
         if proposal.status != ProposalStatus.OPEN:
             raise ProposalNotOpen(
@@ -754,6 +766,7 @@ class LedgerService:
             update={
                 "status": ProposalStatus.POSTED,
                 "decided_by": posted_by,
+                "decider_subject": subject,
                 "decided_at": self._clock.now(),
                 "transfer_id": transfer_id,
             }
@@ -764,11 +777,12 @@ class LedgerService:
         )[0]
 
     def reject_correction(
-        self, proposal_id: str, *, rejected_by: str, reason: str
+        self, proposal_id: str, *, rejected_by: str, subject: str, reason: str
     ) -> CorrectionProposal:
-        """Finance turns a proposal down, with a reason; nothing is posted."""
+        """Finance turns a proposal down, with a reason; nothing is posted. Not the proposer
+        (by token subject)."""
         proposal = self.proposal(proposal_id)
-        if proposal.proposed_by == rejected_by:
+        if proposal.proposer_subject == subject:
             raise SameActor(
                 f"{rejected_by} proposed correction {proposal_id} and may not decide it"
             )
@@ -776,6 +790,7 @@ class LedgerService:
             update={
                 "status": ProposalStatus.REJECTED,
                 "decided_by": rejected_by,
+                "decider_subject": subject,
                 "decided_at": self._clock.now(),
                 "decision_reason": reason,
             }

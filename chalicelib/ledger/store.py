@@ -397,7 +397,7 @@ class LedgerStore:
             ":decided_at": values["decided_at"],
             ":open": "open",
         }
-        for optional in ("transfer_id", "decision_reason"):
+        for optional in ("transfer_id", "decision_reason", "decider_subject"):
             if optional in values:
                 names[f"#{optional}"] = optional
                 sets.append(f"#{optional} = :{optional}")

@@ -321,8 +321,9 @@ def test_a_claim_cannot_take_more_unidentified_money_than_is_held(
         amount=1_000,
         reason="付款人来电，属另案执行款",
         proposed_by="clerk-1",
+        subject="clerk-1",
     )
-    ledger.post_correction("fix-1", posted_by="finance-1")
+    ledger.post_correction("fix-1", posted_by="finance-1", subject="finance-1")
 
     claim = {"account_number": case.account_number, "reason": "付款人来电确认"}
     answer = api.post(

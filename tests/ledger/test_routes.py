@@ -208,6 +208,27 @@ def test_the_proposer_may_not_post_their_own_correction(
     assert books.balance(CASE_B).posted == 0
 
 
+@pytest.mark.parametrize("second_name", ["Someone Else", None])
+def test_four_eyes_compare_the_token_subject_not_the_display_name(
+    api: Any, token: Any, books: LedgerService, second_name: str | None
+) -> None:
+    """The same person holding clerk and finance proposes, then changes (or drops) the name
+    claim and tries to post or reject: still the same subject, still refused."""
+    proposer = token("clerk", "finance", subject="same-person", name="Wang Wei")
+    assert send(api, "POST", "/ledger/corrections", proposer, CORRECTION).status_code == 201
+    renamed = token("clerk", "finance", subject="same-person", name=second_name)
+    for action, body in (("post", None), ("reject", {"reason": "changed my mind"})):
+        response = send(api, "POST", f"/ledger/corrections/fix-1/{action}", renamed, body)
+        assert response.status_code == 403, response.body
+        assert answer(response)["type"].endswith("ledger/same-actor")
+    assert books.balance(CASE_B).posted == 0
+    assert answer(api.get("/ledger/corrections/fix-1", headers=proposer))["status"] == "open"
+    # another person who happens to carry the proposer's display name may post it
+    namesake = token("finance", subject="other-person", name="Wang Wei")
+    assert send(api, "POST", "/ledger/corrections/fix-1/post", namesake).status_code == 201
+    assert books.balance(CASE_B).posted == 300
+
+
 def test_a_rejected_correction_cannot_be_posted(api: Any, token: Any, books: LedgerService) -> None:
     send(api, "POST", "/ledger/corrections", token("clerk"), CORRECTION)
     rejected = send(
@@ -243,6 +264,7 @@ def test_a_correction_id_leaves_room_for_its_transfer_id(
             amount=1,
             reason="r",
             proposed_by="clerk-1",
+            subject="clerk-1",
         )
 
 
