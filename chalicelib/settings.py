@@ -150,6 +150,15 @@ class Settings(BaseSettings):
             raise ValueError("face_verifier=rekognition is refused in the local stage")
         return self
 
+    # Money one person may not move alone: counter cash (现场交款补录) is entered by one person
+    # and confirmed by another; these bound what may be entered at all.
+    counter_cash_ceiling_fen: int = Field(default=50_000_000, gt=0, le=10**12)  # 500,000.00
+    counter_cash_max_age_days: int = Field(default=30, ge=1, le=366)
+
+    # Ledger: each system account is split into this many shards (the shard chosen from the
+    # transfer id), so postings to different cases do not queue on one system account.
+    ledger_system_shards: int = Field(default=8, ge=1, le=64)
+
 
 def load() -> Settings:
     """Read and validate the settings; raises ``pydantic.ValidationError`` naming what is wrong."""

@@ -18,6 +18,9 @@ from chalicelib.clock import Clock, SystemClock
 
 if TYPE_CHECKING:
     from chalicelib.cases.service import CaseService
+    from chalicelib.collection.claims import ClaimDesk
+    from chalicelib.collection.counter_cash import CounterCashDesk
+    from chalicelib.collection.decision_store import DecisionStore
     from chalicelib.collection.rail import PaymentRail
     from chalicelib.collection.service import CollectionService
     from chalicelib.identity.face_interface import FaceVerifier
@@ -201,7 +204,12 @@ def ledger_service() -> LedgerService:
     def build() -> LedgerService:
         from chalicelib.ledger.service import LedgerService
 
-        return LedgerService(dynamodb(), settings().ledger_table, clock())
+        return LedgerService(
+            dynamodb(),
+            settings().ledger_table,
+            clock(),
+            system_shards=settings().ledger_system_shards,
+        )
 
     return cached("ledger", build)
 
@@ -311,3 +319,46 @@ def face_checks() -> FaceChecks:
         )
 
     return cached("face_checks", build)
+
+
+def _collection_decisions() -> DecisionStore:
+    """Two-person entries of collection (counter cash, claims), in the collection table."""
+
+    def build() -> DecisionStore:
+        from chalicelib.collection.decision_store import DecisionStore
+
+        return DecisionStore(dynamodb(), settings().collection_table)
+
+    return cached("collection_decisions", build)
+
+
+def counter_cash_desk() -> CounterCashDesk:
+    """Counter cash under four eyes, within the limits the settings give."""
+
+    def build() -> CounterCashDesk:
+        from datetime import timedelta
+
+        from chalicelib.collection.counter_cash import CounterCashDesk
+
+        limits = settings()
+        return CounterCashDesk(
+            collection_service(),
+            _collection_decisions(),
+            case_service(),
+            clock(),
+            ceiling=limits.counter_cash_ceiling_fen,
+            max_age=timedelta(days=limits.counter_cash_max_age_days),
+        )
+
+    return cached("counter_cash_desk", build)
+
+
+def claim_desk() -> ClaimDesk:
+    """Claims of unidentified money under four eyes."""
+
+    def build() -> ClaimDesk:
+        from chalicelib.collection.claims import ClaimDesk
+
+        return ClaimDesk(collection_service(), _collection_decisions(), case_service(), clock())
+
+    return cached("claim_desk", build)

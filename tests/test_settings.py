@@ -131,3 +131,16 @@ def test_the_rekognition_verifier_is_refused_in_the_local_stage(
         load()
     monkeypatch.setenv("STAGE", "prod")
     assert load().face_verifier == "rekognition"
+
+
+def test_money_limits_and_shards_are_validated(monkeypatch: pytest.MonkeyPatch) -> None:
+    loaded = load()
+    assert loaded.counter_cash_ceiling_fen > 0
+    assert loaded.ledger_system_shards >= 1
+    monkeypatch.setenv("COUNTER_CASH_CEILING_FEN", "-1")
+    with pytest.raises(ValidationError, match="counter_cash_ceiling_fen"):
+        load()
+    monkeypatch.setenv("COUNTER_CASH_CEILING_FEN", "100")
+    monkeypatch.setenv("LEDGER_SYSTEM_SHARDS", "0")
+    with pytest.raises(ValidationError, match="ledger_system_shards"):
+        load()

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.collection.claims import ClaimDesk
+from chalicelib.collection.counter_cash import CounterCashDesk
 from chalicelib.collection.errors import (
     AmountRefused,
     CaseNotPayable,
@@ -42,12 +44,14 @@ __all__ = [
     "CaseNotPayable",
     "CaseStanding",
     "ClaimAlreadySettled",
+    "ClaimDesk",
     "ClaimNotFound",
     "ClaimStatus",
     "CollectionBusy",
     "CollectionError",
     "CollectionService",
     "CollectionStore",
+    "CounterCashDesk",
     "Payment",
     "PaymentConflict",
     "PaymentDeclined",

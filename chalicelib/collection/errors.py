@@ -5,6 +5,7 @@ from __future__ import annotations
 from chalicelib.problems import (
     BadRequest,
     Conflict,
+    Forbidden,
     NotFound,
     ProblemError,
     ServiceUnavailable,
@@ -93,3 +94,42 @@ class ReceiptUnavailable(CollectionError, ServiceUnavailable):
 
     slug = "collection/receipt-unavailable"
     title = "The PDF receipt is temporarily unavailable"
+
+
+class SamePerson(CollectionError, Forbidden):
+    """Four eyes: the person who entered counter cash or proposed a claim (by sign-in subject)
+    may not confirm or reject it."""
+
+    slug = "collection/same-person"
+    title = "Another person must decide this"
+
+
+class CounterCashRefused(CollectionError, ValidationFailed):
+    """Counter cash that cannot be right: taken in the future, too long ago, or implausibly
+    large."""
+
+    slug = "collection/counter-cash-refused"
+    title = "This counter-cash entry cannot be accepted"
+
+
+class ReceiptNumberTaken(CollectionError, Conflict):
+    slug = "collection/receipt-number-taken"
+    title = "This paper receipt number was already entered at this court"
+
+
+class EntryNotFound(CollectionError, NotFound):
+    slug = "collection/entry-not-found"
+    title = "No such counter-cash entry"
+
+
+class AlreadyDecided(CollectionError, Conflict):
+    """The entry or claim was already confirmed or rejected (by someone else), or another
+    claim of the same money is waiting for its decision."""
+
+    slug = "collection/already-decided"
+    title = "This was already decided"
+
+
+class EntryIdTaken(CollectionError, Conflict):
+    slug = "collection/entry-id-taken"
+    title = "This entry id was already used for another entry"

@@ -6,12 +6,20 @@ Pure: no boto3, no Stripe. Money is integer fen.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from chalicelib.bodies import Reason, RequestBody
 from chalicelib.money import PositiveFen
@@ -154,6 +162,8 @@ class UnidentifiedPayment(BaseModel):
     claim_reason: str | None = None
     claimed_at: datetime | None = None
     claim_transfer_id: str | None = None
+    confirmed_by: str | None = None
+    confirmer_subject: str | None = None
 
 
 class ReviewItem(BaseModel):
@@ -186,6 +196,65 @@ class CounterCash(BaseModel):
     received_at: datetime
     entered_by: str
     counted_at: datetime
+    confirmed_by: str | None = None
+
+
+class Decision(StrEnum):
+    """Where a two-person entry stands: proposed by one person, decided by another."""
+
+    PROPOSED = "proposed"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+
+
+class CashEntry(BaseModel):
+    """现场交款补录 as entered: a clerk records cash taken at the counter; it moves nothing
+    until another person (finance) confirms it, and then posts under ``id`` once."""
+
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
+    id: str
+    case_id: str
+    court_code: str
+    account_number: str
+    amount: int
+    currency: str
+    receipt_no: str
+    received_at: datetime
+    entered_by: str
+    entered_by_subject: str
+    entered_at: datetime
+    status: Decision = Decision.PROPOSED
+    decided_by: str | None = None
+    decider_subject: str | None = None
+    decided_at: datetime | None = None
+    decision_reason: str | None = None
+
+    def same_entry(self, other: CashEntry) -> bool:
+        """Is ``other`` the same entry sent again (by the same person)?"""
+        fields = ("account_number", "amount", "receipt_no", "received_at", "entered_by_subject")
+        return all(getattr(self, f) == getattr(other, f) for f in fields)
+
+
+class ClaimProposal(BaseModel):
+    """认领 as proposed: the case one person says unidentified money belongs to, and why; the
+    money moves when another person (finance) confirms it."""
+
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
+    reference: str
+    case_id: str
+    court_code: str
+    account_number: str
+    reason: str
+    proposed_by: str
+    proposer_subject: str
+    proposed_at: datetime
+    status: Decision = Decision.PROPOSED
+    decided_by: str | None = None
+    decider_subject: str | None = None
+    decided_at: datetime | None = None
+    decision_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -253,16 +322,51 @@ class ClaimRequest(RequestBody):
     reason: Reason
 
 
+def _text_only(value: object) -> object:
+    # pydantic reads a number as seconds since 1970: a time must be written out, with its zone.
+    if not isinstance(value, str):
+        raise ValueError("give the time as ISO 8601 text with a zone, e.g. 2026-11-02T09:30+08:00")
+    return value
+
+
+def _receipt_number(value: object) -> object:
+    """NFKC (full-width digits and letters as typed on a Chinese keyboard), inner runs of
+    space as one, so one paper receipt is one number."""
+    if not isinstance(value, str):
+        return value
+    text = " ".join(unicodedata.normalize("NFKC", value).split())
+    if any(unicodedata.category(c).startswith("C") for c in text):
+        raise ValueError("a receipt number has no control characters")
+    return text
+
+
+# The number printed on the paper receipt the court handed the payer (收款收据号).
+ReceiptNumber = Annotated[
+    str, BeforeValidator(_receipt_number), StringConstraints(min_length=1, max_length=64)
+]
+
+
 class CounterCashEntry(RequestBody):
     """现场交款补录: the clerk's own id for the entry (a retry sends the same one), the case
-    account, the amount in fen (or yuan text), the counter receipt's number and when the cash
+    account, the amount in fen (or yuan text), the paper receipt's number and when the cash
     was taken."""
 
     id: EntryId
     account_id: Annotated[str, StringConstraints(pattern=r"^[0-9]{16}$")]
     amount: PositiveFen
-    receipt_no: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    received_at: AwareDatetime
+    receipt_no: ReceiptNumber
+    received_at: Annotated[AwareDatetime, BeforeValidator(_text_only)]
+
+
+class RejectEntry(RequestBody):
+    """Why finance turns down a counter-cash entry or a claim."""
+
+    reason: Reason
+
+
+class DecisionQuery(RequestBody):
+    status: Decision = Decision.PROPOSED
+    limit: int = Field(default=50, ge=1, le=200)
 
 
 class ReceiptQuery(RequestBody):

@@ -14,22 +14,33 @@ from chalice.app import Blueprint, Rate, Response
 from chalicelib.cases.errors import CaseNotFound
 from chalicelib.cases.identifiers import normalise_account_number
 from chalicelib.cases.scope import check_case
+from chalicelib.collection.errors import ClaimNotFound, EntryNotFound
 from chalicelib.collection.models import (
     CardConfirmation,
+    CashEntry,
     ClaimRequest,
     CounterCashEntry,
+    DecisionQuery,
     QueueQuery,
     ReceiptQuery,
+    RejectEntry,
     StartPayment,
 )
 from chalicelib.collection.views import browser_view, overview_view, payment_view
 from chalicelib.http import Call, json_response, route
 from chalicelib.identity import READERS, Principal, Role
-from chalicelib.wiring import case_service, collection_service, settings
+from chalicelib.wiring import (
+    case_service,
+    claim_desk,
+    collection_service,
+    counter_cash_desk,
+    settings,
+)
 
 blueprint = Blueprint(__name__)
 
-CLAIMERS = (Role.CLERK, Role.FINANCE, Role.ADMIN)
+# Admin runs the system and moves no money.
+PROPOSERS = (Role.CLERK, Role.FINANCE)
 QUEUE_READERS = (Role.CLERK, Role.FINANCE, Role.AUDITOR, Role.ADMIN)
 SWEEP_EVERY_MINUTES = 10
 
@@ -43,6 +54,19 @@ def _case_account_in_courts(principal: Principal, typed: str) -> None:
         return
     hidden = CaseNotFound("no case has this account number")
     principal.check_accounts([digits], act=True, hidden_as=hidden)
+
+
+def _entry_in_courts(principal: Principal, entry_id: str, *, act: bool) -> CashEntry:
+    entry = counter_cash_desk().entry(entry_id)
+    hidden = EntryNotFound(f"there is no counter-cash entry {entry_id}")
+    principal.check_court(entry.court_code, act=act, hidden_as=hidden)
+    return entry
+
+
+def _claim_in_courts(principal: Principal, reference: str) -> None:
+    proposal = claim_desk().proposal(reference)
+    hidden = ClaimNotFound(f"no claim of {reference} is proposed")
+    principal.check_court(proposal.court_code, act=True, hidden_as=hidden)
 
 
 # -- the payer -------------------------------------------------------------------------------
@@ -149,17 +173,52 @@ def unidentified_queue(call: Call) -> dict[str, Any]:
     blueprint,
     "/collection/unidentified/{reference}/claim",
     methods=["POST"],
-    roles=CLAIMERS,
+    roles=PROPOSERS,
     body=ClaimRequest,
+    status=201,
 )
-def claim_unidentified(call: Call, reference: str) -> dict[str, Any]:
-    """认领: the money moves to the case through the ledger's claim, with who and why."""
+def propose_claim(call: Call, reference: str) -> dict[str, Any]:
+    """认领, first person: the case the money belongs to and why. Nothing moves until another
+    person (finance) confirms it."""
     body: ClaimRequest = call.body
     _case_account_in_courts(call.actor, body.account_number)
-    claimed = collection_service().claim(
-        reference, account_number=body.account_number, reason=body.reason, actor=call.actor.actor
+    proposal = claim_desk().propose(
+        reference, account_number=body.account_number, reason=body.reason, by=call.actor
     )
-    return claimed.model_dump(mode="json")
+    return proposal.model_dump(mode="json")
+
+
+@route(blueprint, "/collection/claims", roles=QUEUE_READERS, query=DecisionQuery)
+def claim_proposals(call: Call) -> dict[str, Any]:
+    """Claims waiting for confirmation (or, with ``status``, decided ones), of the courts the
+    caller sees."""
+    found = claim_desk().proposals(call.query.status, limit=call.query.limit)
+    return {"items": [p for p in found if call.actor.sees(p.court_code)]}
+
+
+@route(
+    blueprint,
+    "/collection/unidentified/{reference}/claim/confirm",
+    methods=["POST"],
+    roles=[Role.FINANCE],
+)
+def confirm_claim(call: Call, reference: str) -> dict[str, Any]:
+    """认领, second person: the money moves to the case through the ledger's claim."""
+    _claim_in_courts(call.actor, reference)
+    return claim_desk().confirm(reference, by=call.actor).model_dump(mode="json")
+
+
+@route(
+    blueprint,
+    "/collection/unidentified/{reference}/claim/reject",
+    methods=["POST"],
+    roles=[Role.FINANCE],
+    body=RejectEntry,
+)
+def reject_claim(call: Call, reference: str) -> dict[str, Any]:
+    _claim_in_courts(call.actor, reference)
+    decided = claim_desk().reject(reference, by=call.actor, reason=call.body.reason)
+    return decided.model_dump(mode="json")
 
 
 @route(
@@ -170,21 +229,62 @@ def claim_unidentified(call: Call, reference: str) -> dict[str, Any]:
     body=CounterCashEntry,
 )
 def enter_counter_cash(call: Call) -> Response:
-    """现场交款补录: cash taken at the counter, posted to the case account and counted toward
-    the case once, however often the clerk's entry is sent."""
+    """现场交款补录, first person: the cash taken at the counter, with its paper receipt.
+    Nothing moves until another person (finance) confirms it; the same entry sent again gets
+    the first answer."""
     body: CounterCashEntry = call.body
     _case_account_in_courts(call.actor, body.account_id)
-    entry = collection_service().enter_counter_cash(
+    entry = counter_cash_desk().enter(
         id=body.id,
         account_number=body.account_id,
         amount=body.amount,
         receipt_no=body.receipt_no,
         received_at=body.received_at,
-        actor=call.actor.actor,
+        by=call.actor,
     )
     return json_response(
-        entry, status=201, headers={"Location": f"/ledger/transfers/{entry.transfer_id}"}
+        entry, status=201, headers={"Location": f"/collection/counter-cash/{entry.id}"}
     )
+
+
+@route(blueprint, "/collection/counter-cash", roles=QUEUE_READERS, query=DecisionQuery)
+def counter_cash_entries(call: Call) -> dict[str, Any]:
+    """Entries waiting for confirmation (or, with ``status``, decided ones), of the courts the
+    caller sees."""
+    found = counter_cash_desk().entries(call.query.status, limit=call.query.limit)
+    return {"items": [e for e in found if call.actor.sees(e.court_code)]}
+
+
+@route(blueprint, "/collection/counter-cash/{entry_id}", roles=QUEUE_READERS)
+def counter_cash_entry(call: Call, entry_id: str) -> Any:
+    return _entry_in_courts(call.actor, entry_id, act=False)
+
+
+@route(
+    blueprint,
+    "/collection/counter-cash/{entry_id}/confirm",
+    methods=["POST"],
+    roles=[Role.FINANCE],
+)
+def confirm_counter_cash(call: Call, entry_id: str) -> Response:
+    """现场交款补录, second person: the cash posts to the case account and counts, once."""
+    _entry_in_courts(call.actor, entry_id, act=True)
+    counted = counter_cash_desk().confirm(entry_id, by=call.actor)
+    return json_response(
+        counted, status=201, headers={"Location": f"/ledger/transfers/{counted.transfer_id}"}
+    )
+
+
+@route(
+    blueprint,
+    "/collection/counter-cash/{entry_id}/reject",
+    methods=["POST"],
+    roles=[Role.FINANCE],
+    body=RejectEntry,
+)
+def reject_counter_cash(call: Call, entry_id: str) -> Any:
+    _entry_in_courts(call.actor, entry_id, act=True)
+    return counter_cash_desk().reject(entry_id, by=call.actor, reason=call.body.reason)
 
 
 @route(blueprint, "/collection/reviews", roles=QUEUE_READERS, query=QueueQuery)

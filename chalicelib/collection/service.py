@@ -36,6 +36,7 @@ from chalicelib.collection.models import (
     OPEN_STATUSES,
     CaseSnapshot,
     CaseStanding,
+    CashEntry,
     ClaimStatus,
     CounterCash,
     Notice,
@@ -59,6 +60,7 @@ from chalicelib.collection.rail import (
 )
 from chalicelib.collection.store import CollectionStore, Contended
 from chalicelib.ledger import (
+    IdempotencyConflict,
     Side,
     SystemAccount,
     Transfer,
@@ -371,10 +373,21 @@ class CollectionService:
         return True
 
     def _act(self, event: RailEvent) -> str:
-        current = event.payment
-        if current is None or event.kind == RailEventKind.OTHER:
+        heard = event.payment
+        if heard is None or event.kind == RailEventKind.OTHER:
             return "ignored"
-        if event.kind == RailEventKind.SUCCEEDED:
+        # An event is a notice, not the truth: anyone holding the signing secret can say any
+        # amount or metadata. What moves money is the payment as the rail holds it now.
+        try:
+            current = self.rail.retrieve(heard.reference)
+        except PaymentConflict:
+            log.warning(
+                "collection: event %s names %s, unknown to the rail",
+                event.event_id,
+                heard.reference,
+            )
+            return "unknown_payment"
+        if current.status == RailStatus.SUCCEEDED:
             return self.settle(current).outcome
         found = self.store.payment(current.payment_id) if current.payment_id else None
         if found is None:
@@ -386,7 +399,12 @@ class CollectionService:
     # -- settling ----------------------------------------------------------------------------
 
     def settle(self, current: RailPayment) -> Settlement:
-        """Post a payment the rail reports succeeded, exactly once."""
+        """Post a payment the rail reports succeeded, exactly once.
+
+        ``current`` is the rail's own answer (a retrieve, a confirm, the rail's event list),
+        never a webhook body. It is checked against our payment record: an amount, currency or
+        case that differs goes to review and moves nothing. The ledger transfer is keyed by the
+        rail's reference, so one rail payment posts once whichever way it is routed."""
         if current.status != RailStatus.SUCCEEDED:
             raise PaymentConflict("only a succeeded payment is settled")
         found = self.store.payment(current.payment_id) if current.payment_id else None
@@ -402,8 +420,20 @@ class CollectionService:
             )
         if payment.status == PaymentStatus.SUCCEEDED:
             return Settlement("already_posted", payment)
-        transfer_id = self._post_collection(payment, current)
-        return self._commit_settlement(payment, current, transfer_id)
+        return self._settle_ours(payment, current)
+
+    def _settle_ours(self, payment: Payment, current: RailPayment) -> Settlement:
+        """Our payment, succeeded at the rail: checked against what the rail holds, posted
+        once under the rail's reference, then recorded."""
+        mismatch = _mismatch(payment, current)
+        if mismatch:
+            return self._for_review(current, mismatch)
+        transfer = self._post_collection(payment, current)
+        if payment.case.account_number not in _credited(transfer):
+            # This rail payment was posted once already, to unidentified funds; it is claimed
+            # from there (认领), never posted a second time.
+            return Settlement("already_posted", payment)
+        return self._commit_settlement(payment, current, transfer.id)
 
     def _commit_settlement(
         self, payment: Payment, current: RailPayment, transfer_id: str
@@ -450,11 +480,23 @@ class CollectionService:
             return Settlement("posted", succeeded)
         raise CollectionBusy("the case is settling many payments at once; try again")
 
-    def _post_collection(self, payment: Payment, current: RailPayment) -> str:
+    def _rail_transfer_id(self, reference: str) -> str:
+        """One rail movement, one ledger transfer: the id is the rail's own reference."""
+        return f"rail:{self.rail.name}:{reference}"
+
+    def _post_rail_money(self, request: TransferRequest) -> Transfer:
+        """Post money from the rail, or hand back what this rail payment already posted (to a
+        case or to unidentified funds): the ledger refuses a second body under the same id."""
+        try:
+            return self._ledger.transfer(request)
+        except IdempotencyConflict:
+            return self._ledger.get_transfer(request.id)
+
+    def _post_collection(self, payment: Payment, current: RailPayment) -> Transfer:
         self._ledger.ensure_system_accounts(payment.currency)
-        transfer = self._ledger.transfer(
+        return self._post_rail_money(
             TransferRequest.between(
-                id=f"collection:{payment.payment_id}",
+                id=self._rail_transfer_id(current.reference),
                 debit=SystemAccount.PAYMENT_CLEARING.of(payment.currency),
                 credit=payment.case.account_number,
                 amount=current.amount,
@@ -468,7 +510,6 @@ class CollectionService:
                 },
             )
         )
-        return transfer.id
 
     def _credit(
         self, case: CaseSnapshot, before: CaseStanding, amount: int, source: str
@@ -511,9 +552,9 @@ class CollectionService:
     def _unidentified(self, current: RailPayment, why: str) -> Settlement:
         """不明款: the money is real, so it is posted, but to unidentified funds, and queued."""
         self._ledger.ensure_system_accounts(current.currency)
-        transfer = self._ledger.transfer(
+        transfer = self._post_rail_money(
             TransferRequest.between(
-                id=f"unidentified:{self.rail.name}:{current.reference}",
+                id=self._rail_transfer_id(current.reference),
                 debit=SystemAccount.PAYMENT_CLEARING.of(current.currency),
                 credit=SystemAccount.UNIDENTIFIED_FUNDS.of(current.currency),
                 amount=current.amount,
@@ -523,6 +564,8 @@ class CollectionService:
                 metadata={"rail_reference": current.reference, "why": why},
             )
         )
+        if transfer.code != TransferCode.UNIDENTIFIED_RECEIPT:
+            return Settlement("already_posted")  # it reached its case once already
         queued = self.store.add_unidentified(
             UnidentifiedPayment(
                 reference=current.reference,
@@ -559,55 +602,75 @@ class CollectionService:
     # -- claims (认领) -----------------------------------------------------------------------
 
     def claim(
-        self, reference: str, *, account_number: str, reason: str, actor: str
+        self,
+        reference: str,
+        *,
+        account_number: str,
+        reason: str,
+        actor: str,
+        confirmed_by: str,
+        confirmer_subject: str,
     ) -> UnidentifiedPayment:
-        """Claim unidentified money to a case through the ledger's one claim mechanism, and
-        mark the queue item with who, why and when. The money counts toward the case."""
+        """Claim unidentified money to a case, as proposed by ``actor`` and confirmed by a
+        second person, through the ledger's one claim mechanism; mark the queue item with who,
+        why and when. The money counts toward the case. The same confirmation sent again,
+        also while the first is in flight, gets the first answer."""
         item = self.store.unidentified(reference)
         if item is None:
             raise ClaimNotFound(f"there is no unidentified payment {reference}")
         if item.status != ClaimStatus.OPEN:
+            if item.confirmer_subject == confirmer_subject and _names_account(
+                account_number, item.claimed_account_number or ""
+            ):
+                return item
             raise ClaimAlreadySettled(
                 f"this payment was already claimed to case account {item.claimed_account_number}"
             )
         transfer_id = f"claim:{item.rail}:{reference}"
         transfer = self._earlier_claim(transfer_id)
-        finishing = transfer is not None
         if transfer is None:
             case = self._cases.find_by_account_number(account_number)
+            if case.status == CaseStatus.CONCLUDED:
+                raise CaseNotPayable(
+                    f"case {case.case_number} is concluded and takes no money",
+                    case_status=case.status.value,
+                )
             if case.currency != item.currency:
                 raise AmountRefused(
                     f"the case keeps {case.currency}; this money is {item.currency}"
                 )
-            transfer = self._ledger.claim_unidentified(
-                id=transfer_id,
-                account_id=case.account_number,
-                amount=item.amount,
-                claimed_by=actor,
-                reason=reason,
-                payment_ref=reference,
-                currency=item.currency,
-            )
-        else:
-            # An earlier claim moved the money and stopped before marking the queue (a crash,
-            # a timeout): the ledger transfer is the durable record, so finish that claim as
-            # it was made, whoever retries and whatever they typed.
-            credited = next(leg for leg in transfer.legs if leg.side == Side.CREDIT)
-            case = self._cases.find_by_account_number(credited.account_id)
-            actor, reason = transfer.requested_by, transfer.metadata.get("reason", reason)
+            try:
+                transfer = self._ledger.claim_unidentified(
+                    id=transfer_id,
+                    account_id=case.account_number,
+                    amount=item.amount,
+                    claimed_by=actor,
+                    confirmed_by=confirmed_by,
+                    reason=reason,
+                    payment_ref=reference,
+                    currency=item.currency,
+                )
+            except IdempotencyConflict:
+                transfer = self._ledger.get_transfer(transfer_id)  # a twin got there first
+        # The ledger transfer is the durable record: whoever finishes a claim (a twin request,
+        # a retry after a crash) records it as it was made.
+        credited = next(leg for leg in transfer.legs if leg.side == Side.CREDIT)
+        case = self._cases.find_by_account_number(credited.account_id)
         claimed = item.model_copy(
             update={
                 "status": ClaimStatus.CLAIMED,
                 "claimed_to_case": case.case_id,
                 "claimed_account_number": case.account_number,
-                "claimed_by": actor,
-                "claim_reason": reason,
+                "claimed_by": transfer.requested_by,
+                "claim_reason": transfer.metadata.get("reason", reason),
                 "claimed_at": self._clock.now(),
                 "claim_transfer_id": transfer.id,
+                "confirmed_by": transfer.metadata.get("confirmed_by", confirmed_by),
+                "confirmer_subject": confirmer_subject,
             }
         )
         claimed = self._record_claim(claimed, case)
-        if finishing and not _names_account(account_number, case.account_number):
+        if not _names_account(account_number, case.account_number):
             raise ClaimAlreadySettled(
                 f"this payment was already claimed to case account {claimed.claimed_account_number}"
             )
@@ -643,43 +706,47 @@ class CollectionService:
 
     # -- counter cash (现场交款补录) ----------------------------------------------------------
 
-    def enter_counter_cash(
-        self,
-        *,
-        id: str,
-        account_number: str,
-        amount: int,
-        receipt_no: str,
-        received_at: datetime,
-        actor: str,
-    ) -> CounterCash:
-        """现场交款补录: cash a clerk took at the counter is posted to the case account and
-        counts toward the case, as a payment made online does, so the pay page does not ask
-        the debtor for it again.
+    def count_counter_cash(self, cash: CashEntry, *, confirmed_by: str) -> CounterCash:
+        """现场交款补录, once confirmed by a second person: the cash is posted to the case
+        account and counts toward the case, as a payment made online does, so the pay page
+        does not ask the debtor for it again.
 
-        The ledger posts the clerk's id once (a replay returns the original transfer). The
-        count is recorded under that transfer's id in the same transaction as the standing,
-        so a retry after a crash between the two counts it, and any later retry does not."""
-        case = self._cases.find_by_account_number(account_number)
+        The ledger posts the entry's id once (a replay, or another confirmer finishing a
+        confirmation cut short, gets the original transfer). The count is recorded under that
+        transfer's id in the same transaction as the standing, so a retry after a crash
+        between the two counts it, and any later retry does not."""
+        case = self._cases.get(cash.case_id)
+        if case.status == CaseStatus.CONCLUDED:
+            raise CaseNotPayable(
+                f"case {case.case_number} is concluded and takes no money",
+                case_status=case.status.value,
+            )
         self._ledger.ensure_system_accounts(case.currency)
-        transfer = self._ledger.enter_counter_cash(
-            id=id,
-            account_id=case.account_number,
-            amount=amount,
-            receipt_no=receipt_no,
-            received_at=received_at,
-            entered_by=actor,
-            currency=case.currency,
-        )
+        try:
+            transfer = self._ledger.enter_counter_cash(
+                id=cash.id,
+                account_id=case.account_number,
+                amount=cash.amount,
+                receipt_no=cash.receipt_no,
+                received_at=cash.received_at,
+                entered_by=cash.entered_by,
+                confirmed_by=confirmed_by,
+                currency=case.currency,
+            )
+        except IdempotencyConflict:
+            transfer = self._ledger.get_transfer(cash.id)
+            if transfer.code != TransferCode.CASH_BACK_ENTRY or transfer.amount != cash.amount:
+                raise
         entry = CounterCash(
             transfer_id=transfer.id,
             case_id=case.case_id,
             account_number=case.account_number,
             amount=transfer.amount,
             currency=transfer.currency,
-            receipt_no=receipt_no,
-            received_at=received_at,
+            receipt_no=cash.receipt_no,
+            received_at=cash.received_at,
             entered_by=transfer.requested_by,
+            confirmed_by=transfer.metadata.get("confirmed_by", confirmed_by),
             counted_at=self._clock.now(),
         )
         for _ in range(MAX_ATTEMPTS):
@@ -827,3 +894,18 @@ _BEFORE_PROCESSING = frozenset(
     {PaymentStatus.CREATED, PaymentStatus.AWAITING_METHOD, PaymentStatus.REQUIRES_ACTION}
 )
 _BEFORE_ACTION = frozenset({PaymentStatus.CREATED, PaymentStatus.AWAITING_METHOD})
+
+
+def _credited(transfer: Transfer) -> set[str]:
+    return {leg.account_id for leg in transfer.legs if leg.side == Side.CREDIT}
+
+
+def _mismatch(payment: Payment, current: RailPayment) -> str | None:
+    """Why the rail's payment is not the payment we opened, or ``None`` if it is."""
+    if current.amount != payment.amount:
+        return f"the rail received {current.amount} fen for a payment of {payment.amount} fen"
+    if current.currency != payment.currency:
+        return f"the rail received {current.currency} for a payment in {payment.currency}"
+    if current.account_number not in (None, payment.case.account_number):
+        return f"the rail names case account {current.account_number}, not the payment's"
+    return None

@@ -97,9 +97,13 @@ def payment_from_object(data: Mapping[str, Any]) -> RailPayment:
     metadata = data.get("metadata") or {}
     error = data.get("last_payment_error") or {}
     status = _STATUSES.get(str(data.get("status")), RailStatus.AWAITING_METHOD)
+    # What was received, where Stripe reports it (localstripe does not): a succeeded intent's
+    # ``amount_received`` is the money that moved, whatever ``amount`` was asked.
+    received = data.get("amount_received")
+    amount = received if status == RailStatus.SUCCEEDED and received is not None else data["amount"]
     return RailPayment(
         reference=str(data["id"]),
-        amount=int(data["amount"]),
+        amount=int(amount),
         currency=str(data["currency"]).upper(),
         status=status,
         created_at=_from_timestamp(data.get("created", 0)),

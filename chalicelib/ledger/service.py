@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
 from chalicelib.clock import Clock, isoformat
+from chalicelib.ledger import shard_reads
 from chalicelib.ledger.errors import (
     AccountConflict,
     AccountNotFound,
@@ -67,6 +68,7 @@ from chalicelib.ledger.models import (
     sha256_hex,
     verify_chain,
 )
+from chalicelib.ledger.shards import is_sharded, shard_for, shard_ids
 from chalicelib.ledger.store import (
     PROPOSAL_SK,
     STATE_SK,
@@ -120,8 +122,10 @@ class LedgerService:
         max_attempts: int = 8,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        system_shards: int = 1,
     ) -> None:
         self._clock = clock
+        self._shards = system_shards
         self._max_attempts = max_attempts
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
         self._contention = Backoff(base=0.005, cap=0.2, sleep=sleep, rng=self._rng)
@@ -142,15 +146,17 @@ class LedgerService:
             return
         _check_currency(currency)
         for system in SystemAccount:
-            self._open(
-                Account(
-                    id=system.of(currency),
-                    kind=AccountKind.SYSTEM,
-                    currency=currency,
-                    no_overdraft=system == SystemAccount.UNIDENTIFIED_FUNDS,
-                    created_at=self._clock.now(),
+            base = system.of(currency)
+            for account_id in shard_ids(base, self._shards) if is_sharded(base) else [base]:
+                self._open(
+                    Account(
+                        id=account_id,
+                        kind=AccountKind.SYSTEM,
+                        currency=currency,
+                        no_overdraft=system == SystemAccount.UNIDENTIFIED_FUNDS,
+                        created_at=self._clock.now(),
+                    )
                 )
-            )
         self._system_ready.add(currency)
 
     def open_case_account(self, account_id: str, *, case_id: str, currency: str = "CNY") -> Account:
@@ -282,12 +288,20 @@ class LedgerService:
             except LedgerError:
                 self._replay(request.id, request.fingerprint())  # a reused id says so first
                 raise
+        # A system account's leg posts to the shard its transfer id picks (the fingerprint
+        # stays that of the request, so a replay matches whatever the shard count is now).
+        legs = tuple(
+            leg.model_copy(
+                update={"account_id": shard_for(leg.account_id, request.id, self._shards)}
+            )
+            for leg in request.legs
+        )
         transfer = Transfer(
             id=request.id,
             phase=TransferPhase.PENDING if request.pending else TransferPhase.POSTED,
             code=request.code,
             currency=request.currency,
-            legs=request.legs,
+            legs=legs,
             requested_by=request.requested_by,
             metadata=request.metadata,
             created_at=now,
@@ -299,7 +313,7 @@ class LedgerService:
             ),
             state=PendingState.PENDING if request.pending else None,
         )
-        deltas = {leg.account_id: _leg_delta(leg, pending=request.pending) for leg in request.legs}
+        deltas = {leg.account_id: _leg_delta(leg, pending=request.pending) for leg in legs}
         return self._commit(transfer, request.fingerprint(), deltas, guards)
 
     def _reversal_guard(self, request: TransferRequest) -> _Guard:
@@ -577,7 +591,10 @@ class LedgerService:
     # -- reading -----------------------------------------------------------------------------
 
     def balance(self, account_id: str) -> AccountBalance:
-        """The account's current balance, read consistently."""
+        """The account's current balance, read consistently (of all its shards, for a
+        sharded system account)."""
+        if is_sharded(account_id):
+            return shard_reads.balance(self.store, account_id)
         state = self._read_state(account_id)
         return AccountBalance.of(
             account_id, state.account.currency, state.seq, state.totals, state.last_at
@@ -585,6 +602,8 @@ class LedgerService:
 
     def balance_at(self, account_id: str, moment: datetime) -> AccountBalance:
         """The balance as it stood at ``moment``, from the last entry at or before it."""
+        if is_sharded(account_id):
+            return shard_reads.balance_at(self.store, account_id, moment)
         state = self._read_state(account_id)
         entry = self.store.last_entry_before(account_id, moment)
         if entry is None:
@@ -606,6 +625,17 @@ class LedgerService:
             raise InvalidQuery(f"a statement page holds 1 to {MAX_STATEMENT_PAGE} lines")
         if end <= start:
             raise InvalidQuery("a statement's end must be after its start")
+        if is_sharded(account_id):
+            lines, next_cursor = shard_reads.statement_lines(
+                self.store, account_id, start=start, end=end, limit=limit, cursor=cursor
+            )
+            currency = self._read_state(account_id).account.currency
+            return Statement(
+                account_id=account_id,
+                currency=currency,
+                lines=tuple(lines),
+                next_cursor=next_cursor,
+            )
         state = self._read_state(account_id)
         entries, next_cursor = self.store.entries_between(
             account_id, start, end, limit=limit, cursor=cursor
@@ -634,7 +664,13 @@ class LedgerService:
 
     def verify(self, account_id: str) -> VerifyReport:
         """Recompute the account's hash chain and balances from its entries, then check every
-        entry against the transfer record it names."""
+        entry against the transfer record it names (each shard of a sharded account)."""
+        if is_sharded(account_id):
+            states = shard_reads.shard_states(self.store, account_id)
+            return shard_reads.verify(account_id, states, self._verify_one)
+        return self._verify_one(account_id)
+
+    def _verify_one(self, account_id: str) -> VerifyReport:
         # The state first, then the entries: a posting that commits between the two reads
         # adds entries beyond the state's sequence, which the state read again confirms, and
         # those are left for the next verify. Read the other way round, a live account would
@@ -820,9 +856,11 @@ class LedgerService:
         receipt_no: str,
         received_at: datetime,
         entered_by: str,
+        confirmed_by: str,
         currency: str = "CNY",
     ) -> Transfer:
-        """现场交款补录: cash taken at the counter is entered back into the case account."""
+        """现场交款补录: cash taken at the counter is entered back into the case account, as
+        entered by one person and confirmed by another."""
         if received_at > self._clock.now() + CLOCK_SKEW:
             raise InvalidTransfer("cash cannot have been received in the future")
         self._require_case_account(account_id)
@@ -835,7 +873,11 @@ class LedgerService:
                 code=TransferCode.CASH_BACK_ENTRY,
                 requested_by=entered_by,
                 currency=currency,
-                metadata={"receipt_no": receipt_no, "received_at": isoformat(received_at)},
+                metadata={
+                    "receipt_no": receipt_no,
+                    "received_at": isoformat(received_at),
+                    "confirmed_by": confirmed_by,
+                },
             )
         )
 
@@ -846,13 +888,15 @@ class LedgerService:
         account_id: str,
         amount: int,
         claimed_by: str,
+        confirmed_by: str,
         reason: str,
         payment_ref: str | None = None,
         currency: str = "CNY",
     ) -> Transfer:
-        """认领: move money that arrived without a recognisable case to the case it belongs to."""
+        """认领: move money that arrived without a recognisable case to the case it belongs to,
+        as proposed by one person and confirmed by another."""
         self._require_case_account(account_id)
-        metadata = {"reason": reason}
+        metadata = {"reason": reason, "confirmed_by": confirmed_by}
         if payment_ref:
             metadata["payment_ref"] = payment_ref
         return self.transfer(

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from chalicelib.clock import FixedClock
-from chalicelib.collection import ClaimAlreadySettled, CollectionService, PaymentStatus
+from chalicelib.collection import CollectionService, PaymentStatus
 from chalicelib.collection.models import StartPayment
-from chalicelib.ledger import SystemAccount, TransferCode
+from chalicelib.ledger import SystemAccount
 from chalicelib.wiring import ledger_service
 from tests.collection.conftest import (
     DECLINED,
@@ -20,6 +20,7 @@ from tests.collection.conftest import (
     foreign_intent,
     open_case,
     pay_at_rail,
+    rail_client,
     rail_event,
     sign,
     synthetic_event,
@@ -68,7 +69,7 @@ def test_succeeded_webhook_posts_one_collection_transfer(
     assert json.loads(answer.body)["outcome"] == "posted"
     account = paid_at_rail["case"].account_number
     assert ledger_service().balance(account).posted == 3_000
-    transfer = ledger_service().get_transfer(f"collection:{paid_at_rail['payment_id']}")
+    transfer = ledger_service().get_transfer(f"rail:stripe:{paid_at_rail['reference']}")
     assert transfer.metadata["rail_reference"] == paid_at_rail["reference"]
     payment = collection.payment(paid_at_rail["payment_id"])
     assert payment.status == PaymentStatus.SUCCEEDED
@@ -125,15 +126,18 @@ def test_late_failure_or_processing_event_never_undoes_a_payment(
     for body in (failed, processing):
         answer = deliver(api, body, signed_now(clock, body))
         assert answer.status_code == 200
-        assert json.loads(answer.body)["outcome"] == "status:succeeded"
+        # the rail, asked again, says succeeded: the payment stays paid and posts nothing more
+        assert json.loads(answer.body)["outcome"] == "already_posted"
 
     assert collection.payment(paid_at_rail["payment_id"]).status == PaymentStatus.SUCCEEDED
     assert ledger_service().balance(paid_at_rail["case"].account_number).posted == 3_000
 
 
-def test_success_after_processing_posts_once(
+def test_a_stale_processing_event_follows_what_the_rail_says_and_posts_once(
     api: Any, clock: FixedClock, collection: CollectionService, paid_at_rail: dict[str, Any]
 ) -> None:
+    """The event is a notice: a 'processing' event for a payment the rail already holds as
+    succeeded settles it, and the succeeded event that follows posts nothing more."""
     intent = json.loads(paid_at_rail["body"])["data"]["object"]
     processing = synthetic_event(
         "evt_processing_2",
@@ -142,10 +146,10 @@ def test_success_after_processing_posts_once(
         int(clock.now().timestamp()),
     )
     answer = deliver(api, processing, signed_now(clock, processing))
-    assert json.loads(answer.body)["outcome"] == "status:processing"
-    assert collection.payment(paid_at_rail["payment_id"]).status.display == "processing"
+    assert json.loads(answer.body)["outcome"] == "posted"
 
-    deliver(api, paid_at_rail["body"], signed_now(clock, paid_at_rail["body"]))
+    again = deliver(api, paid_at_rail["body"], signed_now(clock, paid_at_rail["body"]))
+    assert json.loads(again.body)["outcome"] == "already_posted"
     assert collection.payment(paid_at_rail["payment_id"]).status == PaymentStatus.SUCCEEDED
     assert ledger_service().balance(paid_at_rail["case"].account_number).posted == 3_000
 
@@ -235,10 +239,9 @@ def test_failed_payment_posts_nothing(
     assert ledger_service().balance(case.account_number).posted == 0
 
 
-def test_payment_unknown_to_us_goes_to_unidentified_funds_and_is_claimed(
+def test_payment_unknown_to_us_goes_to_unidentified_funds(
     api: Any, clock: FixedClock, token: Any, collection: CollectionService, localstripe: str
 ) -> None:
-    case = open_case(amount=10_000)
     reference = foreign_intent(localstripe, 1_800, case_account="9999999999999999")
     pay_at_rail(localstripe, reference)
     body = rail_event(localstripe, reference, "payment_intent.succeeded")
@@ -246,99 +249,11 @@ def test_payment_unknown_to_us_goes_to_unidentified_funds_and_is_claimed(
 
     assert json.loads(answer.body)["outcome"] == "unidentified"
     assert ledger_service().balance(UNIDENTIFIED).posted == 1_800
+    assert ledger_service().get_transfer(f"rail:stripe:{reference}").amount == 1_800
     queue = api.get("/collection/unidentified", headers=token("finance"))
     [item] = json.loads(queue.body)["items"]
     assert (item["reference"], item["amount"], item["status"]) == (reference, 1_800, "open")
     assert item["stated_account_number"] == "9999999999999999"
-
-    claim = {"account_number": case.account_number, "reason": "付款人来电确认为本案执行款"}
-    claimed = api.post(
-        f"/collection/unidentified/{reference}/claim",
-        headers=token("finance", subject="fin-7"),
-        body=json.dumps(claim),
-    )
-    assert claimed.status_code == 200, claimed.body
-    record = json.loads(claimed.body)
-    assert record["status"] == "claimed"
-    assert record["claimed_by"] == "fin-7"
-    assert record["claim_reason"] == claim["reason"]
-    assert ledger_service().balance(UNIDENTIFIED).posted == 0
-    assert ledger_service().balance(case.account_number).posted == 1_800
-    assert collection.store.standing(case.case_id).paid == 1_800
-    transfer = ledger_service().get_transfer(record["claim_transfer_id"])
-    assert transfer.id == f"claim:stripe:{reference}"
-    assert transfer.code == TransferCode.UNIDENTIFIED_CLAIM
-    assert transfer.requested_by == "fin-7"
-    assert transfer.metadata == {"reason": claim["reason"], "payment_ref": reference}
-
-    again = api.post(
-        f"/collection/unidentified/{reference}/claim",
-        headers=token("clerk"),
-        body=json.dumps(claim),
-    )
-    assert again.status_code == 409
-    assert json.loads(api.get("/collection/unidentified", headers=token("auditor")).body) == {
-        "items": []
-    }
-
-
-@pytest.mark.parametrize(("role", "status"), [("clerk", 200), ("auditor", 403), ("approver", 403)])
-def test_clerks_finance_and_admins_claim_and_no_one_else(
-    *,
-    api: Any,
-    clock: FixedClock,
-    token: Any,
-    collection: CollectionService,
-    localstripe: str,
-    role: str,
-    status: int,
-) -> None:
-    case = open_case(amount=10_000)
-    reference = unidentified_at_rail(api, clock, localstripe, 900)
-    claim = {"account_number": case.account_number, "reason": "付款人来电确认"}
-    answer = api.post(
-        f"/collection/unidentified/{reference}/claim", headers=token(role), body=json.dumps(claim)
-    )
-    assert answer.status_code == status, answer.body
-    claimed = status == 200
-    assert ledger_service().balance(case.account_number).posted == (900 if claimed else 0)
-    assert collection.store.standing(case.case_id).paid == (900 if claimed else 0)
-
-
-def test_a_claim_cannot_take_more_unidentified_money_than_is_held(
-    api: Any, clock: FixedClock, token: Any, collection: CollectionService, localstripe: str
-) -> None:
-    """Unidentified funds never go below zero: if the money already left (here a correction
-    under four eyes), the claim is refused and nothing is counted."""
-    case = open_case(serial=2101, amount=10_000)
-    other = open_case(serial=2102, amount=10_000)
-    reference = unidentified_at_rail(api, clock, localstripe, 1_500)
-    ledger = ledger_service()
-    ledger.propose_correction(
-        "fix-1",
-        debit_account=UNIDENTIFIED,
-        credit_account=other.account_number,
-        amount=1_000,
-        reason="付款人来电，属另案执行款",
-        proposed_by="clerk-1",
-        subject="clerk-1",
-    )
-    ledger.post_correction("fix-1", posted_by="finance-1", subject="finance-1")
-
-    claim = {"account_number": case.account_number, "reason": "付款人来电确认"}
-    answer = api.post(
-        f"/collection/unidentified/{reference}/claim",
-        headers=token("finance"),
-        body=json.dumps(claim),
-    )
-    assert answer.status_code == 409, answer.body
-    assert json.loads(answer.body)["type"].endswith("ledger/insufficient-funds")
-    item = collection.store.unidentified(reference)
-    assert item is not None
-    assert item.status == "open"
-    assert ledger.balance(case.account_number).posted == 0
-    assert ledger.balance(UNIDENTIFIED).posted == 500
-    assert collection.store.standing(case.case_id).paid == 0
 
 
 def test_payment_in_another_currency_is_held_for_review_and_not_posted(
@@ -378,74 +293,24 @@ def test_event_collection_does_not_act_on_is_acknowledged(
     assert json.loads(answer.body)["outcome"] == "ignored"
 
 
-def unidentified_at_rail(api: Any, clock: FixedClock, localstripe: str, amount: int) -> str:
-    reference = foreign_intent(localstripe, amount)
-    pay_at_rail(localstripe, reference)
-    body = rail_event(localstripe, reference, "payment_intent.succeeded")
-    assert json.loads(deliver(api, body, signed_now(clock, body)).body)["outcome"] == "unidentified"
-    return reference
-
-
-@pytest.mark.parametrize("retried_to", ["same-case", "other-case"])
-def test_claim_that_crashed_after_the_ledger_moved_the_money_is_finished_by_the_next_try(
-    *,
+def test_status_event_of_another_payment_intent_does_not_move_our_payment(
     api: Any,
     clock: FixedClock,
     collection: CollectionService,
     localstripe: str,
-    monkeypatch: pytest.MonkeyPatch,
-    retried_to: str,
-) -> None:
-    """The ledger claim is the durable record: a retry by someone else, with other words, or
-    naming another case, finishes the claim as it was made instead of being refused forever
-    while the queue item stays open and the case never counts the money."""
-    case = open_case(serial=2001, amount=10_000)
-    other = open_case(serial=2002, amount=10_000)
-    reference = unidentified_at_rail(api, clock, localstripe, 2_200)
-
-    def crash(*args: Any, **kwargs: Any) -> bool:
-        raise ConnectionError("the function timed out")
-
-    monkeypatch.setattr(collection.store, "commit_claim", crash)
-    with pytest.raises(ConnectionError):
-        collection.claim(
-            reference, account_number=case.account_number, reason="付款人来电确认", actor="fin-7"
-        )
-    monkeypatch.undo()
-    assert ledger_service().balance(case.account_number).posted == 2_200
-    assert collection.store.standing(case.case_id).paid == 0
-
-    target = case if retried_to == "same-case" else other
-    retry = {"account_number": target.account_number, "reason": "重试认领"}
-    if retried_to == "same-case":
-        claimed = collection.claim(reference, **retry, actor="fin-8")
-    else:
-        with pytest.raises(ClaimAlreadySettled):
-            collection.claim(reference, **retry, actor="fin-8")
-        found = collection.store.unidentified(reference)
-        assert found is not None
-        claimed = found
-
-    assert claimed.status == "claimed"
-    assert (claimed.claimed_account_number, claimed.claimed_by) == (case.account_number, "fin-7")
-    assert claimed.claim_reason == "付款人来电确认"
-    assert collection.store.standing(case.case_id).paid == 2_200
-    assert collection.store.standing(other.case_id).paid == 0
-    assert ledger_service().balance(case.account_number).posted == 2_200
-    assert ledger_service().balance(other.account_number).posted == 0
-    assert ledger_service().balance(UNIDENTIFIED).posted == 0
-
-
-def test_status_event_of_another_payment_intent_does_not_move_our_payment(
-    api: Any, clock: FixedClock, collection: CollectionService, paid_at_rail: dict[str, Any]
+    paid_at_rail: dict[str, Any],
 ) -> None:
     """Only the PaymentIntent our payment holds may move it: an event for another one that
     carries the same payment id (a second intent made for it) must not show the payer
     "failed" while the real payment goes through."""
-    intent = json.loads(paid_at_rail["body"])["data"]["object"]
-    other = intent | {"id": "pi_another_intent", "status": "canceled"}
+    case = paid_at_rail["case"]
+    payment_id = paid_at_rail["payment_id"]
+    another = foreign_intent(
+        localstripe, 3_000, payment_id=payment_id, case_account=case.account_number
+    )
+    canceled = rail_client(localstripe).v1.payment_intents.cancel(another).to_dict()
     body = synthetic_event(
-        "evt_other_canceled", "payment_intent.canceled", other, int(clock.now().timestamp())
+        "evt_other_canceled", "payment_intent.canceled", canceled, int(clock.now().timestamp())
     )
     answer = deliver(api, body, signed_now(clock, body))
 

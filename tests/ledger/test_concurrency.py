@@ -215,3 +215,50 @@ def test_racing_reversals_reverse_once(ledger: LedgerService, aws: Any, clock: F
     with pytest.raises(AlreadyReversed, match="rev-a"):
         ledger.reverse("pay-1", id="rev-b", requested_by="finance-2", reason="dup")
     assert ledger.balance(CASE_A).posted == 1000
+
+
+@pytest.mark.slow
+def test_twenty_cases_paid_at_once_through_one_system_account_are_all_posted(
+    moto_url: str, clock: FixedClock
+) -> None:
+    """Twenty Lambdas post to twenty cases at the same moment, all through payment clearing:
+    with the system account sharded, each meets contention only on its shard, and the
+    ledger's own bounded retries post every one (none refused with 503)."""
+    from chalicelib.cases.identifiers import make_account_number
+
+    table = f"{TABLE}-shards"
+    spec = next(t for t in TABLES if t.env_var == "LEDGER_TABLE")
+    setup = remote_ledger(moto_url, clock)
+    setup.store.client.create_table(**create_table_request(spec, table))
+
+    def service() -> LedgerService:
+        client = remote_ledger(moto_url, clock).store.client
+        return LedgerService(client, table, clock, system_shards=8)
+
+    books = service()
+    books.ensure_system_accounts()
+    accounts = [make_account_number("粤0604", 2026, n) for n in range(1, 21)]
+    for number in accounts:
+        books.open_case_account(number, case_id=number)
+    lambdas = [service() for _ in accounts]
+    for ledger in lambdas:
+        ledger.balance(accounts[0])
+    refused: list[str] = []
+    start = threading.Barrier(len(accounts))
+
+    def pay(index: int) -> None:
+        start.wait()
+        try:
+            collect(lambdas[index], accounts[index], 100 + index, f"cash-{index}")
+        except ConcurrencyExhausted:
+            refused.append(accounts[index])
+
+    threads = [threading.Thread(target=pay, args=(i,)) for i in range(len(accounts))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert refused == []
+    assert books.balance(CLEARING).posted == -sum(100 + i for i in range(len(accounts)))
+    assert books.verify(CLEARING).ok

@@ -455,13 +455,18 @@ def test_a_claim_moves_unidentified_money_to_a_case_with_who_and_why(
         id="claim-1",
         account_id=CASE_B,
         amount=800,
-        claimed_by="finance-1",
+        claimed_by="clerk-1",
+        confirmed_by="finance-1",
         reason="付款人电话确认",
         payment_ref="pi_1",
     )
     assert claimed.code == TransferCode.UNIDENTIFIED_CLAIM
-    assert claimed.requested_by == "finance-1"
-    assert claimed.metadata == {"reason": "付款人电话确认", "payment_ref": "pi_1"}
+    assert claimed.requested_by == "clerk-1"
+    assert claimed.metadata == {
+        "reason": "付款人电话确认",
+        "payment_ref": "pi_1",
+        "confirmed_by": "finance-1",
+    }
     assert ledger.balance(CASE_B).posted == 800
     assert ledger.balance(UNIDENTIFIED).posted == 0
 
@@ -470,7 +475,12 @@ def test_a_claim_cannot_take_more_than_arrived(ledger: LedgerService) -> None:
     suspense(ledger, 800, "unknown-1")
     with pytest.raises(InsufficientFunds):
         ledger.claim_unidentified(
-            id="claim-1", account_id=CASE_B, amount=801, claimed_by="finance-1", reason="确认"
+            id="claim-1",
+            account_id=CASE_B,
+            amount=801,
+            claimed_by="clerk-1",
+            confirmed_by="finance-1",
+            reason="确认",
         )
     assert ledger.balance(CASE_B).posted == 0
     assert ledger.balance(UNIDENTIFIED).posted == 800
@@ -480,7 +490,12 @@ def test_a_claim_goes_to_a_case_account_only(ledger: LedgerService) -> None:
     suspense(ledger, 800, "unknown-1")
     with pytest.raises(InvalidAccount):
         ledger.claim_unidentified(
-            id="claim-1", account_id=FEES, amount=800, claimed_by="finance-1", reason="确认"
+            id="claim-1",
+            account_id=FEES,
+            amount=800,
+            claimed_by="clerk-1",
+            confirmed_by="finance-1",
+            reason="确认",
         )
 
 
@@ -494,12 +509,14 @@ def test_counter_cash_is_entered_once_under_the_clerks_id(
         "receipt_no": "GD-2026-000123",
         "received_at": clock.now() - timedelta(minutes=30),
         "entered_by": "clerk-1",
+        "confirmed_by": "finance-1",
     }
     entered = ledger.enter_counter_cash(**entry)
     assert entered.code == TransferCode.CASH_BACK_ENTRY
     assert entered.metadata == {
         "receipt_no": "GD-2026-000123",
         "received_at": "2026-11-02T08:30:00.000000Z",
+        "confirmed_by": "finance-1",
     }
     assert ledger.enter_counter_cash(**entry) == entered
     with pytest.raises(IdempotencyConflict):
@@ -519,6 +536,7 @@ def test_counter_cash_cannot_have_been_taken_in_the_future(
             receipt_no="GD-2026-000123",
             received_at=clock.now() + timedelta(minutes=10),
             entered_by="clerk-1",
+            confirmed_by="finance-1",
         )
     assert ledger.balance(CASE_A).posted == 0
 
@@ -532,6 +550,7 @@ def test_counter_cash_goes_to_a_case_account_only(ledger: LedgerService, clock: 
             receipt_no="GD-2026-000123",
             received_at=clock.now(),
             entered_by="clerk-1",
+            confirmed_by="finance-1",
         )
 
 

@@ -1,0 +1,172 @@
+"""Counter cash (现场交款补录) under four eyes: one person enters the cash taken at the counter,
+another (finance) confirms it before it moves in the ledger and counts toward the case.
+
+An entry must name the paper receipt the court handed the payer (one number per court), a time
+that is neither in the future nor older than the configured window, and an amount under the
+configured plausibility ceiling; a concluded case takes none.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from chalicelib.cases import CaseStatus
+from chalicelib.collection.errors import (
+    AlreadyDecided,
+    CaseNotPayable,
+    CounterCashRefused,
+    EntryIdTaken,
+    EntryNotFound,
+    ReceiptNumberTaken,
+    SamePerson,
+)
+from chalicelib.collection.models import CashEntry, CounterCash, Decision
+from chalicelib.money import format_yuan
+
+if TYPE_CHECKING:
+    from chalicelib.cases import CaseService
+    from chalicelib.clock import Clock
+    from chalicelib.collection.decision_store import DecisionStore
+    from chalicelib.collection.service import CollectionService
+    from chalicelib.identity import Principal
+
+# A counter terminal's clock may run a little ahead of ours.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+class CounterCashDesk:
+    """Enter, confirm and reject counter cash; every answer can be asked for again."""
+
+    def __init__(
+        self,
+        collection: CollectionService,
+        decisions: DecisionStore,
+        cases: CaseService,
+        clock: Clock,
+        *,
+        ceiling: int,
+        max_age: timedelta,
+    ) -> None:
+        self._collection = collection
+        self._decisions = decisions
+        self._cases = cases
+        self._clock = clock
+        self._ceiling = ceiling
+        self._max_age = max_age
+
+    def enter(
+        self,
+        *,
+        id: str,
+        account_number: str,
+        amount: int,
+        receipt_no: str,
+        received_at: datetime,
+        by: Principal,
+    ) -> CashEntry:
+        """Record the entry; nothing moves yet. The same entry sent again (also while the
+        first is in flight) gets the first answer."""
+        case = self._cases.find_by_account_number(account_number)
+        if case.status == CaseStatus.CONCLUDED:
+            raise CaseNotPayable(
+                f"case {case.case_number} is concluded and takes no money",
+                case_status=case.status.value,
+            )
+        self._check(amount, received_at)
+        entry = CashEntry(
+            id=id,
+            case_id=case.case_id,
+            court_code=case.court_code,
+            account_number=case.account_number,
+            amount=amount,
+            currency=case.currency,
+            receipt_no=receipt_no,
+            received_at=received_at,
+            entered_by=by.actor,
+            entered_by_subject=by.subject,
+            entered_at=self._clock.now(),
+        )
+        if self._decisions.add_cash_entry(entry):
+            return entry
+        existing = self._decisions.cash_entry(id)
+        if existing is not None:
+            if existing.same_entry(entry):
+                return existing
+            raise EntryIdTaken(f"the entry id {id} was already used for another entry")
+        holder = self._decisions.receipt_holder(case.court_code, receipt_no)
+        raise ReceiptNumberTaken(
+            f"receipt {receipt_no} was already entered at court {case.court_code}",
+            entry_id=holder,
+        )
+
+    def _check(self, amount: int, received_at: datetime) -> None:
+        now = self._clock.now()
+        if received_at > now + CLOCK_SKEW:
+            raise CounterCashRefused("cash cannot have been received in the future")
+        if received_at < now - self._max_age:
+            raise CounterCashRefused(
+                f"cash taken more than {self._max_age.days} days ago is not entered here; "
+                "it needs a correction with its paper trail"
+            )
+        if amount > self._ceiling:
+            raise CounterCashRefused(
+                f"{format_yuan(amount)} yuan is above the {format_yuan(self._ceiling)} yuan a "
+                "counter can take at once; check the amount",
+                ceiling=self._ceiling,
+            )
+
+    def entry(self, entry_id: str) -> CashEntry:
+        found = self._decisions.cash_entry(entry_id)
+        if found is None:
+            raise EntryNotFound(f"there is no counter-cash entry {entry_id}")
+        return found
+
+    def entries(self, status: Decision, *, limit: int) -> list[CashEntry]:
+        return self._decisions.cash_entries(status, limit=limit)
+
+    def confirm(self, entry_id: str, *, by: Principal) -> CounterCash:
+        """A second person confirms: the cash posts to the case account and counts, once."""
+        entry = self._decide_check(entry_id, by)
+        if entry.status == Decision.REJECTED:
+            raise AlreadyDecided(f"entry {entry_id} was rejected by {entry.decided_by}")
+        if entry.status == Decision.CONFIRMED and entry.decider_subject != by.subject:
+            raise AlreadyDecided(f"entry {entry_id} was confirmed by {entry.decided_by}")
+        counted = self._collection.count_counter_cash(entry, confirmed_by=by.actor)
+        decided = entry.model_copy(
+            update={
+                "status": Decision.CONFIRMED,
+                "decided_by": counted.confirmed_by,
+                "decider_subject": by.subject,
+                "decided_at": counted.counted_at,
+            }
+        )
+        if entry.status == Decision.PROPOSED:
+            self._decisions.decide_cash_entry(decided)  # False: a twin request marked it
+        return counted
+
+    def reject(self, entry_id: str, *, by: Principal, reason: str) -> CashEntry:
+        """A second person turns the entry down; its receipt number is free again."""
+        entry = self._decide_check(entry_id, by)
+        if entry.status != Decision.PROPOSED:
+            if entry.status == Decision.REJECTED and entry.decider_subject == by.subject:
+                return entry
+            raise AlreadyDecided(f"entry {entry_id} was already {entry.status.value}")
+        decided = entry.model_copy(
+            update={
+                "status": Decision.REJECTED,
+                "decided_by": by.actor,
+                "decider_subject": by.subject,
+                "decided_at": self._clock.now(),
+                "decision_reason": reason,
+            }
+        )
+        if self._decisions.decide_cash_entry(decided):
+            return decided
+        return self.reject(entry_id, by=by, reason=reason)  # decided meanwhile: answer that
+
+    def _decide_check(self, entry_id: str, by: Principal) -> CashEntry:
+        entry = self.entry(entry_id)
+        if by.same_person(entry.entered_by_subject):
+            raise SamePerson(f"you entered {entry_id}; another person must confirm or reject it")
+        return entry
