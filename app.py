@@ -12,6 +12,8 @@ from chalice.app import Chalice
 from chalicelib.cases.routes import blueprint as cases_routes
 from chalicelib.collection.routes import blueprint as collection_routes
 from chalicelib.identity.routes import blueprint as identity_routes
+
+from chalicelib.payouts.routes import blueprint as payout_routes  # isort: skip
 from chalicelib.ledger.routes import blueprint as ledger_routes
 from chalicelib.logs import configure, log_context
 from chalicelib.web.pages import blueprint as web_pages
@@ -25,5 +27,6 @@ app.api.binary_types = ["application/pdf", "image/jpeg", "image/png", "applicati
 app.register_blueprint(cases_routes)
 app.register_blueprint(collection_routes)
 app.register_blueprint(identity_routes)
+app.register_blueprint(payout_routes)
 app.register_blueprint(ledger_routes)
 app.register_blueprint(web_pages)

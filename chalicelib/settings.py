@@ -43,6 +43,7 @@ class Settings(BaseSettings):
 
     # Tables (names come from infra/tables.py; config.json sets them per stage)
     cases_table: str = Field(min_length=3)
+    payouts_table: str = Field(min_length=3)
     ledger_table: str = Field(min_length=3)
     collection_table: str = Field(min_length=3)
 
@@ -65,6 +66,20 @@ class Settings(BaseSettings):
     notify_by: str = Field(default="outbox", pattern=r"^(outbox|sms)$")
     sms_sender_id: str | None = None
     notify_outbox_dir: str = ".local/outbox"
+
+    # Paying creditors (案款发放)
+    public_base_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://[^/]+$")
+    # Amount tiers in fen: each limit a disbursement exceeds adds one more approver (the
+    # bureau chief approves every one; above 500,000 yuan a court leader approves as well).
+    payout_approval_tiers: tuple[int, ...] = (50_000_000,)
+    payout_reservation_days: int = Field(default=60, ge=1, le=365)
+    claim_link_days: int = Field(default=15, ge=1, le=60)
+    claim_failures_allowed: int = Field(default=10, ge=1, le=1000)  # per client per window
+    claim_window_minutes: int = Field(default=15, ge=1, le=1440)
+    payout_step_grace_seconds: int = Field(default=120, ge=10, le=3600)
+    payout_poll_minutes: int = Field(default=30, ge=1, le=1440)
+    stripe_financial_account: str | None = None
+    stripe_payout_routing_number: str | None = None
 
     # Collection
     receipt_font: str = DEFAULT_RECEIPT_FONT

@@ -91,6 +91,7 @@ def local_environment(*, moto_url: str, stripe_url: str, api_url: str) -> dict[s
         "AWS_ENDPOINT_URL_DYNAMODB": moto_url,
         "AWS_ENDPOINT_URL_S3": moto_url,
         "CASES_TABLE": "courtfunds-local-cases",
+        "PAYOUTS_TABLE": "courtfunds-local-payouts",
         "LEDGER_TABLE": "courtfunds-local-ledger",
         "COLLECTION_TABLE": "courtfunds-local-collection",
         "IDENTITY_TABLE": "courtfunds-local-identity",
@@ -100,6 +101,13 @@ def local_environment(*, moto_url: str, stripe_url: str, api_url: str) -> dict[s
         "STRIPE_API_BASE": stripe_url,
         "SECRETS_FROM": "directory",
         "SECRETS_DIR": str(STATE / "secrets"),
+        # The court's Treasury financial account at the stand-in, and Stripe's test routing
+        # number (the stand-in accepts any; see infra/stripe_payouts_local.py), where the
+        # stand-in sends payout events, and after how long a payout posts by itself.
+        "STRIPE_FINANCIAL_ACCOUNT": "fa_local_court",
+        "STRIPE_PAYOUT_ROUTING_NUMBER": "110000000",
+        "STRIPE_LOCAL_PAYOUT_WEBHOOK": f"{api_url}/webhooks/stripe/payouts",
+        "STRIPE_LOCAL_PAYOUT_AUTO_POST": "3",
         "PUBLIC_BASE_URL": api_url,
         # The key the local stack signs with; config.json leaves it out so this path wins.
         "AUTH_JWKS_FILE": str(STATE / "auth" / "jwks.json"),

@@ -14,10 +14,14 @@ from localstripe.server import app
 
 
 def main() -> None:
+    # what localstripe lacks and the app uses, each from its own module
+    from infra import stripe_payouts_local
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=8420)
     parser.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args()
+    stripe_payouts_local.install(app)
     logging.basicConfig(level=logging.WARNING)
     web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
 

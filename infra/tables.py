@@ -28,6 +28,7 @@ class TableSpec:
 
 TABLES: tuple[TableSpec, ...] = (
     TableSpec("CasesTable", "CASES_TABLE", "cases, parties, status history, counters"),
+    TableSpec("PayoutsTable", "PAYOUTS_TABLE", "disbursements to creditors, claim links"),
     TableSpec("LedgerTable", "LEDGER_TABLE", "accounts, transfers, entries (hash chains)"),
     TableSpec("CollectionTable", "COLLECTION_TABLE", "payments, webhook events, receipts"),
     TableSpec("IdentityTable", "IDENTITY_TABLE", "reference photos on file, face checks, grants"),

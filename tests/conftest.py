@@ -23,6 +23,7 @@ os.environ.update(
         "AWS_DEFAULT_REGION": "us-east-1",
         "STAGE": "local",
         "CASES_TABLE": "courtfunds-test-cases",
+        "PAYOUTS_TABLE": "courtfunds-test-payouts",
         "LEDGER_TABLE": "courtfunds-test-ledger",
         "COLLECTION_TABLE": "courtfunds-test-collection",
         "IDENTITY_TABLE": "courtfunds-test-identity",

@@ -24,6 +24,7 @@ blueprint = Blueprint(__name__)
 ASSETS = Path(__file__).resolve().parent / "assets"
 STATIC_TYPES = {
     "app.css": "text/css; charset=utf-8",
+    "claim.js": "text/javascript; charset=utf-8",
     "i18n.js": "text/javascript; charset=utf-8",
     "pay.js": "text/javascript; charset=utf-8",
     "receipt.js": "text/javascript; charset=utf-8",
@@ -67,6 +68,13 @@ def _page(name: str, values: dict[str, str], setup: BrowserSetup | None = None) 
 def start_page(call: Call) -> Response:
     """Type the case account number from the enforcement notice."""
     return _page("start.html", {})
+
+
+@route(blueprint, "/claim", public=True)
+def claim_page(call: Call) -> Response:
+    """The creditor's claim link (案款领取): the claim code travels in the URL fragment, never
+    in the path or query, so it reaches no server log and no Referer."""
+    return _page("claim.html", {})
 
 
 @route(blueprint, "/pay/{account_number}", public=True)

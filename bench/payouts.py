@@ -1,0 +1,202 @@
+"""Payouts benchmark: DynamoDB calls per disbursement step, split into writes to the payouts
+table (the goal: one write per state change), ledger writes and reads.
+
+Runs the real workflow and sender on moto with a rail that answers at once in memory, so only
+our own storage is counted; nothing is timed.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import Row
+
+START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+WRITES = frozenset({"PutItem", "UpdateItem", "TransactWriteItems", "DeleteItem"})
+FILING = {
+    "case_number": "(2026)粤0604执4242号",
+    "court_code": "粤0604",
+    "court_name": "佛山市禅城区人民法院",
+    "fund_types": ["enforcement"],
+    "adjudicated_amount": 1_000_000,
+    "parties": [
+        {
+            "role": "creditor", "name": "张三", "type": "person",
+            "id_number": "440104198001011238", "phone": "13812345678",
+            "receiving_account": {
+                "bank_name": "中国工商银行佛山分行", "account_name": "张三",
+                "account_number": "6222020200112233445",
+            },
+        },
+        {
+            "role": "debtor", "name": "佛山某某贸易有限公司", "type": "organisation",
+            "id_number": "91350100M000100Y43", "phone": "13987654321",
+        },
+    ],
+}  # fmt: skip
+
+
+@dataclass
+class InstantRail:
+    """A payout rail that accepts at once and reports the payout paid when asked again."""
+
+    name: str = "instant"
+    payouts: dict[str, Any] = field(default_factory=dict)
+
+    def send(self, *, key: str, amount: int, currency: str, **_: Any) -> Any:
+        from chalicelib.payouts import PayoutStatus, RailPayout
+
+        self.payouts.setdefault(
+            key,
+            RailPayout(reference=f"obp_{len(self.payouts)}", amount=amount, currency=currency,
+                       status=PayoutStatus.PROCESSING, created_at=START, key=key),
+        )  # fmt: skip
+        return self.payouts[key]
+
+    def find(self, *, key: str, since: datetime) -> Any:
+        return self.payouts.get(key)
+
+    def retrieve(self, reference: str) -> Any:
+        from dataclasses import replace
+
+        from chalicelib.payouts import PayoutStatus
+
+        payout = next(p for p in self.payouts.values() if p.reference == reference)
+        return replace(payout, status=PayoutStatus.PAID)
+
+    def parse_event(self, raw_body: bytes, headers: Any) -> Any:
+        raise NotImplementedError("the benchmark settles through retrieve")
+
+
+@dataclass
+class Step:
+    name: str
+    state_changes: int
+    calls: Counter[str] = field(default_factory=Counter)
+
+
+@contextmanager
+def _counting(client: Any, payouts_table: str) -> Iterator[Counter[str]]:
+    """Count calls by kind: a write to the payouts table, a ledger or cases write, a read."""
+    calls: Counter[str] = Counter()
+
+    def count(model: Any, params: dict[str, Any], **_: Any) -> None:
+        if model.name not in WRITES:
+            calls[f"read {model.name}"] += 1
+            return
+        tables = {params.get("TableName")} | {
+            next(iter(item.values()))["TableName"] for item in params.get("TransactItems", [])
+        }
+        where = "payouts" if payouts_table in tables else "other"
+        calls[f"{where} {model.name}"] += 1
+
+    # before-parameter-build sees the API parameters (table names), once per call
+    client.meta.events.register("before-parameter-build.dynamodb", count)
+    try:
+        yield calls
+    finally:
+        client.meta.events.unregister("before-parameter-build.dynamodb", count)
+
+
+def _measure() -> list[Step]:
+    import boto3
+    from moto import mock_aws
+
+    from chalicelib import wiring
+    from chalicelib.cases.models import OpenCase
+    from chalicelib.clock import FixedClock
+    from chalicelib.identity import Principal, Role
+    from chalicelib.ledger import SystemAccount, TransferCode, TransferRequest
+    from chalicelib.payouts.bodies import ProposeDisbursement
+    from infra.tables import create_tables, table_names
+
+    def who(role: Role, subject: str) -> Principal:
+        return Principal(subject=subject, name=subject, roles=frozenset({role}))
+
+    steps: list[Step] = []
+    with mock_aws(), tempfile.TemporaryDirectory() as scratch:
+        names = table_names("bench")
+        os.environ.update(names)
+        os.environ.update({"AUTH_ISSUER": "https://bench", "AUTH_AUDIENCE": "bench",
+                           "NOTIFY_OUTBOX_DIR": str(Path(scratch))})  # fmt: skip
+        wiring.reset()
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        create_tables(client, names)
+        rail = InstantRail()
+        wiring.override(dynamodb=client, clock=FixedClock(START), payout_rail=rail)
+        from chalicelib.wiring import case_service, ledger_service, payout_sender
+        from chalicelib.wiring import disbursement_workflow as disbursements
+
+        ledger = ledger_service()
+        ledger.ensure_system_accounts()
+        case = case_service().open(OpenCase.model_validate(FILING), actor="clerk")[0]
+        ledger.transfer(
+            TransferRequest.between(
+                id="collection:bench", debit=SystemAccount.PAYMENT_CLEARING.of(),
+                credit=case.account_number, amount=1_000_000, code=TransferCode.COLLECTION,
+                requested_by="collection",
+            )
+        )  # fmt: skip
+        creditor = next(p.party_id for p in case.parties if p.role.value == "creditor")
+        workflow, sender = disbursements(), payout_sender()
+        clerk, chief = who(Role.CLERK, "clerk-1"), who(Role.APPROVER, "chief-1")
+        finance, finance_2 = who(Role.FINANCE, "finance-1"), who(Role.FINANCE, "finance-2")
+        body = ProposeDisbursement(creditor_party_id=creditor, amount=300_000)
+        state: dict[str, Any] = {}
+        table = names["PAYOUTS_TABLE"]
+
+        def run(name: str, changes: int, action: Callable[[], Any]) -> None:
+            with _counting(client, table) as calls:
+                state["d"] = action()
+            steps.append(Step(name, changes, calls))
+
+        run("propose", 1, lambda: workflow.propose(case.case_id, body, by=clerk))
+        d_id = state["d"].disbursement_id
+        run("approve (chain complete, reserve, claim link)", 1,
+            lambda: workflow.approve(d_id, by=chief))  # fmt: skip
+        asking = "单位债权人"  # an organisation: paid by finance without a face check
+        run("ask for a staff release", 1,
+            lambda: workflow.request_staff_release(d_id, by=finance, reason=asking))  # fmt: skip
+        run("confirm release and send (released, sending, sent)", 3,
+            lambda: sender.release_by_staff(d_id, by=finance_2))  # fmt: skip
+
+        def settle() -> Any:
+            return sender.settle(state["d"], rail.retrieve(state["d"].rail_reference))
+
+        run("settle as paid (post the reservation)", 1, settle)
+        wiring.reset()
+    return steps
+
+
+def _names(calls: Counter[str], prefix: str) -> str:
+    found = {k.removeprefix(prefix): n for k, n in calls.items() if k.startswith(prefix)}
+    return ", ".join(f"{n} {name}" for name, n in sorted(found.items())) or "none"
+
+
+def run() -> list[Row]:
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    rows = []
+    for step in _measure():
+        payout_writes = sum(n for k, n in step.calls.items() if k.startswith("payouts "))
+        rows.append(
+            Row(
+                area="payouts",
+                measure=f"DynamoDB calls: {step.name}",
+                goal=f"{step.state_changes} payouts write(s)",
+                measured=f"payouts: {_names(step.calls, 'payouts ')}; "
+                f"ledger/cases: {_names(step.calls, 'other ')}; "
+                f"reads: {_names(step.calls, 'read ')}",
+                met=payout_writes == step.state_changes,
+            )
+        )
+    return rows

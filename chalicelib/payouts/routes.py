@@ -1,0 +1,215 @@
+"""Payout routes: the staff workflow, the creditor's claim, the rail's webhook and the sweeper.
+
+Staff roles: the case officer (clerk) proposes, asks for deferrals and sends claim links;
+approvers approve in levels, reject, decide deferrals; finance releases (two members, when
+the creditor is paid without a face check) and reissues. The creditor's routes are public and
+prove themselves by the claim code in the body; the webhook by its signature.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice.app import Blueprint, Rate, Response
+
+from chalicelib.http import Call, json_response, route
+from chalicelib.identity import READERS, Role
+from chalicelib.payouts.bodies import (
+    ClaimLookup,
+    Decision,
+    DeferralRequest,
+    FaceRelease,
+    ProposeDisbursement,
+    QueueQuery,
+    Rejection,
+    StaffRelease,
+)
+from chalicelib.payouts.claims import client_key
+from chalicelib.payouts.views import claim_view, staff_view
+from chalicelib.wiring import disbursement_workflow as disbursements
+from chalicelib.wiring import payout_sender
+
+blueprint = Blueprint(__name__)
+
+PROPOSERS = (Role.CLERK,)
+APPROVERS = (Role.APPROVER,)
+CANCELLERS = (Role.CLERK, Role.APPROVER, Role.FINANCE)
+FINANCE = (Role.FINANCE,)
+SWEEP_EVERY_MINUTES = 5
+
+
+def _client(call: Call) -> str:
+    identity = (call.request.context or {}).get("identity") or {}
+    return client_key(identity.get("sourceIp"))
+
+
+# -- staff -----------------------------------------------------------------------------------
+
+
+@route(
+    blueprint, "/cases/{case_id}/disbursements", methods=["POST"], roles=PROPOSERS,
+    body=ProposeDisbursement,
+)  # fmt: skip
+def propose(call: Call, case_id: str) -> Response:
+    """案款发放: propose paying one creditor of the case (all, or the undisputed part)."""
+    d = disbursements().propose(case_id, call.body, by=call.actor)
+    return json_response(
+        staff_view(d, call.actor),
+        status=201,
+        headers={"Location": f"/disbursements/{d.disbursement_id}"},
+    )
+
+
+@route(blueprint, "/cases/{case_id}/disbursements", roles=READERS)
+def of_case(call: Call, case_id: str) -> dict[str, Any]:
+    """Every disbursement of the case with its status, oldest first."""
+    found = disbursements().of_case(case_id)
+    return {"disbursements": [staff_view(d, call.actor) for d in found]}
+
+
+@route(blueprint, "/disbursements", roles=READERS, query=QueueQuery)
+def queue(call: Call) -> dict[str, Any]:
+    """A court's queue of disbursements in one state, oldest proposal first."""
+    q: QueueQuery = call.query
+    found = disbursements().queue(q.court, q.state, limit=q.limit)
+    return {"items": [staff_view(d, call.actor) for d in found]}
+
+
+@route(blueprint, "/disbursements/{disbursement_id}", roles=READERS)
+def get_one(call: Call, disbursement_id: str) -> dict[str, Any]:
+    return staff_view(disbursements().get(disbursement_id), call.actor)
+
+
+@route(
+    blueprint, "/disbursements/{disbursement_id}/approve", methods=["POST"], roles=APPROVERS,
+    body=Decision,
+)  # fmt: skip
+def approve(call: Call, disbursement_id: str) -> dict[str, Any]:
+    """One level of the chain; the last level reserves the money and sends the claim link."""
+    d = disbursements().approve(disbursement_id, by=call.actor, note=call.body.note)
+    return staff_view(d, call.actor)
+
+
+@route(
+    blueprint, "/disbursements/{disbursement_id}/reject", methods=["POST"], roles=APPROVERS,
+    body=Rejection,
+)  # fmt: skip
+def reject(call: Call, disbursement_id: str) -> dict[str, Any]:
+    d = disbursements().reject(disbursement_id, by=call.actor, reason=call.body.reason)
+    return staff_view(d, call.actor)
+
+
+@route(
+    blueprint, "/disbursements/{disbursement_id}/cancel", methods=["POST"], roles=CANCELLERS,
+    body=Rejection,
+)  # fmt: skip
+def cancel(call: Call, disbursement_id: str) -> dict[str, Any]:
+    """Withdraw before the money is released; a reservation goes back to the case."""
+    d = disbursements().cancel(disbursement_id, by=call.actor, reason=call.body.reason)
+    return staff_view(d, call.actor)
+
+
+@route(
+    blueprint, "/disbursements/{disbursement_id}/deferral", methods=["POST"], roles=PROPOSERS,
+    body=DeferralRequest,
+)  # fmt: skip
+def request_deferral(call: Call, disbursement_id: str) -> dict[str, Any]:
+    """延缓发放: ask to hold an approved payout, with the reason and the end date."""
+    d = disbursements().request_deferral(disbursement_id, call.body, by=call.actor)
+    return staff_view(d, call.actor)
+
+
+@route(
+    blueprint, "/disbursements/{disbursement_id}/deferral/approve", methods=["POST"],
+    roles=APPROVERS,
+)  # fmt: skip
+def approve_deferral(call: Call, disbursement_id: str) -> dict[str, Any]:
+    d = disbursements().decide_deferral(disbursement_id, by=call.actor, approve=True)
+    return staff_view(d, call.actor)
+
+
+@route(
+    blueprint, "/disbursements/{disbursement_id}/deferral/refuse", methods=["POST"],
+    roles=APPROVERS,
+)  # fmt: skip
+def refuse_deferral(call: Call, disbursement_id: str) -> dict[str, Any]:
+    d = disbursements().decide_deferral(disbursement_id, by=call.actor, approve=False)
+    return staff_view(d, call.actor)
+
+
+@route(blueprint, "/disbursements/{disbursement_id}/resume", methods=["POST"], roles=APPROVERS)
+def resume(call: Call, disbursement_id: str) -> dict[str, Any]:
+    """End a deferral before its end date."""
+    return staff_view(disbursements().resume(disbursement_id, by=call.actor), call.actor)
+
+
+@route(
+    blueprint, "/disbursements/{disbursement_id}/staff-release", methods=["POST"], roles=FINANCE,
+    body=StaffRelease,
+)  # fmt: skip
+def request_staff_release(call: Call, disbursement_id: str) -> dict[str, Any]:
+    """Finance asks to pay without the creditor's face check (an organisation, no phone)."""
+    d = disbursements().request_staff_release(
+        disbursement_id, by=call.actor, reason=call.body.reason
+    )
+    return staff_view(d, call.actor)
+
+
+@route(
+    blueprint, "/disbursements/{disbursement_id}/staff-release/confirm", methods=["POST"],
+    roles=FINANCE,
+)  # fmt: skip
+def confirm_staff_release(call: Call, disbursement_id: str) -> dict[str, Any]:
+    """The second member of finance confirms; the payout is sent."""
+    d = payout_sender().release_by_staff(disbursement_id, by=call.actor)
+    return staff_view(d, call.actor)
+
+
+@route(
+    blueprint, "/disbursements/{disbursement_id}/reissue", methods=["POST"], roles=FINANCE,
+    body=Decision,
+)  # fmt: skip
+def reissue(call: Call, disbursement_id: str) -> dict[str, Any]:
+    """After a failure or a return: reserve again; a new release is needed."""
+    d = disbursements().reissue(disbursement_id, by=call.actor, note=call.body.note)
+    return staff_view(d, call.actor)
+
+
+@route(blueprint, "/disbursements/{disbursement_id}/claim-link", methods=["POST"], roles=PROPOSERS)
+def new_claim_link(call: Call, disbursement_id: str) -> dict[str, Any]:
+    """Send the creditor a new claim link; the old one stops working."""
+    d = disbursements().send_new_claim_link(disbursement_id, by=call.actor)
+    return staff_view(d, call.actor)
+
+
+# -- the creditor ----------------------------------------------------------------------------
+
+
+@route(blueprint, "/claims/lookup", methods=["POST"], public=True, body=ClaimLookup)
+def claim_lookup(call: Call) -> dict[str, Any]:
+    """What the claim page shows: the case, the amount, the masked account, the status."""
+    return claim_view(payout_sender().claim(call.body.code, client=_client(call)))
+
+
+@route(blueprint, "/claims/release", methods=["POST"], public=True, body=FaceRelease)
+def claim_release(call: Call) -> dict[str, Any]:
+    """The creditor's face check passed: its grant releases this payout, once."""
+    body: FaceRelease = call.body
+    d = payout_sender().release_by_face(body.code, body.grant, client=_client(call))
+    return claim_view(d)
+
+
+# -- the rail --------------------------------------------------------------------------------
+
+
+@route(blueprint, "/webhooks/stripe/payouts", methods=["POST"], public=True, raw_body=True)
+def payout_webhook(call: Call) -> dict[str, str]:
+    """A signed notice that a payout changed; the payout is read back before money moves."""
+    return payout_sender().on_webhook(call.raw_body, dict(call.request.headers))
+
+
+@blueprint.schedule(Rate(SWEEP_EVERY_MINUTES, unit=Rate.MINUTES))
+def sweep_payouts(event: Any) -> dict[str, int]:
+    """Finish payouts a crash left half-way, settle those the webhook missed, end deferrals,
+    expire unreleased reservations."""
+    return payout_sender().sweep().model_dump()

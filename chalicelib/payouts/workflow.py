@@ -1,0 +1,363 @@
+"""The disbursement workflow before money leaves: propose, approve in tiers (reserving the
+money), reject, cancel, defer, ask for a staff release, reissue, and send a new claim link.
+
+Every step reads the disbursement, builds its change through ``changes.advance`` and writes it
+with one conditional write on its version. Money is reserved in the ledger (a pending transfer
+from the case account to ``SYS-PAYOUTS``) when the chain completes, under an id derived from the
+disbursement and attempt, so a retried approval reserves once.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from contextlib import suppress
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib.cases import CaseService, CaseStatus, PartyRole
+from chalicelib.cases.models import PartyType
+from chalicelib.clock import Clock
+from chalicelib.identity import Principal
+from chalicelib.ledger import (
+    InsufficientFunds,
+    LedgerService,
+    PendingNotActive,
+    SystemAccount,
+    TransferCode,
+    TransferNotFound,
+    TransferRequest,
+)
+from chalicelib.notifications import Notifier
+from chalicelib.payouts import claims
+from chalicelib.payouts.bodies import DeferralRequest, ProposeDisbursement
+from chalicelib.payouts.changes import RELEASE_MARGIN, advance, due_for
+from chalicelib.payouts.errors import (
+    CreditorRefused,
+    DisbursementNotFound,
+    OverAvailable,
+    SamePerson,
+    StateRefused,
+)
+from chalicelib.payouts.models import (
+    Approval,
+    Deferral,
+    Destination,
+    Disbursement,
+    DisbursementState,
+    StaffReleaseRequest,
+)
+from chalicelib.payouts.store import PayoutStore
+from chalicelib.settings import Settings
+
+log = logging.getLogger(__name__)
+S = DisbursementState
+LEDGER_ACTOR = "system:payouts"
+
+
+def approvals_needed(amount: int, tiers: tuple[int, ...]) -> int:
+    """One approver for every disbursement, one more for each tier limit the amount exceeds."""
+    return 1 + sum(1 for limit in tiers if amount > limit)
+
+
+class DisbursementWorkflow:
+    def __init__(
+        self,
+        store: PayoutStore,
+        *,
+        cases: CaseService,
+        ledger: LedgerService,
+        notifier: Notifier,
+        clock: Clock,
+        settings: Settings,
+    ) -> None:
+        self.store = store
+        self._cases = cases
+        self._ledger = ledger
+        self._notifier = notifier
+        self._clock = clock
+        self._settings = settings
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def get(self, disbursement_id: str) -> Disbursement:
+        found = self.store.get(disbursement_id)
+        if found is None:
+            raise DisbursementNotFound(f"no disbursement {disbursement_id}")
+        return found
+
+    def of_case(self, case_id: str) -> list[Disbursement]:
+        """Every disbursement of a case, oldest first (the case page)."""
+        return self.store.of_case(case_id)
+
+    def queue(self, court: str, state: DisbursementState, *, limit: int) -> list[Disbursement]:
+        """A court's disbursements in one state, oldest proposal first."""
+        return self.store.queue(court, state, limit=limit)
+
+    def save(self, before: Disbursement, after: Disbursement, **kwargs: Any) -> Disbursement:
+        s = self._settings
+        due = due_for(
+            after,
+            self._clock.now(),
+            grace=timedelta(seconds=s.payout_step_grace_seconds),
+            poll=timedelta(minutes=s.payout_poll_minutes),
+        )
+        self.store.save(after, expected_version=before.version, due=due, **kwargs)
+        return after
+
+    # -- proposing ---------------------------------------------------------------------------
+
+    def propose(self, case_id: str, body: ProposeDisbursement, *, by: Principal) -> Disbursement:
+        case = self._cases.get(case_id)
+        if case.status != CaseStatus.OPEN:
+            raise StateRefused(f"the case is {case.status.value}; only an open case pays out")
+        party = next((p for p in case.parties if p.party_id == body.creditor_party_id), None)
+        if party is None or party.role != PartyRole.CREDITOR:
+            raise CreditorRefused("the party is not a creditor of this case")
+        if party.receiving_account is None:
+            raise CreditorRefused("the creditor has no receiving account confirmed at filing")
+        if body.fund_type not in case.fund_types:
+            raise CreditorRefused(f"the case holds no {body.fund_type.value} funds")
+        available = self._ledger.balance(case.account_number).available
+        if body.amount > available:
+            raise OverAvailable(
+                f"the case account has {available} fen available (pending included); "
+                f"{body.amount} fen were asked",
+                available=available,
+            )
+        now = self._clock.now()
+        account = party.receiving_account
+        proposed = Disbursement(
+            disbursement_id="D" + secrets.token_hex(10),
+            case_id=case.case_id,
+            case_number=case.case_number,
+            court_code=case.court_code,
+            court_name=case.court_name,
+            account_number=case.account_number,
+            creditor_party_id=party.party_id,
+            creditor_name=party.name,
+            creditor_is_person=party.type == PartyType.PERSON,
+            creditor_phone=party.phone,
+            destination=Destination(
+                bank_name=account.bank_name,
+                account_name=account.account_name,
+                account_number=account.account_number,
+            ),
+            amount=body.amount,
+            currency=case.currency,
+            fund_type=body.fund_type,
+            note=body.note,
+            state=S.PROPOSED,
+            version=0,
+            proposed_by=by.subject,
+            proposed_by_actor=by.actor,
+            proposed_at=now,
+            updated_at=now,
+            approvals_needed=approvals_needed(body.amount, self._settings.payout_approval_tiers),
+        )
+        created = advance(proposed, None, at=now, actor=by.actor, action="proposed")
+        self.store.create(created)
+        return created
+
+    # -- the approval chain ------------------------------------------------------------------
+
+    def approve(self, disbursement_id: str, *, by: Principal, note: str = "") -> Disbursement:
+        d = self.get(disbursement_id)
+        if d.state != S.PROPOSED:
+            raise StateRefused(f"the disbursement is {d.state.value}; only a proposal is approved")
+        if by.subject == d.proposed_by:
+            raise SamePerson("the one who proposed a disbursement may not approve it")
+        if any(a.subject == by.subject for a in d.approvals):
+            raise SamePerson("you approved this already; the next level approves now")
+        now = self._clock.now()
+        approvals = (*d.approvals, Approval(subject=by.subject, actor=by.actor, at=now, note=note))
+        pending = d.model_copy(update={"approvals": approvals})
+        if not pending.chain_complete:
+            level = f"approval {len(approvals)} of {d.approvals_needed}"
+            return self.save(
+                d, advance(pending, None, at=now, actor=by.actor, action="approved", detail=level)
+            )
+        reserved_until = self._reserve(d)
+        approved = advance(
+            pending, S.APPROVED, at=now, actor=by.actor, action="approved",
+            detail="approval chain complete; money reserved", reserved_until=reserved_until,
+        )  # fmt: skip
+        return self._with_claim_link(d, approved)
+
+    def _reserve(self, d: Disbursement) -> datetime:
+        days = self._settings.payout_reservation_days
+        request = TransferRequest.between(
+            id=d.reservation_id,
+            debit=d.account_number,
+            credit=SystemAccount.PAYOUTS_IN_TRANSIT.of(d.currency),
+            amount=d.amount,
+            code=TransferCode.DISBURSEMENT,
+            requested_by=LEDGER_ACTOR,
+            currency=d.currency,
+            metadata={
+                "disbursement_id": d.disbursement_id,
+                "attempt": str(d.attempt),
+                "case_id": d.case_id,
+                "creditor_party_id": d.creditor_party_id,
+            },
+            pending=True,
+            timeout_seconds=days * 24 * 3600,
+        )
+        try:
+            transfer = self._ledger.transfer(request)
+        except InsufficientFunds as error:
+            raise OverAvailable(
+                "the case account no longer has this amount available; another disbursement "
+                "or refund reserved it first",
+            ) from error
+        return transfer.expires_at or self._clock.now() + timedelta(days=days)
+
+    def release_reservation(self, d: Disbursement) -> None:
+        # expired by the ledger's own sweeper, or never reserved: nothing is held
+        with suppress(PendingNotActive, TransferNotFound):
+            self._ledger.void_pending(
+                d.reservation_id, id=f"{d.reservation_id}:void", requested_by=LEDGER_ACTOR
+            )
+
+    def _with_claim_link(self, before: Disbursement, after: Disbursement) -> Disbursement:
+        """Save ``after``; for a person, with a new claim link, then tell them by SMS."""
+        if not after.creditor_is_person:
+            return self.save(before, after)  # organisations are paid by finance directly
+        code = claims.new_code()
+        digest = claims.code_hash(code)
+        expires = self._clock.now() + timedelta(days=self._settings.claim_link_days)
+        linked = after.model_copy(update={"claim_ref": digest, "claim_expires_at": expires})
+        item = self.store.claim_item(digest, after.disbursement_id, after.attempt, expires)
+        self.save(before, linked, extra=[item])
+        try:
+            self._notifier.notify(claims.claim_notice(linked, code, self._settings.public_base_url))
+        except Exception:
+            # the money stays reserved; the clerk can send a new link from the case page
+            log.exception("payouts: the claim link for %s was not sent", after.disbursement_id)
+        return linked
+
+    def reject(self, disbursement_id: str, *, by: Principal, reason: str) -> Disbursement:
+        d = self.get(disbursement_id)
+        if by.subject == d.proposed_by:
+            raise SamePerson("the proposer withdraws a disbursement by cancelling it")
+        changed = advance(d, S.REJECTED, at=self._clock.now(), actor=by.actor,
+                          action="rejected", detail=reason)  # fmt: skip
+        return self._end(d, changed)
+
+    def cancel(self, disbursement_id: str, *, by: Principal, reason: str) -> Disbursement:
+        d = self.get(disbursement_id)
+        changed = advance(d, S.CANCELLED, at=self._clock.now(), actor=by.actor,
+                          action="cancelled", detail=reason)  # fmt: skip
+        return self._end(d, changed)
+
+    def _end(self, before: Disbursement, ended: Disbursement) -> Disbursement:
+        """Record the end first (it wins or loses against a release on the version), then
+        release the money; a crash in between leaves it for the sweeper (``clear_ended``)."""
+        self.save(before, ended)
+        self.release_reservation(ended)
+        return ended
+
+    def clear_ended(self, d: Disbursement) -> Disbursement:
+        """The sweeper's half of ``_end``: release the reservation (a replay if done already)
+        and take the disbursement off the work list."""
+        self.release_reservation(d)
+        cleared = d.model_copy(update={"reservation_cleared": True, "version": d.version + 1})
+        return self.save(d, cleared)
+
+    # -- deferral (延缓发放) ------------------------------------------------------------------
+
+    def request_deferral(
+        self, disbursement_id: str, body: DeferralRequest, *, by: Principal
+    ) -> Disbursement:
+        d = self.get(disbursement_id)
+        now = self._clock.now()
+        if d.state != S.APPROVED:
+            raise StateRefused("only an approved disbursement waiting for release is deferred")
+        if d.deferral is not None:
+            raise StateRefused("a deferral is already waiting for approval")
+        if body.until <= now:
+            raise StateRefused("a deferral ends in the future")
+        if d.reserved_until is not None and body.until > d.reserved_until - RELEASE_MARGIN:
+            raise StateRefused(
+                f"the money is reserved until {d.reserved_until:%Y-%m-%d}; a deferral must end "
+                f"{RELEASE_MARGIN.days} days before that"
+            )
+        deferral = Deferral(
+            reason=body.reason, until=body.until, requested_by=by.subject,
+            requested_by_actor=by.actor, requested_at=now,
+        )  # fmt: skip
+        changed = advance(
+            d, None, at=now, actor=by.actor, action="deferral requested",
+            detail=f"until {body.until:%Y-%m-%d}: {body.reason}", deferral=deferral,
+        )  # fmt: skip
+        return self.save(d, changed)
+
+    def decide_deferral(
+        self, disbursement_id: str, *, by: Principal, approve: bool
+    ) -> Disbursement:
+        d = self.get(disbursement_id)
+        deferral = d.deferral
+        if d.state != S.APPROVED or deferral is None or deferral.approved_by is not None:
+            raise StateRefused("no deferral is waiting for approval")
+        if by.subject in (deferral.requested_by, d.proposed_by):
+            raise SamePerson("the one who asked for a deferral may not approve it")
+        now = self._clock.now()
+        if not approve:
+            changed = advance(d, None, at=now, actor=by.actor, action="deferral refused",
+                              deferral=None)  # fmt: skip
+            return self.save(d, changed)
+        approved = deferral.model_copy(update={"approved_by": by.subject, "approved_at": now})
+        changed = advance(d, S.DEFERRED, at=now, actor=by.actor, action="deferral approved",
+                          detail=f"until {deferral.until:%Y-%m-%d}", deferral=approved)  # fmt: skip
+        return self.save(d, changed)
+
+    def resume(self, disbursement_id: str, *, by: Principal) -> Disbursement:
+        """End a deferral early; the sweeper ends it by itself on its end date."""
+        d = self.get(disbursement_id)
+        changed = advance(d, S.APPROVED, at=self._clock.now(), actor=by.actor,
+                          action="deferral ended", deferral=None)  # fmt: skip
+        return self.save(d, changed)
+
+    # -- staff release (first finance member) and reissue -------------------------------------
+
+    def request_staff_release(
+        self, disbursement_id: str, *, by: Principal, reason: str
+    ) -> Disbursement:
+        """Finance asks to pay without the creditor's face check; a second member confirms."""
+        d = self.get(disbursement_id)
+        if d.state != S.APPROVED or d.deferral is not None:
+            raise StateRefused("only an approved disbursement without a pending deferral")
+        if by.subject == d.proposed_by:
+            raise SamePerson("the proposer cannot release the disbursement")
+        now = self._clock.now()
+        request = StaffReleaseRequest(
+            subject=by.subject, actor=by.actor, at=now, reason=reason, attempt=d.attempt
+        )
+        changed = advance(d, None, at=now, actor=by.actor, action="staff release requested",
+                          detail=reason, staff_release_request=request)  # fmt: skip
+        return self.save(d, changed)
+
+    def reissue(self, disbursement_id: str, *, by: Principal, note: str = "") -> Disbursement:
+        """After a failure or a return: reserve again and wait for a new release."""
+        d = self.get(disbursement_id)
+        if d.state not in (S.FAILED, S.RETURNED):
+            raise StateRefused("only a failed or returned payout is reissued")
+        again = d.model_copy(
+            update={
+                "attempt": d.attempt + 1, "release": None, "staff_release_request": None,
+                "rail_reference": None, "rail_status": None,
+            }
+        )  # fmt: skip
+        reserved_until = self._reserve(again)
+        changed = advance(again, S.APPROVED, at=self._clock.now(), actor=by.actor,
+                          action="reissued", detail=note or None, reserved_until=reserved_until,
+                          failure_reason=None)  # fmt: skip
+        return self._with_claim_link(d, changed)
+
+    def send_new_claim_link(self, disbursement_id: str, *, by: Principal) -> Disbursement:
+        d = self.get(disbursement_id)
+        if d.state not in (S.APPROVED, S.DEFERRED) or not d.creditor_is_person:
+            raise StateRefused("a claim link is for a person's approved disbursement")
+        changed = advance(d, None, at=self._clock.now(), actor=by.actor,
+                          action="new claim link sent")  # fmt: skip
+        return self._with_claim_link(d, changed)
