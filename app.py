@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from chalice.app import Chalice
 
+from chalicelib.approvals.routes import blueprint as approval_routes
 from chalicelib.cases.routes import blueprint as cases_routes
 from chalicelib.collection.routes import blueprint as collection_routes
 from chalicelib.identity.routes import blueprint as identity_routes
@@ -16,6 +17,7 @@ from chalicelib.identity.routes import blueprint as identity_routes
 from chalicelib.payouts.routes import blueprint as payout_routes  # isort: skip
 from chalicelib.ledger.routes import blueprint as ledger_routes
 from chalicelib.logs import configure, log_context
+from chalicelib.refunds.routes import blueprint as refund_routes
 from chalicelib.web.pages import blueprint as web_pages
 
 configure()
@@ -24,9 +26,11 @@ app = Chalice(app_name="court-funds")
 app.register_middleware(log_context, "all")
 app.api.binary_types = ["application/pdf", "image/jpeg", "image/png", "application/octet-stream"]
 
+app.register_blueprint(approval_routes)
 app.register_blueprint(cases_routes)
 app.register_blueprint(collection_routes)
 app.register_blueprint(identity_routes)
 app.register_blueprint(payout_routes)
 app.register_blueprint(ledger_routes)
+app.register_blueprint(refund_routes)
 app.register_blueprint(web_pages)

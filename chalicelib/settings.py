@@ -11,6 +11,7 @@ Capabilities add their fields in their own section below.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,6 +47,8 @@ class Settings(BaseSettings):
     payouts_table: str = Field(min_length=3)
     ledger_table: str = Field(min_length=3)
     collection_table: str = Field(min_length=3)
+    approvals_table: str = Field(min_length=3)
+    refunds_table: str = Field(min_length=3)
 
     # Secrets: where they are read from, and under which names
     secrets_from: str = Field(default="directory", pattern=r"^(directory|ssm)$")
@@ -173,6 +176,19 @@ class Settings(BaseSettings):
     # Ledger: each system account is split into this many shards (the shard chosen from the
     # transfer id), so postings to different cases do not queue on one system account.
     ledger_system_shards: int = Field(default=8, ge=1, le=64)
+
+    # Approvals: the chains per court (APPROVAL_CHAINS, the JSON of a ChainBook, checked when
+    # the approval service is built; unset, the default chains), and after how many working
+    # days a waiting step shows as overdue
+    approval_chains: dict[str, Any] | None = None
+    approval_overdue_working_days: int = Field(default=2, ge=1, le=30)
+
+    # Refunds: unidentified funds not claimed within this many working days are drafted as
+    # refunds to the payer (the courts' rule is 3)
+    refund_unclaimed_after_working_days: int = Field(default=3, ge=1, le=60)
+    # the court whose staff decide refunds of unidentified funds (they have no case to name
+    # one); unset, unclaimed funds are not drafted as refunds
+    unidentified_funds_court: str | None = Field(default=None, min_length=1, max_length=40)
 
 
 def load() -> Settings:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from chalicelib.clock import Clock, SystemClock
 
 if TYPE_CHECKING:
+    from chalicelib.approvals.service import ApprovalService
     from chalicelib.cases.service import CaseService
     from chalicelib.collection.claims import ClaimDesk
     from chalicelib.collection.counter_cash import CounterCashDesk
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from chalicelib.identity.tokens import TokenVerifier
     from chalicelib.ledger.service import LedgerService
     from chalicelib.notifications.interface import Notifier
+    from chalicelib.refunds.drafts import Drafts
+    from chalicelib.refunds.service import RefundService
     from chalicelib.secrets import Secrets
     from chalicelib.settings import Settings
 
@@ -444,3 +447,76 @@ def claim_desk() -> ClaimDesk:
         return ClaimDesk(collection_service(), _collection_decisions(), case_service(), clock())
 
     return cached("claim_desk", build)
+
+def approval_service() -> ApprovalService:
+    """Approvals: the chain of amount tiers per court that every decision moving money takes."""
+
+    def build() -> ApprovalService:
+        from chalicelib.approvals.chains import ChainBook, default_chains
+        from chalicelib.approvals.service import ApprovalService
+        from chalicelib.approvals.store import ApprovalStore
+
+        config = settings()
+        chains = (
+            default_chains()
+            if config.approval_chains is None
+            else ChainBook.model_validate(config.approval_chains)
+        )
+        return ApprovalService(
+            ApprovalStore(dynamodb(), config.approvals_table),
+            clock(),
+            chains,
+            overdue_working_days=config.approval_overdue_working_days,
+        )
+
+    return cached("approvals", build)
+
+
+def refund_service() -> RefundService:
+    """Refunds (退付): requests, the chain, and paying back by the rail or by bank."""
+
+    def build() -> RefundService:
+        from chalicelib.refunds.notices import PayerNotices
+        from chalicelib.refunds.payback import Payback
+        from chalicelib.refunds.service import RefundService
+        from chalicelib.refunds.sources import Sources
+        from chalicelib.refunds.store import RefundStore
+
+        store = RefundStore(dynamodb(), settings().refunds_table)
+        return RefundService(
+            store,
+            clock(),
+            approvals=approval_service(),
+            sources=Sources(collection_service(), case_service()),
+            payback=Payback(
+                store,
+                clock(),
+                ledger=ledger_service(),
+                rail=payment_rail,
+                tell_payer=PayerNotices(case_service(), notifier()),
+            ),
+        )
+
+    return cached("refunds", build)
+
+
+def refund_drafts() -> Drafts:
+    """Automatic refund drafts from surpluses, concluded cases and unclaimed funds."""
+
+    def build() -> Drafts:
+        from chalicelib.refunds.drafts import Drafts
+        from chalicelib.refunds.sources import Sources
+
+        config = settings()
+        return Drafts(
+            refund_service(),
+            Sources(collection_service(), case_service()),
+            clock(),
+            collection=collection_service(),
+            cases=case_service(),
+            ledger=ledger_service(),
+            unclaimed_after_working_days=config.refund_unclaimed_after_working_days,
+            unidentified_court=config.unidentified_funds_court,
+        )
+
+    return cached("refund_drafts", build)

@@ -98,6 +98,8 @@ def local_environment(*, moto_url: str, stripe_url: str, api_url: str) -> dict[s
         "REFERENCE_PHOTOS_BUCKET": "courtfunds-local-reference-photos",
         # Faces are compared offline with dlib: moto's canned CompareFaces never decides here.
         "FACE_VERIFIER": "local",
+        "APPROVALS_TABLE": "courtfunds-local-approvals",
+        "REFUNDS_TABLE": "courtfunds-local-refunds",
         "STRIPE_API_BASE": stripe_url,
         "SECRETS_FROM": "directory",
         "SECRETS_DIR": str(STATE / "secrets"),

@@ -32,6 +32,8 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec("LedgerTable", "LEDGER_TABLE", "accounts, transfers, entries (hash chains)"),
     TableSpec("CollectionTable", "COLLECTION_TABLE", "payments, webhook events, receipts"),
     TableSpec("IdentityTable", "IDENTITY_TABLE", "reference photos on file, face checks, grants"),
+    TableSpec("ApprovalsTable", "APPROVALS_TABLE", "approvals with their history, queues"),
+    TableSpec("RefundsTable", "REFUNDS_TABLE", "refunds, their attempts and history, holds"),
 )
 
 

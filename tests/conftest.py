@@ -28,6 +28,8 @@ os.environ.update(
         "COLLECTION_TABLE": "courtfunds-test-collection",
         "IDENTITY_TABLE": "courtfunds-test-identity",
         "REFERENCE_PHOTOS_BUCKET": "courtfunds-test-reference-photos",
+        "APPROVALS_TABLE": "courtfunds-test-approvals",
+        "REFUNDS_TABLE": "courtfunds-test-refunds",
     }
 )
 

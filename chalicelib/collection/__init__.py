@@ -33,7 +33,15 @@ from chalicelib.collection.models import (
     SweepReport,
     UnidentifiedPayment,
 )
-from chalicelib.collection.rail import PaymentRail, RailEvent, RailPayment, RailStatus
+from chalicelib.collection.rail import (
+    PaymentRail,
+    RailEvent,
+    RailPayment,
+    RailRefund,
+    RailRefundEvent,
+    RailStatus,
+    RefundStatus,
+)
 
 if TYPE_CHECKING:
     from chalicelib.collection.service import CollectionService
@@ -60,9 +68,12 @@ __all__ = [
     "PaymentStatus",
     "RailEvent",
     "RailPayment",
+    "RailRefund",
+    "RailRefundEvent",
     "RailStatus",
     "RailUnavailable",
     "ReceiptUnavailable",
+    "RefundStatus",
     "ReviewItem",
     "SurplusDraft",
     "SweepReport",

@@ -60,6 +60,42 @@ class RailEvent:
     payment: RailPayment | None
 
 
+class RefundStatus(StrEnum):
+    """Where a refund stands at the rail; ``succeeded``, ``failed`` and ``canceled`` are final."""
+
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+    @property
+    def final(self) -> bool:
+        return self is not RefundStatus.PENDING
+
+
+@dataclass(frozen=True)
+class RailRefund:
+    """A refund as the rail reports it. ``key`` is the idempotency key we sent, carried in
+    the refund's metadata so an event or a later lookup leads back to our refund attempt."""
+
+    reference: str
+    payment_reference: str
+    amount: int
+    currency: str
+    status: RefundStatus
+    key: str | None = None
+    failure_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class RailRefundEvent:
+    """A verified notification about a refund; the refund is read back before acting."""
+
+    event_id: str
+    event_type: str
+    refund: RailRefund | None
+
+
 @dataclass(frozen=True)
 class BrowserSetup:
     """What the pay page needs to load the rail's browser library."""
@@ -112,4 +148,17 @@ class PaymentRail(Protocol):
 
     def browser_setup(self) -> BrowserSetup:
         """Settings for the pay page."""
+        ...
+
+    def refund(self, payment_reference: str, *, key: str, amount: int, currency: str) -> RailRefund:
+        """Return ``amount`` of a payment to the payer, once per ``key``: a repeat with the same
+        key (even after the rail forgot its idempotency record) returns the same refund."""
+        ...
+
+    def retrieve_refund(self, reference: str) -> RailRefund:
+        """The refund as the rail sees it now."""
+        ...
+
+    def parse_refund_event(self, raw_body: bytes, headers: Mapping[str, str]) -> RailRefundEvent:
+        """Verify a refund webhook over its raw body and read it; ``WebhookRejected`` otherwise."""
         ...

@@ -32,7 +32,10 @@ from chalicelib.collection.rail import (
     RailEvent,
     RailEventKind,
     RailPayment,
+    RailRefund,
+    RailRefundEvent,
     RailStatus,
+    RefundStatus,
 )
 
 log = logging.getLogger(__name__)
@@ -111,6 +114,29 @@ def payment_from_object(data: Mapping[str, Any]) -> RailPayment:
         account_number=metadata.get("case_account"),
         failure_message=error.get("message"),
         client_secret=data.get("client_secret"),
+    )
+
+
+_REFUND_STATUSES = {
+    "pending": RefundStatus.PENDING,
+    "requires_action": RefundStatus.PENDING,
+    "succeeded": RefundStatus.SUCCEEDED,
+    "failed": RefundStatus.FAILED,
+    "canceled": RefundStatus.CANCELED,
+}
+
+
+def refund_from_object(data: Mapping[str, Any]) -> RailRefund:
+    """A Refund (as a plain dict, from the API or a webhook) as a ``RailRefund``."""
+    metadata = data.get("metadata") or {}
+    return RailRefund(
+        reference=str(data["id"]),
+        payment_reference=str(data.get("payment_intent") or data.get("charge") or ""),
+        amount=int(data["amount"]),
+        currency=str(data["currency"]).upper(),
+        status=_REFUND_STATUSES.get(str(data.get("status")), RefundStatus.PENDING),
+        key=metadata.get("refund_key"),
+        failure_reason=data.get("failure_reason"),
     )
 
 
@@ -219,6 +245,51 @@ class StripeRail:
             created_at=_from_timestamp(event.get("created", signed_at.timestamp())),
             payment=payment,
         )
+
+    def refund(self, payment_reference: str, *, key: str, amount: int, currency: str) -> RailRefund:
+        # Stripe forgets an idempotency key after 24 hours; a refund attempt carries its key in
+        # metadata too, so a retry days later finds the refund made rather than making another.
+        listed = self._call(
+            lambda: self._client.v1.refunds.list(
+                params={"payment_intent": payment_reference, "limit": 100}
+            )
+        )
+        for existing in listed.auto_paging_iter():
+            found = refund_from_object(existing.to_dict())
+            if found.key == key:
+                return found
+        created = self._call(
+            lambda: self._client.v1.refunds.create(
+                params={
+                    "payment_intent": payment_reference,
+                    "amount": amount,
+                    "metadata": {"refund_key": key},
+                },
+                options={"idempotency_key": key},
+            )
+        )
+        return refund_from_object(created.to_dict())
+
+    def retrieve_refund(self, reference: str) -> RailRefund:
+        return refund_from_object(
+            self._call(lambda: self._client.v1.refunds.retrieve(reference)).to_dict()
+        )
+
+    def parse_refund_event(self, raw_body: bytes, headers: Mapping[str, str]) -> RailRefundEvent:
+        self._verify(raw_body, headers)
+        try:
+            event = json.loads(raw_body)
+            event_id, event_type = str(event["id"]), str(event["type"])
+            data = event["data"]["object"]
+        except (ValueError, KeyError, TypeError) as error:
+            raise WebhookRejected("the webhook body is not a Stripe event") from error
+        refund = None
+        if isinstance(data, dict) and data.get("object") == "refund":
+            try:
+                refund = refund_from_object(data)
+            except (KeyError, TypeError, ValueError) as error:
+                raise WebhookRejected("the refund in the event is malformed") from error
+        return RailRefundEvent(event_id=event_id, event_type=event_type, refund=refund)
 
     def browser_setup(self) -> BrowserSetup:
         api = self._settings.api_base or STRIPE_API

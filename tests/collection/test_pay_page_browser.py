@@ -56,6 +56,8 @@ LOCAL_TABLES = {
     "CASES_TABLE": "courtfunds-local-cases",
     "LEDGER_TABLE": "courtfunds-local-ledger",
     "COLLECTION_TABLE": "courtfunds-local-collection",
+    "APPROVALS_TABLE": "courtfunds-local-approvals",
+    "REFUNDS_TABLE": "courtfunds-local-refunds",
 }
 
 

@@ -1,4 +1,5 @@
-/* The receipt page: follows the payment until it is paid or failed, then offers the PDF. */
+/* The receipt page: follows the payment until it is paid or failed, then offers the PDF and
+   shows any refund of it (amount and status). */
 "use strict";
 
 (() => {
@@ -7,7 +8,30 @@
   const POLL_MS = 1500;
   const MAX_POLLS = 80;
   let payment = null;
+  let refunds = [];
   let polls = 0;
+
+  function renderRefunds() {
+    const list = $("refund-list");
+    list.replaceChildren();
+    refunds.forEach((refund) => {
+      const amount = document.createElement("dt");
+      amount.textContent = "¥" + refund.amount.yuan;
+      const status = document.createElement("dd");
+      status.textContent = I18N.t("refund_" + refund.status);
+      status.dataset.refundStatus = refund.status;
+      list.append(amount, status);
+    });
+    $("refunds").hidden = refunds.length === 0;
+  }
+
+  async function loadRefunds() {
+    const answer = await fetchJson("/refunds/of-payment/" + encodeURIComponent(paymentId));
+    if (answer.ok) {
+      refunds = answer.body.items;
+      renderRefunds();
+    }
+  }
 
   function render() {
     if (!payment) return;
@@ -33,6 +57,7 @@
     }
     $("back").href = "/pay/" + payment.account_number + "?lang=" + I18N.lang;
     $("receipt").hidden = false;
+    renderRefunds();
   }
 
   async function load() {
@@ -51,6 +76,7 @@
     payment = answer.body;
     render();
     const settled = payment.display_status === "paid" || payment.display_status === "failed";
+    if (payment.display_status === "paid") loadRefunds();
     if (!settled && ++polls < MAX_POLLS) window.setTimeout(load, POLL_MS);
   }
 

@@ -1,0 +1,191 @@
+"""DynamoDB calls per refund step: request, submit, each approval, the last approval (held,
+reserved, sent, paid), a replayed decision and a sweep with nothing to do. Goal: one write per
+state change of the refund, none for a replay. Counted on moto; no timings."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from bench import Row
+
+ACCOUNT = "4406042600000016"
+TABLES = {
+    "LEDGER_TABLE": "bench-ledger",
+    "APPROVALS_TABLE": "bench-approvals",
+    "REFUNDS_TABLE": "bench-refunds",
+}
+WRITES = frozenset({"PutItem", "UpdateItem", "TransactWriteItems", "DeleteItem"})
+
+
+class _InstantRail:
+    """The rail answers at once; only DynamoDB calls are counted here."""
+
+    name = "bench"
+
+    def refund(self, payment_reference: str, *, key: str, amount: int, currency: str) -> Any:
+        from chalicelib.collection import RailRefund, RefundStatus
+
+        return RailRefund(
+            reference=f"re_{key}",
+            payment_reference=payment_reference,
+            amount=amount,
+            currency=currency,
+            status=RefundStatus.SUCCEEDED,
+            key=key,
+        )
+
+
+@contextmanager
+def _counting(client: Any) -> Iterator[Counter[str]]:
+    """Count operations by name and by the tables they touch (``Op:table``)."""
+    calls: Counter[str] = Counter()
+
+    def count(model: Any, params: Any, **_: Any) -> None:
+        body = params.get("body") if isinstance(params, dict) else None
+        text = body.decode() if isinstance(body, bytes) else str(body or "")
+        touched = sorted(name for name in TABLES.values() if name in text)
+        calls[f"{model.name}:{'+'.join(t.removeprefix('bench-') for t in touched)}"] += 1
+
+    client.meta.events.register("before-call.dynamodb", count)
+    try:
+        yield calls
+    finally:
+        client.meta.events.unregister("before-call.dynamodb", count)
+
+
+def _summary(calls: Counter[str]) -> tuple[int, int, str]:
+    writes = sum(n for name, n in calls.items() if name.split(":")[0] in WRITES)
+    refund_writes = sum(
+        n
+        for name, n in calls.items()
+        if name.split(":")[0] in WRITES and "ledger" not in name.split(":")[1]
+    )
+    text = ", ".join(f"{n} {name}" for name, n in sorted(calls.items())) or "none"
+    return writes, refund_writes, text
+
+
+def run() -> list[Row]:
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    import boto3
+    from moto import mock_aws
+
+    from chalicelib.approvals import ApprovalService, ApprovalStore, Decision, default_chains
+    from chalicelib.clock import FixedClock
+    from chalicelib.identity.roles import Principal, Role
+    from chalicelib.ledger import LedgerService, SystemAccount, TransferCode, TransferRequest
+    from chalicelib.problems import ProblemError
+    from chalicelib.refunds import RefundService
+    from chalicelib.refunds.models import Origin, ReasonCode, RefundSource, SourceKind
+    from chalicelib.refunds.payback import Payback
+    from chalicelib.refunds.sources import Sources
+    from chalicelib.refunds.store import RefundStore
+    from infra.tables import TABLES as SPECS
+    from infra.tables import create_table_request
+
+    def person(subject: str, role: Role) -> Principal:
+        return Principal(subject=subject, name=subject, roles=frozenset({role}))
+
+    clerk, chief = person("clerk", Role.CLERK), person("chief", Role.APPROVER)
+    finance = person("finance", Role.FINANCE)
+    rows: list[Row] = []
+    with mock_aws():
+        client = boto3.client("dynamodb")
+        for spec in SPECS:
+            if spec.env_var in TABLES:
+                client.create_table(**create_table_request(spec, TABLES[spec.env_var]))
+        clock = FixedClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
+        ledger = LedgerService(client, TABLES["LEDGER_TABLE"], clock)
+        store = RefundStore(client, TABLES["REFUNDS_TABLE"])
+        approvals = ApprovalService(
+            ApprovalStore(client, TABLES["APPROVALS_TABLE"]),
+            clock,
+            default_chains(),
+            overdue_working_days=2,
+        )
+        payback = Payback(store, clock, ledger=ledger, rail=_InstantRail, tell_payer=lambda _: None)  # type: ignore[arg-type]
+        refunds = RefundService(
+            store, clock, approvals=approvals, sources=Sources.__new__(Sources), payback=payback
+        )
+        ledger.ensure_system_accounts()
+        ledger.open_case_account(ACCOUNT, case_id="bench-case")
+        ledger.transfer(
+            TransferRequest.between(
+                id="collection:bench-pay",
+                debit=SystemAccount.PAYMENT_CLEARING.of("CNY"),
+                credit=ACCOUNT,
+                amount=100_000,
+                code=TransferCode.COLLECTION,
+                requested_by="bench",
+            )
+        )
+        source = RefundSource(
+            kind=SourceKind.ONLINE,
+            reference="bench-pay",
+            paid=100_000,
+            currency="CNY",
+            court="粤0604",
+            ledger_account=ACCOUNT,
+            rail_reference="pi_bench",
+            received_at=clock.now(),
+        )
+        ledger.balance(ACCOUNT)  # the ledger knows the account, as a warm Lambda would
+
+        def step(name: str, changes: int, action: Callable[[], object], note: str = "") -> None:
+            # a replay is refused; what it costs is the measure
+            with _counting(client) as calls, contextlib.suppress(ProblemError):
+                action()
+            writes, refund_writes, text = _summary(calls)
+            goal = "1 write per state change" if changes else "no write"
+            met = refund_writes == changes if changes else writes == 0
+            rows.append(
+                Row(
+                    area="refunds",
+                    measure=f"DynamoDB calls: {name}",
+                    goal=goal,
+                    measured=text,
+                    met=met,
+                    note=note or f"{changes} state change(s); {writes} write(s) in all",
+                )
+            )
+
+        drafted: list[str] = []
+        step(
+            "request (draft)",
+            1,
+            lambda: drafted.append(
+                refunds.draft(
+                    "rf-bench", source, 20_000, ReasonCode.OVERPAYMENT,
+                    origin=Origin.CLERK, note="bench",
+                ).refund_id  # type: ignore[union-attr]
+            ),
+            "the draft is written only if absent; one read checks the payment's hold first",
+        )  # fmt: skip
+        step("submit (opens the approval)", 1, lambda: refunds.submit("rf-bench", by=clerk))
+        step(
+            "approve a step",
+            1,
+            lambda: refunds.decide("rf-bench", Decision.APPROVE, by=chief, text=None),
+        )
+        step(
+            "last approval: held, reserved, sent, paid",
+            3,
+            lambda: refunds.decide("rf-bench", Decision.APPROVE, by=finance, text=None),
+            "approved (with the hold, one transaction), processing, paid; plus the ledger's "
+            "reservation and posting",
+        )
+        step(
+            "the same decision replayed",
+            0,
+            lambda: refunds.decide("rf-bench", Decision.APPROVE, by=finance, text=None),
+            "refused by the refund's state after one read",
+        )
+        step("sweep with nothing to finish", 0, payback.sweep, "two index queries")
+    return rows

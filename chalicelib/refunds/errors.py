@@ -1,0 +1,49 @@
+"""Errors of refunds; each says what the person can do next."""
+
+from __future__ import annotations
+
+from chalicelib.problems import Conflict, Forbidden, NotFound, ProblemError, ServiceUnavailable
+
+
+class RefundError(ProblemError):
+    """Base of every refund error."""
+
+
+class RefundNotFound(RefundError, NotFound):
+    slug = "refunds/not-found"
+    title = "No such refund"
+
+
+class SourceNotFound(RefundError, NotFound):
+    slug = "refunds/source-not-found"
+    title = "The payment to refund is not known"
+
+
+class SourceNotRefundable(RefundError, Conflict):
+    slug = "refunds/source-not-refundable"
+    title = "This payment cannot be refunded"
+
+
+class RefundExceedsPayment(RefundError, Conflict):
+    slug = "refunds/exceeds-payment"
+    title = "Refunds of a payment never exceed what it brought in"
+
+
+class RefundStateConflict(RefundError, Conflict):
+    slug = "refunds/state-conflict"
+    title = "The refund is not in a state that allows this"
+
+
+class RefundChanged(RefundError, Conflict):
+    slug = "refunds/changed"
+    title = "Someone else changed this refund first; reload it"
+
+
+class SamePersonConfirms(RefundError, Forbidden):
+    slug = "refunds/same-person-confirms"
+    title = "A second person confirms a bank refund"
+
+
+class RefundRailUnavailable(RefundError, ServiceUnavailable):
+    slug = "refunds/rail-unavailable"
+    title = "The payment service did not answer; the refund is finished by the sweeper"

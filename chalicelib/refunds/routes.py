@@ -1,0 +1,181 @@
+"""Refund routes: staff take every step; the payer's receipt reads the refunds of a payment.
+
+Approval steps are taken here (``/refunds/{id}/decision``, ``/answer``), not under
+``/approvals``, because the refund's state changes in the same transaction as the decision.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice.app import Blueprint, Rate
+
+from chalicelib.approvals.views import approval_view
+from chalicelib.http import Call, route
+from chalicelib.identity import READERS, Role
+from chalicelib.refunds.models import (
+    AnswerReturn,
+    BankFailure,
+    BankPayment,
+    CancelRefund,
+    DecideRefund,
+    QueueQuery,
+    RefundState,
+    RequestRefund,
+)
+from chalicelib.refunds.views import history_view, public_view, refund_view
+from chalicelib.wiring import approval_service, refund_drafts, refund_service
+
+blueprint = Blueprint(__name__)
+
+SWEEP_EVERY_MINUTES = 5
+DRAFT_EVERY_HOURS = 1
+ASKERS = (Role.CLERK, Role.ADMIN)
+DECIDERS = (Role.APPROVER, Role.FINANCE)
+SHOWN_TO_PAYER = frozenset(
+    {RefundState.APPROVED, RefundState.PROCESSING, RefundState.PAID, RefundState.FAILED}
+)
+
+
+@route(blueprint, "/refunds", methods=["POST"], roles=ASKERS, body=RequestRefund, status=201)
+def request_refund(call: Call) -> Any:
+    """A refund request, kept as a draft: the payment, the amount, the reason code, a note."""
+    return refund_view(refund_service().request(call.body, by=call.actor))
+
+
+@route(blueprint, "/refunds/drafts/concluded/{case_id}", methods=["POST"], roles=ASKERS)
+def draft_for_concluded_case(call: Call, case_id: str) -> Any:
+    """Drafts returning the money a concluded case still holds, newest payment first."""
+    return {"items": [refund_view(r) for r in refund_drafts().for_concluded_case(case_id)]}
+
+
+@route(blueprint, "/refunds", roles=READERS, query=QueueQuery)
+def refund_queue(call: Call) -> Any:
+    """The refunds of a court in one state, oldest change first."""
+    query: QueueQuery = call.query
+    found = refund_service().queue(query.court, query.state, limit=query.limit)
+    return {"items": [refund_view(r) for r in found]}
+
+
+@route(blueprint, "/refunds/{refund_id}", roles=READERS)
+def refund(call: Call, refund_id: str) -> Any:
+    return refund_view(refund_service().get(refund_id))
+
+
+@route(blueprint, "/refunds/{refund_id}/history", roles=READERS)
+def refund_history(call: Call, refund_id: str) -> Any:
+    """Every change of the refund and every step of its approval chain."""
+    service = refund_service()
+    found = service.get(refund_id)
+    approval = service.approval(refund_id)
+    return {
+        "refund": refund_view(found),
+        "history": history_view(found),
+        "approval": None if approval is None else approval_view(approval, approval_service()),
+    }
+
+
+@route(blueprint, "/refunds/{refund_id}/submit", methods=["POST"], roles=ASKERS)
+def submit(call: Call, refund_id: str) -> Any:
+    return refund_view(refund_service().submit(refund_id, by=call.actor))
+
+
+@route(
+    blueprint, "/refunds/{refund_id}/decision", methods=["POST"], roles=DECIDERS, body=DecideRefund
+)
+def decide(call: Call, refund_id: str) -> Any:
+    """Approve, reject (with a reason) or return (with a question) the step waiting."""
+    body: DecideRefund = call.body
+    return refund_view(
+        refund_service().decide(refund_id, body.decision, by=call.actor, text=body.text)
+    )
+
+
+@route(blueprint, "/refunds/{refund_id}/answer", methods=["POST"], roles=ASKERS, body=AnswerReturn)
+def answer(call: Call, refund_id: str) -> Any:
+    return refund_view(refund_service().answer(refund_id, by=call.actor, answer=call.body.answer))
+
+
+@route(
+    blueprint,
+    "/refunds/{refund_id}/cancel",
+    methods=["POST"],
+    roles=(Role.CLERK, Role.FINANCE, Role.ADMIN),
+    body=CancelRefund,
+)
+def cancel(call: Call, refund_id: str) -> Any:
+    return refund_view(refund_service().cancel(refund_id, by=call.actor, reason=call.body.reason))
+
+
+@route(blueprint, "/refunds/{refund_id}/reissue", methods=["POST"], roles=(Role.FINANCE,))
+def reissue(call: Call, refund_id: str) -> Any:
+    """A failed refund tried again as a new attempt."""
+    return refund_view(refund_service().reissue(refund_id, by=call.actor))
+
+
+@route(
+    blueprint,
+    "/refunds/{refund_id}/bank-payment",
+    methods=["POST"],
+    roles=(Role.FINANCE,),
+    body=BankPayment,
+)
+def record_bank_payment(call: Call, refund_id: str) -> Any:
+    """Counter cash paid back by bank transfer: finance records the bank's reference."""
+    service = refund_service()
+    return refund_view(
+        service.payback.record_bank_payment(
+            service.get(refund_id), bank_reference=call.body.bank_reference, by=call.actor
+        )
+    )
+
+
+@route(
+    blueprint, "/refunds/{refund_id}/bank-payment/confirm", methods=["POST"], roles=(Role.FINANCE,)
+)
+def confirm_bank_payment(call: Call, refund_id: str) -> Any:
+    """A second member of finance confirms the bank transfer; the refund is paid."""
+    service = refund_service()
+    return refund_view(service.payback.confirm_bank_payment(service.get(refund_id), by=call.actor))
+
+
+@route(
+    blueprint,
+    "/refunds/{refund_id}/bank-payment/failed",
+    methods=["POST"],
+    roles=(Role.FINANCE,),
+    body=BankFailure,
+)
+def bank_payment_failed(call: Call, refund_id: str) -> Any:
+    service = refund_service()
+    return refund_view(
+        service.payback.bank_payment_failed(
+            service.get(refund_id), by=call.actor, reason=call.body.reason
+        )
+    )
+
+
+@route(blueprint, "/refunds/of-payment/{payment_id}", public=True)
+def refunds_of_payment(call: Call, payment_id: str) -> Any:
+    """For the payer's receipt: the refunds of this payment once approved, with their status.
+    The payment id is the receipt's own unguessable reference."""
+    found = refund_service().of_payment(payment_id)
+    return {"items": [public_view(r) for r in found if r.state in SHOWN_TO_PAYER]}
+
+
+@route(blueprint, "/webhooks/stripe/refunds", methods=["POST"], public=True, raw_body=True)
+def stripe_refund_webhook(call: Call) -> Any:
+    """Stripe's refund events (a webhook endpoint of its own, signed like the payment one)."""
+    return refund_service().payback.ingest_webhook(call.raw_body, dict(call.request.headers))
+
+
+@blueprint.schedule(Rate(SWEEP_EVERY_MINUTES, unit=Rate.MINUTES))
+def sweep_refunds(event: Any) -> dict[str, int]:
+    """Finish refunds a crash or a silent rail left half-way."""
+    return refund_service().payback.sweep()
+
+
+@blueprint.schedule(Rate(DRAFT_EVERY_HOURS, unit=Rate.HOURS))
+def draft_refunds(event: Any) -> dict[str, int]:
+    """Draft refunds of flagged surpluses and of unidentified funds nobody claimed in time."""
+    return refund_drafts().sweep()

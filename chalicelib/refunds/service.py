@@ -1,0 +1,292 @@
+"""The refund workflow: requests and drafts, the approval chain, cancellation and reissue.
+
+Paying the money back (the reservation, the rail or the bank, the rail's answer) is
+``Payback``'s job; this module hands an approved refund to it.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Sequence
+
+from chalicelib.approvals import (
+    Approval,
+    ApprovalService,
+    ApprovalStatus,
+    ChainKind,
+    Decision,
+    OwnerItemRefused,
+    Planned,
+    approval_id,
+)
+from chalicelib.clock import Clock
+from chalicelib.identity import Principal
+from chalicelib.money import Money, format_yuan
+from chalicelib.problems import ProblemError
+from chalicelib.refunds.changes import SWEEPER, moved, require
+from chalicelib.refunds.errors import RefundExceedsPayment, RefundNotFound
+from chalicelib.refunds.models import (
+    Attempt,
+    Origin,
+    ReasonCode,
+    Refund,
+    RefundEvent,
+    RefundSource,
+    RefundState,
+    RequestRefund,
+)
+from chalicelib.refunds.payback import Payback
+from chalicelib.refunds.sources import Sources
+from chalicelib.refunds.store import RefundStore, Write, raise_for
+
+log = logging.getLogger(__name__)
+
+_AFTER_APPROVAL = {
+    ApprovalStatus.PENDING: RefundState.SUBMITTED,
+    ApprovalStatus.RETURNED: RefundState.RETURNED,
+    ApprovalStatus.APPROVED: RefundState.APPROVED,
+    ApprovalStatus.REJECTED: RefundState.REJECTED,
+    ApprovalStatus.CANCELLED: RefundState.CANCELLED,
+}
+
+
+class RefundService:
+    def __init__(
+        self,
+        store: RefundStore,
+        clock: Clock,
+        *,
+        approvals: ApprovalService,
+        sources: Sources,
+        payback: Payback,
+    ) -> None:
+        self.store = store
+        self._clock = clock
+        self._approvals = approvals
+        self._sources = sources
+        self.payback = payback
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def get(self, refund_id: str) -> Refund:
+        found = self.store.get(refund_id)
+        if found is None:
+            raise RefundNotFound(f"no refund {refund_id}")
+        return found
+
+    def approval(self, refund_id: str) -> Approval | None:
+        return self._approvals.of_item(ChainKind.REFUND, refund_id)
+
+    def queue(self, court: str, state: RefundState, *, limit: int = 50) -> list[Refund]:
+        return self.store.by_state(state, court, limit=limit)
+
+    def of_payment(self, payment_id: str) -> list[Refund]:
+        """The refunds of one online payment, for its receipt."""
+        return self.store.of_source("online", payment_id)
+
+    # -- asking ------------------------------------------------------------------------------
+
+    def request(self, body: RequestRefund, *, by: Principal) -> Refund:
+        """A clerk's request, kept as a draft until it is submitted to the chain."""
+        source = self._sources.resolve(body.source_kind, body.source_reference, court=body.court)
+        return self._add(
+            f"rf-{secrets.token_hex(8)}",
+            source,
+            body.amount,
+            body.reason_code,
+            origin=Origin.CLERK,
+            by=by,
+            reason_text=body.reason_text,
+            note=body.note,
+        )
+
+    def draft(
+        self,
+        refund_id: str,
+        source: RefundSource,
+        amount: int,
+        reason_code: ReasonCode,
+        *,
+        origin: Origin,
+        note: str,
+    ) -> Refund | None:
+        """An automatic draft, once per ``refund_id``; None when there is nothing left to
+        refund of that payment or the draft exists."""
+        if self.store.get(refund_id) is not None:
+            return None
+        held = self.store.held(source)
+        room = source.paid - held
+        if min(amount, room) <= 0:
+            return None
+        try:
+            return self._add(
+                refund_id,
+                source,
+                min(amount, room),
+                reason_code,
+                origin=origin,
+                by=SWEEPER,
+                note=note,
+                held=held,
+            )
+        except ProblemError:
+            return None  # drafted by a concurrent run
+
+    def _add(
+        self,
+        refund_id: str,
+        source: RefundSource,
+        amount: int,
+        reason_code: ReasonCode,
+        *,
+        origin: Origin,
+        by: Principal,
+        reason_text: str | None = None,
+        note: str | None = None,
+        held: int | None = None,
+    ) -> Refund:
+        held = self.store.held(source) if held is None else held
+        if amount > source.paid - held:
+            raise RefundExceedsPayment(
+                f"{source.reference} brought in {format_yuan(source.paid)} yuan and its refunds "
+                f"hold {format_yuan(held)}; at most {format_yuan(source.paid - held)} is left",
+                paid=source.paid,
+                held=held,
+            )
+        now = self._clock.now()
+        refund = Refund(
+            refund_id=refund_id,
+            source=source,
+            amount=amount,
+            currency=source.currency,
+            reason_code=reason_code,
+            reason_text=reason_text,
+            note=note,
+            origin=origin,
+            state=RefundState.DRAFT,
+            created_at=now,
+            updated_at=now,
+            history=(
+                RefundEvent(
+                    at=now,
+                    state=RefundState.DRAFT,
+                    by_subject=by.subject,
+                    by_name=by.name,
+                    note=note,
+                ),
+            ),
+        )
+        self.store.commit([self.store.put(refund, seen_version=None)])
+        return refund
+
+    # -- the approval chain ------------------------------------------------------------------
+
+    def submit(self, refund_id: str, *, by: Principal) -> Refund:
+        """Send a draft to its chain; the one who submits is the requester, who never approves."""
+        refund = self.get(refund_id)
+        require(refund, RefundState.DRAFT)
+        what = refund.source.case_number or refund.source.reference
+        planned = self._approvals.plan_open(
+            ChainKind.REFUND,
+            refund_id,
+            court=refund.source.court,
+            amount=Money(refund.amount, refund.currency),
+            requester=by,
+            summary=f"{refund.reason_code.value}: {what}",
+        )
+        after = moved(refund, RefundState.SUBMITTED, by=by, at=self._clock.now())
+        return self._commit(planned, after, [self.store.put(after, seen_version=refund.version)])
+
+    def decide(
+        self, refund_id: str, decision: Decision, *, by: Principal, text: str | None
+    ) -> Refund:
+        """An approver's step. The last approval holds the money of the payment and hands the
+        refund to payback, which reserves it in the ledger and pays it back."""
+        refund = self.get(refund_id)
+        require(refund, RefundState.SUBMITTED)
+        planned = self._approvals.plan_decision(
+            approval_id(ChainKind.REFUND, refund_id), decision, by=by, text=text
+        )
+        state = _AFTER_APPROVAL[planned.approval.status]
+        updates = {}
+        if state == RefundState.APPROVED:
+            updates["attempts"] = (self._attempt(refund),)
+        after = moved(refund, state, by=by, at=self._clock.now(), note=text, **updates)
+        writes = [self.store.put(after, seen_version=refund.version)]
+        if state == RefundState.APPROVED:
+            writes.append(self.store.hold(refund.source, refund.amount))
+        done = self._commit(planned, after, writes)
+        return self.payback.start(done) if state == RefundState.APPROVED else done
+
+    def answer(self, refund_id: str, *, by: Principal, answer: str) -> Refund:
+        refund = self.get(refund_id)
+        require(refund, RefundState.RETURNED)
+        planned = self._approvals.plan_answer(
+            approval_id(ChainKind.REFUND, refund_id), by=by, answer=answer
+        )
+        after = moved(refund, RefundState.SUBMITTED, by=by, at=self._clock.now(), note=answer)
+        return self._commit(planned, after, [self.store.put(after, seen_version=refund.version)])
+
+    def cancel(self, refund_id: str, *, by: Principal, reason: str) -> Refund:
+        """Withdraw a refund not yet sent: a draft, one in the chain (the requester or an
+        admin), an approved one (its reservation is released) or a failed one."""
+        refund = self.get(refund_id)
+        require(
+            refund,
+            RefundState.DRAFT,
+            RefundState.SUBMITTED,
+            RefundState.RETURNED,
+            RefundState.APPROVED,
+            RefundState.FAILED,
+        )
+        after = moved(refund, RefundState.CANCELLED, by=by, at=self._clock.now(), note=reason)
+        writes = [self.store.put(after, seen_version=refund.version)]
+        if refund.state in (RefundState.SUBMITTED, RefundState.RETURNED):
+            planned = self._approvals.plan_cancel(
+                approval_id(ChainKind.REFUND, refund_id), by=by, reason=reason
+            )
+            return self._commit(planned, after, writes)
+        if refund.state == RefundState.APPROVED:
+            self.payback.void_reservation(refund)
+            writes.append(self.store.release(refund.source, refund.amount))
+        self.store.commit(writes)
+        return after
+
+    def reissue(self, refund_id: str, *, by: Principal) -> Refund:
+        """A failed refund tried again as a new attempt: the money is held and reserved again,
+        without a new approval (the decision stands; only the payment back failed)."""
+        refund = self.get(refund_id)
+        require(refund, RefundState.FAILED)
+        attempts = (*refund.attempts, self._attempt(refund))
+        after = moved(
+            refund,
+            RefundState.APPROVED,
+            by=by,
+            at=self._clock.now(),
+            note="reissued",
+            attempts=attempts,
+        )
+        self.store.commit(
+            [
+                self.store.put(after, seen_version=refund.version),
+                self.store.hold(refund.source, refund.amount),
+            ]
+        )
+        return self.payback.start(after)
+
+    def _attempt(self, refund: Refund) -> Attempt:
+        number = len(refund.attempts) + 1
+        return Attempt(
+            number=number,
+            reservation_id=f"refund-{refund.refund_id}-{number}",
+            started_at=self._clock.now(),
+        )
+
+    def _commit(self, planned: Planned, after: Refund, writes: Sequence[Write]) -> Refund:
+        try:
+            self._approvals.commit(planned, [w.item for w in writes])
+        except OwnerItemRefused as refused:
+            raise_for(refused.reasons, writes, refused)
+            raise
+        return after

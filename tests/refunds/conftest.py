@@ -1,0 +1,75 @@
+"""Refund fixtures: collection on moto and localstripe (its fixtures reused), the refund
+service, the people of the court, and a payment received online or as counter cash."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from chalicelib.cases import Case
+from chalicelib.clock import FixedClock
+from chalicelib.collection import CollectionService, Payment
+from chalicelib.collection.models import StartPayment
+from chalicelib.identity.roles import Principal, Role
+from chalicelib.refunds import RefundService
+from chalicelib.wiring import refund_service
+from tests.collection.conftest import (  # noqa: F401 - fixtures shared with collection
+    card_token,
+    collection,
+    localstripe,
+    open_case,
+    outbox,
+)
+
+
+def person(subject: str, *roles: Role) -> Principal:
+    return Principal(subject=subject, name=subject, roles=frozenset(roles))
+
+
+CLERK = person("clerk-li", Role.CLERK)
+CHIEF = person("chief-wang", Role.APPROVER)
+FINANCE = person("finance-chen", Role.FINANCE)
+FINANCE_2 = person("finance-zhou", Role.FINANCE)
+
+
+@pytest.fixture
+def refunds(collection: CollectionService) -> RefundService:  # noqa: F811
+    return refund_service()
+
+
+def paid_online(
+    collection: CollectionService,  # noqa: F811
+    localstripe: str,  # noqa: F811
+    case: Case,
+    amount: int,
+    *,
+    surplus: bool = False,
+) -> Payment:
+    step = collection.start_payment(
+        case.account_number,
+        StartPayment(amount=amount, accept_surplus=surplus),
+        idempotency_key=None,
+    )
+    collection.confirm_card(step.payment.payment_id, card_token(localstripe))
+    paid = collection.payment(step.payment.payment_id)
+    assert paid.status.value == "succeeded"
+    return paid
+
+
+def counter_cash(
+    collection: CollectionService,  # noqa: F811
+    clock: FixedClock,
+    case: Case,
+    amount: int,
+    entry: str = "cash-1",
+) -> Any:
+    return collection.enter_counter_cash(
+        id=entry,
+        account_number=case.account_number,
+        amount=amount,
+        receipt_no="GD-2026-000777",
+        received_at=clock.now() - timedelta(minutes=10),
+        actor="clerk-3",
+    )
