@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_RECEIPT_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
@@ -33,6 +33,32 @@ class SignIn:
     jwks_file: str | None
 
 
+class CourtLimits(BaseModel):
+    """Statutory time limits in working days: unidentified funds claimed (认领) within 3 of
+    arrival, the creditor told within 5 of money arriving on the case, disbursed (发放) within
+    15 unless deferred with approval. ``near_due`` working days before a due date an item shows
+    as near due. ``published_days`` is how long unclaimed money stays published (公示) before
+    it goes to a refund draft."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    claim: int = Field(default=3, ge=1, le=60)
+    notice: int = Field(default=5, ge=1, le=60)
+    disbursement: int = Field(default=15, ge=1, le=120)
+    near_due: int = Field(default=1, ge=0, le=10)
+    published_days: int = Field(default=30, ge=1, le=366)
+
+
+class CourtLimitOverride(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    claim: int | None = Field(default=None, ge=1, le=60)
+    notice: int | None = Field(default=None, ge=1, le=60)
+    disbursement: int | None = Field(default=None, ge=1, le=120)
+    near_due: int | None = Field(default=None, ge=0, le=10)
+    published_days: int | None = Field(default=None, ge=1, le=366)
+
+
 class Settings(BaseSettings):
     """What a deployed stage (``.chalice/config.json``), the local stack or a test sets."""
 
@@ -45,6 +71,7 @@ class Settings(BaseSettings):
     cases_table: str = Field(min_length=3)
     ledger_table: str = Field(min_length=3)
     collection_table: str = Field(min_length=3)
+    oversight_table: str = Field(min_length=3)
 
     # Secrets: where they are read from, and under which names
     secrets_from: str = Field(default="directory", pattern=r"^(directory|ssm)$")
@@ -149,6 +176,19 @@ class Settings(BaseSettings):
         if self.stage == "local" and self.face_verifier == "rekognition":
             raise ValueError("face_verifier=rekognition is refused in the local stage")
         return self
+    # Working-day calendar and statutory time limits (执行款 time limits)
+    calendar_refresh_seconds: int = Field(default=300, ge=0, le=86_400)
+    calendar_alarm_horizon_days: int = Field(default=90, ge=0, le=366)
+    limits: CourtLimits = Field(default_factory=CourtLimits)
+    # Per court, as JSON: {"粤0604": {"disbursement": 10}}; what a court leaves out is the default.
+    limits_by_court: dict[str, CourtLimitOverride] = Field(default_factory=dict)
+
+    def limits_for(self, court: str) -> CourtLimits:
+        """The time limits a court works to: its own where it set them, the default otherwise."""
+        override = self.limits_by_court.get(court)
+        if override is None:
+            return self.limits
+        return self.limits.model_copy(update=override.model_dump(exclude_none=True))
 
 
 def load() -> Settings:

@@ -97,6 +97,7 @@ def local_environment(*, moto_url: str, stripe_url: str, api_url: str) -> dict[s
         "REFERENCE_PHOTOS_BUCKET": "courtfunds-local-reference-photos",
         # Faces are compared offline with dlib: moto's canned CompareFaces never decides here.
         "FACE_VERIFIER": "local",
+        "OVERSIGHT_TABLE": "courtfunds-local-oversight",
         "STRIPE_API_BASE": stripe_url,
         "SECRETS_FROM": "directory",
         "SECRETS_DIR": str(STATE / "secrets"),

@@ -31,6 +31,11 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec("LedgerTable", "LEDGER_TABLE", "accounts, transfers, entries (hash chains)"),
     TableSpec("CollectionTable", "COLLECTION_TABLE", "payments, webhook events, receipts"),
     TableSpec("IdentityTable", "IDENTITY_TABLE", "reference photos on file, face checks, grants"),
+    TableSpec(
+        "OversightTable",
+        "OVERSIGHT_TABLE",
+        "working-day calendar schedules, deadline clocks and escalations, reconciliation days",
+    ),
 )
 
 

@@ -27,6 +27,7 @@ os.environ.update(
         "COLLECTION_TABLE": "courtfunds-test-collection",
         "IDENTITY_TABLE": "courtfunds-test-identity",
         "REFERENCE_PHOTOS_BUCKET": "courtfunds-test-reference-photos",
+        "OVERSIGHT_TABLE": "courtfunds-test-oversight",
     }
 )
 

@@ -56,6 +56,7 @@ LOCAL_TABLES = {
     "CASES_TABLE": "courtfunds-local-cases",
     "LEDGER_TABLE": "courtfunds-local-ledger",
     "COLLECTION_TABLE": "courtfunds-local-collection",
+    "OVERSIGHT_TABLE": "courtfunds-local-oversight",
 }
 
 
