@@ -1,0 +1,44 @@
+"""Reconciliation with the payment rail (对账): each day and currency, the rail's balance
+transactions against the ledger, one by one and in total, closed by finance at zero
+unexplained difference."""
+
+from __future__ import annotations
+
+from chalicelib import wiring
+from chalicelib.reconciliation.models import (
+    DayResult,
+    DayStatus,
+    DifferenceKind,
+    FeeBooking,
+    ItemStatus,
+    ReconciliationItem,
+)
+from chalicelib.reconciliation.service import ReconciliationService, day_window
+from chalicelib.reconciliation.store import ReconciliationStore
+
+__all__ = [
+    "DayResult",
+    "DayStatus",
+    "DifferenceKind",
+    "FeeBooking",
+    "ItemStatus",
+    "ReconciliationItem",
+    "ReconciliationService",
+    "ReconciliationStore",
+    "day_window",
+    "reconciliation_service",
+]
+
+
+def reconciliation_service() -> ReconciliationService:
+    def build() -> ReconciliationService:
+        from chalicelib.ledger import ledger_service
+
+        return ReconciliationService(
+            wiring.payment_rail(),
+            ledger_service(),
+            ReconciliationStore(wiring.dynamodb(), wiring.table_name("OVERSIGHT_TABLE")),
+            wiring.clock(),
+        )
+
+    return wiring.cached("reconciliation", build)
