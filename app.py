@@ -12,6 +12,7 @@ from chalice.app import Chalice
 from chalicelib.cases.routes import blueprint as cases_routes
 from chalicelib.collection.routes import blueprint as collection_routes
 from chalicelib.identity.routes import blueprint as identity_routes
+from chalicelib.deadlines.routes import blueprint as deadline_routes
 from chalicelib.ledger.routes import blueprint as ledger_routes
 from chalicelib.logs import configure, log_context
 from chalicelib.reconciliation.routes import blueprint as reconciliation_routes
@@ -31,3 +32,4 @@ app.register_blueprint(ledger_routes)
 app.register_blueprint(reconciliation_routes)
 app.register_blueprint(web_pages)
 app.register_blueprint(calendar_routes)
+app.register_blueprint(deadline_routes)

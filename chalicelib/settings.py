@@ -182,6 +182,10 @@ class Settings(BaseSettings):
     limits: CourtLimits = Field(default_factory=CourtLimits)
     # Per court, as JSON: {"粤0604": {"disbursement": 10}}; what a court leaves out is the default.
     limits_by_court: dict[str, CourtLimitOverride] = Field(default_factory=dict)
+    # Who an overdue item is escalated to, per court ("*" for any court and for unidentified
+    # funds): one list of phone numbers or e-mail addresses per level of the approval chain,
+    # e.g. {"粤0604": [["13800000001"], ["leader@court.example"]]}; past the last level, the last.
+    escalation_contacts: dict[str, list[list[str]]] = Field(default_factory=dict)
 
     def limits_for(self, court: str) -> CourtLimits:
         """The time limits a court works to: its own where it set them, the default otherwise."""

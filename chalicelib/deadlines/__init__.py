@@ -1,9 +1,14 @@
-"""Statutory time limits (执行款 time limits) on the working-day calendar: the clock each item
-carries. Refunds, disbursements and collection start a clock with ``start_clock`` and read it
-with ``read_clock``; the limits come from ``wiring.settings().limits_for(court)``."""
+"""Statutory time limits (执行款 time limits) on the working-day calendar.
+
+Every item carries its clock (``start_clock``, ``read_clock``): due, near due, overdue,
+deferred with reason and end, met. Other capabilities start and stop clocks through
+``deadline_service()`` (``track``, ``met``, ``defer``); the daily job escalates what is overdue
+and publishes unclaimed money (公示). Limits come from ``wiring.settings().limits_for(court)``.
+"""
 
 from __future__ import annotations
 
+from chalicelib import wiring
 from chalicelib.deadlines.clocks import (
     ClockReading,
     ClockState,
@@ -13,13 +18,40 @@ from chalicelib.deadlines.clocks import (
     read_clock,
     start_clock,
 )
+from chalicelib.deadlines.daily import DailyReport, DeadlineService
+from chalicelib.deadlines.models import Escalation, Publication, PublicationStatus
+from chalicelib.deadlines.store import DeadlineStore
 
 __all__ = [
     "ClockReading",
     "ClockState",
+    "DailyReport",
+    "DeadlineService",
+    "DeadlineStore",
     "Deferral",
+    "Escalation",
     "ItemClock",
     "LimitKind",
+    "Publication",
+    "PublicationStatus",
+    "deadline_service",
     "read_clock",
     "start_clock",
 ]
+
+
+def deadline_service() -> DeadlineService:
+    def build() -> DeadlineService:
+        from chalicelib.collection import collection_service
+        from chalicelib.workdays import working_calendar
+
+        return DeadlineService(
+            DeadlineStore(wiring.dynamodb(), wiring.table_name("OVERSIGHT_TABLE")),
+            working_calendar(),
+            wiring.settings(),
+            collection_service().store,
+            notifier=wiring.notifier(),
+            clock=wiring.clock(),
+        )
+
+    return wiring.cached("deadlines", build)

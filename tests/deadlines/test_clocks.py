@@ -98,6 +98,8 @@ def test_a_provisional_clock_is_recounted_once_the_year_is_announced(
 
 
 def test_a_court_sets_its_own_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTH_ISSUER", "https://auth.court-funds.test")
+    monkeypatch.setenv("AUTH_AUDIENCE", "court-funds-test")
     monkeypatch.setenv("LIMITS_BY_COURT", '{"粤0604": {"disbursement": 10}}')
     settings = Settings()
     assert settings.limits_for("粤0604").disbursement == 10
