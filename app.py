@@ -15,6 +15,7 @@ from chalicelib.identity.routes import blueprint as identity_routes
 from chalicelib.deadlines.routes import blueprint as deadline_routes
 from chalicelib.ledger.routes import blueprint as ledger_routes
 from chalicelib.logs import configure, log_context
+from chalicelib.monitoring.routes import blueprint as monitoring_routes
 from chalicelib.reconciliation.routes import blueprint as reconciliation_routes
 from chalicelib.web.pages import blueprint as web_pages
 from chalicelib.workdays.routes import blueprint as calendar_routes
@@ -33,3 +34,4 @@ app.register_blueprint(reconciliation_routes)
 app.register_blueprint(web_pages)
 app.register_blueprint(calendar_routes)
 app.register_blueprint(deadline_routes)
+app.register_blueprint(monitoring_routes)

@@ -187,6 +187,9 @@ class Settings(BaseSettings):
     # e.g. {"粤0604": [["13800000001"], ["leader@court.example"]]}; past the last level, the last.
     escalation_contacts: dict[str, list[list[str]]] = Field(default_factory=dict)
 
+    # Central monitoring (集中监管): the courts this deployment serves, as JSON (["粤0604", ...])
+    monitored_courts: list[str] = Field(default_factory=list, max_length=500)
+
     def limits_for(self, court: str) -> CourtLimits:
         """The time limits a court works to: its own where it set them, the default otherwise."""
         override = self.limits_by_court.get(court)

@@ -53,6 +53,10 @@ class DeadlineStore:
     def open_clocks(self, *, page_size: int = 500) -> Iterator[ItemClock]:
         yield from self._index("CLOCKS#open", ItemClock, page_size=page_size)
 
+    def met_clocks(self, court: str, *, page_size: int = 500) -> Iterator[ItemClock]:
+        """A court's clocks that were met (how long things took, for monitoring)."""
+        yield from self._index("CLOCKS#met", ItemClock, page_size=page_size, prefix=f"{court}#")
+
     def _clock_item(self, clock: ItemClock) -> dict[str, Any]:
         state = "met" if clock.met_on is not None else "open"
         return {
@@ -130,7 +134,9 @@ class DeadlineStore:
             raise
         return True
 
-    def _index(self, partition: str, model: Any, *, page_size: int) -> Iterator[Any]:
+    def _index(
+        self, partition: str, model: Any, *, page_size: int, prefix: str | None = None
+    ) -> Iterator[Any]:
         args: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": "gsi1",
@@ -138,6 +144,9 @@ class DeadlineStore:
             "ExpressionAttributeValues": {":pk": {"S": partition}},
             "Limit": page_size,
         }
+        if prefix is not None:
+            args["KeyConditionExpression"] += " AND begins_with(gsi1sk, :prefix)"
+            args["ExpressionAttributeValues"][":prefix"] = {"S": prefix}
         while True:
             answer = self._client.query(**args)
             for item in answer["Items"]:
