@@ -11,11 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.settings import CourtLimits
 from chalicelib.workdays import WorkingCalendar, court_date
+
+if TYPE_CHECKING:
+    from chalicelib.settings import CourtLimits
 
 
 class LimitKind(StrEnum):
@@ -38,7 +41,7 @@ class ClockState(StrEnum):
 class Deferral(BaseModel):
     """An approved deferral: why, until when, and who approved it."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     reason: str = Field(min_length=2, max_length=500)
     until: date
@@ -49,7 +52,7 @@ class ItemClock(BaseModel):
     """The time limit of one item (``subject``: an unidentified payment's reference, a case
     account, a disbursement id) at one court."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     kind: LimitKind
     subject: str

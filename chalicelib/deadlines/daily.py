@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from chalicelib.clock import Clock
 from chalicelib.collection.models import ClaimStatus, UnidentifiedPayment
@@ -27,8 +27,10 @@ from chalicelib.deadlines.models import (
 )
 from chalicelib.deadlines.store import DeadlineStore
 from chalicelib.notifications import Channel, Notification, Notifier, Recipient
-from chalicelib.settings import Settings
 from chalicelib.workdays import WorkingCalendar, court_date
+
+if TYPE_CHECKING:
+    from chalicelib.settings import Settings
 
 log = logging.getLogger(__name__)
 

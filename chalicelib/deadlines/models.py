@@ -13,7 +13,7 @@ from chalicelib.deadlines.clocks import LimitKind
 class Escalation(BaseModel):
     """An overdue item taken to the next level of the approval chain on one day."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     kind: LimitKind
     subject: str
@@ -36,7 +36,7 @@ class Publication(BaseModel):
     """Unclaimed money on the public page (公示): only what identifies the payment to the
     person who made it (the day it arrived, the amount, a masked payer reference)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     reference: str
     arrived_on: date

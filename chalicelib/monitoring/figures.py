@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
@@ -17,15 +18,17 @@ from chalicelib.deadlines.daily import QUEUE_LIMIT, UnidentifiedQueue
 from chalicelib.ledger import LedgerService
 from chalicelib.money import format_yuan
 from chalicelib.reconciliation import ReconciliationStore
-from chalicelib.settings import Settings
 from chalicelib.workdays import WorkingCalendar, court_date
+
+if TYPE_CHECKING:
+    from chalicelib.settings import Settings
 
 CASE_PAGE = 100
 RECONCILIATION_DAYS = 7
 
 
 class CourtFigures(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     court: str
     cases: int
@@ -39,7 +42,7 @@ class CourtFigures(BaseModel):
 
 
 class UnidentifiedFigures(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     open: int
     amount: int
@@ -48,7 +51,7 @@ class UnidentifiedFigures(BaseModel):
 
 
 class ReconciliationDay(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     day: date
     status: str  # open, balanced, closed, or not_run
@@ -56,7 +59,7 @@ class ReconciliationDay(BaseModel):
 
 
 class Overview(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     day: date
     courts: tuple[CourtFigures, ...]

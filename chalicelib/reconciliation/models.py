@@ -35,7 +35,7 @@ class DayStatus(StrEnum):
 class ReconciliationItem(BaseModel):
     """One difference, opened by a run and resolved by finance with a note."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     item_id: str
     day: date
@@ -56,7 +56,7 @@ class ReconciliationItem(BaseModel):
 class FeeBooking(BaseModel):
     """A processing fee the rail took, booked as its own ledger transfer."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     rail_transaction: str
     transfer_id: str
@@ -66,7 +66,7 @@ class FeeBooking(BaseModel):
 class DayResult(BaseModel):
     """The three-way check of one day in one currency, kept and exportable."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     day: date
     currency: str

@@ -73,7 +73,7 @@ class YearSchedule(BaseModel):
     before the maintained package has the year. Each entry is a new version; none is
     overwritten, so the history shows who entered what and when."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     year: int = Field(ge=2000, le=2200)
     holidays: tuple[date, ...] = Field(max_length=60)  # weekdays off (法定节假日 and 调休 rest)
@@ -102,7 +102,7 @@ class YearSchedule(BaseModel):
 class CalendarStatus(BaseModel):
     """Which years the calendar can count exactly, and the alarm when it cannot."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     package_years: tuple[int, int]
     announced_years: tuple[int, ...]
