@@ -2,13 +2,12 @@
 
 Every item carries its clock (``start_clock``, ``read_clock``): due, near due, overdue,
 deferred with reason and end, met. Other capabilities start and stop clocks through
-``deadline_service()`` (``track``, ``met``, ``defer``); the daily job escalates what is overdue
+``DeadlineService`` (``track``, ``met``, ``defer``); the daily job escalates what is overdue
 and publishes unclaimed money (公示). Limits come from ``wiring.settings().limits_for(court)``.
 """
 
 from __future__ import annotations
 
-from chalicelib import wiring
 from chalicelib.deadlines.clocks import (
     ClockReading,
     ClockState,
@@ -34,24 +33,6 @@ __all__ = [
     "LimitKind",
     "Publication",
     "PublicationStatus",
-    "deadline_service",
     "read_clock",
     "start_clock",
 ]
-
-
-def deadline_service() -> DeadlineService:
-    def build() -> DeadlineService:
-        from chalicelib.collection import collection_service
-        from chalicelib.workdays import working_calendar
-
-        return DeadlineService(
-            DeadlineStore(wiring.dynamodb(), wiring.table_name("OVERSIGHT_TABLE")),
-            working_calendar(),
-            wiring.settings(),
-            collection_service().store,
-            notifier=wiring.notifier(),
-            clock=wiring.clock(),
-        )
-
-    return wiring.cached("deadlines", build)

@@ -115,6 +115,47 @@ class DeadlineService:
         self.store.save(deferred)
         return deferred
 
+    # -- reading ---------------------------------------------------------------------------
+
+    def clocks_today(
+        self, *, court: str | None, state: ClockState | None, limit: int
+    ) -> list[dict[str, object]]:
+        """Open items with their clocks as they read today, most overdue first."""
+        today = court_date(self._clock.now())
+        rows: list[dict[str, object]] = []
+        for clock in self.store.open_clocks():
+            if court is not None and clock.court != court:
+                continue
+            reading = read_clock(
+                clock,
+                self._calendar,
+                today=today,
+                near_due=self._settings.limits_for(clock.court).near_due,
+            )
+            if state is not None and reading.state is not state:
+                continue
+            rows.append(
+                {
+                    "kind": clock.kind.value,
+                    "subject": clock.subject,
+                    "court": clock.court,
+                    "started_on": clock.started_on.isoformat(),
+                    "due_on": reading.due_on.isoformat(),
+                    "state": reading.state.value,
+                    "working_days_left": reading.working_days_left,
+                    "provisional": reading.provisional,
+                    "deferral": clock.deferral,
+                }
+            )
+        rows.sort(key=lambda r: (int(str(r["working_days_left"])), str(r["subject"])))
+        return rows[:limit]
+
+    def published(self, status: PublicationStatus) -> list[Publication]:
+        """Unclaimed money on the public page (or due for refund), oldest arrival first."""
+        found = self.store.publications(status)
+        found.sort(key=lambda p: (p.arrived_on, p.masked_reference))
+        return found
+
     # -- the daily run -----------------------------------------------------------------------
 
     def run(self, today: date | None = None) -> DailyReport:

@@ -9,18 +9,12 @@ from typing import Any
 from chalice.app import Blueprint, Cron, Response
 from pydantic import Field
 
-from chalicelib import wiring
 from chalicelib.bodies import RequestBody
-from chalicelib.deadlines import (
-    ClockState,
-    PublicationStatus,
-    deadline_service,
-    read_clock,
-)
+from chalicelib.deadlines import ClockState, PublicationStatus
 from chalicelib.deadlines.page import render
 from chalicelib.http import Call, route
 from chalicelib.identity import READERS, Role
-from chalicelib.workdays import court_date, working_calendar
+from chalicelib.wiring import deadline_service
 
 blueprint = Blueprint(__name__)
 
@@ -52,34 +46,7 @@ def report_dict(report: Any) -> dict[str, Any]:
 def open_clocks(call: Call) -> Any:
     """Open items with their clocks as they read today, most overdue first."""
     query: ClockQuery = call.query
-    service = deadline_service()
-    calendar = working_calendar()
-    today = court_date(wiring.clock().now())
-    settings = wiring.settings()
-    rows = []
-    for clock in service.store.open_clocks():
-        if query.court is not None and clock.court != query.court:
-            continue
-        reading = read_clock(
-            clock, calendar, today=today, near_due=settings.limits_for(clock.court).near_due
-        )
-        if query.state is not None and reading.state is not query.state:
-            continue
-        rows.append(
-            {
-                "kind": clock.kind.value,
-                "subject": clock.subject,
-                "court": clock.court,
-                "started_on": clock.started_on.isoformat(),
-                "due_on": reading.due_on.isoformat(),
-                "state": reading.state.value,
-                "working_days_left": reading.working_days_left,
-                "provisional": reading.provisional,
-                "deferral": clock.deferral,
-            }
-        )
-    rows.sort(key=lambda r: (r["working_days_left"], r["subject"]))
-    return rows[: query.limit]
+    return deadline_service().clocks_today(court=query.court, state=query.state, limit=query.limit)
 
 
 @route(blueprint, "/deadlines/run", methods=["POST"], roles=[Role.ADMIN])
@@ -91,14 +58,13 @@ def run_deadlines(call: Call) -> Any:
 @route(blueprint, "/deadlines/refund-due", roles=[Role.FINANCE, Role.AUDITOR, Role.ADMIN])
 def refund_due(call: Call) -> Any:
     """Unclaimed money whose published period ended: to be refunded to the payer."""
-    return deadline_service().store.publications(PublicationStatus.REFUND_DUE)
+    return deadline_service().published(PublicationStatus.REFUND_DUE)
 
 
 @route(blueprint, "/public/unclaimed", public=True)
 def unclaimed_page(call: Call) -> Response:
     """不明款项公示: the published unclaimed payments."""
-    published = deadline_service().store.publications(PublicationStatus.PUBLISHED)
-    published.sort(key=lambda p: (p.arrived_on, p.masked_reference))
+    published = deadline_service().published(PublicationStatus.PUBLISHED)
     return Response(body=render(published), status_code=200, headers=PAGE_HEADERS)
 
 

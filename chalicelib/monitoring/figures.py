@@ -4,6 +4,8 @@ days from arrival to payout, and reconciliation by day."""
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
@@ -66,6 +68,47 @@ class Overview(BaseModel):
     unidentified: UnidentifiedFigures
     reconciliation: tuple[ReconciliationDay, ...]
     calendar_alarm: str | None
+
+
+class MonitoringService:
+    """The figures for the courts asked about, from the services that hold them."""
+
+    def __init__(
+        self,
+        *,
+        cases: CaseService,
+        ledger: LedgerService,
+        deadlines: DeadlineService,
+        queue: UnidentifiedQueue,
+        reconciliation: ReconciliationStore,
+        calendar: WorkingCalendar,
+        settings: Settings,
+    ) -> None:
+        self._cases = cases
+        self._ledger = ledger
+        self._deadlines = deadlines
+        self._queue = queue
+        self._reconciliation = reconciliation
+        self._calendar = calendar
+        self.settings = settings
+
+    def overview(self, courts: Iterable[str], *, today: date) -> Overview:
+        return overview(
+            courts,
+            cases=self._cases,
+            ledger=self._ledger,
+            deadlines=self._deadlines,
+            queue=self._queue,
+            reconciliation=self._reconciliation,
+            calendar=self._calendar,
+            settings=self.settings,
+            today=today,
+        )
+
+    def csv(self, view: Overview) -> str:
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\r\n").writerows(csv_rows(view))
+        return out.getvalue()
 
 
 def overview(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -15,9 +13,9 @@ from chalicelib import wiring
 from chalicelib.bodies import RequestBody
 from chalicelib.http import Call, route
 from chalicelib.identity import Role
-from chalicelib.monitoring import court_overview, csv_rows
 from chalicelib.monitoring.page import render
 from chalicelib.problems import NotFound
+from chalicelib.wiring import monitoring_service
 from chalicelib.workdays import court_date
 
 blueprint = Blueprint(__name__)
@@ -49,7 +47,9 @@ def _courts(query: MonitoringQuery) -> list[str]:
 
 
 def _view(call: Call) -> Any:
-    return court_overview(_courts(call.query), today=court_date(wiring.clock().now()))
+    return monitoring_service().overview(
+        _courts(call.query), today=court_date(wiring.clock().now())
+    )
 
 
 @route(blueprint, "/monitoring/overview", roles=WATCHERS, query=MonitoringQuery)
@@ -61,10 +61,8 @@ def monitoring_overview(call: Call) -> Any:
 @route(blueprint, "/monitoring/courts.csv", roles=WATCHERS, query=MonitoringQuery)
 def monitoring_csv(call: Call) -> Response:
     view = _view(call)
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerows(csv_rows(view))
     return Response(
-        body=out.getvalue(),
+        body=monitoring_service().csv(view),
         status_code=200,
         headers={
             "Content-Type": "text/csv; charset=utf-8",

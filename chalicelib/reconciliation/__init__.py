@@ -4,7 +4,6 @@ unexplained difference."""
 
 from __future__ import annotations
 
-from chalicelib import wiring
 from chalicelib.reconciliation.models import (
     DayResult,
     DayStatus,
@@ -26,19 +25,4 @@ __all__ = [
     "ReconciliationService",
     "ReconciliationStore",
     "day_window",
-    "reconciliation_service",
 ]
-
-
-def reconciliation_service() -> ReconciliationService:
-    def build() -> ReconciliationService:
-        from chalicelib.ledger import ledger_service
-
-        return ReconciliationService(
-            wiring.payment_rail(),
-            ledger_service(),
-            ReconciliationStore(wiring.dynamodb(), wiring.table_name("OVERSIGHT_TABLE")),
-            wiring.clock(),
-        )
-
-    return wiring.cached("reconciliation", build)

@@ -228,6 +228,19 @@ class ReconciliationService:
             unexplained=unexplained,
         )
 
+    # -- reading ---------------------------------------------------------------------------
+
+    def days(self, currency: str, start: date, end: date, *, limit: int) -> list[DayResult]:
+        """Results of the days from ``start`` to ``end``, newest first."""
+        return self.store.days(currency, start, end, limit=limit)
+
+    def day(
+        self, day: date, *, currency: str = "CNY"
+    ) -> tuple[DayResult, list[ReconciliationItem]]:
+        """A day's result and its items (404 when the day was never run)."""
+        result = self.store.require_result(currency, day)
+        return result, sorted(self.store.items(currency, day), key=lambda i: i.item_id)
+
     # -- finance ---------------------------------------------------------------------------
 
     def resolve(

@@ -8,18 +8,13 @@ from typing import Any
 from chalice.app import Blueprint, Response
 from pydantic import Field
 
-from chalicelib import wiring
 from chalicelib.bodies import RequestBody
 from chalicelib.http import Call, json_response, route
 from chalicelib.identity import READERS, Role
-from chalicelib.workdays import (
-    ScheduleNotFound,
-    WorkingDeadline,
-    schedule_store,
-    working_calendar,
-)
+from chalicelib.wiring import calendar_service
+from chalicelib.workdays import WorkingDeadline
 from chalicelib.workdays.errors import CalendarError
-from chalicelib.workdays.schedules import EnterSchedule, enter_schedule
+from chalicelib.workdays.schedules import EnterSchedule
 from chalicelib.workdays.working_calendar import MAX_WORKING_DAYS
 
 blueprint = Blueprint(__name__)
@@ -49,22 +44,20 @@ def _deadline(deadline: WorkingDeadline) -> dict[str, Any]:
 @route(blueprint, "/calendar/status", roles=READERS)
 def calendar_status(call: Call) -> Any:
     """The years counted exactly, and the alarm when a coming year has no schedule."""
-    return working_calendar().status()
+    return calendar_service().status()
 
 
 @route(blueprint, "/calendar/deadline", roles=READERS, query=DeadlineQuery)
 def calendar_deadline(call: Call) -> Any:
     """``?start=2026-09-30&working_days=3`` -> the due date, and whether it is provisional."""
     query: DeadlineQuery = call.query
-    return _deadline(working_calendar().add_working_days(query.start, query.working_days))
+    return _deadline(calendar_service().deadline(query.start, query.working_days))
 
 
 @route(blueprint, "/calendar/years/{year}", roles=READERS)
 def calendar_year(call: Call, year: str) -> Any:
     """An entered schedule: the current version and every earlier one."""
-    history = schedule_store().history(_year(year))
-    if not history:
-        raise ScheduleNotFound(f"no schedule has been entered for {year}")
+    history = calendar_service().year(_year(year))
     return {"current": history[-1], "history": history}
 
 
@@ -74,14 +67,7 @@ def calendar_year(call: Call, year: str) -> Any:
 def enter_calendar_year(call: Call, year: str) -> Response:
     """Enter (or correct, as a new version) the announced schedule for a year the package
     does not know yet."""
-    schedule = enter_schedule(
-        schedule_store(),
-        working_calendar(),
-        wiring.clock(),
-        year=_year(year),
-        request=call.body,
-        by=call.actor,
-    )
+    schedule = calendar_service().enter(_year(year), call.body, by=call.actor)
     return json_response(
         schedule, status=201, headers={"Location": f"/calendar/years/{schedule.year}"}
     )

@@ -1,4 +1,5 @@
-"""Entering an announced holiday schedule for a year the maintained package does not know."""
+"""The calendar's use cases: what it knows, due dates, and entering an announced holiday
+schedule for a year the maintained package does not know yet."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from chalicelib.bodies import RequestBody
 from chalicelib.clock import Clock
 from chalicelib.http import validation_problem
 from chalicelib.identity import Principal
-from chalicelib.workdays.errors import ScheduleConflict
-from chalicelib.workdays.models import YearSchedule
+from chalicelib.workdays.errors import ScheduleConflict, ScheduleNotFound
+from chalicelib.workdays.models import CalendarStatus, WorkingDeadline, YearSchedule
 from chalicelib.workdays.store import ScheduleStore
 from chalicelib.workdays.working_calendar import WorkingCalendar, package_years
 
@@ -26,6 +27,31 @@ class EnterSchedule(RequestBody):
     workdays: list[date] = Field(max_length=20)
     source_note: str = Field(min_length=2, max_length=500)
     expected_version: int = Field(ge=0)
+
+
+class CalendarService:
+    def __init__(self, store: ScheduleStore, calendar: WorkingCalendar, clock: Clock) -> None:
+        self._store = store
+        self._calendar = calendar
+        self._clock = clock
+
+    def status(self) -> CalendarStatus:
+        return self._calendar.status()
+
+    def deadline(self, start: date, working_days: int) -> WorkingDeadline:
+        return self._calendar.add_working_days(start, working_days)
+
+    def year(self, year: int) -> list[YearSchedule]:
+        """Every version entered for ``year``, oldest first; 404 when none was."""
+        history = self._store.history(year)
+        if not history:
+            raise ScheduleNotFound(f"no schedule has been entered for {year}")
+        return history
+
+    def enter(self, year: int, request: EnterSchedule, *, by: Principal) -> YearSchedule:
+        return enter_schedule(
+            self._store, self._calendar, self._clock, year=year, request=request, by=by
+        )
 
 
 def enter_schedule(

@@ -9,12 +9,11 @@ from typing import Any
 import pytest
 
 from chalicelib import wiring
-from chalicelib.cases import case_service
 from chalicelib.cases.models import OpenCase
 from chalicelib.clock import FixedClock
 from chalicelib.collection.store import CollectionStore
-from chalicelib.deadlines import Deferral, LimitKind, deadline_service
-from chalicelib.ledger import SystemAccount, TransferCode, TransferRequest, ledger_service
+from chalicelib.deadlines import Deferral, LimitKind
+from chalicelib.ledger import SystemAccount, TransferCode, TransferRequest
 from tests.cases.factories import filing
 from tests.deadlines.test_daily_job import Queue
 
@@ -26,8 +25,8 @@ def open_case_at(court: str, serial: int, held: int) -> str:
     body = OpenCase.model_validate(
         filing(serial, case_number=f"(2026){court}执{serial}号", court_code=court)
     )
-    case = case_service().open(body, actor="clerk-1")[0]
-    ledger_service().transfer(
+    case = wiring.case_service().open(body, actor="clerk-1")[0]
+    wiring.ledger_service().transfer(
         TransferRequest.between(
             id=f"collection:seed-{case.account_number}",
             debit=SystemAccount.PAYMENT_CLEARING.of("CNY"),
@@ -47,11 +46,11 @@ def courts(api: Any, clock: FixedClock, monkeypatch: pytest.MonkeyPatch, tmp_pat
     wiring.reset()
     wiring.override(clock=clock)
     clock.set(datetime(2026, 9, 29, 2, 0, tzinfo=UTC))
-    ledger_service().ensure_system_accounts()
+    wiring.ledger_service().ensure_system_accounts()
     a1 = open_case_at("粤0604", 1, 1_250_000_00)
     open_case_at("粤0604", 2, 80_000_00)
     b1 = open_case_at("粤0605", 3, 300_000_00)
-    deadlines = deadline_service()
+    deadlines = wiring.deadline_service()
     arrived = clock.now()
     # 粤0604: one disbursement paid after 12 working days, one overdue; 粤0605 one deferred.
     deadlines.track(LimitKind.DISBURSEMENT, subject="d-paid", court="粤0604", arrived_at=arrived)

@@ -73,8 +73,10 @@ def test_only_finance_auditors_and_admins_reconcile(api: Any, token: Any, day: s
     for role in ("clerk", "approver"):
         assert post(api, f"/reconciliation/days/{day}/run", token(role)).status_code == 403
         assert api.get(f"/reconciliation/days/{day}", headers=token(role)).status_code == 403
-    assert post(api, f"/reconciliation/days/{day}/run", token("auditor")).status_code == 200
+    assert post(api, f"/reconciliation/days/{day}/run", token("auditor")).status_code == 403
+    assert post(api, f"/reconciliation/days/{day}/run", token("admin")).status_code == 200
     assert post(api, f"/reconciliation/days/{day}/close", token("auditor")).status_code == 403
+    assert api.get(f"/reconciliation/days/{day}", headers=token("auditor")).status_code == 200
 
 
 def test_a_day_not_yet_ended_or_never_run_is_answered_clearly(

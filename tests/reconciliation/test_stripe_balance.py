@@ -13,7 +13,7 @@ from chalicelib import wiring
 from chalicelib.collection import CollectionService
 from chalicelib.collection.models import StartPayment
 from chalicelib.collection.rail import BalanceKind
-from chalicelib.ledger import SystemAccount, ledger_service
+from chalicelib.ledger import SystemAccount
 from chalicelib.reconciliation import DayStatus, ReconciliationService, ReconciliationStore
 from chalicelib.workdays import court_date
 from tests.collection.conftest import open_case, pay_at_rail
@@ -108,14 +108,14 @@ def test_a_day_at_the_local_stand_in_reconciles_with_its_fee(
     assert [(t.kind, t.amount, t.currency) for t in listed] == [(BalanceKind.CHARGE, 40_000, "CNY")]
     book_fee(localstripe, listed[0].id, 240)
     store = ReconciliationStore(aws, wiring.table_name("OVERSIGHT_TABLE"))
-    service = ReconciliationService(stripe_rail, ledger_service(), store, wiring.clock())
+    service = ReconciliationService(stripe_rail, wiring.ledger_service(), store, wiring.clock())
     day = court_date(listed[0].created_at)
     result = service.run(day, by="finance-1")
     items = store.items("CNY", day)
     ours = [i for i in items if reference in i.reference]
     assert ours == []  # matched one by one
     assert [f.amount for f in result.fees_booked if f.rail_transaction == listed[0].id] == [240]
-    fees = ledger_service().balance(SystemAccount.RAIL_FEES.of("CNY")).posted
+    fees = wiring.ledger_service().balance(SystemAccount.RAIL_FEES.of("CNY")).posted
     assert fees == -240
     if not items:  # the stand-in holds only this test's money
         assert result.status is DayStatus.BALANCED
