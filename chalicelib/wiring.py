@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     from chalicelib.ledger.service import LedgerService
     from chalicelib.monitoring.figures import MonitoringService
     from chalicelib.notifications.interface import Notifier
-    from chalicelib.secrets import Secrets
     from chalicelib.reconciliation.service import ReconciliationService
+    from chalicelib.secrets import Secrets
     from chalicelib.settings import Settings
     from chalicelib.workdays.schedules import CalendarService
     from chalicelib.workdays.working_calendar import WorkingCalendar
