@@ -8,6 +8,8 @@ and publishes unclaimed money (公示). Limits come from ``wiring.settings().lim
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from chalicelib.deadlines.clocks import (
     ClockReading,
     ClockState,
@@ -17,9 +19,11 @@ from chalicelib.deadlines.clocks import (
     read_clock,
     start_clock,
 )
-from chalicelib.deadlines.daily import DailyReport, DeadlineService
 from chalicelib.deadlines.models import Escalation, Publication, PublicationStatus
-from chalicelib.deadlines.store import DeadlineStore
+
+if TYPE_CHECKING:
+    from chalicelib.deadlines.daily import DailyReport, DeadlineService
+    from chalicelib.deadlines.store import DeadlineStore
 
 __all__ = [
     "ClockReading",
@@ -36,3 +40,19 @@ __all__ = [
     "read_clock",
     "start_clock",
 ]
+
+# Services and stores load when first asked for, so a route that imports this package's models
+# does not pay for them at cold start.
+_LAZY = {
+    "DailyReport": "chalicelib.deadlines.daily",
+    "DeadlineService": "chalicelib.deadlines.daily",
+    "DeadlineStore": "chalicelib.deadlines.store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(_LAZY[name]), name)

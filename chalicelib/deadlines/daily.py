@@ -25,12 +25,13 @@ from chalicelib.deadlines.models import (
     PublicationStatus,
     mask_reference,
 )
-from chalicelib.deadlines.store import DeadlineStore
 from chalicelib.notifications import Channel, Notification, Notifier, Recipient
-from chalicelib.workdays import WorkingCalendar, court_date
+from chalicelib.workdays.models import court_date
 
 if TYPE_CHECKING:
+    from chalicelib.deadlines.store import DeadlineStore
     from chalicelib.settings import Settings
+    from chalicelib.workdays.working_calendar import WorkingCalendar
 
 log = logging.getLogger(__name__)
 

@@ -12,18 +12,21 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
-from chalicelib.cases import CaseService
 from chalicelib.cases.models import ListQuery
 from chalicelib.collection.models import ClaimStatus
-from chalicelib.deadlines import ClockState, DeadlineService, LimitKind, read_clock
-from chalicelib.deadlines.daily import QUEUE_LIMIT, UnidentifiedQueue
-from chalicelib.ledger import LedgerService
+from chalicelib.deadlines.clocks import ClockState, LimitKind, read_clock
 from chalicelib.money import format_yuan
-from chalicelib.reconciliation import ReconciliationStore
-from chalicelib.workdays import WorkingCalendar, court_date
+from chalicelib.workdays.models import court_date
 
 if TYPE_CHECKING:
+    from chalicelib.cases.service import CaseService
+    from chalicelib.deadlines.daily import DeadlineService, UnidentifiedQueue
+    from chalicelib.ledger.service import LedgerService
+    from chalicelib.reconciliation.store import ReconciliationStore
     from chalicelib.settings import Settings
+    from chalicelib.workdays.working_calendar import WorkingCalendar
+
+QUEUE_LIMIT = 1000  # open unidentified items read, oldest first (as the daily job reads them)
 
 CASE_PAGE = 100
 RECONCILIATION_DAYS = 7

@@ -4,6 +4,7 @@ schedule for a year the maintained package does not know yet."""
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from pydantic import Field, ValidationError
 
@@ -13,8 +14,11 @@ from chalicelib.http import validation_problem
 from chalicelib.identity import Principal
 from chalicelib.workdays.errors import ScheduleConflict, ScheduleNotFound
 from chalicelib.workdays.models import CalendarStatus, WorkingDeadline, YearSchedule
-from chalicelib.workdays.store import ScheduleStore
-from chalicelib.workdays.working_calendar import WorkingCalendar, package_years
+from chalicelib.workdays.working_calendar import package_years
+
+if TYPE_CHECKING:
+    from chalicelib.workdays.store import ScheduleStore
+    from chalicelib.workdays.working_calendar import WorkingCalendar
 
 
 class EnterSchedule(RequestBody):
