@@ -11,8 +11,8 @@ from chalice.app import Chalice
 
 from chalicelib.cases.routes import blueprint as cases_routes
 from chalicelib.collection.routes import blueprint as collection_routes
-from chalicelib.identity.routes import blueprint as identity_routes
 from chalicelib.deadlines.routes import blueprint as deadline_routes
+from chalicelib.identity.routes import blueprint as identity_routes
 from chalicelib.ledger.routes import blueprint as ledger_routes
 from chalicelib.logs import configure, log_context
 from chalicelib.monitoring.routes import blueprint as monitoring_routes

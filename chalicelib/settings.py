@@ -176,6 +176,7 @@ class Settings(BaseSettings):
         if self.stage == "local" and self.face_verifier == "rekognition":
             raise ValueError("face_verifier=rekognition is refused in the local stage")
         return self
+
     # Working-day calendar and statutory time limits (执行款 time limits)
     calendar_refresh_seconds: int = Field(default=300, ge=0, le=86_400)
     calendar_alarm_horizon_days: int = Field(default=90, ge=0, le=366)

@@ -20,11 +20,11 @@ if TYPE_CHECKING:
     from chalicelib.cases.service import CaseService
     from chalicelib.collection.rail import PaymentRail
     from chalicelib.collection.service import CollectionService
+    from chalicelib.deadlines.daily import DeadlineService
     from chalicelib.identity.face_interface import FaceVerifier
     from chalicelib.identity.face_records import FaceStore
     from chalicelib.identity.face_service import FaceChecks
     from chalicelib.identity.reference_photo_store import ReferencePhotos
-    from chalicelib.deadlines.daily import DeadlineService
     from chalicelib.identity.tokens import TokenVerifier
     from chalicelib.ledger.service import LedgerService
     from chalicelib.monitoring.figures import MonitoringService
@@ -316,6 +316,8 @@ def face_checks() -> FaceChecks:
         )
 
     return cached("face_checks", build)
+
+
 def working_calendar() -> WorkingCalendar:
     """The working-day calendar every statutory time limit is counted on."""
 
