@@ -12,13 +12,17 @@ from chalice.app import Chalice
 from chalicelib.approvals.routes import blueprint as approval_routes
 from chalicelib.cases.routes import blueprint as cases_routes
 from chalicelib.collection.routes import blueprint as collection_routes
+from chalicelib.deadlines.routes import blueprint as deadline_routes
 from chalicelib.identity.routes import blueprint as identity_routes
 
 from chalicelib.payouts.routes import blueprint as payout_routes  # isort: skip
 from chalicelib.ledger.routes import blueprint as ledger_routes
 from chalicelib.logs import configure, log_context
+from chalicelib.monitoring.routes import blueprint as monitoring_routes
+from chalicelib.reconciliation.routes import blueprint as reconciliation_routes
 from chalicelib.refunds.routes import blueprint as refund_routes
 from chalicelib.web.pages import blueprint as web_pages
+from chalicelib.workdays.routes import blueprint as calendar_routes
 
 configure()
 
@@ -33,4 +37,8 @@ app.register_blueprint(identity_routes)
 app.register_blueprint(payout_routes)
 app.register_blueprint(ledger_routes)
 app.register_blueprint(refund_routes)
+app.register_blueprint(reconciliation_routes)
 app.register_blueprint(web_pages)
+app.register_blueprint(calendar_routes)
+app.register_blueprint(deadline_routes)
+app.register_blueprint(monitoring_routes)

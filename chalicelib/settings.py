@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_RECEIPT_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
@@ -34,6 +34,32 @@ class SignIn:
     jwks_file: str | None
 
 
+class CourtLimits(BaseModel):
+    """Statutory time limits in working days: unidentified funds claimed (认领) within 3 of
+    arrival, the creditor told within 5 of money arriving on the case, disbursed (发放) within
+    15 unless deferred with approval. ``near_due`` working days before a due date an item shows
+    as near due. ``published_days`` is how long unclaimed money stays published (公示) before
+    it goes to a refund draft."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    claim: int = Field(default=3, ge=1, le=60)
+    notice: int = Field(default=5, ge=1, le=60)
+    disbursement: int = Field(default=15, ge=1, le=120)
+    near_due: int = Field(default=1, ge=0, le=10)
+    published_days: int = Field(default=30, ge=1, le=366)
+
+
+class CourtLimitOverride(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    claim: int | None = Field(default=None, ge=1, le=60)
+    notice: int | None = Field(default=None, ge=1, le=60)
+    disbursement: int | None = Field(default=None, ge=1, le=120)
+    near_due: int | None = Field(default=None, ge=0, le=10)
+    published_days: int | None = Field(default=None, ge=1, le=366)
+
+
 class Settings(BaseSettings):
     """What a deployed stage (``.chalice/config.json``), the local stack or a test sets."""
 
@@ -49,6 +75,8 @@ class Settings(BaseSettings):
     collection_table: str = Field(min_length=3)
     approvals_table: str = Field(min_length=3)
     refunds_table: str = Field(min_length=3)
+
+    oversight_table: str = Field(min_length=3)
 
     # Secrets: where they are read from, and under which names
     secrets_from: str = Field(default="directory", pattern=r"^(directory|ssm)$")
@@ -189,6 +217,27 @@ class Settings(BaseSettings):
     # the court whose staff decide refunds of unidentified funds (they have no case to name
     # one); unset, unclaimed funds are not drafted as refunds
     unidentified_funds_court: str | None = Field(default=None, min_length=1, max_length=40)
+
+    # Working-day calendar and statutory time limits (执行款 time limits)
+    calendar_refresh_seconds: int = Field(default=300, ge=0, le=86_400)
+    calendar_alarm_horizon_days: int = Field(default=90, ge=0, le=366)
+    limits: CourtLimits = Field(default_factory=CourtLimits)
+    # Per court, as JSON: {"粤0604": {"disbursement": 10}}; what a court leaves out is the default.
+    limits_by_court: dict[str, CourtLimitOverride] = Field(default_factory=dict)
+    # Who an overdue item is escalated to, per court ("*" for any court and for unidentified
+    # funds): one list of phone numbers or e-mail addresses per level of the approval chain,
+    # e.g. {"粤0604": [["13800000001"], ["leader@court.example"]]}; past the last level, the last.
+    escalation_contacts: dict[str, list[list[str]]] = Field(default_factory=dict)
+
+    # Central monitoring (集中监管): the courts this deployment serves, as JSON (["粤0604", ...])
+    monitored_courts: list[str] = Field(default_factory=list, max_length=500)
+
+    def limits_for(self, court: str) -> CourtLimits:
+        """The time limits a court works to: its own where it set them, the default otherwise."""
+        override = self.limits_by_court.get(court)
+        if override is None:
+            return self.limits
+        return self.limits.model_copy(update=override.model_dump(exclude_none=True))
 
 
 def load() -> Settings:

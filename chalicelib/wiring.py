@@ -24,17 +24,22 @@ if TYPE_CHECKING:
     from chalicelib.collection.decision_store import DecisionStore
     from chalicelib.collection.rail import PaymentRail
     from chalicelib.collection.service import CollectionService
+    from chalicelib.deadlines.daily import DeadlineService
     from chalicelib.identity.face_interface import FaceVerifier
     from chalicelib.identity.face_records import FaceStore
     from chalicelib.identity.face_service import FaceChecks
     from chalicelib.identity.reference_photo_store import ReferencePhotos
     from chalicelib.identity.tokens import TokenVerifier
     from chalicelib.ledger.service import LedgerService
+    from chalicelib.monitoring.figures import MonitoringService
     from chalicelib.notifications.interface import Notifier
+    from chalicelib.reconciliation.service import ReconciliationService
     from chalicelib.refunds.drafts import Drafts
     from chalicelib.refunds.service import RefundService
     from chalicelib.secrets import Secrets
     from chalicelib.settings import Settings
+    from chalicelib.workdays.schedules import CalendarService
+    from chalicelib.workdays.working_calendar import WorkingCalendar
 
 T = TypeVar("T")
 
@@ -448,6 +453,7 @@ def claim_desk() -> ClaimDesk:
 
     return cached("claim_desk", build)
 
+
 def approval_service() -> ApprovalService:
     """Approvals: the chain of amount tiers per court that every decision moving money takes."""
 
@@ -520,3 +526,93 @@ def refund_drafts() -> Drafts:
         )
 
     return cached("refund_drafts", build)
+
+
+def working_calendar() -> WorkingCalendar:
+    """The working-day calendar every statutory time limit is counted on."""
+
+    def build() -> WorkingCalendar:
+        from chalicelib.workdays.store import ScheduleStore
+        from chalicelib.workdays.working_calendar import WorkingCalendar
+
+        values = settings()
+        return WorkingCalendar(
+            ScheduleStore(dynamodb(), table_name("OVERSIGHT_TABLE")),
+            clock=clock(),
+            refresh_seconds=values.calendar_refresh_seconds,
+            horizon_days=values.calendar_alarm_horizon_days,
+        )
+
+    return cached("working_calendar", build)
+
+
+def calendar_service() -> CalendarService:
+    """The calendar's own use cases: status, due dates, announced schedules."""
+
+    def build() -> CalendarService:
+        from chalicelib.workdays.schedules import CalendarService
+        from chalicelib.workdays.store import ScheduleStore
+
+        return CalendarService(
+            ScheduleStore(dynamodb(), table_name("OVERSIGHT_TABLE")), working_calendar(), clock()
+        )
+
+    return cached("calendar_service", build)
+
+
+def reconciliation_service() -> ReconciliationService:
+    """Reconciliation with the payment rail, per day and currency."""
+
+    def build() -> ReconciliationService:
+        from chalicelib.reconciliation.service import ReconciliationService
+        from chalicelib.reconciliation.store import ReconciliationStore
+
+        return ReconciliationService(
+            payment_rail(),
+            ledger_service(),
+            ReconciliationStore(dynamodb(), table_name("OVERSIGHT_TABLE")),
+            clock(),
+        )
+
+    return cached("reconciliation", build)
+
+
+def deadline_service() -> DeadlineService:
+    """Statutory time limits: item clocks, the daily escalation and 公示."""
+
+    def build() -> DeadlineService:
+        from chalicelib.collection.store import CollectionStore
+        from chalicelib.deadlines.daily import DeadlineService
+        from chalicelib.deadlines.store import DeadlineStore
+
+        return DeadlineService(
+            DeadlineStore(dynamodb(), table_name("OVERSIGHT_TABLE")),
+            working_calendar(),
+            settings(),
+            CollectionStore(dynamodb(), table_name("COLLECTION_TABLE")),
+            notifier=notifier(),
+            clock=clock(),
+        )
+
+    return cached("deadlines", build)
+
+
+def monitoring_service() -> MonitoringService:
+    """Central monitoring (集中监管) across the courts this deployment serves."""
+
+    def build() -> MonitoringService:
+        from chalicelib.collection.store import CollectionStore
+        from chalicelib.monitoring.figures import MonitoringService
+        from chalicelib.reconciliation.store import ReconciliationStore
+
+        return MonitoringService(
+            cases=case_service(),
+            ledger=ledger_service(),
+            deadlines=deadline_service(),
+            queue=CollectionStore(dynamodb(), table_name("COLLECTION_TABLE")),
+            reconciliation=ReconciliationStore(dynamodb(), table_name("OVERSIGHT_TABLE")),
+            calendar=working_calendar(),
+            settings=settings(),
+        )
+
+    return cached("monitoring", build)

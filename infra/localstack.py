@@ -100,6 +100,7 @@ def local_environment(*, moto_url: str, stripe_url: str, api_url: str) -> dict[s
         "FACE_VERIFIER": "local",
         "APPROVALS_TABLE": "courtfunds-local-approvals",
         "REFUNDS_TABLE": "courtfunds-local-refunds",
+        "OVERSIGHT_TABLE": "courtfunds-local-oversight",
         "STRIPE_API_BASE": stripe_url,
         "SECRETS_FROM": "directory",
         "SECRETS_DIR": str(STATE / "secrets"),

@@ -34,6 +34,11 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec("IdentityTable", "IDENTITY_TABLE", "reference photos on file, face checks, grants"),
     TableSpec("ApprovalsTable", "APPROVALS_TABLE", "approvals with their history, queues"),
     TableSpec("RefundsTable", "REFUNDS_TABLE", "refunds, their attempts and history, holds"),
+    TableSpec(
+        "OversightTable",
+        "OVERSIGHT_TABLE",
+        "working-day calendar schedules, deadline clocks and escalations, reconciliation days",
+    ),
 )
 
 

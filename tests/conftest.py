@@ -30,6 +30,7 @@ os.environ.update(
         "REFERENCE_PHOTOS_BUCKET": "courtfunds-test-reference-photos",
         "APPROVALS_TABLE": "courtfunds-test-approvals",
         "REFUNDS_TABLE": "courtfunds-test-refunds",
+        "OVERSIGHT_TABLE": "courtfunds-test-oversight",
     }
 )
 

@@ -96,6 +96,35 @@ class RailRefundEvent:
     refund: RailRefund | None
 
 
+class BalanceKind(StrEnum):
+    """What moved the court's balance at the rail."""
+
+    CHARGE = "charge"  # a payer's payment arrived
+    REFUND = "refund"  # money went back to a payer
+    PAYOUT = "payout"  # money left for a bank account or a creditor
+    ADJUSTMENT = "adjustment"  # anything else the rail booked (disputes, corrections)
+
+
+@dataclass(frozen=True)
+class RailBalanceTransaction:
+    """One movement of the court's balance at the rail, as the rail books it. ``reference`` is
+    the rail object the ledger keys its transfer by (the payment, refund or payout id);
+    ``amount`` is signed and gross, ``fee`` the rail's processing fee taken from it, so the
+    balance moves by ``amount - fee``."""
+
+    id: str
+    kind: BalanceKind
+    reference: str
+    amount: int
+    fee: int
+    currency: str
+    created_at: datetime
+
+    @property
+    def net(self) -> int:
+        return self.amount - self.fee
+
+
 @dataclass(frozen=True)
 class BrowserSetup:
     """What the pay page needs to load the rail's browser library."""
@@ -140,6 +169,13 @@ class PaymentRail(Protocol):
 
     def succeeded_since(self, moment: datetime) -> Iterator[RailPayment]:
         """Every payment that succeeded at or after ``moment``, for the sweeper."""
+        ...
+
+    def balance_transactions(
+        self, start: datetime, end: datetime
+    ) -> Iterator[RailBalanceTransaction]:
+        """Every movement of the court's balance booked at ``start <= time < end``, for
+        reconciliation; the rail is the truth the ledger is checked against."""
         ...
 
     def parse_event(self, raw_body: bytes, headers: Mapping[str, str]) -> RailEvent:

@@ -1,4 +1,4 @@
-"""The Stripe rail: PaymentIntents for collection, signed webhooks, succeeded-event listing.
+"""The Stripe rail: PaymentIntents, signed webhooks, succeeded events and balance transactions.
 
 Card data goes from the payer's browser to Stripe.js, which returns a one-time token; the
 server attaches it to the PaymentIntent and confirms there ("finalise on the server"), and the
@@ -28,7 +28,9 @@ from chalicelib.collection.errors import (
     WebhookRejected,
 )
 from chalicelib.collection.rail import (
+    BalanceKind,
     BrowserSetup,
+    RailBalanceTransaction,
     RailEvent,
     RailEventKind,
     RailPayment,
@@ -137,6 +139,34 @@ def refund_from_object(data: Mapping[str, Any]) -> RailRefund:
         status=_REFUND_STATUSES.get(str(data.get("status")), RefundStatus.PENDING),
         key=metadata.get("refund_key"),
         failure_reason=data.get("failure_reason"),
+
+_BALANCE_KINDS = {
+    "charge": BalanceKind.CHARGE,
+    "payment": BalanceKind.CHARGE,
+    "refund": BalanceKind.REFUND,
+    "payment_refund": BalanceKind.REFUND,
+    "payout": BalanceKind.PAYOUT,
+    "transfer": BalanceKind.PAYOUT,
+}
+
+
+def balance_from_object(data: Mapping[str, Any]) -> RailBalanceTransaction:
+    """A Stripe balance transaction as a ``RailBalanceTransaction``. A charge is referenced
+    by its PaymentIntent (when the source is expanded), anything else by its source's id."""
+    source = data.get("source")
+    reference = str(data["id"])
+    if isinstance(source, Mapping):
+        reference = str(source.get("payment_intent") or source.get("id") or reference)
+    elif source:
+        reference = str(source)
+    return RailBalanceTransaction(
+        id=str(data["id"]),
+        kind=_BALANCE_KINDS.get(str(data.get("type")), BalanceKind.ADJUSTMENT),
+        reference=reference,
+        amount=int(data["amount"]),
+        fee=int(data.get("fee") or 0),
+        currency=str(data["currency"]).upper(),
+        created_at=_from_timestamp(data.get("created", 0)),
     )
 
 
@@ -226,6 +256,23 @@ class StripeRail:
             if payment.reference not in seen:
                 seen.add(payment.reference)
                 yield payment
+
+    def balance_transactions(
+        self, start: datetime, end: datetime
+    ) -> Iterator[RailBalanceTransaction]:
+        listing = self._call(
+            lambda: self._client.v1.balance_transactions.list(
+                params={
+                    "created": {"gte": int(start.timestamp()), "lt": int(end.timestamp())},
+                    "limit": 100,
+                    # The charge behind a transaction names its PaymentIntent, the reference
+                    # the ledger keys a collection by.
+                    "expand": ["data.source"],
+                }
+            )
+        )
+        for item in listing.auto_paging_iter():
+            yield balance_from_object(item.to_dict())
 
     def parse_event(self, raw_body: bytes, headers: Mapping[str, str]) -> RailEvent:
         signed_at = self._verify(raw_body, headers)

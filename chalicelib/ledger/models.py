@@ -47,6 +47,7 @@ class SystemAccount(StrEnum):
     PAYOUTS_IN_TRANSIT = "SYS-PAYOUTS-CNY"  # disbursements sent to the rail, not yet confirmed
     FEES_INCOME = "SYS-FEES-CNY"  # 执行费 earned by the court
     CASH_AT_COUNTER = "SYS-CASH-CNY"  # cash taken at the counter, entered back (补录)
+    RAIL_FEES = "SYS-RAILFEES-CNY"  # processing fees the payment rail took, borne by the court
 
     def of(self, currency: str = "CNY") -> str:
         """The account id for one currency, e.g. ``SYS-CLEARING-CNY``."""
@@ -75,6 +76,7 @@ class TransferCode(StrEnum):
     UNIDENTIFIED_RECEIPT = "unidentified_receipt"  # money without a case goes to suspense
     UNIDENTIFIED_CLAIM = "unidentified_claim"  # 认领: suspense money claimed to a case
     SETTLEMENT = "settlement"  # the rail settled clearing or in-transit money
+    RAIL_FEE = "rail_fee"  # the rail's processing fee, booked from its balance transaction
     REVERSAL = "reversal"  # undoes a posted transfer, pointing at it
 
 

@@ -600,6 +600,21 @@ class LedgerService:
             account_id, state.account.currency, state.seq, state.totals, state.last_at
         )
 
+    def balances(self, account_ids: Iterable[str]) -> dict[str, AccountBalance]:
+        """Current balances of many accounts in batched consistent reads (unknown ones are
+        left out): reconciliation checks every case account a day touched."""
+        states = self.store.account_states(sorted(set(account_ids)))
+        return {
+            account_id: AccountBalance.of(
+                account_id, state.account.currency, state.seq, state.totals, state.last_at
+            )
+            for account_id, state in states.items()
+        }
+
+    def transfers(self, transfer_ids: Iterable[str]) -> dict[str, Transfer]:
+        """Recorded transfers by id in batched reads (unknown ids are left out)."""
+        return self.store.transfers(set(transfer_ids))
+
     def balance_at(self, account_id: str, moment: datetime) -> AccountBalance:
         """The balance as it stood at ``moment``, from the last entry at or before it."""
         if is_sharded(account_id):

@@ -58,6 +58,7 @@ LOCAL_TABLES = {
     "COLLECTION_TABLE": "courtfunds-local-collection",
     "APPROVALS_TABLE": "courtfunds-local-approvals",
     "REFUNDS_TABLE": "courtfunds-local-refunds",
+    "OVERSIGHT_TABLE": "courtfunds-local-oversight",
 }
 
 

@@ -1,0 +1,74 @@
+"""Deadline routes: clocks by court and state for staff, the daily job on a schedule and on
+demand, and the public page of unclaimed money (公示)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from chalice.app import Blueprint, Cron, Response
+from pydantic import Field
+
+from chalicelib.bodies import RequestBody
+from chalicelib.deadlines import ClockState, PublicationStatus
+from chalicelib.deadlines.page import render
+from chalicelib.http import Call, route
+from chalicelib.identity import READERS, Role
+from chalicelib.wiring import deadline_service
+
+blueprint = Blueprint(__name__)
+
+PAGE_HEADERS: dict[str, str | list[str]] = {
+    "Content-Type": "text/html; charset=utf-8",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'"
+    ),
+    "Cache-Control": "public, max-age=300",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+class ClockQuery(RequestBody):
+    court: str | None = Field(default=None, min_length=1, max_length=40)
+    state: ClockState | None = None
+    limit: int = Field(default=200, ge=1, le=1000)
+
+
+def report_dict(report: Any) -> dict[str, Any]:
+    values = asdict(report)
+    values["day"] = report.day.isoformat()
+    return values
+
+
+@route(blueprint, "/deadlines", roles=READERS, query=ClockQuery)
+def open_clocks(call: Call) -> Any:
+    """Open items with their clocks as they read today, most overdue first."""
+    query: ClockQuery = call.query
+    return deadline_service().clocks_today(court=query.court, state=query.state, limit=query.limit)
+
+
+@route(blueprint, "/deadlines/run", methods=["POST"], roles=[Role.ADMIN])
+def run_deadlines(call: Call) -> Any:
+    """Run the daily job now (it is safe to run again: nothing is escalated twice a day)."""
+    return report_dict(deadline_service().run())
+
+
+@route(blueprint, "/deadlines/refund-due", roles=[Role.FINANCE, Role.AUDITOR, Role.ADMIN])
+def refund_due(call: Call) -> Any:
+    """Unclaimed money whose published period ended: to be refunded to the payer."""
+    return deadline_service().published(PublicationStatus.REFUND_DUE)
+
+
+@route(blueprint, "/public/unclaimed", public=True)
+def unclaimed_page(call: Call) -> Response:
+    """不明款项公示: the published unclaimed payments."""
+    published = deadline_service().published(PublicationStatus.PUBLISHED)
+    return Response(body=render(published), status_code=200, headers=PAGE_HEADERS)
+
+
+# 00:30 UTC is 08:30 in Beijing: escalations reach people as the working day starts.
+@blueprint.schedule(Cron(30, 0, "*", "*", "?", "*"))
+def daily_deadlines(event: Any) -> dict[str, Any]:
+    return report_dict(deadline_service().run())

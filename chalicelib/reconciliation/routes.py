@@ -1,0 +1,134 @@
+"""Reconciliation routes: run a day, read and export it, resolve differences, close the day;
+and the daily run after midnight in Beijing."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from chalice.app import Blueprint, Cron, Response
+from pydantic import Field
+
+from chalicelib import wiring
+from chalicelib.bodies import Reason, RequestBody
+from chalicelib.http import Call, route
+from chalicelib.identity import Role
+from chalicelib.reconciliation.errors import ReconciliationError
+from chalicelib.wiring import reconciliation_service
+from chalicelib.workdays import court_date
+
+blueprint = Blueprint(__name__)
+
+READERS = (Role.FINANCE, Role.AUDITOR, Role.ADMIN)
+# Running books the rail's fees, so it is a change: auditors read the results and export them.
+RUNNERS = (Role.FINANCE, Role.ADMIN)
+CURRENCY = r"^[A-Z]{3}$"
+
+
+class DayQuery(RequestBody):
+    currency: str = Field(default="CNY", pattern=CURRENCY)
+
+
+class DaysQuery(RequestBody):
+    currency: str = Field(default="CNY", pattern=CURRENCY)
+    start: date
+    end: date
+    limit: int = Field(default=31, ge=1, le=366)
+
+
+class ResolveItem(RequestBody):
+    note: Reason
+    correction_transfer_id: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+def _day(text: str) -> date:
+    try:
+        day = date.fromisoformat(text)
+    except ValueError as error:
+        raise ReconciliationError("the day is a date such as 2026-11-27") from error
+    if day >= court_date(wiring.clock().now()):
+        raise ReconciliationError("only a day that has ended can be reconciled")
+    return day
+
+
+@route(blueprint, "/reconciliation/days", roles=READERS, query=DaysQuery)
+def reconciliation_days(call: Call) -> Any:
+    """Results of the days from ``start`` to ``end``, newest first."""
+    query: DaysQuery = call.query
+    return reconciliation_service().days(query.currency, query.start, query.end, limit=query.limit)
+
+
+@route(blueprint, "/reconciliation/days/{day}/run", methods=["POST"], roles=RUNNERS, query=DayQuery)
+def run_reconciliation(call: Call, day: str) -> Any:
+    """Reconcile a day on demand; safe to repeat."""
+    query: DayQuery = call.query
+    return reconciliation_service().run(_day(day), currency=query.currency, by=call.actor.actor)
+
+
+@route(blueprint, "/reconciliation/days/{day}", roles=READERS, query=DayQuery)
+def reconciliation_day(call: Call, day: str) -> Any:
+    """The day's result and its differences."""
+    query: DayQuery = call.query
+    result, items = reconciliation_service().day(_day(day), currency=query.currency)
+    return {"result": result, "items": items}
+
+
+@route(blueprint, "/reconciliation/days/{day}/export.csv", roles=READERS, query=DayQuery)
+def reconciliation_export(call: Call, day: str) -> Response:
+    query: DayQuery = call.query
+    which = _day(day)
+    text = reconciliation_service().export_csv(which, currency=query.currency)
+    name = f"reconciliation-{query.currency}-{which.isoformat()}.csv"
+    return Response(
+        body=text,
+        status_code=200,
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@route(
+    blueprint,
+    "/reconciliation/days/{day}/items/{item}/resolve",
+    methods=["POST"],
+    roles=[Role.FINANCE],
+    body=ResolveItem,
+    query=DayQuery,
+)
+def resolve_item(call: Call, day: str, item: str) -> Any:
+    """Finance explains one difference with a note (and the correction, where money moved)."""
+    body: ResolveItem = call.body
+    query: DayQuery = call.query
+    return reconciliation_service().resolve(
+        _day(day),
+        item,
+        currency=query.currency,
+        note=body.note,
+        by=call.actor.actor,
+        correction_transfer_id=body.correction_transfer_id,
+    )
+
+
+@route(
+    blueprint,
+    "/reconciliation/days/{day}/close",
+    methods=["POST"],
+    roles=[Role.FINANCE],
+    query=DayQuery,
+)
+def close_day(call: Call, day: str) -> Any:
+    """Close the day; refused (409) while any difference is unexplained."""
+    query: DayQuery = call.query
+    return reconciliation_service().close(_day(day), currency=query.currency, by=call.actor.actor)
+
+
+# 17:30 UTC is 01:30 in Beijing: the rail has booked the day that just ended.
+@blueprint.schedule(Cron(30, 17, "*", "*", "?", "*"))
+def reconcile_yesterday(event: Any) -> dict[str, Any]:
+    """The daily reconciliation of the day that ended, in CNY."""
+    yesterday = court_date(wiring.clock().now()) - timedelta(days=1)
+    result = reconciliation_service().run(yesterday, by="schedule:reconciliation")
+    return {"day": yesterday.isoformat(), "status": result.status.value, "open": result.open_items}

@@ -1,0 +1,403 @@
+"""The daily three-way reconciliation: the rail, the ledger's rail-facing accounts, and the
+case accounts with unidentified funds; then finance resolves each difference and closes the day.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime, time, timedelta
+
+from chalicelib.clock import Clock
+from chalicelib.collection.rail import PaymentRail, RailBalanceTransaction
+from chalicelib.ledger import (
+    IdempotencyConflict,
+    LedgerService,
+    SystemAccount,
+    TransferCode,
+    TransferRequest,
+)
+from chalicelib.reconciliation.errors import DayClosed, DayNotBalanced
+from chalicelib.reconciliation.ledger_side import read_ledger_day
+from chalicelib.reconciliation.matching import item_id, match
+from chalicelib.reconciliation.models import (
+    DayResult,
+    DayStatus,
+    DifferenceKind,
+    FeeBooking,
+    ItemStatus,
+    ReconciliationItem,
+)
+from chalicelib.reconciliation.store import ReconciliationStore
+from chalicelib.workdays import CHINA_TIME
+
+
+def day_window(day: date) -> tuple[datetime, datetime]:
+    """The court's calendar day as an instant range (Beijing midnight to midnight)."""
+    start = datetime.combine(day, time(0), tzinfo=CHINA_TIME)
+    return start, start + timedelta(days=1)
+
+
+def fee_transfer_id(rail: str, transaction_id: str) -> str:
+    return f"railfee:{rail}:{transaction_id}"
+
+
+class ReconciliationService:
+    def __init__(
+        self,
+        rail: PaymentRail,
+        ledger: LedgerService,
+        store: ReconciliationStore,
+        clock: Clock,
+    ) -> None:
+        self._rail = rail
+        self._ledger = ledger
+        self.store = store
+        self._clock = clock
+
+    # -- run -------------------------------------------------------------------------------
+
+    def run(self, day: date, *, currency: str = "CNY", by: str) -> DayResult:
+        """Reconcile ``day``: book the rail's fees, match one by one, check the three totals
+        and every case account the day touched. Running again is safe: fees are booked once
+        and a difference found again keeps its resolution."""
+        before = self.store.result(currency, day)
+        if before is not None and before.status is DayStatus.CLOSED:
+            raise DayClosed(f"{day} ({currency}) is closed; its result is kept as it was")
+        start, end = day_window(day)
+        everything = list(self._rail.balance_transactions(start, end))
+        ours = [t for t in everything if t.currency == currency]
+        self._ledger.ensure_system_accounts(currency)
+        fee_conflicts: list[ReconciliationItem] = []
+        fees = self._book_fees(day, ours, fee_conflicts)
+        ledger_day = read_ledger_day(self._ledger, currency, start, end)
+        references = {m.reference for m in ledger_day.movements}
+        # A movement booked in another currency under one of our references is a currency
+        # difference; one with no such reference belongs to that currency's own run.
+        compared = ours + [
+            t for t in everything if t.currency != currency and t.reference in references
+        ]
+        outcome = match(day, currency, compared, ledger_day.movements)
+        items = outcome.items + fee_conflicts
+        fee_total = sum(t.fee for t in ours)
+        for transfer_id, account_id, amount in ledger_day.strays:
+            items.append(
+                ReconciliationItem(
+                    item_id=item_id(DifferenceKind.UNEXPECTED_COUNTERPART, transfer_id),
+                    day=day,
+                    currency=currency,
+                    kind=DifferenceKind.UNEXPECTED_COUNTERPART,
+                    reference=transfer_id,
+                    ledger_amount=amount,
+                    difference=amount,
+                    detail=f"transfer {transfer_id} moved rail money against {account_id}, "
+                    "which is neither a case account nor unidentified funds",
+                )
+            )
+        balances = self._ledger.balances(ledger_day.case_accounts)
+        for account_id, balance in sorted(balances.items()):
+            if balance.posted < 0 or balance.available < 0:
+                items.append(
+                    ReconciliationItem(
+                        item_id=item_id(DifferenceKind.NEGATIVE_CASE_ACCOUNT, account_id),
+                        day=day,
+                        currency=currency,
+                        kind=DifferenceKind.NEGATIVE_CASE_ACCOUNT,
+                        reference=account_id,
+                        ledger_amount=balance.posted,
+                        difference=min(balance.posted, balance.available),
+                        detail=f"case account {account_id} stands at {balance.posted} fen "
+                        f"({balance.available} available)",
+                    )
+                )
+        self.store.add_items(items)
+        stored = self.store.items(currency, day)
+        result = self._result(
+            day,
+            currency,
+            stored,
+            runs=(before.runs if before else 0) + 1,
+            by=by,
+            rail_transactions=len(ours),
+            rail_gross=sum(t.amount for t in ours),
+            rail_fees=fee_total,
+            ledger_rail_movement=ledger_day.rail_movement - sum(f.amount for f in fees),
+            ledger_case_movement=ledger_day.case_movement - sum(f.amount for f in fees),
+            matched=outcome.matched,
+            fees=tuple(fees),
+            case_accounts=len(balances),
+        )
+        self.store.save_result(result, previous_runs=before.runs if before else 0)
+        return result
+
+    def _book_fees(
+        self,
+        day: date,
+        transactions: list[RailBalanceTransaction],
+        conflicts: list[ReconciliationItem],
+    ) -> list[FeeBooking]:
+        """Each fee the rail took becomes its own transfer (rail fees <- clearing), keyed by
+        the rail's transaction id, so it is booked once however often the day is run (the
+        request is the same every time, so a re-run is the ledger's replay)."""
+        booked: list[FeeBooking] = []
+        for transaction in transactions:
+            if transaction.fee == 0:
+                continue
+            transfer_id = fee_transfer_id(self._rail.name, transaction.id)
+            try:
+                transfer = self._ledger.transfer(
+                    TransferRequest.between(
+                        id=transfer_id,
+                        debit=SystemAccount.RAIL_FEES.of(transaction.currency),
+                        credit=SystemAccount.PAYMENT_CLEARING.of(transaction.currency),
+                        amount=transaction.fee,
+                        code=TransferCode.RAIL_FEE,
+                        requested_by="reconciliation",
+                        currency=transaction.currency,
+                        metadata={
+                            "rail_reference": transaction.id,
+                            "rail_source": transaction.reference,
+                        },
+                    )
+                )
+            except IdempotencyConflict:
+                # Booked before with another amount: the rail's figure is the truth, so the
+                # difference is shown for finance instead of booked twice.
+                transfer = self._ledger.get_transfer(transfer_id)
+                if transfer.amount != transaction.fee:
+                    conflicts.append(
+                        ReconciliationItem(
+                            item_id=item_id(DifferenceKind.AMOUNT, transaction.id),
+                            day=day,
+                            currency=transaction.currency,
+                            kind=DifferenceKind.AMOUNT,
+                            reference=transaction.id,
+                            rail_amount=-transaction.fee,
+                            ledger_amount=-transfer.amount,
+                            difference=transfer.amount - transaction.fee,
+                            detail=f"the rail took a fee of {transaction.fee} fen; the ledger "
+                            f"booked {transfer.amount} fen as {transfer_id}",
+                        )
+                    )
+            booked.append(
+                FeeBooking(
+                    rail_transaction=transaction.id,
+                    transfer_id=transfer.id,
+                    amount=transfer.amount,
+                )
+            )
+        return booked
+
+    def _result(
+        self,
+        day: date,
+        currency: str,
+        items: list[ReconciliationItem],
+        *,
+        runs: int,
+        by: str,
+        rail_transactions: int,
+        rail_gross: int,
+        rail_fees: int,
+        ledger_rail_movement: int,
+        ledger_case_movement: int,
+        matched: int,
+        fees: tuple[FeeBooking, ...],
+        case_accounts: int,
+    ) -> DayResult:
+        still_open = [i for i in items if i.status is ItemStatus.OPEN]
+        unexplained = sum(abs(i.difference) for i in still_open)
+        return DayResult(
+            day=day,
+            currency=currency,
+            rail=self._rail.name,
+            status=DayStatus.BALANCED if not still_open else DayStatus.OPEN,
+            run_at=self._clock.now(),
+            run_by=by,
+            runs=runs,
+            rail_transactions=rail_transactions,
+            rail_gross=rail_gross,
+            rail_fees=rail_fees,
+            rail_net=rail_gross - rail_fees,
+            ledger_rail_movement=ledger_rail_movement,
+            ledger_case_movement=ledger_case_movement,
+            matched=matched,
+            fees_booked=fees,
+            case_accounts_checked=case_accounts,
+            open_items=len(still_open),
+            unexplained=unexplained,
+        )
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def days(self, currency: str, start: date, end: date, *, limit: int) -> list[DayResult]:
+        """Results of the days from ``start`` to ``end``, newest first."""
+        return self.store.days(currency, start, end, limit=limit)
+
+    def day(
+        self, day: date, *, currency: str = "CNY"
+    ) -> tuple[DayResult, list[ReconciliationItem]]:
+        """A day's result and its items (404 when the day was never run)."""
+        result = self.store.require_result(currency, day)
+        return result, sorted(self.store.items(currency, day), key=lambda i: i.item_id)
+
+    # -- finance ---------------------------------------------------------------------------
+
+    def resolve(
+        self,
+        day: date,
+        item: str,
+        *,
+        currency: str = "CNY",
+        note: str,
+        by: str,
+        correction_transfer_id: str | None = None,
+    ) -> ReconciliationItem:
+        """Finance explains a difference. Where money had to move, the correction went
+        through the ledger's four-eyes corrections and is named here; it must exist."""
+        result = self.store.require_result(currency, day)
+        if result.status is DayStatus.CLOSED:
+            raise DayClosed(f"{day} ({currency}) is closed")
+        found = self.store.item(currency, day, item)
+        if found.status is not ItemStatus.OPEN:
+            return found if found.resolved_by == by and found.note == note else _already(found)
+        if correction_transfer_id is not None:
+            self._ledger.get_transfer(correction_transfer_id)  # 404 if there is no such transfer
+        resolved = found.model_copy(
+            update={
+                "status": ItemStatus.RESOLVED,
+                "resolved_by": by,
+                "resolved_at": self._clock.now(),
+                "note": note,
+                "correction_transfer_id": correction_transfer_id,
+            }
+        )
+        self.store.resolve(resolved)
+        return resolved
+
+    def close(self, day: date, *, currency: str = "CNY", by: str) -> DayResult:
+        """Close the day; refused while any difference is unexplained."""
+        result = self.store.require_result(currency, day)
+        if result.status is DayStatus.CLOSED:
+            return result
+        items = self.store.items(currency, day)
+        still_open = [i for i in items if i.status is ItemStatus.OPEN]
+        if still_open:
+            unexplained = sum(abs(i.difference) for i in still_open)
+            raise DayNotBalanced(
+                f"{day} ({currency}) has {len(still_open)} open differences "
+                f"({unexplained} fen); resolve each with a note first",
+                open_items=len(still_open),
+                unexplained=unexplained,
+            )
+        balanced = result.model_copy(
+            update={"status": DayStatus.BALANCED, "open_items": 0, "unexplained": 0}
+        )
+        if result.status is not DayStatus.BALANCED:
+            self.store.save_result(
+                balanced.model_copy(update={"runs": result.runs + 1}), previous_runs=result.runs
+            )
+            balanced = balanced.model_copy(update={"runs": result.runs + 1})
+        closed = balanced.model_copy(
+            update={"status": DayStatus.CLOSED, "closed_by": by, "closed_at": self._clock.now()}
+        )
+        self.store.close(closed, runs=balanced.runs)
+        return closed
+
+    def export_csv(self, day: date, *, currency: str = "CNY") -> str:
+        """The day's result and every difference, for auditors and spreadsheets."""
+        result = self.store.require_result(currency, day)
+        items = sorted(self.store.items(currency, day), key=lambda i: i.item_id)
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(
+            [
+                "day",
+                "currency",
+                "status",
+                "rail transactions",
+                "rail gross fen",
+                "rail fees fen",
+                "rail net fen",
+                "ledger rail movement fen",
+                "ledger case movement fen",
+                "matched",
+                "open items",
+                "unexplained fen",
+                "closed by",
+                "closed at",
+            ]
+        )
+        writer.writerow(
+            [
+                result.day,
+                result.currency,
+                result.status.value,
+                result.rail_transactions,
+                result.rail_gross,
+                result.rail_fees,
+                result.rail_net,
+                result.ledger_rail_movement,
+                result.ledger_case_movement,
+                result.matched,
+                result.open_items,
+                result.unexplained,
+                result.closed_by or "",
+                result.closed_at.isoformat() if result.closed_at else "",
+            ]
+        )
+        writer.writerow([])
+        writer.writerow(
+            [
+                "item",
+                "kind",
+                "reference",
+                "rail fen",
+                "ledger fen",
+                "difference fen",
+                "status",
+                "resolved by",
+                "note",
+                "correction",
+                "detail",
+            ]
+        )
+        for item in items:
+            writer.writerow(
+                [
+                    item.item_id,
+                    item.kind.value,
+                    item.reference,
+                    "" if item.rail_amount is None else item.rail_amount,
+                    "" if item.ledger_amount is None else item.ledger_amount,
+                    item.difference,
+                    item.status.value,
+                    item.resolved_by or "",
+                    item.note or "",
+                    item.correction_transfer_id or "",
+                    item.detail,
+                ]
+            )
+        for fee in result.fees_booked:
+            writer.writerow(
+                [
+                    f"fee:{fee.rail_transaction}",
+                    "fee_booked",
+                    fee.rail_transaction,
+                    -fee.amount,
+                    -fee.amount,
+                    0,
+                    "booked",
+                    "",
+                    "",
+                    fee.transfer_id,
+                    "the rail's processing fee, booked as its own transfer",
+                ]
+            )
+        return out.getvalue()
+
+
+def _already(item: ReconciliationItem) -> ReconciliationItem:
+    from chalicelib.reconciliation.errors import DayChanged
+
+    raise DayChanged(f"item {item.item_id} was already resolved by {item.resolved_by}")
