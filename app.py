@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from chalice.app import Chalice
 
+from chalicelib.audit.routes import blueprint as audit_routes
 from chalicelib.cases.routes import blueprint as cases_routes
 from chalicelib.collection.routes import blueprint as collection_routes
+from chalicelib.exports.routes import blueprint as export_routes
 from chalicelib.identity.routes import blueprint as identity_routes
 from chalicelib.ledger.routes import blueprint as ledger_routes
 from chalicelib.logs import configure, log_context
@@ -22,8 +24,10 @@ app = Chalice(app_name="court-funds")
 app.register_middleware(log_context, "all")
 app.api.binary_types = ["application/pdf", "image/jpeg", "image/png", "application/octet-stream"]
 
+app.register_blueprint(audit_routes)
 app.register_blueprint(cases_routes)
 app.register_blueprint(collection_routes)
+app.register_blueprint(export_routes)
 app.register_blueprint(identity_routes)
 app.register_blueprint(ledger_routes)
 app.register_blueprint(web_pages)
