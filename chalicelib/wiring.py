@@ -21,11 +21,11 @@ if TYPE_CHECKING:
     from chalicelib.cases.service import CaseService
     from chalicelib.collection.rail import PaymentRail
     from chalicelib.collection.service import CollectionService
+    from chalicelib.exports import ExportService
     from chalicelib.identity.face_interface import FaceVerifier
     from chalicelib.identity.face_records import FaceStore
     from chalicelib.identity.face_service import FaceChecks
     from chalicelib.identity.reference_photo_store import ReferencePhotos
-    from chalicelib.exports import ExportService
     from chalicelib.identity.tokens import TokenVerifier
     from chalicelib.ledger.service import LedgerService
     from chalicelib.notifications.interface import Notifier
@@ -330,6 +330,8 @@ def face_checks() -> FaceChecks:
         )
 
     return cached("face_checks", build)
+
+
 def digests_configured() -> bool:
     """Whether this stage publishes digests: a digest bucket and a signing key are named."""
     config = settings()

@@ -89,7 +89,7 @@ def daily_ledger_check(event: Any) -> dict[str, int]:
     for page in wiring.ledger_check().run():
         breaks.extend(page.breaks)
         accounts += page.accounts_checked
-    raise_alarm(breaks, stage=wiring.stage(), accounts=accounts, clock=wiring.clock())
+    raise_alarm(breaks, stage=wiring.settings().stage, accounts=accounts, clock=wiring.clock())
     published = 0
     if not breaks and wiring.digests_configured():
         published = wiring.digest_publisher().publish().digest.number

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.clock import isoformat
+from chalicelib.dynamo import from_item
 from chalicelib.ledger.models import AccountState, Entry, Transfer
 from chalicelib.ledger.store import (
     ACCOUNTS_INDEX_KEY,
@@ -20,7 +21,6 @@ from chalicelib.ledger.store import (
     account_pk,
     entry_from_values,
     entry_sk,
-    from_item,
     transfer_from_values,
     transfers_month_key,
 )
