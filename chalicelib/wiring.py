@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from chalicelib.clock import Clock, SystemClock
 
 if TYPE_CHECKING:
-    from chalicelib.audit import DigestPublisher, LedgerCheck
+    from chalicelib.audit.check import LedgerCheck
+    from chalicelib.audit.publisher import DigestPublisher
     from chalicelib.cases.service import CaseService
     from chalicelib.collection.rail import PaymentRail
     from chalicelib.collection.service import CollectionService
-    from chalicelib.exports import ExportService
+    from chalicelib.exports.service import ExportService
     from chalicelib.identity.face_interface import FaceVerifier
     from chalicelib.identity.face_records import FaceStore
     from chalicelib.identity.face_service import FaceChecks
@@ -343,8 +344,9 @@ def digest_publisher() -> DigestPublisher:
     prod, the local stack's key file)."""
 
     def build() -> DigestPublisher:
-        from chalicelib.audit import AnchorUnavailable, DigestPublisher
+        from chalicelib.audit import AnchorUnavailable
         from chalicelib.audit.anchor import AnchorBucket
+        from chalicelib.audit.publisher import DigestPublisher
         from chalicelib.audit.signing import DigestSigner, KmsSigner, LocalKeySigner
         from chalicelib.ledger.listing import LedgerListing
 
@@ -374,7 +376,7 @@ def ledger_check() -> LedgerCheck:
     """The whole-ledger check, compared with the latest digest where digests are published."""
 
     def build() -> LedgerCheck:
-        from chalicelib.audit import LedgerCheck
+        from chalicelib.audit.check import LedgerCheck
         from chalicelib.ledger.listing import LedgerListing
 
         ledger = ledger_service()
@@ -391,10 +393,10 @@ def export_service() -> ExportService:
     def build() -> ExportService:
         import boto3
 
-        from chalicelib.exports import (
+        from chalicelib.exports import ExportsUnavailable
+        from chalicelib.exports.service import (
             ExportRunner,
             ExportService,
-            ExportsUnavailable,
             LambdaRunner,
             ThreadRunner,
         )

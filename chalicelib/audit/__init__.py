@@ -1,13 +1,12 @@
 """Audit of the whole ledger: the check of every account, transfer and sum, and the signed
 daily digest that anchors every account's head outside the table.
 
-Other packages use the names exported here, nothing deeper; ``chalicelib.wiring`` builds the
-check and the digest publisher.
+Other packages use the names exported here; ``chalicelib.wiring`` builds the check
+(``audit.check``) and the digest publisher (``audit.publisher``) when a route first needs them.
 """
 
 from __future__ import annotations
 
-from chalicelib.audit.check import LedgerCheck
 from chalicelib.audit.digest import Digest, DigestLeaf, InclusionProof, SignedDigest
 from chalicelib.audit.errors import (
     AnchorUnavailable,
@@ -17,7 +16,6 @@ from chalicelib.audit.errors import (
     InvalidAuditQuery,
 )
 from chalicelib.audit.models import AuditBreakKind, CheckPage, LedgerBreak
-from chalicelib.audit.publisher import DigestPublisher
 
 __all__ = [
     "AnchorUnavailable",
@@ -28,10 +26,8 @@ __all__ = [
     "DigestInvalid",
     "DigestLeaf",
     "DigestNotFound",
-    "DigestPublisher",
     "InclusionProof",
     "InvalidAuditQuery",
     "LedgerBreak",
-    "LedgerCheck",
     "SignedDigest",
 ]

@@ -24,11 +24,11 @@ from chalicelib.audit.models import (
 )
 from chalicelib.cases.identifiers import check_court_code, court_region_digits
 from chalicelib.clock import Clock, isoformat
-from chalicelib.ledger import LedgerService
 from chalicelib.ledger.listing import LedgerListing, RecordedTransfer
 
 if TYPE_CHECKING:
     from chalicelib.audit.publisher import DigestPublisher
+    from chalicelib.ledger.service import LedgerService
 
 MAX_PAGE = 500  # the routes' CheckQuery allows the same
 

@@ -1,8 +1,8 @@
 """Exports for auditors and finance: journal, statements and trial balance as CSV, XLSX or
 JSON Lines, each with a signed manifest an auditor checks offline (``courtfunds``).
 
-Other packages use the names exported here, nothing deeper; ``chalicelib.wiring`` builds the
-service.
+Other packages use the names exported here; ``chalicelib.wiring`` builds the service
+(``exports.service``) when a route first needs it.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 from chalicelib.exports.errors import ExportError, ExportNotFound, ExportsUnavailable, InvalidExport
 from chalicelib.exports.models import ExportJob, JobStatus, Manifest, SignedManifest
 from chalicelib.exports.requests import ExportFormat, ExportKind, ExportRequest
-from chalicelib.exports.service import ExportRunner, ExportService, LambdaRunner, ThreadRunner
 
 __all__ = [
     "ExportError",
@@ -19,13 +18,9 @@ __all__ = [
     "ExportKind",
     "ExportNotFound",
     "ExportRequest",
-    "ExportRunner",
-    "ExportService",
     "ExportsUnavailable",
     "InvalidExport",
     "JobStatus",
-    "LambdaRunner",
     "Manifest",
     "SignedManifest",
-    "ThreadRunner",
 ]

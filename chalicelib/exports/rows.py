@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.clock import isoformat
 from chalicelib.exports.errors import ExportError
-from chalicelib.ledger import LedgerService
-from chalicelib.ledger.listing import LedgerListing
 from chalicelib.ledger.models import Counters, Entry, TransferCode
+
+if TYPE_CHECKING:
+    from chalicelib.ledger.listing import LedgerListing
+    from chalicelib.ledger.service import LedgerService
 
 PAGE = 1000  # DynamoDB ends a page at 1 MB anyway; fewer round trips per export
 ENTRY_COLUMNS = [

@@ -13,8 +13,9 @@ import secrets
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO, Protocol, cast
 
-from chalicelib.audit import DigestPublisher, InclusionProof, SignedDigest
+from chalicelib.audit import InclusionProof, SignedDigest
 from chalicelib.audit.digest import sha256_hex
+from chalicelib.audit.publisher import DigestPublisher
 from chalicelib.clock import Clock
 from chalicelib.exports.errors import ExportError, ExportNotFound, InvalidExport
 from chalicelib.exports.manifest import ManifestTally, sign_manifest
@@ -37,8 +38,9 @@ from chalicelib.exports.rows import (
 )
 from chalicelib.exports.sink import MultipartSink
 from chalicelib.exports.writers import CONTENT_TYPES, row_writer
-from chalicelib.ledger import AccountNotFound, LedgerService
+from chalicelib.ledger import AccountNotFound
 from chalicelib.ledger.listing import LedgerListing
+from chalicelib.ledger.service import LedgerService
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from chalicelib import wiring
-from chalicelib.audit import LedgerCheck
+from chalicelib.audit.check import LedgerCheck
 from chalicelib.clock import FixedClock
 from chalicelib.ledger import LedgerService
 from chalicelib.ledger.listing import LedgerListing

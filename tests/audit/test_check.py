@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chalicelib.audit import AuditBreakKind, LedgerCheck
+from chalicelib.audit import AuditBreakKind
 from chalicelib.audit.alarm import BREAKS_METRIC, raise_alarm
+from chalicelib.audit.check import LedgerCheck
 from chalicelib.audit.models import CheckPage
 from chalicelib.clock import FixedClock
 from chalicelib.ledger import LedgerService

@@ -10,8 +10,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from chalicelib import wiring
-from chalicelib.audit import AuditBreakKind, DigestPublisher, LedgerCheck
+from chalicelib.audit import AuditBreakKind
+from chalicelib.audit.check import LedgerCheck
 from chalicelib.audit.digest import DigestLeaf, digest_key, sha256_hex
+from chalicelib.audit.publisher import DigestPublisher
 from chalicelib.audit.signing import verify_signature
 from chalicelib.clock import FixedClock
 from chalicelib.ledger import LedgerService

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from chalicelib import wiring
-from chalicelib.audit import DigestPublisher
-from chalicelib.exports import ExportService, ThreadRunner
+from chalicelib.audit.publisher import DigestPublisher
 from chalicelib.exports.models import ExportJob
+from chalicelib.exports.service import ExportService, ThreadRunner
 from chalicelib.settings import load
 from chalicelib.wiring import export_service
 from infra.audit import create_exports_bucket

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from chalicelib import wiring
-from chalicelib.exports import ExportService
+from chalicelib.exports.service import ExportService
 from chalicelib.ledger import LedgerService
 from courtfunds.cli import run_export
 from courtfunds.verify import verify_export

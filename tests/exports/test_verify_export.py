@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from chalicelib.audit.signing import LocalKeySigner
-from chalicelib.exports import ExportFormat, ExportKind, ExportRequest, ExportService
+from chalicelib.exports import ExportFormat, ExportKind, ExportRequest
+from chalicelib.exports.service import ExportService
 from chalicelib.ledger import LedgerService
 from courtfunds.verify import Finding, verify_export
 from tests.conftest import PROJECT_ROOT
