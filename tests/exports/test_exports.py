@@ -10,15 +10,9 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from chalicelib.audit.signing import verify_signature
-from chalicelib.exports import (
-    ExportFormat,
-    ExportKind,
-    ExportRequest,
-    ExportService,
-    JobStatus,
-    SignedManifest,
-)
+from chalicelib.exports import ExportFormat, ExportKind, ExportRequest, JobStatus, SignedManifest
 from chalicelib.exports.rows import entry_from_row
+from chalicelib.exports.service import ExportService
 from chalicelib.ledger import LedgerService
 from tests.exports.conftest import PERIOD, download, wait_for_jobs
 from tests.ledger.conftest import CASE_A, CASE_B, CLEARING, PAYOUTS
