@@ -15,6 +15,10 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-face.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet 'pip>=23,<26.3'  # chalice 1.34 needs pip below 26.3
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	# the auditors' command, courtfunds: the project on the venv's path and a launcher for it
+	echo "$(CURDIR)" > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/courtfunds.pth"
+	printf '#!/bin/sh\nexec "%s" -m courtfunds "$$@"\n' "$(CURDIR)/$(PY)" > $(VENV)/bin/courtfunds
+	chmod +x $(VENV)/bin/courtfunds
 	touch $(STAMP)
 
 # Debian packages the pages, receipts and browser tests need: Chromium for the end-to-end

@@ -13,6 +13,8 @@ from chalicelib.approvals.routes import blueprint as approval_routes
 from chalicelib.cases.routes import blueprint as cases_routes
 from chalicelib.collection.routes import blueprint as collection_routes
 from chalicelib.deadlines.routes import blueprint as deadline_routes
+from chalicelib.audit.routes import blueprint as audit_routes
+from chalicelib.exports.routes import blueprint as export_routes
 from chalicelib.identity.routes import blueprint as identity_routes
 
 from chalicelib.payouts.routes import blueprint as payout_routes  # isort: skip
@@ -31,8 +33,10 @@ app.register_middleware(log_context, "all")
 app.api.binary_types = ["application/pdf", "image/jpeg", "image/png", "application/octet-stream"]
 
 app.register_blueprint(approval_routes)
+app.register_blueprint(audit_routes)
 app.register_blueprint(cases_routes)
 app.register_blueprint(collection_routes)
+app.register_blueprint(export_routes)
 app.register_blueprint(identity_routes)
 app.register_blueprint(payout_routes)
 app.register_blueprint(ledger_routes)

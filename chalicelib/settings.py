@@ -238,6 +238,26 @@ class Settings(BaseSettings):
         if override is None:
             return self.limits
         return self.limits.model_copy(update=override.model_dump(exclude_none=True))
+    # Audit: the write-once digest bucket and the digest signing key (infra/audit.py)
+    audit_bucket: str | None = Field(default=None, min_length=3, max_length=63)
+    digest_kms_key_id: str | None = None  # a KMS key (ECC_NIST_P256, SIGN_VERIFY) or its alias
+    digest_key_file: str | None = None  # the local stack's P-256 key; refused in other stages
+    digest_retention_days: int = Field(default=3650, ge=1, le=36_500)
+
+    # Exports: the bucket of export files, where jobs run, when a download link expires
+    exports_bucket: str | None = Field(default=None, min_length=3, max_length=63)
+    export_runner: str = Field(default="thread", pattern=r"^(thread|lambda)$")
+    export_function: str | None = None  # the export Lambda's name, when export_runner=lambda
+    export_direct_rows: int = Field(default=2000, ge=0, le=100_000)
+    export_link_seconds: int = Field(default=900, ge=60, le=7 * 24 * 3600)
+
+    @model_validator(mode="after")
+    def _local_key_only_locally(self) -> Settings:
+        if self.digest_key_file and self.stage not in ("local", "test"):
+            raise ValueError(
+                "digest_key_file is for the local stack; deployed stages sign with KMS"
+            )
+        return self
 
 
 def load() -> Settings:

@@ -18,6 +18,8 @@ from chalicelib.clock import Clock, SystemClock
 
 if TYPE_CHECKING:
     from chalicelib.approvals.service import ApprovalService
+    from chalicelib.audit.check import LedgerCheck
+    from chalicelib.audit.publisher import DigestPublisher
     from chalicelib.cases.service import CaseService
     from chalicelib.collection.claims import ClaimDesk
     from chalicelib.collection.counter_cash import CounterCashDesk
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     from chalicelib.collection.rail import PaymentRail
     from chalicelib.collection.service import CollectionService
     from chalicelib.deadlines.daily import DeadlineService
+    from chalicelib.exports.service import ExportService
     from chalicelib.identity.face_interface import FaceVerifier
     from chalicelib.identity.face_records import FaceStore
     from chalicelib.identity.face_service import FaceChecks
@@ -125,17 +128,33 @@ def dynamodb() -> Any:
 
 
 def s3() -> Any:
-    """The S3 client (reference photos). AWS_ENDPOINT_URL_S3 points it at moto locally."""
+    """The S3 client (reference photos, digests, exports). AWS_ENDPOINT_URL_S3 points it at moto
+    locally."""
 
     def build() -> Any:
         import boto3
         from botocore.config import Config
 
+        # SigV4 presigned links carry their lifetime (X-Amz-Expires); every region accepts them
         return boto3.client(
-            "s3", config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=2)
+            "s3",
+            config=Config(
+                retries={"max_attempts": 3, "mode": "standard"},
+                connect_timeout=2,
+                signature_version="s3v4",
+            ),
         )
 
     return cached("s3", build)
+
+
+def kms() -> Any:
+    def build() -> Any:
+        import boto3
+
+        return boto3.client("kms")
+
+    return cached("kms", build)
 
 
 def payment_rail() -> PaymentRail:
@@ -616,3 +635,94 @@ def monitoring_service() -> MonitoringService:
         )
 
     return cached("monitoring", build)
+def digests_configured() -> bool:
+    """Whether this stage publishes digests: a digest bucket and a signing key are named."""
+    config = settings()
+    return bool(config.audit_bucket and (config.digest_kms_key_id or config.digest_key_file))
+
+
+def digest_publisher() -> DigestPublisher:
+    """Ledger digests: the write-once digest bucket and the stage's signing key (KMS in dev and
+    prod, the local stack's key file)."""
+
+    def build() -> DigestPublisher:
+        from chalicelib.audit import AnchorUnavailable
+        from chalicelib.audit.anchor import AnchorBucket
+        from chalicelib.audit.publisher import DigestPublisher
+        from chalicelib.audit.signing import DigestSigner, KmsSigner, LocalKeySigner
+        from chalicelib.ledger.listing import LedgerListing
+
+        config = settings()
+        if not digests_configured() or config.audit_bucket is None:
+            raise AnchorUnavailable(
+                "this stage has no digest bucket or signing key configured "
+                "(AUDIT_BUCKET, DIGEST_KMS_KEY_ID)"
+            )
+        signer: DigestSigner
+        if config.digest_kms_key_id:
+            signer = KmsSigner(kms(), config.digest_kms_key_id)
+        else:
+            signer = LocalKeySigner(str(config.digest_key_file))
+        return DigestPublisher(
+            LedgerListing(ledger_service().store),
+            AnchorBucket(s3(), config.audit_bucket, retention_days=config.digest_retention_days),
+            signer,
+            clock(),
+            ledger_name=config.stage,
+        )
+
+    return cached("digest_publisher", build)
+
+
+def ledger_check() -> LedgerCheck:
+    """The whole-ledger check, compared with the latest digest where digests are published."""
+
+    def build() -> LedgerCheck:
+        from chalicelib.audit.check import LedgerCheck
+        from chalicelib.ledger.listing import LedgerListing
+
+        ledger = ledger_service()
+        digests = digest_publisher() if digests_configured() else None
+        return LedgerCheck(ledger, LedgerListing(ledger.store), clock(), digests=digests)
+
+    return cached("ledger_check", build)
+
+
+def export_service() -> ExportService:
+    """Exports: the export bucket, the ledger, the digest key, and where queued jobs run (the
+    export Lambda, invoked asynchronously; a thread of this process in the local stack)."""
+
+    def build() -> ExportService:
+        import boto3
+
+        from chalicelib.exports import ExportsUnavailable
+        from chalicelib.exports.service import (
+            ExportRunner,
+            ExportService,
+            LambdaRunner,
+            ThreadRunner,
+        )
+        from chalicelib.ledger.listing import LedgerListing
+
+        config = settings()
+        if config.exports_bucket is None:
+            raise ExportsUnavailable("this stage has no export bucket configured (EXPORTS_BUCKET)")
+        runner: ExportRunner
+        if config.export_runner == "lambda" and config.export_function:
+            runner = LambdaRunner(boto3.client("lambda"), config.export_function)
+        else:
+            runner = ThreadRunner(lambda job_id: export_service().run(job_id))
+        ledger = ledger_service()
+        return ExportService(
+            ledger,
+            LedgerListing(ledger.store),
+            s3(),
+            config.exports_bucket,
+            clock(),
+            digests=digest_publisher(),
+            runner=runner,
+            direct_rows=config.export_direct_rows,
+            link_seconds=config.export_link_seconds,
+        )
+
+    return cached("export_service", build)

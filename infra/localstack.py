@@ -115,6 +115,8 @@ def local_environment(*, moto_url: str, stripe_url: str, api_url: str) -> dict[s
         # The key the local stack signs with; config.json leaves it out so this path wins.
         "AUTH_JWKS_FILE": str(STATE / "auth" / "jwks.json"),
         "NOTIFY_OUTBOX_DIR": str(STATE / "outbox"),
+        # Digests are signed with a local P-256 key (KMS in dev and prod).
+        "DIGEST_KEY_FILE": str(STATE / "digest-signing-key.pem"),
     }
 
 
@@ -122,11 +124,13 @@ def create_storage(moto_url: str) -> None:
     """The tables and buckets, from their one definition in infra/."""
     import boto3
 
+    from infra.audit import create_local_buckets
     from infra.buckets import bucket_names, create_buckets
     from infra.tables import create_tables, table_names
 
     create_tables(boto3.client("dynamodb", endpoint_url=moto_url), table_names("local"))
     create_buckets(boto3.client("s3", endpoint_url=moto_url), bucket_names("local"))
+    create_local_buckets(boto3.client("s3", endpoint_url=moto_url))
 
 
 def main(argv: list[str]) -> int:

@@ -454,7 +454,8 @@ class LedgerService:
                 if replayed is not None:
                     return replayed, False
                 raise
-            items = [self.store.new_transfer_item(transfer, fingerprint)]
+            seqs = {entry.account_id: entry.seq for entry in plan.entries}
+            items = [self.store.new_transfer_item(transfer, fingerprint, seqs)]
             items += [
                 self.store.state_update_item(plan.before[i], plan.after[i]) for i in account_ids
             ]

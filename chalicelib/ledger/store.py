@@ -5,9 +5,10 @@ Item layout in the one ledger table (keys ``pk``/``sk``, sparse indexes gsi1 and
 ===================  ==========================  ============================================
 item                 pk / sk                     index keys
 ===================  ==========================  ============================================
-account state        ACCT#<id> / STATE           -
+account state        ACCT#<id> / STATE           gsi1: ACCOUNTS / <id>, every account
 entry (immutable)    ACCT#<id> / ENTRY#<seq>     gsi1: STMT#<id> / <at>#<seq>, by date
-transfer             XFER#<id> / TRANSFER        gsi2: PENDING / <expires_at>#<id>, if pending
+transfer             XFER#<id> / TRANSFER        gsi1: XFERS#<yyyy-mm> / <created_at>#<id>;
+                                                 gsi2: PENDING / <expires_at>#<id>, if pending
 reversal guard       XFER#<id> / REVERSED        - (a transfer is reversed at most once)
 correction proposal  PROPOSAL#<id> / PROPOSAL    gsi1: PROPOSALS#open / <proposed_at>#<id>
 ===================  ==========================  ============================================
@@ -20,6 +21,12 @@ Entries, transfers and account states are stored as one ``body`` attribute holdi
 canonical JSON of the value (for an entry, exactly the text its hash covers), beside the few
 attributes that keys, conditions and updates need (``seq``, ``hash``, ``state``). Small items
 keep writes cheap, and what an auditor hashes is byte for byte what was stored.
+
+Audits list every account (gsi1 ``ACCOUNTS``; case account numbers start with their court's
+region, so one court is a key prefix) and every transfer by month of creation (gsi1
+``XFERS#<month>``), each a paginated Query. A transfer record also names, in ``entry_seqs``,
+the sequence of the entry it wrote on each account, so a whole-ledger check can prove that
+every leg still has its entry with one batch read.
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ from chalicelib.retry import Backoff
 
 PENDING_INDEX_KEY = "PENDING"
 OPEN_PROPOSALS_KEY = "PROPOSALS#open"
+ACCOUNTS_INDEX_KEY = "ACCOUNTS"
 STATE_SK = "STATE"
 TRANSFER_SK = "TRANSFER"
 REVERSED_SK = "REVERSED"
@@ -70,6 +78,11 @@ def entry_sk(seq: int) -> str:
 
 def transfer_pk(transfer_id: str) -> str:
     return f"XFER#{transfer_id}"
+
+
+def transfers_month_key(moment: datetime) -> str:
+    """The gsi1 partition of the transfers created in ``moment``'s month (UTC)."""
+    return f"XFERS#{isoformat(moment)[:7]}"
 
 
 def proposal_pk(proposal_id: str) -> str:
@@ -164,6 +177,10 @@ class LedgerStore:
         items = self._batch_get([_key(transfer_pk(i), TRANSFER_SK) for i in sorted(transfer_ids)])
         found = [transfer_from_values(from_item(item)) for item in items]
         return {transfer.id: transfer for transfer in found}
+
+    def batch_get_items(self, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
+        """The items stored under these (pk, sk) keys, still typed; absent ones are left out."""
+        return self._batch_get([_key(pk, sk) for pk, sk in dict.fromkeys(keys)])
 
     def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Consistent BatchGetItem over any number of keys, retrying unprocessed ones."""
@@ -321,9 +338,18 @@ class LedgerStore:
 
     # -- transaction items -------------------------------------------------------------------
 
-    def new_transfer_item(self, transfer: Transfer, fingerprint: str) -> dict[str, Any]:
+    def new_transfer_item(
+        self, transfer: Transfer, fingerprint: str, entry_seqs: Mapping[str, int]
+    ) -> dict[str, Any]:
+        """The transfer record, with the sequence of the entry it writes on each account."""
         body = transfer.model_dump(mode="json", exclude={"state", "resolved_by"}, exclude_none=True)
-        item = {"body": {"S": canonical_json(body)}, "fingerprint": {"S": fingerprint}}
+        item = {
+            "body": {"S": canonical_json(body)},
+            "fingerprint": {"S": fingerprint},
+            "entry_seqs": {"M": {a: {"N": str(seq)} for a, seq in sorted(entry_seqs.items())}},
+            "gsi1pk": {"S": transfers_month_key(transfer.created_at)},
+            "gsi1sk": {"S": f"{isoformat(transfer.created_at)}#{transfer.id}"},
+        }
         if transfer.state is not None:
             item["state"] = {"S": transfer.state.value}
         if transfer.state == PendingState.PENDING and transfer.expires_at is not None:
@@ -427,8 +453,14 @@ class LedgerStore:
 
 
 def state_item_values(state: AccountState) -> dict[str, Any]:
-    """A new account's state item: its sequence (the optimistic lock) and its body."""
-    return {"seq": state.seq, "body": canonical_json(state.model_dump(mode="json"))}
+    """A new account's state item: its sequence (the optimistic lock), its body, and its key in
+    the list of every account."""
+    return {
+        "seq": state.seq,
+        "body": canonical_json(state.model_dump(mode="json")),
+        "gsi1pk": ACCOUNTS_INDEX_KEY,
+        "gsi1sk": state.account.id,
+    }
 
 
 def state_from_item(item: Mapping[str, Any]) -> AccountState:

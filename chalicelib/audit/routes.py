@@ -1,0 +1,98 @@
+"""Audit routes: the whole-ledger check a page at a time, the published digests with their
+public key, inclusion proofs for one account, and the daily check and digest."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import unquote
+
+from chalice.app import Blueprint, Cron
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib import wiring
+from chalicelib.audit import DigestNotFound, InvalidAuditQuery
+from chalicelib.http import Call, route
+from chalicelib.identity import Role
+
+log = logging.getLogger(__name__)
+
+blueprint = Blueprint(__name__)
+
+AUDITORS = (Role.AUDITOR, Role.FINANCE, Role.ADMIN)
+MAX_PAGE = 500  # accounts, transfers or heads per page of the check
+PUBLISHERS = (Role.FINANCE, Role.ADMIN)
+
+
+class CheckQuery(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    court: str | None = Field(default=None, min_length=1, max_length=8)
+    cursor: str | None = Field(default=None, max_length=8192)
+    limit: int = Field(default=100, ge=1, le=MAX_PAGE)
+
+
+def _number(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) < 10**10:
+        raise InvalidAuditQuery(f"a digest is named by its number, not {text!r}")
+    return int(text)
+
+
+@route(blueprint, "/audit/ledger-check", roles=AUDITORS, query=CheckQuery)
+def check_ledger(call: Call) -> Any:
+    """Check up to ``limit`` accounts, transfers or published heads of the whole ledger (or
+    one court's) and report every break; pass ``cursor`` back to carry on until ``done``."""
+    query: CheckQuery = call.query
+    return wiring.ledger_check().page(court=query.court, cursor=query.cursor, budget=query.limit)
+
+
+@route(blueprint, "/audit/digests", methods=["POST"], roles=PUBLISHERS, status=201)
+def publish_digest(call: Call) -> Any:
+    """Publish a digest now, besides the daily one."""
+    return wiring.digest_publisher().publish()
+
+
+@route(blueprint, "/audit/latest-digest", roles=AUDITORS)
+def latest_digest(call: Call) -> Any:
+    """The latest signed digest and the public key that verifies it."""
+    publisher = wiring.digest_publisher()
+    latest = publisher.latest()
+    if latest is None:
+        raise DigestNotFound("no digest has been published yet")
+    return {"digest": latest, "public_key": publisher.public_key_pem()}
+
+
+@route(blueprint, "/audit/digests/{number}", roles=AUDITORS)
+def get_digest(call: Call, number: str) -> Any:
+    publisher = wiring.digest_publisher()
+    return {"digest": publisher.number(_number(number)), "public_key": publisher.public_key_pem()}
+
+
+@route(blueprint, "/audit/digests/{number}/proofs/{account_id}", roles=AUDITORS)
+def inclusion_proof(call: Call, number: str, account_id: str) -> Any:
+    """Proof that one account's head is in a digest, checkable with the public key alone."""
+    publisher = wiring.digest_publisher()
+    proof = publisher.proof(_number(number), "".join(unquote(account_id).split()))
+    return {"proof": proof, "public_key": publisher.public_key_pem()}
+
+
+# 18:00 UTC is 02:00 in China, when courts post little.
+@blueprint.schedule(Cron(0, 18, "*", "*", "?", "*"))
+def daily_ledger_check(event: Any) -> dict[str, int]:
+    """Check the whole ledger against the latest digest; a break is logged and raises the
+    ``LedgerBreaks`` alarm. Only a clean ledger gets a new digest, so a tampering found today
+    is never anchored as the truth tomorrow."""
+    from chalicelib.audit.alarm import raise_alarm
+
+    breaks = []
+    accounts = 0
+    for page in wiring.ledger_check().run():
+        breaks.extend(page.breaks)
+        accounts += page.accounts_checked
+    raise_alarm(breaks, stage=wiring.settings().stage, accounts=accounts, clock=wiring.clock())
+    published = 0
+    if not breaks and wiring.digests_configured():
+        published = wiring.digest_publisher().publish().digest.number
+    elif breaks:
+        log.error("no digest published: the ledger check found %d breaks", len(breaks))
+    return {"breaks": len(breaks), "accounts": accounts, "digest": published}

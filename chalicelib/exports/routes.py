@@ -1,0 +1,49 @@
+"""Export routes: auditors and finance request an export and follow it to its download links;
+the export Lambda runs the queued ones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice.app import Blueprint, Response
+
+from chalicelib.exports import ExportJob, ExportRequest, JobStatus
+from chalicelib.http import Call, json_response, route
+from chalicelib.identity import Role
+from chalicelib.wiring import export_service
+
+blueprint = Blueprint(__name__)
+
+EXPORTERS = (Role.AUDITOR, Role.FINANCE, Role.ADMIN)
+
+
+def _view(job: ExportJob) -> dict[str, Any]:
+    progress = None
+    if job.status == JobStatus.DONE:
+        progress = 1.0
+    elif job.rows_expected:
+        progress = min(job.rows_written / job.rows_expected, 0.99)
+    return {"job": job, "progress": progress, "downloads": export_service().links(job)}
+
+
+@route(blueprint, "/exports", methods=["POST"], roles=EXPORTERS, body=ExportRequest)
+def request_export(call: Call) -> Response:
+    """Ask for an export. A short statement comes back made (201); anything else is queued
+    (202): follow ``Location`` until its status is done."""
+    body: ExportRequest = call.body
+    job = export_service().request(body, requested_by=call.actor.subject)
+    status = 201 if job.status in (JobStatus.DONE, JobStatus.FAILED) else 202
+    return json_response(_view(job), status=status, headers={"Location": f"/exports/{job.id}"})
+
+
+@route(blueprint, "/exports/{job_id}", roles=EXPORTERS)
+def export_status(call: Call, job_id: str) -> Any:
+    """The export's progress and, once done, its download links (they expire)."""
+    return _view(export_service().job(job_id))
+
+
+@blueprint.lambda_function(name="run_export")
+def run_export(event: dict[str, Any], context: Any) -> dict[str, str]:
+    """Runs one queued export (invoked asynchronously by ``POST /exports``)."""
+    job = export_service().run(str(event["job_id"]))
+    return {"job_id": job.id, "status": job.status.value}
