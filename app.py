@@ -10,10 +10,10 @@ from __future__ import annotations
 from chalice.app import Chalice
 
 from chalicelib.approvals.routes import blueprint as approval_routes
+from chalicelib.audit.routes import blueprint as audit_routes
 from chalicelib.cases.routes import blueprint as cases_routes
 from chalicelib.collection.routes import blueprint as collection_routes
 from chalicelib.deadlines.routes import blueprint as deadline_routes
-from chalicelib.audit.routes import blueprint as audit_routes
 from chalicelib.exports.routes import blueprint as export_routes
 from chalicelib.identity.routes import blueprint as identity_routes
 

@@ -238,6 +238,7 @@ class Settings(BaseSettings):
         if override is None:
             return self.limits
         return self.limits.model_copy(update=override.model_dump(exclude_none=True))
+
     # Audit: the write-once digest bucket and the digest signing key (infra/audit.py)
     audit_bucket: str | None = Field(default=None, min_length=3, max_length=63)
     digest_kms_key_id: str | None = None  # a KMS key (ECC_NIST_P256, SIGN_VERIFY) or its alias

@@ -635,6 +635,8 @@ def monitoring_service() -> MonitoringService:
         )
 
     return cached("monitoring", build)
+
+
 def digests_configured() -> bool:
     """Whether this stage publishes digests: a digest bucket and a signing key are named."""
     config = settings()

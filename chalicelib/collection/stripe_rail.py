@@ -139,6 +139,8 @@ def refund_from_object(data: Mapping[str, Any]) -> RailRefund:
         status=_REFUND_STATUSES.get(str(data.get("status")), RefundStatus.PENDING),
         key=metadata.get("refund_key"),
         failure_reason=data.get("failure_reason"),
+    )
+
 
 _BALANCE_KINDS = {
     "charge": BalanceKind.CHARGE,
