@@ -14,6 +14,7 @@ from chalicelib.collection.routes import blueprint as collection_routes
 from chalicelib.identity.routes import blueprint as identity_routes
 from chalicelib.ledger.routes import blueprint as ledger_routes
 from chalicelib.logs import configure, log_context
+from chalicelib.web.landing import blueprint as landing
 from chalicelib.web.pages import blueprint as web_pages
 
 configure()
@@ -27,3 +28,4 @@ app.register_blueprint(collection_routes)
 app.register_blueprint(identity_routes)
 app.register_blueprint(ledger_routes)
 app.register_blueprint(web_pages)
+app.register_blueprint(landing)

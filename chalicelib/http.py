@@ -3,14 +3,17 @@
 It checks the bearer token and role, reads the JSON body strictly (no floats, no duplicate keys,
 no unknown fields, a size limit), validates it into a pydantic model, calls the service and
 renders the answer. Every error, ours or unexpected, leaves here as ``application/problem+json``
-(RFC 9457); a client never sees a stack trace. ``ROUTES`` records every route with its roles so a
-test can prove that no route escapes sign-in.
+(RFC 9457) carrying the request id, which is also in the log line, so support can go from one to
+the other; a client never sees a stack trace. Every answer carries the same protective headers.
+``ROUTES`` records every route with its roles so a test can prove that no route escapes sign-in.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -19,6 +22,7 @@ from typing import Any, Protocol, TypeVar
 from chalice.app import Response
 from pydantic import BaseModel, ValidationError
 
+from chalicelib import wiring
 from chalicelib.identity import NotSignedIn, Principal, Role, RoleNotAllowed
 from chalicelib.problems import (
     BadRequest,
@@ -33,6 +37,15 @@ from chalicelib.wiring import token_verifier
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
+# On every answer: no content sniffing (staff answers carry personal data), HTTPS only for two
+# years, not framed by another site, no address leaked to other sites; nothing cached unless
+# the route says so (static files).
+EDGE_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
 JSON_TYPE = "application/json; charset=utf-8"
 PROBLEM_TYPE = "application/problem+json; charset=utf-8"
 Model = TypeVar("Model", bound=BaseModel)
@@ -94,15 +107,31 @@ def json_response(
     )
 
 
-def problem_response(error: ProblemError, *, instance: str | None = None) -> Response:
+def request_id(request: Any) -> str:
+    """The id of this request: API Gateway's, or one made here when there is none (a test
+    client); kept in the request's context so every reader of this request sees the same."""
+    context = request.context if isinstance(request.context, dict) else {}
+    value = context.get("requestId")
+    if not value or value == "id":  # ``chalice local`` gives every request the same "id"
+        value = str(uuid.uuid4())
+        context["requestId"] = value
+    return str(value)
+
+
+def problem_response(
+    error: ProblemError, *, instance: str | None = None, request_id: str | None = None
+) -> Response:
     headers: dict[str, str | list[str]] = {
         "Content-Type": PROBLEM_TYPE,
         "Cache-Control": "no-store",
     }
     if error.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="court-funds"'
+    problem = error.as_problem(instance=instance)
+    if request_id is not None:
+        problem["request_id"] = request_id
     return Response(
-        body=json.dumps(error.as_problem(instance=instance), ensure_ascii=False),
+        body=json.dumps(problem, ensure_ascii=False),
         status_code=error.status,
         headers=headers,
     )
@@ -133,9 +162,26 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def parse_json(raw: bytes, *, limit: int = MAX_BODY_BYTES) -> Any:
-    """Strict JSON: fractions become Decimal (so money fields can refuse them), NaN and
-    Infinity are refused, duplicate keys are refused."""
+_JSON_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_NESTING = re.compile(r"[\[\]{}]")
+
+
+def check_depth(text: str, limit: int) -> None:
+    """Refuse JSON nested deeper than ``limit`` before parsing it: a parser recursing through
+    a thousand ``[`` fails deep inside, and no request this API takes nests past a few levels."""
+    depth = 0
+    for match in _JSON_NESTING.finditer(_JSON_STRINGS.sub("", text)):
+        if match.group() in "[{":
+            depth += 1
+            if depth > limit:
+                raise BadRequest(f"the body nests deeper than {limit} levels")
+        else:
+            depth -= 1
+
+
+def parse_json(raw: bytes, *, limit: int = MAX_BODY_BYTES, max_depth: int = 32) -> Any:
+    """Strict JSON: nesting is bounded, fractions become Decimal (so money fields can refuse
+    them), NaN and Infinity are refused, duplicate keys are refused."""
     if len(raw) > limit:
         raise PayloadTooLarge(f"the body is {len(raw)} bytes; the limit is {limit}")
     if not raw.strip():
@@ -144,6 +190,7 @@ def parse_json(raw: bytes, *, limit: int = MAX_BODY_BYTES) -> Any:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise BadRequest("the body is not UTF-8 text") from error
+    check_depth(text, max_depth)
     try:
         return json.loads(
             text,
@@ -219,6 +266,10 @@ def route(
     def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
         def view(**params: str) -> Response:
             request = owner.current_request
+            rid = request_id(request)
+            return _with_edge_headers(answer(request, rid, params), rid)
+
+        def answer(request: Any, rid: str, params: dict[str, str]) -> Response:
             try:
                 principal = None
                 if not public:
@@ -238,19 +289,21 @@ def route(
                     if body is not None:
                         if not _is_json(request.headers.get("content-type")):
                             raise UnsupportedMediaType("send the body as application/json")
-                        call.body = parse_model(body, parse_json(raw, limit=limit))
+                        depth = wiring.settings().max_json_depth
+                        call.body = parse_model(body, parse_json(raw, limit=limit, max_depth=depth))
                 result = handler(call, **params)
             except ProblemError as error:
-                return problem_response(error, instance=request.context.get("path"))
+                return problem_response(error, instance=_instance(request), request_id=rid)
             except Exception:
-                # The trace goes to the log (never the body or personal data), not to the client.
-                log.exception("unexpected error in %s %s", request.method, path)
+                # The trace goes to the log (never the body or personal data), not to the client;
+                # the request id in both lets support find one from the other.
+                log.exception("unexpected error in %s %s request_id=%s", request.method, path, rid)
                 failure = ProblemError(
                     "something went wrong on our side; nothing was changed by this request "
-                    "unless its status says so, and it is safe to retry",
-                    request_id=request.context.get("requestId"),
+                    "unless its status says so, and it is safe to retry; quote the request id "
+                    "to support"
                 )
-                return problem_response(failure)
+                return problem_response(failure, instance=_instance(request), request_id=rid)
             if isinstance(result, Response):
                 return result
             return json_response(result, status=status)
@@ -263,3 +316,17 @@ def route(
         return handler
 
     return decorate
+
+
+def _instance(request: Any) -> str:
+    """The problem's ``instance``: the path this request asked for."""
+    context = request.context if isinstance(request.context, dict) else {}
+    return str(context.get("path") or context.get("resourcePath") or "/")
+
+
+def _with_edge_headers(response: Response, rid: str) -> Response:
+    for name, value in EDGE_HEADERS.items():
+        response.headers.setdefault(name, value)
+    response.headers.setdefault("Cache-Control", "no-store")
+    response.headers["X-Request-Id"] = rid
+    return response

@@ -189,6 +189,7 @@ def token_verifier() -> TokenVerifier:
                 audience=sign_in.audience,
                 jwks_url=sign_in.jwks_url,
                 jwks_file=sign_in.jwks_file,
+                max_age_seconds=settings().max_token_age_hours * 3600,
             )
         )
 

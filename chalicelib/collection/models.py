@@ -11,9 +11,9 @@ from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from chalicelib.bodies import Reason, RequestBody
+from chalicelib.bodies import Line, Moment, Reason, RequestBody
 from chalicelib.money import PositiveFen
 
 # Receipts show, and are numbered by, the court's time: China has one zone and no summer time.
@@ -261,8 +261,8 @@ class CounterCashEntry(RequestBody):
     id: EntryId
     account_id: Annotated[str, StringConstraints(pattern=r"^[0-9]{16}$")]
     amount: PositiveFen
-    receipt_no: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    received_at: AwareDatetime
+    receipt_no: Annotated[Line, StringConstraints(max_length=64)]
+    received_at: Moment
 
 
 class ReceiptQuery(RequestBody):

@@ -92,7 +92,7 @@ def receipt_pdf(call: Call, payment_id: str) -> Response:
         headers={
             "Content-Type": "application/pdf",
             "Content-Disposition": f'inline; filename="{filename}"',
-            "Cache-Control": "private, max-age=300",
+            "Cache-Control": "no-store",  # a receipt names the case and the amount
         },
     )
 

@@ -311,6 +311,7 @@ def test_receipt_pdf_in_chinese_and_english_once_paid(
         assert pdf.headers["Content-Type"] == "application/pdf"
         assert pdf.body.startswith(b"%PDF")
         assert b"/FontFile2" in pdf.body  # the CJK font is embedded, not left to the reader
+        assert pdf.headers["Cache-Control"] == "no-store"  # it names the case and the amount
     assert api.get(paid["receipt_pdf"]["zh"].replace("zh", "fr")).status_code == 422
 
 
