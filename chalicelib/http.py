@@ -32,6 +32,7 @@ from chalicelib.problems import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from chalicelib.ratelimit import Bucket
 from chalicelib.wiring import token_verifier
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ class RouteSpec:
     method: str
     roles: frozenset[Role]
     public: bool
+    rate_limit: str | None = None  # the rate limit bucket counted per client, if any
 
 
 ROUTES: list[RouteSpec] = []
@@ -127,6 +129,8 @@ def problem_response(
     }
     if error.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="court-funds"'
+    if "retry_after" in error.extensions:
+        headers["Retry-After"] = str(error.extensions["retry_after"])
     problem = error.as_problem(instance=instance)
     if request_id is not None:
         problem["request_id"] = request_id
@@ -249,12 +253,14 @@ def route(
     status: int = 200,
     raw_body: bool = False,
     max_body_bytes: Callable[[], int] | None = None,
+    rate_limit: Bucket | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a route on an app or blueprint with sign-in, parsing and error rendering.
 
     ``roles`` are the staff roles allowed; ``public=True`` is for the debtor's and creditor's
-    pages and for webhooks, which prove themselves another way. The handler is called as
-    ``handler(call, **uri_params)`` and returns a JSON-able value or a chalice ``Response``.
+    pages and for webhooks, which prove themselves another way. ``rate_limit`` counts each
+    call against the client's rate limit of that bucket before anything else. The handler is
+    called as ``handler(call, **uri_params)`` and returns a JSON-able value or a chalice ``Response``.
     ``max_body_bytes`` raises the body limit for routes that take a photo (read from settings
     when a request comes, so the limit is the stage's).
     """
@@ -271,6 +277,8 @@ def route(
 
         def answer(request: Any, rid: str, params: dict[str, str]) -> Response:
             try:
+                if rate_limit is not None and wiring.settings().rate_limits_on:
+                    wiring.rate_limiter().hit(rate_limit, client_address(request))
                 principal = None
                 if not public:
                     principal = token_verifier().verify(request.headers.get("authorization"))
@@ -311,11 +319,26 @@ def route(
         view.__name__ = handler.__name__
         view.__doc__ = handler.__doc__
         for method in method_list:
-            ROUTES.append(RouteSpec(path=path, method=method, roles=allowed, public=public))
+            ROUTES.append(
+                RouteSpec(
+                    path=path,
+                    method=method,
+                    roles=allowed,
+                    public=public,
+                    rate_limit=rate_limit.value if rate_limit else None,
+                )
+            )
         owner.route(path, methods=method_list, content_types=["*/*"])(view)
         return handler
 
     return decorate
+
+
+def client_address(request: Any) -> str:
+    """The caller's address as API Gateway saw it (a client cannot set it)."""
+    context = request.context if isinstance(request.context, dict) else {}
+    identity = context.get("identity") or {}
+    return str(identity.get("sourceIp") or "unknown")
 
 
 def _instance(request: Any) -> str:

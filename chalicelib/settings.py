@@ -158,8 +158,9 @@ class Settings(BaseSettings):
     public_payments_per_window: int = Field(default=10, ge=1, le=100_000)
     rate_window_seconds: int = Field(default=60, ge=1, le=3600)
     rate_limits_on: bool = True
-    # A payer may pay more than what remains (a surplus), but at most this multiple of it.
-    max_overpayment_multiple: int = Field(default=2, ge=1, le=100)
+    # A payer may pay more than what remains (a surplus, refunded on application), but one
+    # payment is at most this multiple of what remains.
+    max_payment_multiple: int = Field(default=2, ge=1, le=100)
 
 
 def load() -> Settings:

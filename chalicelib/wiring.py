@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from chalicelib.identity.tokens import TokenVerifier
     from chalicelib.ledger.service import LedgerService
     from chalicelib.notifications.interface import Notifier
+    from chalicelib.ratelimit import RateLimiter
     from chalicelib.secrets import Secrets
     from chalicelib.settings import Settings
 
@@ -238,6 +239,7 @@ def collection_service() -> CollectionService:
             cases=case_service(),
             ledger=ledger_service(),
             notifier=notifier(),
+            max_payment_multiple=settings().max_payment_multiple,
         )
 
     return cached("collection", build)
@@ -312,3 +314,24 @@ def face_checks() -> FaceChecks:
         )
 
     return cached("face_checks", build)
+
+
+def rate_limiter() -> RateLimiter:
+    """Per-client limits on anonymous routes, counted in the collection table."""
+
+    def build() -> RateLimiter:
+        from chalicelib.ratelimit import Bucket, RateLimiter
+
+        config = settings()
+        return RateLimiter(
+            dynamodb(),
+            table_name("COLLECTION_TABLE"),
+            clock(),
+            limits={
+                Bucket.LOOKUP: config.public_lookups_per_window,
+                Bucket.PAYMENT: config.public_payments_per_window,
+            },
+            window_seconds=config.rate_window_seconds,
+        )
+
+    return cached("rate_limiter", build)

@@ -69,6 +69,15 @@ def parse_case_number(text: str) -> CaseNumber:
     return CaseNumber(year, match["court"], match["kind"], int(match["serial"]))
 
 
+def mask_case_number(text: str) -> str:
+    """``(2026)粤0604执1234号`` -> ``(2026)粤0604执**34号``: enough for a payer to recognise the
+    case on the public page, not enough to find it elsewhere."""
+    number = parse_case_number(text)
+    serial = str(number.serial)
+    shown = mask_middle(serial, keep_start=0, keep_end=2) if len(serial) > 2 else "*" * len(serial)
+    return f"({number.year}){number.court_code}{number.kind}{shown}号"
+
+
 def check_court_code(code: str) -> str:
     code = fold(code).strip()
     if not _COURT_CODE.match(code):

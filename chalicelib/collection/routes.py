@@ -19,9 +19,15 @@ from chalicelib.collection.models import (
     ReceiptQuery,
     StartPayment,
 )
-from chalicelib.collection.views import browser_view, overview_view, payment_view
-from chalicelib.http import Call, json_response, route
+from chalicelib.collection.views import (
+    browser_view,
+    overview_view,
+    payment_view,
+    standing_view,
+)
+from chalicelib.http import Call, client_address, json_response, route
 from chalicelib.identity import READERS, Role
+from chalicelib.ratelimit import Bucket, client_key
 from chalicelib.wiring import collection_service, settings
 
 blueprint = Blueprint(__name__)
@@ -34,7 +40,7 @@ SWEEP_EVERY_MINUTES = 10
 # -- the payer -------------------------------------------------------------------------------
 
 
-@route(blueprint, "/collection/cases/{account_number}", public=True)
+@route(blueprint, "/collection/cases/{account_number}", public=True, rate_limit=Bucket.LOOKUP)
 def case_overview(call: Call, account_number: str) -> dict[str, Any]:
     """What the case owes, has been paid and has left; a mistyped number is refused."""
     return overview_view(collection_service().overview(account_number))
@@ -46,10 +52,14 @@ def case_overview(call: Call, account_number: str) -> dict[str, Any]:
     methods=["POST"],
     public=True,
     body=StartPayment,
+    rate_limit=Bucket.PAYMENT,
 )
 def start_payment(call: Call, account_number: str) -> Response:
     step = collection_service().start_payment(
-        account_number, call.body, idempotency_key=call.header("idempotency-key")
+        account_number,
+        call.body,
+        idempotency_key=call.header("idempotency-key"),
+        client=client_key(client_address(call.request)),
     )
     body = {
         "payment": payment_view(step.payment),
@@ -67,6 +77,7 @@ def start_payment(call: Call, account_number: str) -> Response:
     methods=["POST"],
     public=True,
     body=CardConfirmation,
+    rate_limit=Bucket.PAYMENT,
 )
 def confirm_card(call: Call, payment_id: str) -> dict[str, Any]:
     step = collection_service().confirm_card(payment_id, call.body.card_token)
@@ -181,6 +192,13 @@ def review_queue(call: Call) -> dict[str, Any]:
 def surplus_drafts(call: Call) -> dict[str, Any]:
     """Cases paid beyond what they owe: draft refunds for the refunds workflow."""
     return {"items": collection_service().surplus_drafts(limit=call.query.limit)}
+
+
+@route(blueprint, "/cases/{case_id}/standing", roles=READERS)
+def case_standing(call: Call, case_id: str) -> dict[str, Any]:
+    """What the case owes, has been paid (online, claimed, at the counter), has left and was
+    overpaid: the figures the public page no longer shows."""
+    return standing_view(collection_service().standing_of_case(case_id))
 
 
 @route(blueprint, "/cases/{case_id}/payments", roles=READERS)

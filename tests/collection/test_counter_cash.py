@@ -42,8 +42,9 @@ def enter(api: Any, token: Any, body: dict[str, Any], role: str = "clerk") -> An
     )
 
 
-def overview(api: Any, case: Case) -> dict[str, Any]:
-    return dict(json.loads(api.get(f"/collection/cases/{case.account_number}").body))
+def standing(api: Any, token: Any, case: Case) -> dict[str, Any]:
+    answer = api.get(f"/cases/{case.case_id}/standing", headers=token("finance"))
+    return dict(json.loads(answer.body))
 
 
 def test_counter_cash_counts_as_paid_on_the_pay_page(
@@ -61,7 +62,7 @@ def test_counter_cash_counts_as_paid_on_the_pay_page(
         3_000,
     )
     assert (record["receipt_no"], record["entered_by"]) == ("GD-2026-000123", "clerk-3")
-    view = overview(api, case)
+    view = standing(api, token, case)
     assert (view["paid"]["fen"], view["remaining"]["fen"], view["paid_in_full"]) == (
         3_000,
         7_000,
@@ -93,7 +94,7 @@ def test_a_replayed_entry_counts_once_and_another_entry_under_its_id_is_refused(
     other = enter(api, token, {**entry, "amount": 3_001})
     assert other.status_code == 409
     assert json.loads(other.body)["type"].endswith("ledger/idempotency-conflict")
-    assert overview(api, case)["paid"]["fen"] == 3_000
+    assert standing(api, token, case)["paid"]["fen"] == 3_000
     assert collection.store.standing(case.case_id).payments == 1
     assert ledger_service().balance(case.account_number).posted == 3_000
 
@@ -130,7 +131,7 @@ def test_a_crash_after_the_ledger_posted_is_counted_exactly_once_by_the_retry(
     for _ in range(2):
         retried = enter(api, token, cash(case, clock))
         assert retried.status_code == 201, retried.body
-    assert overview(api, case)["paid"]["fen"] == 3_000
+    assert standing(api, token, case)["paid"]["fen"] == 3_000
     assert collection.store.standing(case.case_id).payments == 1
     assert ledger_service().balance(case.account_number).posted == 3_000
 
@@ -147,7 +148,7 @@ def test_paying_in_full_at_the_counter_tells_the_creditor_once_and_closes_the_pa
 
     [message] = outbox_deliveries(outbox)
     assert (message.kind, message.address) == ("case.paid_in_full", case.creditors[0].phone)
-    view = overview(api, case)
+    view = standing(api, token, case)
     assert (view["paid"]["fen"], view["remaining"]["fen"], view["paid_in_full"]) == (
         10_000,
         0,
@@ -165,7 +166,7 @@ def test_counter_cash_beyond_what_is_owed_is_a_surplus_draft(
     case = open_case(amount=10_000)
     assert enter(api, token, cash(case, clock, amount=12_500)).status_code == 201
 
-    assert overview(api, case)["surplus"]["fen"] == 2_500
+    assert standing(api, token, case)["surplus"]["fen"] == 2_500
     [draft] = json.loads(api.get("/collection/surplus-drafts", headers=token("finance")).body)[
         "items"
     ]
