@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from typing import Any, Protocol, TypeVar
 from chalice.app import Response
 from pydantic import BaseModel, ValidationError
 
-from chalicelib import wiring
+from chalicelib import jsondepth, wiring
 from chalicelib.identity import NotSignedIn, Principal, Role, RoleNotAllowed
 from chalicelib.problems import (
     BadRequest,
@@ -166,21 +165,11 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-_JSON_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_JSON_NESTING = re.compile(r"[\[\]{}]")
-
-
 def check_depth(text: str, limit: int) -> None:
-    """Refuse JSON nested deeper than ``limit`` before parsing it: a parser recursing through
-    a thousand ``[`` fails deep inside, and no request this API takes nests past a few levels."""
-    depth = 0
-    for match in _JSON_NESTING.finditer(_JSON_STRINGS.sub("", text)):
-        if match.group() in "[{":
-            depth += 1
-            if depth > limit:
-                raise BadRequest(f"the body nests deeper than {limit} levels")
-        else:
-            depth -= 1
+    """Refuse JSON nested deeper than ``limit`` before parsing it: no request this API takes
+    nests past a few levels."""
+    if jsondepth.exceeds(text, limit):
+        raise BadRequest(f"the body nests deeper than {limit} levels")
 
 
 def parse_json(raw: bytes, *, limit: int = MAX_BODY_BYTES, max_depth: int = 32) -> Any:

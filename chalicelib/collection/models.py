@@ -171,6 +171,20 @@ class ReviewItem(BaseModel):
     payment_id: str | None = None
 
 
+class MalformedEventRecord(BaseModel):
+    """A signed rail event whose shape collection does not act on (an amount as text, no
+    currency, metadata as a list): acknowledged so the rail stops retrying, never posted, and
+    kept with the start of its body for finance to look into."""
+
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
+    key: str
+    rail: str
+    why: str
+    received_at: datetime
+    body_start: str
+
+
 class CounterCash(BaseModel):
     """现场交款补录: cash a clerk took at the counter, posted to the case account and counted
     toward the case. Kept under its ledger transfer's id, which lets it count only once."""

@@ -188,6 +188,14 @@ def review_queue(call: Call) -> dict[str, Any]:
     return {"items": collection_service().review_queue(limit=call.query.limit)}
 
 
+@route(blueprint, "/collection/reviews/events", roles=QUEUE_READERS, query=QueueQuery)
+def malformed_events(call: Call) -> dict[str, Any]:
+    """Signed rail events of a shape collection does not act on, newest first: nothing was
+    posted for them; finance looks at the rail for what really happened."""
+    items = collection_service().malformed_events(limit=call.query.limit)
+    return {"items": [i.model_dump(mode="json") for i in items]}
+
+
 @route(blueprint, "/collection/surplus-drafts", roles=READERS, query=QueueQuery)
 def surplus_drafts(call: Call) -> dict[str, Any]:
     """Cases paid beyond what they owe: draft refunds for the refunds workflow."""

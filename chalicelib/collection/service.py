@@ -38,6 +38,7 @@ from chalicelib.collection.models import (
     CaseStanding,
     ClaimStatus,
     CounterCash,
+    MalformedEventRecord,
     Notice,
     NoticeStatus,
     Payment,
@@ -51,6 +52,7 @@ from chalicelib.collection.models import (
 )
 from chalicelib.collection.rail import (
     BrowserSetup,
+    MalformedEvent,
     PaymentRail,
     RailEvent,
     RailEventKind,
@@ -325,13 +327,32 @@ class CollectionService:
         """Cases paid beyond what they owe, newest first: the refunds workflow's inbox."""
         return self.store.surplus_drafts(limit=limit)
 
+    def malformed_events(self, *, limit: int) -> list[MalformedEventRecord]:
+        """Signed rail events of a shape not acted on, newest first, for finance to review."""
+        return self.store.malformed_events(limit=limit)
+
     # -- webhooks and the sweeper ------------------------------------------------------------
 
     def ingest_webhook(self, raw_body: bytes, headers: Mapping[str, str]) -> dict[str, str]:
         """Verify, record the event id, act, mark done. A duplicate is acknowledged and does
         nothing; an event recorded but never finished (a crash) is acted on again, which is
-        safe because every action is idempotent."""
-        event = self.rail.parse_event(raw_body, headers)
+        safe because every action is idempotent. A verified event of the wrong shape is kept
+        for review and acknowledged, never acted on."""
+        try:
+            event = self.rail.parse_event(raw_body, headers)
+        except MalformedEvent as malformed:
+            record = MalformedEventRecord(
+                key=malformed.key,
+                rail=self.rail.name,
+                why=malformed.why[:500],
+                received_at=self._clock.now(),
+                body_start=raw_body[:2000].decode("utf-8", "replace"),
+            )
+            new = self.store.record_malformed_event(record)
+            log.warning(
+                "collection: %s event %s kept for review: %s", record.rail, record.key, record.why
+            )
+            return {"event": malformed.key, "outcome": "malformed" if new else "duplicate"}
         received = isoformat(self._clock.now())
         if not self.store.record_event(self.rail.name, event.event_id, event.event_type, received):
             return {"event": event.event_id, "outcome": "duplicate"}
