@@ -141,8 +141,8 @@ def arguments(argv: list[str]) -> argparse.Namespace:
 
 
 def load_data(moto_url: str) -> tuple[int, list[Any]]:
-    """Create the tables and buckets, put back the kept table data, and file the demo cases (the kept ones when
-    there are any); return how many items were kept and the demo cases."""
+    """Create the tables and buckets, put back the kept table data, and file the demo cases
+    (the kept ones when there are any); return how many items were kept and the demo cases."""
     import boto3
 
     from infra.demo import load_demo_data
