@@ -240,3 +240,23 @@ def test_only_a_clerk_enters_counter_cash(
     response = enter(api, token, cash(case, clock), role=role)
     assert response.status_code == 403
     assert collection.store.standing(case.case_id).paid == 0
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"received_at": "0001-01-01T00:00:00+14:00"},
+        {"received_at": "9999-12-31T23:59:59-14:00"},
+        {"receipt_no": "GD-2026\x00-000123"},
+        {"receipt_no": "GD-\u202e321000-6202"},
+        {"receipt_no": " "},
+    ],
+    ids=["year-1", "year-9999", "nul", "bidi-override", "blank"],
+)
+def test_counter_cash_with_an_impossible_date_or_disguised_receipt_is_refused(
+    api: Any, token: Any, clock: FixedClock, collection: CollectionService, changes: Any
+) -> None:
+    case = open_case(amount=10_000)
+    answer = enter(api, token, cash(case, clock, **changes))
+    assert answer.status_code == 422, answer.body
+    assert ledger_service().balance(case.account_number).posted == 0
