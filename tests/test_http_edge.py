@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chalicelib.http import MAX_BODY_BYTES
 from chalicelib.problems import ProblemError
@@ -182,3 +184,28 @@ def test_the_stripe_sdk_never_logs_its_urls() -> None:
     import app  # noqa: F401 - configures logging as a deployed function does
 
     assert logging.getLogger("stripe").getEffectiveLevel() >= logging.WARNING
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ab粤', max_size=6),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(value=_JSON, limit=st.integers(min_value=1, max_value=6))
+def test_the_depth_measured_without_parsing_is_the_real_depth(value: Any, limit: int) -> None:
+    from chalicelib import jsondepth
+
+    assert jsondepth.exceeds(json.dumps(value), limit) == (_depth(value) > limit)
