@@ -12,7 +12,7 @@ from chalicelib import wiring
 from chalicelib.clock import FixedClock
 from chalicelib.collection import CollectionService
 from chalicelib.collection.models import StartPayment
-from chalicelib.ledger import ledger_service
+from chalicelib.wiring import ledger_service
 from tests.collection.conftest import open_case, pay_at_rail, rail_event, sign
 
 

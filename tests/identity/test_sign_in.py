@@ -114,7 +114,7 @@ def test_tokens_are_verified_against_a_jwks_fetched_by_url(signer: LocalSigner) 
 def test_a_time_claim_that_is_not_a_number_is_refused(
     signer: LocalSigner, aws: Any, claim: str
 ) -> None:
-    from chalicelib.identity import token_verifier
+    from chalicelib.wiring import token_verifier
 
     now = int(time.time())
     as_text = {"exp": str(now + 600), "iat": str(now), "nbf": str(now)}[claim]
@@ -125,7 +125,7 @@ def test_a_time_claim_that_is_not_a_number_is_refused(
 def test_a_token_issued_long_ago_is_refused_even_if_it_never_expires(
     signer: LocalSigner, aws: Any
 ) -> None:
-    from chalicelib.identity import token_verifier
+    from chalicelib.wiring import token_verifier
 
     century = 100 * 365 * 24 * 3600
     ancient = signer.token("clerk", issued_at=time.time() - century, lifetime_seconds=2 * century)
