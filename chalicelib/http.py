@@ -21,7 +21,7 @@ from typing import Any, Protocol, TypeVar
 from chalice.app import Response
 from pydantic import BaseModel, ValidationError
 
-from chalicelib import jsondepth, wiring
+from chalicelib import jsondepth, logs, wiring
 from chalicelib.identity import NotSignedIn, Principal, Role, RoleNotAllowed
 from chalicelib.problems import (
     BadRequest,
@@ -109,14 +109,13 @@ def json_response(
 
 
 def request_id(request: Any) -> str:
-    """The id of this request: API Gateway's, or one made here when there is none (a test
-    client); kept in the request's context so every reader of this request sees the same."""
+    """The id of this request, the same the log lines carry as their correlation id (API
+    Gateway's, else the invocation's); one made here only when there is neither. Kept in the
+    request's context so every later reader of this request sees the same."""
     context = request.context if isinstance(request.context, dict) else {}
-    value = context.get("requestId")
-    if not value or value == "id":  # ``chalice local`` gives every request the same "id"
-        value = str(uuid.uuid4())
-        context["requestId"] = value
-    return str(value)
+    value = logs.request_id(request) or str(uuid.uuid4())
+    context["requestId"] = value
+    return value
 
 
 def problem_response(
