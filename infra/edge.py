@@ -2,9 +2,8 @@
 
 The app counts each client's calls itself (``chalicelib/ratelimit.py``); this rule stops a flood
 at the edge, before it costs a Lambda call, and is set a little looser than the app's limits
-(WAF counts over five minutes). ``resources(stage)`` gives CloudFormation resources to merge
-into the template of ``chalice package`` (``--merge-template``), beside the tables of
-``infra/tables.py``:
+(WAF counts over five minutes). ``make package`` (``infra/package.py``) merges these resources
+into the stage's template beside the tables of ``infra/tables.py``:
 
     python -m infra.edge template prod     # print the resources for a stage
 """
@@ -32,7 +31,8 @@ def resources(stage: str, *, per_window: int, window_seconds: int) -> dict[str, 
     """A regional WebACL with one rate-based rule, associated with the API's stage.
 
     ``RestAPI`` is the API resource in Chalice's generated template; its stage is named after
-    ``api_gateway_stage`` in ``.chalice/config.json``, which is the stage name here.
+    ``api_gateway_stage`` in ``.chalice/config.json``, which is the stage name here, and SAM
+    names the stage resource it makes ``RestAPI<stage>Stage``: the association waits for it.
     """
     scope_down = {
         "OrStatement": {
@@ -75,6 +75,7 @@ def resources(stage: str, *, per_window: int, window_seconds: int) -> dict[str, 
     }
     association = {
         "Type": "AWS::WAFv2::WebACLAssociation",
+        "DependsOn": f"RestAPI{stage}Stage",
         "Properties": {
             "ResourceArn": {"Fn::Sub": _STAGE_ARN + stage},
             "WebACLArn": {"Fn::GetAtt": ["PublicRateLimit", "Arn"]},
@@ -87,19 +88,24 @@ def _visibility(name: str) -> dict[str, Any]:
     return {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": name}
 
 
-def main(argv: list[str]) -> int:
-    if argv[:1] != ["template"]:
-        print(__doc__)
-        return 2
+def stage_resources(stage: str) -> dict[str, Any]:
+    """The rule for ``stage`` at the app's default limits (what ``make package`` merges)."""
     from chalicelib.settings import Settings
 
-    stage = argv[1] if len(argv) > 1 else os.environ.get("STAGE", "local")
     defaults = Settings.model_fields
     per_window = int(defaults["public_lookups_per_window"].default) + int(
         defaults["public_payments_per_window"].default
     )
     window = int(defaults["rate_window_seconds"].default)
-    print(json.dumps(resources(stage, per_window=per_window, window_seconds=window), indent=2))
+    return resources(stage, per_window=per_window, window_seconds=window)
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] != ["template"]:
+        print(__doc__)
+        return 2
+    stage = argv[1] if len(argv) > 1 else os.environ.get("STAGE", "local")
+    print(json.dumps(stage_resources(stage), indent=2))
     return 0
 
 

@@ -41,3 +41,12 @@ def test_the_collection_table_expires_rate_windows() -> None:
 def test_created_tables_have_the_ttl_switched_on(aws: Any) -> None:
     described = aws.describe_time_to_live(TableName="courtfunds-test-collection")
     assert described["TimeToLiveDescription"]["AttributeName"] == "expires_at"
+
+
+def test_the_deployment_package_merges_the_rate_rule() -> None:
+    from infra.package import function_names, merge_template
+
+    resources = merge_template("prod", function_names())["Resources"]
+    assert resources["PublicRateLimit"]["Type"] == "AWS::WAFv2::WebACL"
+    association = resources["PublicRateLimitAssociation"]
+    assert association["DependsOn"] == "RestAPIprodStage"  # the stage SAM makes for the API
