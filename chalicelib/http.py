@@ -248,7 +248,8 @@ def route(
     ``roles`` are the staff roles allowed; ``public=True`` is for the debtor's and creditor's
     pages and for webhooks, which prove themselves another way. ``rate_limit`` counts each
     call against the client's rate limit of that bucket before anything else. The handler is
-    called as ``handler(call, **uri_params)`` and returns a JSON-able value or a chalice ``Response``.
+    called as ``handler(call, **uri_params)`` and returns a JSON-able value or a chalice
+    ``Response``.
     ``max_body_bytes`` raises the body limit for routes that take a photo (read from settings
     when a request comes, so the limit is the stage's).
     """
