@@ -14,13 +14,9 @@ import pytest
 
 from infra import snapshot
 from infra.moto_server import serial_app, start_moto_server, stop_moto_server
-from infra.tables import create_tables
+from infra.tables import TABLES, create_tables, default_table_name
 
-NAMES = {
-    "CASES_TABLE": "courtfunds-local-cases",
-    "LEDGER_TABLE": "courtfunds-local-ledger",
-    "COLLECTION_TABLE": "courtfunds-local-collection",
-}
+NAMES = {spec.env_var: default_table_name(spec, "local") for spec in TABLES}
 
 
 @pytest.fixture
