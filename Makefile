@@ -34,7 +34,7 @@ system-deps:
 	fi
 
 run: $(STAMP) system-deps
-	$(PY) -m infra.localstack --api-port $(API_PORT) --moto-port $(MOTO_PORT) --stripe-port $(STRIPE_PORT)
+	$(PY) -m infra.localstack --api-port $(API_PORT) --moto-port $(MOTO_PORT) --stripe-port $(STRIPE_PORT) $(if $(FRESH),--fresh,)
 
 test: $(STAMP) system-deps
 	env -u AWS_PROFILE AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 \

@@ -23,6 +23,7 @@ from chalicelib.logs import configure, log_context
 from chalicelib.monitoring.routes import blueprint as monitoring_routes
 from chalicelib.reconciliation.routes import blueprint as reconciliation_routes
 from chalicelib.refunds.routes import blueprint as refund_routes
+from chalicelib.web.landing import blueprint as landing
 from chalicelib.web.pages import blueprint as web_pages
 from chalicelib.workdays.routes import blueprint as calendar_routes
 
@@ -46,3 +47,4 @@ app.register_blueprint(web_pages)
 app.register_blueprint(calendar_routes)
 app.register_blueprint(deadline_routes)
 app.register_blueprint(monitoring_routes)
+app.register_blueprint(landing)

@@ -3,14 +3,16 @@
 It checks the bearer token and role, reads the JSON body strictly (no floats, no duplicate keys,
 no unknown fields, a size limit), validates it into a pydantic model, calls the service and
 renders the answer. Every error, ours or unexpected, leaves here as ``application/problem+json``
-(RFC 9457); a client never sees a stack trace. ``ROUTES`` records every route with its roles so a
-test can prove that no route escapes sign-in.
+(RFC 9457) carrying the request id, which is also in the log line, so support can go from one to
+the other; a client never sees a stack trace. Every answer carries the same protective headers.
+``ROUTES`` records every route with its roles so a test can prove that no route escapes sign-in.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -19,6 +21,7 @@ from typing import Any, Protocol, TypeVar
 from chalice.app import Response
 from pydantic import BaseModel, ValidationError
 
+from chalicelib import jsondepth, logs, wiring
 from chalicelib.identity import NotSignedIn, Principal, Role, RoleNotAllowed
 from chalicelib.problems import (
     BadRequest,
@@ -28,11 +31,21 @@ from chalicelib.problems import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from chalicelib.ratelimit import Bucket
 from chalicelib.wiring import token_verifier
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
+# On every answer: no content sniffing (staff answers carry personal data), HTTPS only for two
+# years, not framed by another site, no address leaked to other sites; nothing cached unless
+# the route says so (static files).
+EDGE_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
 JSON_TYPE = "application/json; charset=utf-8"
 PROBLEM_TYPE = "application/problem+json; charset=utf-8"
 Model = TypeVar("Model", bound=BaseModel)
@@ -53,6 +66,7 @@ class RouteSpec:
     method: str
     roles: frozenset[Role]
     public: bool
+    rate_limit: str | None = None  # the rate limit bucket counted per client, if any
 
 
 ROUTES: list[RouteSpec] = []
@@ -94,15 +108,32 @@ def json_response(
     )
 
 
-def problem_response(error: ProblemError, *, instance: str | None = None) -> Response:
+def request_id(request: Any) -> str:
+    """The id of this request, the same the log lines carry as their correlation id (API
+    Gateway's, else the invocation's); one made here only when there is neither. Kept in the
+    request's context so every later reader of this request sees the same."""
+    context = request.context if isinstance(request.context, dict) else {}
+    value = logs.request_id(request) or str(uuid.uuid4())
+    context["requestId"] = value
+    return value
+
+
+def problem_response(
+    error: ProblemError, *, instance: str | None = None, request_id: str | None = None
+) -> Response:
     headers: dict[str, str | list[str]] = {
         "Content-Type": PROBLEM_TYPE,
         "Cache-Control": "no-store",
     }
     if error.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="court-funds"'
+    if "retry_after" in error.extensions:
+        headers["Retry-After"] = str(error.extensions["retry_after"])
+    problem = error.as_problem(instance=instance)
+    if request_id is not None:
+        problem["request_id"] = request_id
     return Response(
-        body=json.dumps(error.as_problem(instance=instance), ensure_ascii=False),
+        body=json.dumps(problem, ensure_ascii=False),
         status_code=error.status,
         headers=headers,
     )
@@ -133,9 +164,16 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def parse_json(raw: bytes, *, limit: int = MAX_BODY_BYTES) -> Any:
-    """Strict JSON: fractions become Decimal (so money fields can refuse them), NaN and
-    Infinity are refused, duplicate keys are refused."""
+def check_depth(text: str, limit: int) -> None:
+    """Refuse JSON nested deeper than ``limit`` before parsing it: no request this API takes
+    nests past a few levels."""
+    if jsondepth.exceeds(text, limit):
+        raise BadRequest(f"the body nests deeper than {limit} levels")
+
+
+def parse_json(raw: bytes, *, limit: int = MAX_BODY_BYTES, max_depth: int = 32) -> Any:
+    """Strict JSON: nesting is bounded, fractions become Decimal (so money fields can refuse
+    them), NaN and Infinity are refused, duplicate keys are refused."""
     if len(raw) > limit:
         raise PayloadTooLarge(f"the body is {len(raw)} bytes; the limit is {limit}")
     if not raw.strip():
@@ -144,6 +182,7 @@ def parse_json(raw: bytes, *, limit: int = MAX_BODY_BYTES) -> Any:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise BadRequest("the body is not UTF-8 text") from error
+    check_depth(text, max_depth)
     try:
         return json.loads(
             text,
@@ -202,12 +241,15 @@ def route(
     status: int = 200,
     raw_body: bool = False,
     max_body_bytes: Callable[[], int] | None = None,
+    rate_limit: Bucket | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a route on an app or blueprint with sign-in, parsing and error rendering.
 
     ``roles`` are the staff roles allowed; ``public=True`` is for the debtor's and creditor's
-    pages and for webhooks, which prove themselves another way. The handler is called as
-    ``handler(call, **uri_params)`` and returns a JSON-able value or a chalice ``Response``.
+    pages and for webhooks, which prove themselves another way. ``rate_limit`` counts each
+    call against the client's rate limit of that bucket before anything else. The handler is
+    called as ``handler(call, **uri_params)`` and returns a JSON-able value or a chalice
+    ``Response``.
     ``max_body_bytes`` raises the body limit for routes that take a photo (read from settings
     when a request comes, so the limit is the stage's).
     """
@@ -219,7 +261,13 @@ def route(
     def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
         def view(**params: str) -> Response:
             request = owner.current_request
+            rid = request_id(request)
+            return _with_edge_headers(answer(request, rid, params), rid)
+
+        def answer(request: Any, rid: str, params: dict[str, str]) -> Response:
             try:
+                if rate_limit is not None and wiring.settings().rate_limits_on:
+                    wiring.rate_limiter().hit(rate_limit, client_address(request))
                 principal = None
                 if not public:
                     principal = token_verifier().verify(request.headers.get("authorization"))
@@ -238,19 +286,21 @@ def route(
                     if body is not None:
                         if not _is_json(request.headers.get("content-type")):
                             raise UnsupportedMediaType("send the body as application/json")
-                        call.body = parse_model(body, parse_json(raw, limit=limit))
+                        depth = wiring.settings().max_json_depth
+                        call.body = parse_model(body, parse_json(raw, limit=limit, max_depth=depth))
                 result = handler(call, **params)
             except ProblemError as error:
-                return problem_response(error, instance=request.context.get("path"))
+                return problem_response(error, instance=_instance(request), request_id=rid)
             except Exception:
-                # The trace goes to the log (never the body or personal data), not to the client.
-                log.exception("unexpected error in %s %s", request.method, path)
+                # The trace goes to the log (never the body or personal data), not to the client;
+                # the request id in both lets support find one from the other.
+                log.exception("unexpected error in %s %s request_id=%s", request.method, path, rid)
                 failure = ProblemError(
                     "something went wrong on our side; nothing was changed by this request "
-                    "unless its status says so, and it is safe to retry",
-                    request_id=request.context.get("requestId"),
+                    "unless its status says so, and it is safe to retry; quote the request id "
+                    "to support"
                 )
-                return problem_response(failure)
+                return problem_response(failure, instance=_instance(request), request_id=rid)
             if isinstance(result, Response):
                 return result
             return json_response(result, status=status)
@@ -258,8 +308,37 @@ def route(
         view.__name__ = handler.__name__
         view.__doc__ = handler.__doc__
         for method in method_list:
-            ROUTES.append(RouteSpec(path=path, method=method, roles=allowed, public=public))
+            ROUTES.append(
+                RouteSpec(
+                    path=path,
+                    method=method,
+                    roles=allowed,
+                    public=public,
+                    rate_limit=rate_limit.value if rate_limit else None,
+                )
+            )
         owner.route(path, methods=method_list, content_types=["*/*"])(view)
         return handler
 
     return decorate
+
+
+def client_address(request: Any) -> str:
+    """The caller's address as API Gateway saw it (a client cannot set it)."""
+    context = request.context if isinstance(request.context, dict) else {}
+    identity = context.get("identity") or {}
+    return str(identity.get("sourceIp") or "unknown")
+
+
+def _instance(request: Any) -> str:
+    """The problem's ``instance``: the path this request asked for."""
+    context = request.context if isinstance(request.context, dict) else {}
+    return str(context.get("path") or context.get("resourcePath") or "/")
+
+
+def _with_edge_headers(response: Response, rid: str) -> Response:
+    for name, value in EDGE_HEADERS.items():
+        response.headers.setdefault(name, value)
+    response.headers.setdefault("Cache-Control", "no-store")
+    response.headers["X-Request-Id"] = rid
+    return response

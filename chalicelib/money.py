@@ -100,8 +100,9 @@ class Money:
         return {"fen": self.fen, "currency": self.currency, "yuan": format_yuan(self.fen)}
 
 
-def format_yuan(fen: int) -> str:
-    """Fen as a yuan string with two decimals: 12345 -> '123.45', -5 -> '-0.05'."""
+def format_yuan(fen: int, *, grouped: bool = False) -> str:
+    """Fen as a yuan string with two decimals: 12345 -> '123.45', -5 -> '-0.05'; grouped in
+    thousands for people to read (300000 -> '3,000.00'), as the pages and receipts show it."""
     sign = "-" if fen < 0 else ""
     whole, frac = divmod(abs(fen), 100)
-    return f"{sign}{whole}.{frac:02d}"
+    return f"{sign}{whole:,}.{frac:02d}" if grouped else f"{sign}{whole}.{frac:02d}"

@@ -260,6 +260,18 @@ class Settings(BaseSettings):
             )
         return self
 
+    # Abuse and bad input at the edge (the limits a hostile client meets)
+    max_json_depth: int = Field(default=32, ge=4, le=256)
+    max_token_age_hours: int = Field(default=24, ge=1, le=24 * 30)
+    # Anonymous calls per client per window: looking up a case, and starting a payment.
+    public_lookups_per_window: int = Field(default=30, ge=1, le=100_000)
+    public_payments_per_window: int = Field(default=10, ge=1, le=100_000)
+    rate_window_seconds: int = Field(default=60, ge=1, le=3600)
+    rate_limits_on: bool = True
+    # A payer may pay more than what remains (a surplus, refunded on application), but one
+    # payment is at most this multiple of what remains.
+    max_payment_multiple: int = Field(default=2, ge=1, le=100)
+
 
 def load() -> Settings:
     """Read and validate the settings; raises ``pydantic.ValidationError`` naming what is wrong."""

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from chalicelib.ledger.service import LedgerService
     from chalicelib.monitoring.figures import MonitoringService
     from chalicelib.notifications.interface import Notifier
+    from chalicelib.ratelimit import RateLimiter
     from chalicelib.reconciliation.service import ReconciliationService
     from chalicelib.refunds.drafts import Drafts
     from chalicelib.refunds.service import RefundService
@@ -301,6 +302,7 @@ def token_verifier() -> TokenVerifier:
                 audience=sign_in.audience,
                 jwks_url=sign_in.jwks_url,
                 jwks_file=sign_in.jwks_file,
+                max_age_seconds=settings().max_token_age_hours * 3600,
             )
         )
 
@@ -354,6 +356,7 @@ def collection_service() -> CollectionService:
             cases=case_service(),
             ledger=ledger_service(),
             notifier=notifier(),
+            max_payment_multiple=settings().max_payment_multiple,
         )
 
     return cached("collection", build)
@@ -728,3 +731,24 @@ def export_service() -> ExportService:
         )
 
     return cached("export_service", build)
+
+
+def rate_limiter() -> RateLimiter:
+    """Per-client limits on anonymous routes, counted in the collection table."""
+
+    def build() -> RateLimiter:
+        from chalicelib.ratelimit import Bucket, RateLimiter
+
+        config = settings()
+        return RateLimiter(
+            dynamodb(),
+            table_name("COLLECTION_TABLE"),
+            clock(),
+            limits={
+                Bucket.LOOKUP: config.public_lookups_per_window,
+                Bucket.PAYMENT: config.public_payments_per_window,
+            },
+            window_seconds=config.rate_window_seconds,
+        )
+
+    return cached("rate_limiter", build)

@@ -3,7 +3,8 @@ all on 127.0.0.1, with the tables created from infra/tables.py and demo data loa
 
 It prints the URLs and a sign-in token for each staff role; Ctrl-C stops every process it
 started. Ports are options (``make run API_PORT=8001``); a port already in use is reported
-before anything starts.
+before anything starts. The data is kept across restarts in ``.local/data/dynamodb.json``
+(``infra/snapshot.py``); ``--fresh`` (``make run FRESH=1``) starts empty.
 """
 
 from __future__ import annotations
@@ -23,13 +24,16 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from infra import snapshot
 from infra.local_auth import LocalSigner
-from infra.moto_server import start_moto_server, stop_moto_server
+from infra.moto_server import serial_app, start_moto_server, stop_moto_server
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE = Path(os.environ.get("LOCAL_STATE_DIR", ROOT / ".local"))
 HOST = "127.0.0.1"
 ROLES = ("clerk", "approver", "finance", "auditor", "admin")
+DATA = STATE / "data" / "dynamodb.json"
+SNAPSHOT_EVERY_SECONDS = 2.0
 
 
 def port_free(port: int) -> bool:
@@ -133,12 +137,48 @@ def create_storage(moto_url: str) -> None:
     create_local_buckets(boto3.client("s3", endpoint_url=moto_url))
 
 
-def main(argv: list[str]) -> int:
+def local_signer() -> LocalSigner:
+    """The stack's signing key, kept in the state folder, and its public half for the app."""
+    signer = LocalSigner.load_or_create(STATE / "auth")
+    signer.write_jwks(STATE / "auth" / "jwks.json")
+    return signer
+
+
+def arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--api-port", type=int, default=8000)
     parser.add_argument("--moto-port", type=int, default=5000)
     parser.add_argument("--stripe-port", type=int, default=8420)
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--fresh", action="store_true", help="start empty: forget the kept data and outbox"
+    )
+    return parser.parse_args(argv)
+
+
+def load_data(moto_url: str) -> tuple[int, list[Any]]:
+    """Create the tables and buckets, put back the kept table data, and file the demo cases
+    (the kept ones when there are any); return how many items were kept and the demo cases."""
+    import boto3
+
+    from infra.demo import load_demo_data
+
+    create_storage(moto_url)
+    kept = snapshot.restore(boto3.client("dynamodb", endpoint_url=moto_url), DATA)
+    return kept, load_demo_data()
+
+
+def watch(processes: list[subprocess.Popen[bytes]], moto_app: Any, keep: Any) -> None:
+    """Until a process stops, keep a snapshot of the data whenever calls were served."""
+    kept_at_call = moto_app.calls
+    while all(p.poll() is None for p in processes):
+        time.sleep(SNAPSHOT_EVERY_SECONDS)
+        if moto_app.calls != kept_at_call:
+            kept_at_call = moto_app.calls
+            keep()
+
+
+def main(argv: list[str]) -> int:
+    args = arguments(argv)
     if not ports_available(api=args.api_port, moto=args.moto_port, localstripe=args.stripe_port):
         return 2
 
@@ -152,11 +192,17 @@ def main(argv: list[str]) -> int:
     }
     os.environ.update(env)
 
-    signer = LocalSigner.load_or_create(STATE / "auth")
-    signer.write_jwks(STATE / "auth" / "jwks.json")
-
+    signer = local_signer()
+    if args.fresh:
+        forget_local_data()
     processes: list[subprocess.Popen[bytes]] = []
     moto, _ = start_moto_server(HOST, args.moto_port)
+    moto_app = serial_app(moto)
+    restored = False  # until the kept data is back, a snapshot would overwrite it with less
+
+    def keep() -> None:
+        if restored:
+            snapshot.take(moto_app, DATA, prefix="courtfunds-local-")
 
     def stop(*_: object) -> None:
         for process in processes:
@@ -167,6 +213,7 @@ def main(argv: list[str]) -> int:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+        keep()
         stop_moto_server(moto)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -190,10 +237,9 @@ def main(argv: list[str]) -> int:
             (STATE / "secrets" / "stripe-webhook-secret").read_text().strip(),
         )
 
-        create_storage(moto_url)
-        from infra.demo import load_demo_data
-
-        cases = load_demo_data()
+        kept, cases = load_data(moto_url)
+        restored = True
+        keep()
 
         chalice = Path(sys.executable).with_name("chalice")
         processes.append(
@@ -205,9 +251,8 @@ def main(argv: list[str]) -> int:
             )
         )  # fmt: skip
         wait_for(api_url + "/cases/none", what="chalice local")
-        print_welcome(api_url, moto_url, stripe_url, signer, cases)
-        while all(p.poll() is None for p in processes):
-            time.sleep(0.5)
+        print_welcome(api_url, moto_url, stripe_url, signer, cases, kept=kept)
+        watch(processes, moto_app, keep)
         failed = next(p for p in processes if p.poll() is not None)
         print(f"a local service stopped unexpectedly: {failed.args}", file=sys.stderr)
         return 1
@@ -216,6 +261,12 @@ def main(argv: list[str]) -> int:
         return 0
     finally:
         stop()
+
+
+def forget_local_data() -> None:
+    """``--fresh``: the kept tables and the outbox go; the signing key stays."""
+    DATA.unlink(missing_ok=True)
+    (STATE / "outbox" / "notifications.jsonl").unlink(missing_ok=True)
 
 
 def register_webhook(stripe_url: str, target: str, secret: str) -> None:
@@ -228,12 +279,21 @@ def register_webhook(stripe_url: str, target: str, secret: str) -> None:
 
 
 def print_welcome(
-    api_url: str, moto_url: str, stripe_url: str, signer: LocalSigner, cases: list[Any]
+    api_url: str,
+    moto_url: str,
+    stripe_url: str,
+    signer: LocalSigner,
+    cases: list[Any],
+    *,
+    kept: int,
 ) -> None:
     print("\nCourt enforcement funds: the local stack is running.\n")
     print(f"  API              {api_url}")
     print(f"  DynamoDB (moto)  {moto_url}")
     print(f"  Stripe (local)   {stripe_url}")
+    print(f"  Data             {DATA} ({kept} items kept from the last run)")
+    print(f"  Outbox (SMS)     {STATE / 'outbox' / 'notifications.jsonl'}")
+    print("  The data is kept across restarts; make run FRESH=1 starts empty.")
     print("\nDemo cases (court 粤0604):")
     for case in cases:
         print(f"  {case.case_number}  account {case.account_number}  id {case.case_id}")

@@ -14,7 +14,8 @@ tests exercise our own concurrency control rather than moto's races.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
@@ -29,9 +30,17 @@ class SerialWSGI:
     def __init__(self, app: WSGIApp) -> None:
         self._app = app
         self._lock = threading.Lock()
+        self.calls = 0  # how many calls were served: a snapshot is due when it has moved
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """No call runs while this is held: what moto holds can be read whole."""
+        with self._lock:
+            yield
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         with self._lock:
+            self.calls += 1
             # Materialise the body inside the lock: moto builds it lazily from shared state.
             return list(self._app(environ, start_response))
 
@@ -50,6 +59,14 @@ def start_moto_server(host: str = "127.0.0.1", port: int = 0) -> tuple[BaseWSGIS
     thread = threading.Thread(target=server.serve_forever, name="moto-server", daemon=True)
     thread.start()
     return server, f"http://{host}:{server.server_port}"
+
+
+def serial_app(server: BaseWSGIServer) -> SerialWSGI:
+    """The one-call-at-a-time application a server from ``start_moto_server`` runs."""
+    app = server.app
+    if not isinstance(app, SerialWSGI):
+        raise TypeError("not a server started by start_moto_server")
+    return app
 
 
 def stop_moto_server(server: BaseWSGIServer) -> None:

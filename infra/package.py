@@ -3,10 +3,11 @@
     python -m infra.package prod          # writes build/prod/ (sam.json, deployment.zip)
 
 The merge template adds the tables of ``infra.tables`` (kept on stack deletion and
-replacement, deletion-protected), points every function at them with ``Ref`` instead of the
-names in ``config.json``, and sizes each function: the API answers within API Gateway's 29 s,
-and every scheduled sweeper runs one at a time (reserved concurrency 1), so two sweeps never
-race over the same payments. ``make package`` then checks the result with cfn-lint.
+replacement, deletion-protected) and the WAF rate rule of ``infra.edge`` on the public routes,
+points every function at the tables with ``Ref`` instead of the names in ``config.json``, and
+sizes each function: the API answers within API Gateway's 29 s, and every scheduled sweeper
+runs one at a time (reserved concurrency 1), so two sweeps never race over the same payments.
+``make package`` then checks the result with cfn-lint.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from infra import edge
 from infra.tables import TABLES, cloudformation_resources
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,6 +55,7 @@ def function_names() -> dict[str, Size]:
 def merge_template(stage: str, functions: dict[str, Size]) -> dict[str, Any]:
     """What ``chalice package --merge-template`` adds to the stage's template."""
     resources = cloudformation_resources(stage)["Resources"]
+    resources |= edge.stage_resources(stage)["Resources"]  # the WAF rate rule on public routes
     tables = {spec.env_var: {"Ref": spec.logical_name} for spec in TABLES}
     for name, size in functions.items():
         properties: dict[str, Any] = {

@@ -24,13 +24,19 @@ class TableSpec:
     env_var: str  # the Lambda environment variable that carries the physical name
     purpose: str
     indexes: tuple[str, ...] = ("gsi1", "gsi2")
+    ttl_attribute: str | None = None  # items with this epoch-seconds attribute expire
 
 
 TABLES: tuple[TableSpec, ...] = (
     TableSpec("CasesTable", "CASES_TABLE", "cases, parties, status history, counters"),
     TableSpec("PayoutsTable", "PAYOUTS_TABLE", "disbursements to creditors, claim links"),
     TableSpec("LedgerTable", "LEDGER_TABLE", "accounts, transfers, entries (hash chains)"),
-    TableSpec("CollectionTable", "COLLECTION_TABLE", "payments, webhook events, receipts"),
+    TableSpec(
+        "CollectionTable",
+        "COLLECTION_TABLE",
+        "payments, webhook events, receipts, rate limit windows",
+        ttl_attribute="expires_at",
+    ),
     TableSpec("IdentityTable", "IDENTITY_TABLE", "reference photos on file, face checks, grants"),
     TableSpec("ApprovalsTable", "APPROVALS_TABLE", "approvals with their history, queues"),
     TableSpec("RefundsTable", "REFUNDS_TABLE", "refunds, their attempts and history, holds"),
@@ -102,6 +108,12 @@ def create_tables(client: Any, names: dict[str, str]) -> list[str]:
         created.append(name)
     for name in created:
         client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1})
+    for spec in TABLES:
+        if spec.ttl_attribute and names[spec.env_var] in created:
+            client.update_time_to_live(
+                TableName=names[spec.env_var],
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.ttl_attribute},
+            )
     return created
 
 
@@ -112,6 +124,11 @@ def cloudformation_resources(stage: str) -> dict[str, Any]:
         properties = create_table_request(spec, default_table_name(spec, stage))
         properties["PointInTimeRecoverySpecification"] = {"PointInTimeRecoveryEnabled": True}
         properties["SSESpecification"] = {"SSEEnabled": True}
+        if spec.ttl_attribute:
+            properties["TimeToLiveSpecification"] = {
+                "AttributeName": spec.ttl_attribute,
+                "Enabled": True,
+            }
         properties["DeletionProtectionEnabled"] = True
         # The system of record outlives any stack: kept when the stack is deleted or a change
         # would replace the table, and DynamoDB refuses to delete it while protected.

@@ -9,9 +9,11 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,15 +29,95 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _start(tmp_path: Path, *ports: int) -> subprocess.Popen[str]:
+def _start(tmp_path: Path, *ports: int, fresh: bool = False) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.endswith("_TABLE")}
     env["LOCAL_STATE_DIR"] = str(tmp_path)
     api, moto, stripe = ports
     return subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
         [sys.executable, "-m", "infra.localstack", "--api-port", str(api),
-         "--moto-port", str(moto), "--stripe-port", str(stripe)],
+         "--moto-port", str(moto), "--stripe-port", str(stripe)] + (["--fresh"] if fresh else []),
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
+
+
+def _banner(stack: subprocess.Popen[str]) -> str:
+    """What the stack printed up to its welcome's last line."""
+    assert stack.stdout is not None
+    output = []
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        line = stack.stdout.readline()
+        if not line:
+            break
+        output.append(line)
+        if "Ctrl-C stops everything" in line:
+            break
+    text = "".join(output)
+    assert "Ctrl-C stops everything" in text, text
+    return text
+
+
+def _call(api: int, path: str, token: str, body: dict[str, Any] | None = None) -> Any:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{api}{path}",
+        data=None if body is None else json.dumps(body, ensure_ascii=False).encode(),
+        headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"},
+        method="GET" if body is None else "POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def _stop(stack: subprocess.Popen[str]) -> None:
+    stack.send_signal(signal.SIGINT)
+    assert stack.wait(timeout=30) == 0
+
+
+@pytest.mark.slow
+def test_the_stack_keeps_its_data_across_a_restart_and_fresh_starts_empty(
+    tmp_path: Path,
+) -> None:
+    from tests.cases.factories import filing
+
+    ports = (_free_port(), _free_port(), _free_port())
+    query = "/cases?court=" + urllib.parse.quote("粤0604")
+    stack = _start(tmp_path, *ports)
+    try:
+        banner = _banner(stack)
+        assert str(tmp_path / "data" / "dynamodb.json") in banner
+        token = LocalSigner.load_or_create(tmp_path / "auth").token("clerk")
+        status, opened = _call(ports[0], "/cases", token, filing(serial=777))
+        assert status == 201, opened
+        _, before = _call(ports[0], query, token)
+    finally:
+        _stop(stack)
+
+    stack = _start(tmp_path, *ports)
+    try:
+        assert "items kept from the last run" in _banner(stack)
+        status, kept = _call(ports[0], f"/cases/{opened['case_id']}", token)
+        assert status == 200
+        assert kept["account_number"] == opened["account_number"]
+        _, after = _call(ports[0], query, token)
+        assert [c["case_id"] for c in after["cases"]] == [c["case_id"] for c in before["cases"]]
+        # The next case's account serial continues from the kept counter.
+        _, another = _call(ports[0], "/cases", token, filing(serial=778))
+        assert another["account_number"] not in {c["account_number"] for c in after["cases"]}
+    finally:
+        _stop(stack)
+
+    stack = _start(tmp_path, *ports, fresh=True)
+    try:
+        _banner(stack)
+        status, _ = _call(ports[0], f"/cases/{opened['case_id']}", token)
+        assert status == 404
+        _, fresh = _call(ports[0], query, token)
+        assert len(fresh["cases"]) == 3  # the demo cases only
+    finally:
+        _stop(stack)
 
 
 @pytest.mark.slow

@@ -19,6 +19,11 @@ class InvalidAccountNumber(CaseError, ValidationFailed):
     title = "The case account number is not valid"
 
 
+class CourtNameMismatch(CaseError, ValidationFailed):
+    slug = "cases/court-name-mismatch"
+    title = "The court name does not match the court code"
+
+
 class DuplicateCaseNumber(CaseError, Conflict):
     slug = "cases/duplicate-case-number"
     title = "A different case with this case number exists"

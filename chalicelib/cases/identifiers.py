@@ -1,11 +1,15 @@
 """The identifiers court staff type and read out: case numbers, case account numbers, ID numbers.
 
 Every one of them carries a check that refuses a mistyped value before it reaches storage.
+Each is first folded to its NFKC form, so full-width digits, letters and brackets typed on a
+Chinese keyboard (``粤０６０４``, ``（２０２６）``) are the same value as the ASCII ones and
+the same case or person is one record; the patterns then accept ASCII digits only.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from chalicelib.courts import PROVINCES, court_region_digits
@@ -16,9 +20,17 @@ _CASE_NUMBER = re.compile(
     r"^\((?P<year>\d{4})\)"
     r"(?P<court>[" + "".join(PROVINCES) + r"]\d{0,4})"
     r"(?P<kind>执(?:恢|保|异|复|监|协)?)"
-    r"(?P<serial>[1-9]\d{0,5})号$"
+    r"(?P<serial>[1-9]\d{0,5})号$",
+    re.ASCII,
 )
-_COURT_CODE = re.compile(r"^[" + "".join(PROVINCES) + r"](\d{2}|\d{4})?$")
+_COURT_CODE = re.compile(r"^[" + "".join(PROVINCES) + r"](\d{2}|\d{4})?$", re.ASCII)
+# A court's name: Chinese characters ending in 法院 (人民法院, 中级人民法院, 海事法院 ...).
+_COURT_NAME = re.compile(r"^[\u4e00-\u9fff]{2,40}法院$")
+
+
+def fold(text: str) -> str:
+    """The NFKC form: full-width ``０``, ``Ａ`` and ``（`` become ``0``, ``A`` and ``(``."""
+    return unicodedata.normalize("NFKC", text) if isinstance(text, str) else text
 
 
 @dataclass(frozen=True)
@@ -36,7 +48,7 @@ class CaseNumber:
 
 def parse_case_number(text: str) -> CaseNumber:
     """Read a case number, accepting full-width brackets and stray spaces."""
-    normal = text.strip().replace("（", "(").replace("）", ")").replace(" ", "").replace("〔", "(")
+    normal = fold(text).strip().replace(" ", "").replace("〔", "(")
     normal = normal.replace("〕", ")")
     match = _CASE_NUMBER.match(normal)
     if not match:
@@ -50,11 +62,27 @@ def parse_case_number(text: str) -> CaseNumber:
     return CaseNumber(year, match["court"], match["kind"], int(match["serial"]))
 
 
+def mask_case_number(text: str) -> str:
+    """``(2026)粤0604执1234号`` -> ``(2026)粤0604执**34号``: enough for a payer to recognise the
+    case on the public page, not enough to find it elsewhere."""
+    number = parse_case_number(text)
+    serial = str(number.serial)
+    shown = mask_middle(serial, keep_start=0, keep_end=2) if len(serial) > 2 else "*" * len(serial)
+    return f"({number.year}){number.court_code}{number.kind}{shown}号"
+
+
 def check_court_code(code: str) -> str:
-    code = code.strip()
+    code = fold(code).strip()
     if not _COURT_CODE.match(code):
         raise ValueError("a court code is a province abbreviation and 2 or 4 digits, e.g. 粤0604")
     return code
+
+
+def check_court_name(name: str) -> str:
+    """A court's full name as printed on its notices, e.g. 佛山市禅城区人民法院."""
+    if not _COURT_NAME.match(name):
+        raise ValueError("a court name is the court's name in Chinese, ending in 法院")
+    return name
 
 
 # --- Case account numbers (一案一账号) -----------------------------------------------------
@@ -93,7 +121,7 @@ def make_account_number(court_code: str, year: int, serial: int) -> str:
 
 def normalise_account_number(text: str) -> str:
     """Digits only: people type the number with spaces or dashes between groups."""
-    digits = re.sub(r"[\s\-]", "", text)
+    digits = re.sub(r"[\s\-]", "", fold(text))
     if not digits.isdigit() or not digits.isascii():
         raise ValueError("a case account number has digits only")
     if len(digits) != ACCOUNT_NUMBER_LENGTH:
@@ -116,13 +144,13 @@ _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-_PHONE = re.compile(r"^1[3-9]\d{9}$")
+_PHONE = re.compile(r"^1[3-9][0-9]{9}$")
 
 
 def check_resident_id(value: str) -> str:
     """A mainland resident ID number (GB 11643): 17 digits and a MOD 11-2 check character."""
-    value = value.strip().upper()
-    if not re.fullmatch(r"\d{17}[\dX]", value):
+    value = fold(value).strip().upper()
+    if not re.fullmatch(r"[0-9]{17}[0-9X]", value):
         raise ValueError("a resident ID number has 17 digits and a final digit or X")
     total = sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS, strict=True))
     if _ID_CHECK[total % 11] != value[17]:
@@ -132,7 +160,7 @@ def check_resident_id(value: str) -> str:
 
 def check_credit_code(value: str) -> str:
     """A unified social credit code (GB 32100): 18 characters with a MOD 31 check character."""
-    value = value.strip().upper()
+    value = fold(value).strip().upper()
     if len(value) != 18 or any(c not in _USCC_ALPHABET for c in value):
         raise ValueError("a unified social credit code has 18 digits and capital letters")
     total = sum(_USCC_ALPHABET.index(c) * w for c, w in zip(value[:17], _USCC_WEIGHTS, strict=True))
@@ -142,7 +170,7 @@ def check_credit_code(value: str) -> str:
 
 
 def check_phone(value: str) -> str:
-    value = re.sub(r"[\s\-]", "", value).removeprefix("+86")
+    value = re.sub(r"[\s\-]", "", fold(value)).removeprefix("+86")
     if not _PHONE.match(value):
         raise ValueError("a phone number is an 11-digit mainland mobile number")
     return value

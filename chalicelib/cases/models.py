@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -16,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from chalicelib.bodies import Reason, RequestBody
+from chalicelib.bodies import Line, Reason, RequestBody
 from chalicelib.cases import identifiers
 from chalicelib.money import DEFAULT_CURRENCY, PositiveFen, check_currency
 
@@ -52,7 +53,7 @@ class PartyType(StrEnum):
     ORGANISATION = "organisation"
 
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Name = Line
 
 
 class ReceivingAccountIn(RequestBody):
@@ -65,7 +66,11 @@ class PartyIn(RequestBody):
     role: PartyRole
     name: Name
     type: PartyType
-    id_number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=18)]
+    id_number: Annotated[
+        str,
+        BeforeValidator(identifiers.fold),
+        StringConstraints(strip_whitespace=True, max_length=18),
+    ]
     phone: Annotated[str, AfterValidator(identifiers.check_phone)]
     receiving_account: ReceivingAccountIn | None = None
 
@@ -90,7 +95,7 @@ class OpenCase(RequestBody):
 
     case_number: str
     court_code: Annotated[str, AfterValidator(identifiers.check_court_code)]
-    court_name: Name
+    court_name: Annotated[Name, AfterValidator(identifiers.check_court_name)]
     fund_types: list[FundType] = Field(min_length=1, max_length=3)
     adjudicated_amount: PositiveFen
     currency: Annotated[str, AfterValidator(check_currency)] = DEFAULT_CURRENCY

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from chalicelib.cases import identifiers
 from chalicelib.cases.errors import (
     CaseNotFound,
+    CourtNameMismatch,
     DuplicateCaseNumber,
     InvalidAccountNumber,
     StatusChangeRefused,
@@ -31,7 +32,7 @@ from chalicelib.cases.models import (
 from chalicelib.cases.store import CasesStore
 from chalicelib.clock import Clock
 from chalicelib.courts import court_region_digits
-from chalicelib.problems import ServiceUnavailable
+from chalicelib.problems import FieldProblem, ServiceUnavailable
 
 OpenAccount = Callable[[str, str, str], object]  # (account number, case id, currency)
 
@@ -91,6 +92,9 @@ class CaseService:
         existing = self._store.case_id_by_number(request.case_number)
         if existing is not None:
             return self._replayed(existing, digest), False
+        # Every check that can refuse runs before the first write: a refused filing stores
+        # nothing, not even a spent serial.
+        self._check_court_name(request.court_code, request.court_name)
         now = self._clock.now()
         number = identifiers.parse_case_number(request.case_number)
         account = identifiers.make_account_number(
@@ -186,6 +190,18 @@ class CaseService:
         # The first filing may have stopped before its account was opened; opening is idempotent.
         self._open_account(case.account_number, case.case_id, case.currency)
         return case
+
+    def _check_court_name(self, court_code: str, court_name: str) -> None:
+        """A court has one name: the one its cases already carry (the public page shows it)."""
+        cases, _ = self._store.page(court_code, None, limit=1, cursor=None)
+        for known in (case.court_name for case in cases):
+            if known != court_name:
+                raise CourtNameMismatch(
+                    f"court {court_code} is {known}, not {court_name}",
+                    errors=[
+                        FieldProblem(pointer="/court_name", detail=f"court {court_code} is {known}")
+                    ],
+                )
 
     def _next_serial(self, court_code: str, year: int) -> int:
         region = court_region_digits(court_code)

@@ -13,7 +13,6 @@ from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -21,7 +20,7 @@ from pydantic import (
     StringConstraints,
 )
 
-from chalicelib.bodies import Reason, RequestBody
+from chalicelib.bodies import Line, Moment, Reason, RequestBody
 from chalicelib.money import PositiveFen
 
 # Receipts show, and are numbered by, the court's time: China has one zone and no summer time.
@@ -179,6 +178,20 @@ class ReviewItem(BaseModel):
     received_at: datetime
     why: str
     payment_id: str | None = None
+
+
+class MalformedEventRecord(BaseModel):
+    """A signed rail event whose shape collection does not act on (an amount as text, no
+    currency, metadata as a list): acknowledged so the rail stops retrying, never posted, and
+    kept with the start of its body for finance to look into."""
+
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
+    key: str
+    rail: str
+    why: str
+    received_at: datetime
+    body_start: str
 
 
 class CounterCash(BaseModel):
@@ -354,8 +367,8 @@ class CounterCashEntry(RequestBody):
     id: EntryId
     account_id: Annotated[str, StringConstraints(pattern=r"^[0-9]{16}$")]
     amount: PositiveFen
-    receipt_no: ReceiptNumber
-    received_at: Annotated[AwareDatetime, BeforeValidator(_text_only)]
+    receipt_no: Annotated[Line, BeforeValidator(_receipt_number), StringConstraints(max_length=64)]
+    received_at: Annotated[Moment, BeforeValidator(_text_only)]
 
 
 class RejectEntry(RequestBody):

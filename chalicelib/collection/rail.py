@@ -49,6 +49,16 @@ class RailPayment:
     client_secret: str | None = field(default=None, repr=False)
 
 
+class MalformedEvent(Exception):
+    """A verified event that does not have the shape collection acts on. ``key`` names it
+    (its id, or a digest of the body when even the id is unreadable) so a retry is known."""
+
+    def __init__(self, key: str, why: str) -> None:
+        super().__init__(why)
+        self.key = key
+        self.why = why
+
+
 @dataclass(frozen=True)
 class RailEvent:
     """A verified notification from the rail."""

@@ -48,7 +48,7 @@ _LABELS: dict[Language, dict[str, str]] = {
         "paid_at": "到账时间",
         "reference": "支付流水号",
         "method": "缴款方式",
-        "method_value": "网上支付（{rail}）",
+        "method_value": "网上支付",
         "status": "状态",
         "status_value": "已到账",
         "time_zone": "北京时间",
@@ -65,7 +65,7 @@ _LABELS: dict[Language, dict[str, str]] = {
         "paid_at": "Received at",
         "reference": "Payment reference",
         "method": "Paid by",
-        "method_value": "online payment ({rail})",
+        "method_value": "online payment",
         "status": "Status",
         "status_value": "Received",
         "time_zone": "China Standard Time",
@@ -134,29 +134,36 @@ def _register_font(path: str) -> str:
     return FONT_NAME
 
 
-def render_receipt(payment: Payment, *, lang: Language, font: str = DEFAULT_FONT) -> bytes:
-    """The receipt of a received payment, its time shown in China Standard Time, drawn with the
-    CJK font at ``font`` (the ``receipt_font`` setting)."""
+def receipt_rows(payment: Payment, *, lang: Language) -> list[tuple[str, str]]:
+    """What the receipt says, label and value, in the payer's words: the amount grouped as on
+    the pages, the time in China Standard Time, the way of paying without the rail's name."""
     if payment.paid_at is None or payment.receipt_number is None:
         raise ValueError("only a received payment has a receipt")
     china_time = payment.paid_at.astimezone(CHINA_TIME)
-    font = _register_font(font)
     labels = _LABELS[lang]
     amount = payment.amount_received or payment.amount
-    rows = [
+    return [
         (labels["receipt_number"], payment.receipt_number),
         (labels["case_number"], payment.case.case_number),
         (labels["account"], group_account_number(payment.case.account_number)),
-        (labels["amount"], f"{payment.currency} {format_yuan(amount)}"),
+        (labels["amount"], f"{payment.currency} {format_yuan(amount, grouped=True)}"),
         (labels["amount_words"], "人民币" + amount_in_words(amount)),
         (
             labels["paid_at"],
             f"{china_time:%Y-%m-%d %H:%M:%S} ({labels['time_zone']})",
         ),
         (labels["reference"], payment.rail_reference or ""),
-        (labels["method"], labels["method_value"].format(rail=payment.rail)),
+        (labels["method"], labels["method_value"]),
         (labels["status"], labels["status_value"]),
     ]
+
+
+def render_receipt(payment: Payment, *, lang: Language, font: str = DEFAULT_FONT) -> bytes:
+    """The receipt of a received payment as a one-page PDF, drawn with the CJK font at ``font``
+    (the ``receipt_font`` setting)."""
+    rows = receipt_rows(payment, lang=lang)
+    font = _register_font(font)
+    labels = _LABELS[lang]
 
     buffer = io.BytesIO()
     width, height = landscape(A5)

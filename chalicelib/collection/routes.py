@@ -26,9 +26,15 @@ from chalicelib.collection.models import (
     RejectEntry,
     StartPayment,
 )
-from chalicelib.collection.views import browser_view, overview_view, payment_view
-from chalicelib.http import Call, json_response, route
+from chalicelib.collection.views import (
+    browser_view,
+    overview_view,
+    payment_view,
+    standing_view,
+)
+from chalicelib.http import Call, client_address, json_response, route
 from chalicelib.identity import READERS, Principal, Role
+from chalicelib.ratelimit import Bucket, client_key
 from chalicelib.wiring import (
     case_service,
     claim_desk,
@@ -72,7 +78,7 @@ def _claim_in_courts(principal: Principal, reference: str) -> None:
 # -- the payer -------------------------------------------------------------------------------
 
 
-@route(blueprint, "/collection/cases/{account_number}", public=True)
+@route(blueprint, "/collection/cases/{account_number}", public=True, rate_limit=Bucket.LOOKUP)
 def case_overview(call: Call, account_number: str) -> dict[str, Any]:
     """What the case owes, has been paid and has left; a mistyped number is refused."""
     return overview_view(collection_service().overview(account_number))
@@ -84,10 +90,14 @@ def case_overview(call: Call, account_number: str) -> dict[str, Any]:
     methods=["POST"],
     public=True,
     body=StartPayment,
+    rate_limit=Bucket.PAYMENT,
 )
 def start_payment(call: Call, account_number: str) -> Response:
     step = collection_service().start_payment(
-        account_number, call.body, idempotency_key=call.header("idempotency-key")
+        account_number,
+        call.body,
+        idempotency_key=call.header("idempotency-key"),
+        client=client_key(client_address(call.request)),
     )
     body = {
         "payment": payment_view(step.payment),
@@ -105,6 +115,7 @@ def start_payment(call: Call, account_number: str) -> Response:
     methods=["POST"],
     public=True,
     body=CardConfirmation,
+    rate_limit=Bucket.PAYMENT,
 )
 def confirm_card(call: Call, payment_id: str) -> dict[str, Any]:
     step = collection_service().confirm_card(payment_id, call.body.card_token)
@@ -130,7 +141,7 @@ def receipt_pdf(call: Call, payment_id: str) -> Response:
         headers={
             "Content-Type": "application/pdf",
             "Content-Disposition": f'inline; filename="{filename}"',
-            "Cache-Control": "private, max-age=300",
+            "Cache-Control": "no-store",  # a receipt names the case and the amount
         },
     )
 
@@ -293,11 +304,26 @@ def review_queue(call: Call) -> dict[str, Any]:
     return {"items": collection_service().review_queue(limit=call.query.limit)}
 
 
+@route(blueprint, "/collection/reviews/events", roles=QUEUE_READERS, query=QueueQuery)
+def malformed_events(call: Call) -> dict[str, Any]:
+    """Signed rail events of a shape collection does not act on, newest first: nothing was
+    posted for them; finance looks at the rail for what really happened."""
+    items = collection_service().malformed_events(limit=call.query.limit)
+    return {"items": [i.model_dump(mode="json") for i in items]}
+
+
 @route(blueprint, "/collection/surplus-drafts", roles=READERS, query=QueueQuery)
 def surplus_drafts(call: Call) -> dict[str, Any]:
     """Cases paid beyond what they owe: draft refunds for the refunds workflow."""
     drafts = collection_service().surplus_drafts(limit=call.query.limit)
     return {"items": [d for d in drafts if call.actor.sees_accounts([d.account_number])]}
+
+
+@route(blueprint, "/cases/{case_id}/standing", roles=READERS)
+def case_standing(call: Call, case_id: str) -> dict[str, Any]:
+    """What the case owes, has been paid (online, claimed, at the counter), has left and was
+    overpaid: the figures the public page no longer shows."""
+    return standing_view(collection_service().standing_of_case(case_id))
 
 
 @route(blueprint, "/cases/{case_id}/payments", roles=READERS)

@@ -39,6 +39,7 @@ from chalicelib.collection.models import (
     CashEntry,
     ClaimStatus,
     CounterCash,
+    MalformedEventRecord,
     Notice,
     NoticeStatus,
     Payment,
@@ -52,6 +53,7 @@ from chalicelib.collection.models import (
 )
 from chalicelib.collection.rail import (
     BrowserSetup,
+    MalformedEvent,
     PaymentRail,
     RailEvent,
     RailEventKind,
@@ -84,9 +86,12 @@ PAID_IN_FULL = "case.paid_in_full"
 MAX_ATTEMPTS = 6
 SWEEP_OVERLAP = timedelta(minutes=15)  # rail and our clocks disagree a little; re-reading is free
 RAIL_EVENT_RETENTION = timedelta(days=30)  # Stripe lists events of the last 30 days only
-# The payment id is derived from the key and the (public) account number, and a replay hands
-# the payment back: a key must be long enough to be random, or a stranger could guess it.
-_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_\-]{20,100}$")
+# The payment id is derived from the key, the (public) account number and the client, and a
+# replay hands the payment back: a key must be random (a version 4 UUID, as the pay page makes
+# with crypto.randomUUID()), and another client sending the same key gets a payment of its own.
+_IDEMPOTENCY_KEY = re.compile(
+    r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,7 @@ class CollectionService:
         ledger: LedgerService,
         notifier: Notifier,
         sweep_lookback: timedelta = timedelta(days=3),
+        max_payment_multiple: int = 2,
     ) -> None:
         self.store = store
         self._rail = rail
@@ -146,6 +152,7 @@ class CollectionService:
         self._ledger = ledger
         self._notifier = notifier
         self._sweep_lookback = sweep_lookback  # Stripe retries a webhook for up to 3 days
+        self._max_payment_multiple = max_payment_multiple
 
     @property
     def rail(self) -> PaymentRail:
@@ -163,11 +170,26 @@ class CollectionService:
             standing=self.store.standing(case.case_id),
         )
 
+    def standing_of_case(self, case_id: str) -> CaseOverview:
+        """The case and what has been paid into it, for staff."""
+        case = self._cases.get(case_id)
+        return CaseOverview(
+            case=snapshot(case),
+            status=case.status.value,
+            standing=self.store.standing(case.case_id),
+        )
+
     def start_payment(
-        self, account_number: str, request: StartPayment, *, idempotency_key: str | None
+        self,
+        account_number: str,
+        request: StartPayment,
+        *,
+        idempotency_key: str | None,
+        client: str = "",
     ) -> PaymentStep:
         """Open a payment for the case at the rail. The page sends an idempotency key per
-        attempt, so a double tap or a retried request opens one payment, not two."""
+        attempt, so a double tap or a retried request from the same ``client`` opens one
+        payment, not two."""
         case = self._cases.find_by_account_number(account_number)
         if case.status != CaseStatus.OPEN:
             raise CaseNotPayable(
@@ -182,7 +204,18 @@ class CollectionService:
                 "confirm that you mean to overpay (the surplus is refunded on application)",
                 remaining=remaining,
             )
-        payment_id = self._payment_id(case.account_number, idempotency_key)
+        ceiling = remaining * self._max_payment_multiple
+        if request.amount > ceiling:
+            raise AmountRefused(
+                f"a payment into this case is at most {format_yuan(ceiling)} yuan "
+                f"({self._max_payment_multiple} times the {format_yuan(remaining)} yuan that "
+                "remains)"
+                if remaining
+                else f"case {case.case_number} is paid in full and takes no more payments",
+                remaining=remaining,
+                ceiling=ceiling,
+            )
+        payment_id = self._payment_id(case.account_number, idempotency_key, client)
         digest = hashlib.sha256(
             f"{case.account_number}|{request.amount}|{request.accept_surplus}".encode()
         ).hexdigest()
@@ -296,13 +329,32 @@ class CollectionService:
         """Cases paid beyond what they owe, newest first: the refunds workflow's inbox."""
         return self.store.surplus_drafts(limit=limit)
 
+    def malformed_events(self, *, limit: int) -> list[MalformedEventRecord]:
+        """Signed rail events of a shape not acted on, newest first, for finance to review."""
+        return self.store.malformed_events(limit=limit)
+
     # -- webhooks and the sweeper ------------------------------------------------------------
 
     def ingest_webhook(self, raw_body: bytes, headers: Mapping[str, str]) -> dict[str, str]:
         """Verify, record the event id, act, mark done. A duplicate is acknowledged and does
         nothing; an event recorded but never finished (a crash) is acted on again, which is
-        safe because every action is idempotent."""
-        event = self.rail.parse_event(raw_body, headers)
+        safe because every action is idempotent. A verified event of the wrong shape is kept
+        for review and acknowledged, never acted on."""
+        try:
+            event = self.rail.parse_event(raw_body, headers)
+        except MalformedEvent as malformed:
+            record = MalformedEventRecord(
+                key=malformed.key,
+                rail=self.rail.name,
+                why=malformed.why[:500],
+                received_at=self._clock.now(),
+                body_start=raw_body[:2000].decode("utf-8", "replace"),
+            )
+            new = self.store.record_malformed_event(record)
+            log.warning(
+                "collection: %s event %s kept for review: %s", record.rail, record.key, record.why
+            )
+            return {"event": malformed.key, "outcome": "malformed" if new else "duplicate"}
         received = isoformat(self._clock.now())
         if not self.store.record_event(self.rail.name, event.event_id, event.event_type, received):
             return {"event": event.event_id, "outcome": "duplicate"}
@@ -822,14 +874,13 @@ class CollectionService:
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _payment_id(self, account_number: str, idempotency_key: str | None) -> str:
+    def _payment_id(self, account_number: str, idempotency_key: str | None, client: str) -> str:
         if idempotency_key is None:
             return "pay_" + secrets.token_hex(12)
         if not _IDEMPOTENCY_KEY.match(idempotency_key):
-            raise BadRequest(
-                "an Idempotency-Key is 20 to 100 letters, digits, '-' or '_', random (a UUID)"
-            )
-        digest = hashlib.sha256(f"{account_number}|{idempotency_key}".encode()).hexdigest()
+            raise BadRequest("an Idempotency-Key is a random (version 4) UUID, new per attempt")
+        scope = f"{account_number}|{client}|{idempotency_key.lower()}"
+        digest = hashlib.sha256(scope.encode()).hexdigest()
         return "pay_" + digest[:24]
 
     def _replayed(self, payment_id: str, digest: str) -> Payment:

@@ -6,6 +6,8 @@
     CASE#{case_id}            SURPLUS   the draft refund            gsi2 SURPLUS#draft / {at}#{case}
     RECEIPTNO#{court}#{year}  SEQ       the court's gapless receipt counter
     EVENT#{rail}#{event_id}   EVENT     a webhook: received, then processed
+    EVENT#{rail}#{key}        EVENT     a webhook of the wrong shape
+                                        gsi1 EVENTQ#malformed / {at}#{key}
     UNIDENTIFIED#{reference}  ITEM      不明款 to be claimed     gsi1 CLAIMQ#{status} / {at}#{ref}
     REVIEW#{reference}        ITEM      a payment not postable      gsi1 REVIEWQ#open / {at}#{ref}
     NOTICE#{key}              NOTICE    a notification owed         gsi2 NOTICE#{status} / {at}#{k}
@@ -34,6 +36,7 @@ from chalicelib.collection.models import (
     CaseStanding,
     ClaimStatus,
     CounterCash,
+    MalformedEventRecord,
     Notice,
     NoticeStatus,
     Payment,
@@ -346,6 +349,19 @@ class CollectionStore:
                 ":at": _s(processed_at),
             },
         )
+
+    def record_malformed_event(self, record: MalformedEventRecord) -> bool:
+        """Keep a misshapen event for review, once; False if it was recorded before."""
+        item = _event_key(record.rail, record.key) | {
+            "state": _s("malformed"),
+            "doc": _s(record.model_dump_json()),
+            "gsi1pk": _s("EVENTQ#malformed"),
+            "gsi1sk": _s(f"{isoformat(record.received_at)}#{record.key}"),
+        }
+        return self._put(item, "attribute_not_exists(pk)", {})
+
+    def malformed_events(self, *, limit: int) -> list[MalformedEventRecord]:
+        return self._query_index("gsi1", "EVENTQ#malformed", MalformedEventRecord, limit=limit)
 
     def event_state(self, rail: str, event_id: str) -> str | None:
         item = self._get(_event_key(rail, event_id))

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import stripe
 
+from chalicelib import jsondepth
 from chalicelib.clock import Clock
 from chalicelib.collection.errors import (
     PaymentConflict,
@@ -30,31 +31,24 @@ from chalicelib.collection.errors import (
 from chalicelib.collection.rail import (
     BalanceKind,
     BrowserSetup,
+    MalformedEvent,
     RailBalanceTransaction,
     RailEvent,
     RailEventKind,
     RailPayment,
     RailRefund,
     RailRefundEvent,
-    RailStatus,
     RefundStatus,
 )
+from chalicelib.collection.stripe_events import MisshapenData, event_shape, intent_payment
 
 log = logging.getLogger(__name__)
 
 STRIPE_API = "https://api.stripe.com"
 WALLETS = frozenset({"alipay", "wechat_pay"})  # Stripe payment method types for Chinese wallets
 STRIPE_JS = "https://js.stripe.com/v3/"
+MAX_EVENT_DEPTH = 32  # Stripe's events nest a handful of levels
 
-_STATUSES = {
-    "requires_payment_method": RailStatus.AWAITING_METHOD,
-    "requires_confirmation": RailStatus.AWAITING_CONFIRMATION,
-    "requires_action": RailStatus.REQUIRES_ACTION,
-    "processing": RailStatus.PROCESSING,
-    "requires_capture": RailStatus.PROCESSING,
-    "succeeded": RailStatus.SUCCEEDED,
-    "canceled": RailStatus.CANCELED,
-}
 _EVENT_KINDS = {
     "payment_intent.succeeded": RailEventKind.SUCCEEDED,
     "payment_intent.payment_failed": RailEventKind.FAILED,
@@ -95,28 +89,6 @@ def _origin(url: str) -> str:
 
 def _from_timestamp(value: Any) -> datetime:
     return datetime.fromtimestamp(int(value), UTC)
-
-
-def payment_from_object(data: Mapping[str, Any]) -> RailPayment:
-    """A PaymentIntent (as a plain dict, from the API or a webhook) as a ``RailPayment``."""
-    metadata = data.get("metadata") or {}
-    error = data.get("last_payment_error") or {}
-    status = _STATUSES.get(str(data.get("status")), RailStatus.AWAITING_METHOD)
-    # What was received, where Stripe reports it (localstripe does not): a succeeded intent's
-    # ``amount_received`` is the money that moved, whatever ``amount`` was asked.
-    received = data.get("amount_received")
-    amount = received if status == RailStatus.SUCCEEDED and received is not None else data["amount"]
-    return RailPayment(
-        reference=str(data["id"]),
-        amount=int(amount),
-        currency=str(data["currency"]).upper(),
-        status=status,
-        created_at=_from_timestamp(data.get("created", 0)),
-        payment_id=metadata.get("payment_id"),
-        account_number=metadata.get("case_account"),
-        failure_message=error.get("message"),
-        client_secret=data.get("client_secret"),
-    )
 
 
 _REFUND_STATUSES = {
@@ -223,7 +195,7 @@ class StripeRail:
                 options={"idempotency_key": key},
             )
         )
-        return payment_from_object(intent.to_dict())
+        return intent_payment(intent.to_dict())
 
     def confirm_with_card(self, reference: str, *, card_token: str) -> RailPayment:
         token = self._call(lambda: self._client.v1.tokens.retrieve(card_token))
@@ -236,11 +208,11 @@ class StripeRail:
             )
         )
         intent = self._call(lambda: self._client.v1.payment_intents.confirm(reference))
-        return payment_from_object(intent.to_dict())
+        return intent_payment(intent.to_dict())
 
     def retrieve(self, reference: str) -> RailPayment:
         intent = self._call(lambda: self._client.v1.payment_intents.retrieve(reference))
-        return payment_from_object(intent.to_dict())
+        return intent_payment(intent.to_dict())
 
     def succeeded_since(self, moment: datetime) -> Iterator[RailPayment]:
         events = self._call(
@@ -254,7 +226,7 @@ class StripeRail:
         )
         seen: set[str] = set()
         for event in events.auto_paging_iter():
-            payment = payment_from_object(event.to_dict()["data"]["object"])
+            payment = intent_payment(event.to_dict()["data"]["object"])
             if payment.reference not in seen:
                 seen.add(payment.reference)
                 yield payment
@@ -277,21 +249,29 @@ class StripeRail:
             yield balance_from_object(item.to_dict())
 
     def parse_event(self, raw_body: bytes, headers: Mapping[str, str]) -> RailEvent:
-        signed_at = self._verify(raw_body, headers)
+        """A verified event, or ``MalformedEvent`` when its shape is not one collection acts
+        on (it is then recorded for review, never posted)."""
+        self._verify(raw_body, headers)
+        key = "body-" + hashlib.sha256(raw_body).hexdigest()[:32]
         try:
-            event = json.loads(raw_body)
-            event_id, event_type = str(event["id"]), str(event["type"])
-            data = event["data"]["object"]
-        except (ValueError, KeyError, TypeError) as error:
-            raise WebhookRejected("the webhook body is not a Stripe event") from error
+            text = raw_body.decode("utf-8")
+            if jsondepth.exceeds(text, MAX_EVENT_DEPTH):
+                raise MalformedEvent(key, f"the event nests deeper than {MAX_EVENT_DEPTH} levels")
+            event = event_shape(json.loads(text))
+        except (UnicodeDecodeError, ValueError) as error:
+            raise MalformedEvent(key, f"the event is not a Stripe event: {error}") from error
+        data = event.data.object
         payment = None
-        if isinstance(data, dict) and data.get("object") == "payment_intent":
-            payment = payment_from_object(data)
+        if data.get("object") == "payment_intent":
+            try:
+                payment = intent_payment(data)
+            except MisshapenData as error:
+                raise MalformedEvent(event.id, f"the payment intent: {error}") from error
         return RailEvent(
-            event_id=event_id,
-            event_type=event_type,
-            kind=_EVENT_KINDS.get(event_type, RailEventKind.OTHER),
-            created_at=_from_timestamp(event.get("created", signed_at.timestamp())),
+            event_id=event.id,
+            event_type=event.type,
+            kind=_EVENT_KINDS.get(event.type, RailEventKind.OTHER),
+            created_at=datetime.fromtimestamp(event.created, UTC),
             payment=payment,
         )
 

@@ -1,11 +1,13 @@
-"""How collection shows itself: public views for the payer's pages carry the case's public
-facts only (case number, court, amounts), never a party's name, ID number or phone."""
+"""How collection shows itself. The public case view, which anyone who types an account number
+sees, carries only what a payer needs: the court, the case number masked, and what remains to
+pay. A payment's view (behind its unguessable id) names the case in full, for the receipt.
+Neither ever shows a party's name, ID number or phone."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.cases.identifiers import group_account_number
+from chalicelib.cases.identifiers import group_account_number, mask_case_number
 from chalicelib.clock import isoformat
 from chalicelib.collection.models import Payment
 from chalicelib.collection.rail import BrowserSetup
@@ -23,17 +25,31 @@ def overview_view(overview: CaseOverview) -> dict[str, Any]:
     case, standing = overview.case, overview.standing
     owed = case.adjudicated_amount
     return {
-        "case_number": case.case_number,
+        "case_number_masked": mask_case_number(case.case_number),
         "court_name": case.court_name,
         "account_number": case.account_number,
         "account_number_display": group_account_number(case.account_number),
-        "status": overview.status,
         "accepts_payments": overview.accepts_payments,
+        "remaining": _money(standing.remaining(owed), case.currency),
+        "paid_in_full": standing.paid >= owed,
+    }
+
+
+def standing_view(overview: CaseOverview) -> dict[str, Any]:
+    """For court staff: what the case owes, has been paid, has left and was overpaid."""
+    case, standing = overview.case, overview.standing
+    owed = case.adjudicated_amount
+    return {
+        "case_id": case.case_id,
+        "case_number": case.case_number,
+        "account_number": case.account_number,
+        "status": overview.status,
         "owed": _money(owed, case.currency),
         "paid": _money(standing.paid, case.currency),
         "remaining": _money(standing.remaining(owed), case.currency),
         "surplus": _money(standing.surplus(owed), case.currency),
         "paid_in_full": standing.paid >= owed,
+        "payments": standing.payments,
     }
 
 

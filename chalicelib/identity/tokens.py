@@ -33,6 +33,8 @@ class TokenSettings:
     audience: str
     jwks_url: str | None = None
     jwks_file: str | None = None
+    # A token issued longer ago than this is refused whatever its ``exp`` says.
+    max_age_seconds: int = 24 * 3600
 
     def __post_init__(self) -> None:
         if self.jwks_file and self.stage != "local":
@@ -106,8 +108,16 @@ class TokenVerifier:
             raise NotSignedIn(f"the token is not valid: {error}") from error
         if claims.get("token_use", "id") != "id":
             raise NotSignedIn("send an ID token")
-        if claims["iat"] > time.time() + LEEWAY_SECONDS:
+        # PyJWT reads ``"exp": "99999999999"`` as a number; the JWT spec says a NumericDate.
+        for name in ("exp", "iat", "nbf"):
+            value = claims.get(name, 0)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise NotSignedIn(f"the token's {name} claim is not a number")
+        now = time.time()
+        if claims["iat"] > now + LEEWAY_SECONDS:
             raise NotSignedIn("the token is issued in the future")
+        if claims["iat"] < now - self._settings.max_age_seconds - LEEWAY_SECONDS:
+            raise NotSignedIn("the token was issued too long ago; sign in again")
         groups = claims.get("cognito:groups") or []
         if not isinstance(groups, list):
             raise NotSignedIn("the token's groups claim is malformed")

@@ -16,8 +16,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from chalicelib.bodies import Moment, Reason
 from chalicelib.ledger.errors import InsufficientFunds, InvalidTransfer
 from chalicelib.money import MAX_FEN, PositiveFen, check_currency
 
@@ -608,20 +609,20 @@ class ProposeCorrection(_Frozen):
     debit_account: str = Field(min_length=1, max_length=64)
     credit_account: str = Field(min_length=1, max_length=64)
     amount: PositiveFen
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Reason
 
 
 class RejectCorrection(_Frozen):
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Reason
 
 
 class BalanceQuery(_Frozen):
-    at: AwareDatetime | None = None
+    at: Moment | None = None
 
 
 class StatementQuery(_Frozen):
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Moment
+    end: Moment
     limit: int = Field(default=100, ge=1, le=500)
     cursor: str | None = Field(default=None, max_length=2048)
 

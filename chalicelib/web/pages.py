@@ -29,6 +29,7 @@ STATIC_TYPES = {
     "pay.js": "text/javascript; charset=utf-8",
     "receipt.js": "text/javascript; charset=utf-8",
     "start.js": "text/javascript; charset=utf-8",
+    "icon.svg": "image/svg+xml",
 }
 HTML_TYPE = "text/html; charset=utf-8"
 
@@ -96,8 +97,18 @@ def receipt_page(call: Call, payment_id: str) -> Response:
     return _page("receipt.html", {"payment_id": payment_id})
 
 
+@route(blueprint, "/favicon.ico", public=True)
+def favicon(call: Call) -> Response:
+    """Browsers ask for it on every page even when the page names its icon."""
+    return _static("icon.svg")
+
+
 @route(blueprint, "/static/{name}", public=True)
 def static_file(call: Call, name: str) -> Response:
+    return _static(name)
+
+
+def _static(name: str) -> Response:
     content_type = STATIC_TYPES.get(name)
     if content_type is None:
         raise NotFound(f"there is no file {name!r}")

@@ -55,8 +55,9 @@ def entered_and_confirmed(api: Any, token: Any, body: dict[str, Any]) -> Any:
     return confirm(api, token, body["id"])
 
 
-def overview(api: Any, case: Case) -> dict[str, Any]:
-    return dict(json.loads(api.get(f"/collection/cases/{case.account_number}").body))
+def standing(api: Any, token: Any, case: Case) -> dict[str, Any]:
+    answer = api.get(f"/cases/{case.case_id}/standing", headers=token("finance"))
+    return dict(json.loads(answer.body))
 
 
 def test_entered_cash_moves_nothing_until_another_person_confirms_it(
@@ -69,7 +70,7 @@ def test_entered_cash_moves_nothing_until_another_person_confirms_it(
     assert entered.headers["Location"] == "/collection/counter-cash/cash-1"
     entry = json.loads(entered.body)
     assert (entry["status"], entry["amount"], entry["entered_by"]) == ("proposed", 3_000, "clerk-3")
-    assert overview(api, case)["paid"]["fen"] == 0
+    assert standing(api, token, case)["paid"]["fen"] == 0
     assert ledger_service().balance(case.account_number).posted == 0
     waiting = json.loads(api.get("/collection/counter-cash", headers=token("finance")).body)
     assert [e["id"] for e in waiting["items"]] == ["cash-1"]
@@ -83,7 +84,7 @@ def test_entered_cash_moves_nothing_until_another_person_confirms_it(
         3_000,
         "finance-7",
     )
-    view = overview(api, case)
+    view = standing(api, token, case)
     assert (view["paid"]["fen"], view["remaining"]["fen"]) == (3_000, 7_000)
     ledger = ledger_service()
     assert ledger.balance(case.account_number).posted == 3_000
@@ -143,7 +144,7 @@ def test_a_replayed_entry_or_confirmation_gets_the_first_answer_and_counts_once(
     someone_else = confirm(api, token, subject="finance-8")
     assert someone_else.status_code == 409
     assert json.loads(someone_else.body)["type"].endswith("collection/already-decided")
-    assert overview(api, case)["paid"]["fen"] == 3_000
+    assert standing(api, token, case)["paid"]["fen"] == 3_000
     assert collection.store.standing(case.case_id).payments == 1
     assert ledger_service().balance(case.account_number).posted == 3_000
 
@@ -207,7 +208,7 @@ def test_a_crash_after_the_ledger_posted_is_counted_exactly_once_by_the_retry(
     assert retried.status_code == 201, retried.body
     assert json.loads(retried.body)["confirmed_by"] == "finance-7"  # as the ledger holds it
     assert confirm(api, token, subject="finance-8").status_code == 201
-    assert overview(api, case)["paid"]["fen"] == 3_000
+    assert standing(api, token, case)["paid"]["fen"] == 3_000
     assert collection.store.standing(case.case_id).payments == 1
     assert ledger_service().balance(case.account_number).posted == 3_000
 
@@ -224,7 +225,7 @@ def test_paying_in_full_at_the_counter_tells_the_creditor_once_and_closes_the_pa
 
     [message] = outbox_deliveries(outbox)
     assert (message.kind, message.address) == ("case.paid_in_full", case.creditors[0].phone)
-    view = overview(api, case)
+    view = standing(api, token, case)
     assert (view["paid"]["fen"], view["remaining"]["fen"], view["paid_in_full"]) == (
         10_000,
         0,
@@ -242,7 +243,7 @@ def test_counter_cash_beyond_what_is_owed_is_a_surplus_draft(
     case = open_case(amount=10_000)
     assert entered_and_confirmed(api, token, cash(case, clock, amount=12_500)).status_code == 201
 
-    assert overview(api, case)["surplus"]["fen"] == 2_500
+    assert standing(api, token, case)["surplus"]["fen"] == 2_500
     [draft] = json.loads(api.get("/collection/surplus-drafts", headers=token("finance")).body)[
         "items"
     ]
@@ -427,3 +428,23 @@ def test_an_entry_that_meets_a_concurrent_transaction_is_tried_again(
     assert len(injected) == 2
     assert entered.status_code == 201, entered.body
     assert json.loads(entered.body)["status"] == "proposed"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"received_at": "0001-01-01T00:00:00+14:00"},
+        {"received_at": "9999-12-31T23:59:59-14:00"},
+        {"receipt_no": "GD-2026\x00-000123"},
+        {"receipt_no": "GD-\u202e321000-6202"},
+        {"receipt_no": " "},
+    ],
+    ids=["year-1", "year-9999", "nul", "bidi-override", "blank"],
+)
+def test_counter_cash_with_an_impossible_date_or_disguised_receipt_is_refused(
+    api: Any, token: Any, clock: FixedClock, collection: CollectionService, changes: Any
+) -> None:
+    case = open_case(amount=10_000)
+    answer = enter(api, token, cash(case, clock, **changes))
+    assert answer.status_code == 422, answer.body
+    assert ledger_service().balance(case.account_number).posted == 0

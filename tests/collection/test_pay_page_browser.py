@@ -153,11 +153,16 @@ def test_payer_pays_in_two_parts_on_a_phone_and_the_case_is_paid(stack: dict[str
             page.click("#find-form button[type=submit]")
             page.wait_for_selector("#message:not([hidden])")
             assert "校验位不符" in str(page.text_content("#message"))
+            # A mistyped link to the pay page itself offers the field to type it again.
+            page.goto(f"{stack['api']}/pay/{mistyped}")
+            page.wait_for_selector("#find-form:not([hidden])")
+            assert "校验位不符" in str(page.text_content("#load-error"))
             page.fill("#account", " ".join(case.account_number[i : i + 4] for i in (0, 4, 8, 12)))
             page.click("#find-form button[type=submit]")
             page.wait_for_url(f"**/pay/{case.account_number}?lang=zh")
             page.wait_for_selector("#case:not([hidden])")
-            assert page.text_content("#case-number") == "(2026)粤0604执4321号"
+            assert page.is_hidden("#find-form")
+            assert page.text_content("#case-number") == "(2026)粤0604执**21号"
             assert page.text_content("#remaining") == "¥100.00"
             assert page.input_value("#amount") == "100.00"
             assert "张三" not in page.content()  # no party's personal data on the page
@@ -184,8 +189,8 @@ def test_payer_pays_in_two_parts_on_a_phone_and_the_case_is_paid(stack: dict[str
 
             page.click("#back")
             page.wait_for_selector("#case:not([hidden])")
-            assert page.text_content("#paid") == "¥40.00"
             assert page.text_content("#remaining") == "¥60.00"
+            assert page.is_hidden("#receipts")
             second = pay(page, None)
             assert second != first
             assert page.text_content("#amount") == "¥60.00"
@@ -199,6 +204,9 @@ def test_payer_pays_in_two_parts_on_a_phone_and_the_case_is_paid(stack: dict[str
             page.click("#back")
             page.wait_for_selector("#paid-in-full:not([hidden])")
             assert page.text_content("#remaining") == "¥0.00"
+            # Paid in full: no pay form, and the receipts of this device's payments instead.
+            assert page.is_hidden("#pay-form")
+            assert page.locator("#receipt-list a").all_text_contents() == [first, second]
             assert page.evaluate("document.documentElement.scrollWidth") <= 375
 
             page.click("#lang-switch")

@@ -52,20 +52,31 @@ def problem(answer: Any) -> dict[str, Any]:
     return dict(json.loads(answer.body))
 
 
-def test_case_overview_shows_public_facts_only(api: Any, collection: CollectionService) -> None:
+def test_case_overview_shows_what_a_payer_needs_only(
+    api: Any, collection: CollectionService
+) -> None:
     case = open_case(amount=12_345)
     answer = api.get(f"/collection/cases/{case.account_number}")
 
     assert answer.status_code == 200
     view = json.loads(answer.body)
-    assert view["case_number"] == "(2026)粤0604执1234号"
+    assert set(view) == {
+        "court_name",
+        "case_number_masked",
+        "account_number",
+        "account_number_display",
+        "remaining",
+        "accepts_payments",
+        "paid_in_full",
+    }
+    assert view["case_number_masked"] == "(2026)粤0604执**34号"
     assert view["court_name"] == "佛山市禅城区人民法院"
     assert view["account_number_display"] == " ".join(
         case.account_number[i : i + 4] for i in range(0, 16, 4)
     )
-    assert view["owed"] == {"fen": 12_345, "yuan": "123.45", "currency": "CNY"}
-    assert view["remaining"]["fen"] == 12_345
+    assert view["remaining"] == {"fen": 12_345, "yuan": "123.45", "currency": "CNY"}
     assert view["accepts_payments"] is True
+    assert case.case_number not in answer.body.decode()
     for party in case.parties:
         for personal in (party.name, party.id_number, party.phone):
             assert personal not in answer.body.decode()
@@ -174,7 +185,7 @@ def test_surplus_is_flagged_and_offered_as_a_draft_refund(
     paid = pay(api, case.account_number, "70.00", localstripe, accept_surplus=True)
 
     assert paid["display_status"] == "paid"
-    view = json.loads(api.get(f"/collection/cases/{case.account_number}").body)
+    view = json.loads(api.get(f"/cases/{case.case_id}/standing", headers=token("finance")).body)
     assert view["paid"]["fen"] == 13_000
     assert view["remaining"]["fen"] == 0
     assert view["surplus"]["fen"] == 3_000
@@ -187,7 +198,7 @@ def test_surplus_is_flagged_and_offered_as_a_draft_refund(
 
 
 def test_instalments_add_up_and_the_creditor_is_told_once_when_paid_in_full(
-    api: Any, collection: CollectionService, localstripe: str, outbox: Any
+    api: Any, token: Any, collection: CollectionService, localstripe: str, outbox: Any
 ) -> None:
     case = open_case(amount=10_000)
     receipts = [
@@ -197,7 +208,7 @@ def test_instalments_add_up_and_the_creditor_is_told_once_when_paid_in_full(
 
     assert len(set(receipts)) == 3
     assert [int(r.rsplit("-", 1)[1]) for r in receipts] == [1, 2, 3]  # gapless per court
-    view = json.loads(api.get(f"/collection/cases/{case.account_number}").body)
+    view = json.loads(api.get(f"/cases/{case.case_id}/standing", headers=token("finance")).body)
     assert (view["paid"]["fen"], view["remaining"]["fen"], view["paid_in_full"]) == (
         10_000,
         0,
@@ -213,8 +224,12 @@ def test_same_idempotency_key_opens_one_payment(
     api: Any, collection: CollectionService, localstripe: str
 ) -> None:
     case = open_case()
-    first = start(api, case.account_number, {"amount": 500}, key="3f0c8a52-attempt-0001-7d41e9b6")
-    again = start(api, case.account_number, {"amount": 500}, key="3f0c8a52-attempt-0001-7d41e9b6")
+    first = start(
+        api, case.account_number, {"amount": 500}, key="3f0c8a52-9d1e-4b7a-8e41-7d41e9b6c0aa"
+    )
+    again = start(
+        api, case.account_number, {"amount": 500}, key="3f0c8a52-9d1e-4b7a-8e41-7d41e9b6c0aa"
+    )
 
     assert first.status_code == again.status_code == 201
     one, two = json.loads(first.body), json.loads(again.body)
@@ -228,8 +243,10 @@ def test_idempotency_key_reused_for_another_amount_is_a_conflict(
     api: Any, collection: CollectionService
 ) -> None:
     case = open_case()
-    start(api, case.account_number, {"amount": 500}, key="9b2d7e10-attempt-0002-c58a1f34")
-    answer = start(api, case.account_number, {"amount": 600}, key="9b2d7e10-attempt-0002-c58a1f34")
+    start(api, case.account_number, {"amount": 500}, key="9b2d7e10-5c2a-4f0e-a58a-c58a1f34d2b1")
+    answer = start(
+        api, case.account_number, {"amount": 600}, key="9b2d7e10-5c2a-4f0e-a58a-c58a1f34d2b1"
+    )
 
     assert answer.status_code == 409
     assert problem(answer)["type"].endswith("collection/payment-conflict")
@@ -240,13 +257,22 @@ def test_malformed_idempotency_key_is_refused(api: Any, collection: CollectionSe
     assert start(api, case.account_number, {"amount": 500}, key="x").status_code == 400
 
 
-@pytest.mark.parametrize("key", ["12345678", "attempt-0001", "aaaaaaaaaaaaaaaaaaa"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "12345678",
+        "attempt-0001",
+        "aaaaaaaaaaaaaaaaaaa",
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",  # long but not a UUID
+        "3f0c8a52-9d1e-1b7a-8e41-7d41e9b6c0aa",  # a time-based UUID, not a random one
+    ],
+)
 def test_idempotency_key_short_enough_to_guess_is_refused(
     api: Any, collection: CollectionService, key: str
 ) -> None:
     """The payment id is derived from the public account number and the key, and a replay
     hands back the payment and its client secret: a guessable key would let a stranger reach
-    another payer's payment. Keys must be long enough to be random (a UUID is 36)."""
+    another payer's payment. Keys must be random: a version 4 UUID."""
     case = open_case()
     answer = start(api, case.account_number, {"amount": 500}, key=key)
 
@@ -311,6 +337,7 @@ def test_receipt_pdf_in_chinese_and_english_once_paid(
         assert pdf.headers["Content-Type"] == "application/pdf"
         assert pdf.body.startswith(b"%PDF")
         assert b"/FontFile2" in pdf.body  # the CJK font is embedded, not left to the reader
+        assert pdf.headers["Cache-Control"] == "no-store"  # it names the case and the amount
     assert api.get(paid["receipt_pdf"]["zh"].replace("zh", "fr")).status_code == 422
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib.collection import ReceiptUnavailable
 from chalicelib.collection.models import CaseSnapshot, Payment, PaymentStatus
-from chalicelib.collection.receipt_pdf import amount_in_words, render_receipt
+from chalicelib.collection.receipt_pdf import amount_in_words, receipt_rows, render_receipt
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -120,3 +120,19 @@ def test_receipt_shows_the_case_the_amount_the_china_time_the_reference_and_its_
         "pi_1",
     ):
         assert expected in drawn, expected
+
+
+@pytest.mark.parametrize(("lang", "zone"), [("zh", "北京时间"), ("en", "China Standard Time")])
+def test_the_receipt_reads_as_the_pages_do_and_never_names_the_rail(lang: str, zone: str) -> None:
+    received = payment(
+        PaymentStatus.SUCCEEDED,
+        amount=300_000,
+        paid_at=NOW,
+        receipt_number="粤0604-2026-0000001",
+    )
+    rows = dict(receipt_rows(received, lang=lang))  # type: ignore[arg-type]
+    text = " ".join(rows.values()).lower()
+
+    assert "CNY 3,000.00" in rows.values()
+    assert "stripe" not in text
+    assert f"2026-11-02 17:00:00 ({zone})" in rows.values()

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from chalicelib.clock import FixedClock
 from chalicelib.collection import PaymentDeclined, RailStatus, RailUnavailable, WebhookRejected
+from chalicelib.collection.rail import MalformedEvent
 from chalicelib.collection.stripe_rail import StripeRail, StripeSettings
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -213,10 +214,11 @@ def test_malformed_signature_header_is_refused(header: str) -> None:
         rail().parse_event(b"{}", {"Stripe-Signature": header})
 
 
-def test_signed_body_that_is_not_an_event_is_refused() -> None:
+def test_signed_body_that_is_not_an_event_is_named_malformed_not_acted_on() -> None:
     body = b"[1, 2, 3]"
-    with pytest.raises(WebhookRejected):
+    with pytest.raises(MalformedEvent) as raised:
         rail().parse_event(body, signed(body, "whsec_a", int(NOW.timestamp())))
+    assert raised.value.key.startswith("body-")  # a retry of the same body is the same key
 
 
 @settings(max_examples=60, deadline=None)

@@ -108,3 +108,29 @@ def test_tokens_are_verified_against_a_jwks_fetched_by_url(signer: LocalSigner) 
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.parametrize("claim", ["exp", "iat", "nbf"])
+def test_a_time_claim_that_is_not_a_number_is_refused(
+    signer: LocalSigner, aws: Any, claim: str
+) -> None:
+    from chalicelib.wiring import token_verifier
+
+    now = int(time.time())
+    as_text = {"exp": str(now + 600), "iat": str(now), "nbf": str(now)}[claim]
+    with pytest.raises(NotSignedIn, match="not"):
+        token_verifier().verify("Bearer " + signer.token("clerk", **{claim: as_text}))
+
+
+def test_a_token_issued_long_ago_is_refused_even_if_it_never_expires(
+    signer: LocalSigner, aws: Any
+) -> None:
+    from chalicelib.wiring import token_verifier
+
+    century = 100 * 365 * 24 * 3600
+    ancient = signer.token("clerk", issued_at=time.time() - century, lifetime_seconds=2 * century)
+    with pytest.raises(NotSignedIn, match="too long ago"):
+        token_verifier().verify("Bearer " + ancient)
+    day_old = signer.token("clerk", issued_at=time.time() - 25 * 3600, lifetime_seconds=48 * 3600)
+    with pytest.raises(NotSignedIn, match="too long ago"):
+        token_verifier().verify("Bearer " + day_old)

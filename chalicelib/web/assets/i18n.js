@@ -5,8 +5,9 @@ const WORDS = {
   zh: {
     pay_title: "案款缴纳", receipt_title: "缴款回执", switch_to: "English",
     case_number: "案号", account_number: "案款账号", court: "法院",
-    owed: "应缴", paid: "已缴", remaining: "尚欠",
+    remaining: "尚欠",
     paid_in_full: "本案应缴款项已全部缴清。", not_open: "本案当前不接受缴款。",
+    your_receipts: "本机缴款回执", find_again: "请重新输入案款账号",
     amount_label: "缴款金额（元）", pay_all: "全部缴清",
     instalments: "可分期缴纳：每次缴纳部分金额。",
     surplus_text: "缴款金额超出尚欠金额 {excess} 元。超出部分为多缴款，依申请退还。",
@@ -35,13 +36,16 @@ const WORDS = {
     "err_collection/payment-not-found": "未找到该笔缴款。",
     "err_collection/rail-unavailable": "支付服务暂不可用，请稍后重试。",
     "err_validation-failed": "输入有误，请检查后重试。",
+    "err_too-many-requests": "操作过于频繁，请稍后再试。",
     err_other: "操作未完成，请稍后重试。"
   },
   en: {
     pay_title: "Pay enforcement money", receipt_title: "Payment receipt", switch_to: "中文",
     case_number: "Case No.", account_number: "Case account", court: "Court",
-    owed: "Owed", paid: "Paid", remaining: "Remaining",
+    remaining: "Remaining",
     paid_in_full: "This case has been paid in full.",
+    your_receipts: "Receipts of payments made on this device",
+    find_again: "Type the case account number again",
     not_open: "This case does not take payments now.",
     amount_label: "Amount (yuan)", pay_all: "Pay all",
     instalments: "You may pay in instalments, part of the amount each time.",
@@ -77,6 +81,7 @@ const WORDS = {
     "err_collection/payment-not-found": "No such payment.",
     "err_collection/rail-unavailable": "The payment service is unavailable; try again later.",
     "err_validation-failed": "Some input is not valid; check it and try again.",
+    "err_too-many-requests": "Too many tries from this device; wait a minute and try again.",
     err_other: "That did not work; try again later."
   }
 };
@@ -131,6 +136,30 @@ const I18N = (() => {
     onChange(listener) { listeners.push(listener); }
   };
 })();
+
+/* "123456.00" -> "¥123,456.00", the same on every page: large sums are read at a glance. */
+function formatYuan(yuanText) {
+  const [whole, frac] = yuanText.split(".");
+  return "¥" + whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",") + "." + frac;
+}
+
+/* The receipts of payments made on this device, per case account: the pay page lists them once
+ * the case is paid in full. Kept in the payer's browser only. */
+const RECEIPTS = {
+  key: (account) => "receipts:" + account,
+  list(account) {
+    try {
+      return JSON.parse(window.localStorage.getItem(RECEIPTS.key(account)) || "[]");
+    } catch (error) {
+      return [];
+    }
+  },
+  remember(account, paymentId, receiptNumber) {
+    const known = RECEIPTS.list(account).filter((r) => r.payment_id !== paymentId);
+    known.push({ payment_id: paymentId, receipt_number: receiptNumber });
+    window.localStorage.setItem(RECEIPTS.key(account), JSON.stringify(known.slice(-20)));
+  }
+};
 
 async function fetchJson(url, options) {
   let response;

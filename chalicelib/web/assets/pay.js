@@ -28,12 +28,6 @@
     return digits.slice(0, -2) + "." + digits.slice(-2);
   }
 
-  /* "123456.00" -> "123,456.00": large sums are read at a glance on a small screen. */
-  function grouped(yuanText) {
-    const [whole, frac] = yuanText.split(".");
-    return whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",") + "." + frac;
-  }
-
   function show(node, text) {
     node.textContent = text;
     node.hidden = !text;
@@ -42,16 +36,30 @@
   function render() {
     if (!overview) return;
     $("court-name").textContent = overview.court_name;
-    $("case-number").textContent = overview.case_number;
+    $("case-number").textContent = overview.case_number_masked;
     $("account-number").textContent = overview.account_number_display;
-    $("owed").textContent = "¥" + grouped(overview.owed.yuan);
-    $("paid").textContent = "¥" + grouped(overview.paid.yuan);
-    $("remaining").textContent = "¥" + grouped(overview.remaining.yuan);
+    $("remaining").textContent = formatYuan(overview.remaining.yuan);
     $("paid-in-full").hidden = !overview.paid_in_full;
-    $("not-open").hidden = overview.accepts_payments;
+    $("not-open").hidden = overview.accepts_payments || overview.paid_in_full;
     $("case").hidden = false;
-    $("pay-form").hidden = !overview.accepts_payments;
+    // A case paid in full takes no more money here: show that, and the receipts, not a form.
+    $("pay-form").hidden = !overview.accepts_payments || overview.paid_in_full;
+    renderReceipts();
     checkSurplus();
+  }
+
+  function renderReceipts() {
+    const receipts = overview.paid_in_full ? RECEIPTS.list(overview.account_number) : [];
+    const list = $("receipt-list");
+    list.replaceChildren(...receipts.map((receipt) => {
+      const link = document.createElement("a");
+      link.href = "/receipts/" + encodeURIComponent(receipt.payment_id) + "?lang=" + I18N.lang;
+      link.textContent = receipt.receipt_number;
+      const item = document.createElement("li");
+      item.append(link);
+      return item;
+    }));
+    $("receipts").hidden = receipts.length === 0;
   }
 
   function checkSurplus() {
@@ -65,6 +73,11 @@
     const answer = await fetchJson("/collection/cases/" + encodeURIComponent(account));
     if (!answer.ok) {
       show($("load-error"), answer.network ? I18N.t("err_network") : I18N.problemText(answer.problem));
+      // A mistyped or unknown number: let the payer type it again here.
+      if (!answer.network && answer.status < 500) {
+        $("find-form").hidden = false;
+        $("account").value = account;
+      }
       return;
     }
     overview = answer.body;
@@ -194,6 +207,11 @@
     checkSurplus();
   });
   $("pay-form").addEventListener("submit", payByCard);
+  $("find-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const digits = $("account").value.replace(/[\s-]/g, "");
+    window.location.assign("/pay/" + encodeURIComponent(digits) + "?lang=" + I18N.lang);
+  });
   I18N.onChange(render);
   load();
 })();

@@ -46,9 +46,11 @@
     $("case-number").textContent = payment.case_number;
     $("court-name").textContent = payment.court_name;
     $("account-number").textContent = payment.account_number_display;
-    $("amount").textContent = "¥" + payment.amount.yuan;
+    $("amount").textContent = formatYuan(payment.amount.yuan);
+    // China time, and said so: a payer abroad must not read it as their own.
     $("paid-at").textContent = payment.paid_at ? new Date(payment.paid_at).toLocaleString(
-      I18N.lang === "zh" ? "zh-CN" : "en-GB", { timeZone: "Asia/Shanghai" }) : "—";
+      I18N.lang === "zh" ? "zh-CN" : "en-GB",
+      { timeZone: "Asia/Shanghai", timeZoneName: "short" }) : "—";
     $("reference").textContent = payment.payment_reference || "—";
     if (payment.receipt_pdf) {
       $("pdf-zh").href = payment.receipt_pdf.zh;
@@ -74,6 +76,9 @@
     }
     $("load-error").hidden = true;
     payment = answer.body;
+    if (payment.display_status === "paid") {
+      RECEIPTS.remember(payment.account_number, payment.payment_id, payment.receipt_number);
+    }
     render();
     const settled = payment.display_status === "paid" || payment.display_status === "failed";
     if (payment.display_status === "paid") loadRefunds();
