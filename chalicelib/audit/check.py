@@ -22,8 +22,9 @@ from chalicelib.audit.models import (
     CurrencyTotals,
     LedgerBreak,
 )
-from chalicelib.cases.identifiers import check_court_code, court_region_digits
+from chalicelib.cases.identifiers import check_court_code
 from chalicelib.clock import Clock, isoformat
+from chalicelib.courts import court_region_digits
 from chalicelib.ledger.listing import LedgerListing, RecordedTransfer
 
 if TYPE_CHECKING:
