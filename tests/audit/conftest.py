@@ -29,6 +29,16 @@ def ledger(aws: Any, clock: FixedClock) -> LedgerService:
 
 
 @pytest.fixture
+def accounts_held(history: LedgerService) -> int:
+    """How many accounts the ledger holds after the history: the two cases, the system
+    accounts, and each system account's shards that postings touched (the check, the digest
+    and the trial balance must each cover every one of them)."""
+    held = len(LedgerListing(history.store).account_states(limit=1000).states)
+    assert held >= 8  # six system accounts and two cases at the least
+    return held
+
+
+@pytest.fixture
 def history(ledger: LedgerService) -> LedgerService:
     """Case A: three payments in and one payout; case B: one payment in."""
     for n in range(3):

@@ -30,16 +30,20 @@ def all_breaks(check: LedgerCheck) -> list[Any]:
     return [b for page in check.run() for b in page.breaks]
 
 
-def test_digest_signature_verifies_offline_with_the_public_key(anchored: DigestPublisher) -> None:
+def test_digest_signature_verifies_offline_with_the_public_key(
+    anchored: DigestPublisher, accounts_held: int
+) -> None:
     signed = anchored.publish()
-    assert signed.digest.accounts == 8
+    assert signed.digest.accounts == accounts_held
     public_pem = anchored.public_key_pem()
     message = signed.digest.message()
     signature = base64.b64decode(signed.signature)
     assert verify_signature(public_pem, message, signature)
-    assert not verify_signature(
-        public_pem, message.replace(b'"accounts":8', b'"accounts":9'), signature
+    forged = message.replace(
+        f'"accounts":{accounts_held}'.encode(), f'"accounts":{accounts_held + 1}'.encode()
     )
+    assert forged != message
+    assert not verify_signature(public_pem, forged, signature)
 
 
 def test_digests_chain_to_the_one_before(anchored: DigestPublisher, history: LedgerService) -> None:
@@ -124,7 +128,7 @@ def test_deleted_newest_entry_is_caught_against_the_digest(
 
 
 def test_a_clean_ledger_that_grew_since_the_digest_passes(
-    anchored: DigestPublisher, history: LedgerService, clock: FixedClock
+    anchored: DigestPublisher, history: LedgerService, clock: FixedClock, accounts_held: int
 ) -> None:
     anchored.publish()
     collect(history, CASE_A, 300, "pay-a-later")
@@ -132,7 +136,7 @@ def test_a_clean_ledger_that_grew_since_the_digest_passes(
     check = LedgerCheck(history, LedgerListing(history.store), clock, digests=anchored)
     pages = list(check.run())
     assert [b for p in pages for b in p.breaks] == []
-    assert sum(p.heads_compared for p in pages) == 8
+    assert sum(p.heads_compared for p in pages) == accounts_held
 
 
 def test_digest_leaf_is_the_account_head(anchored: DigestPublisher, history: LedgerService) -> None:

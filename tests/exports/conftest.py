@@ -17,7 +17,7 @@ from chalicelib.exports.service import ExportService, ThreadRunner
 from chalicelib.settings import load
 from chalicelib.wiring import export_service
 from infra.audit import create_exports_bucket
-from tests.audit.conftest import anchored, history, kms_key, ledger  # noqa: F401
+from tests.audit.conftest import accounts_held, anchored, history, kms_key, ledger  # noqa: F401
 from tests.conftest import START
 
 EXPORTS_BUCKET = "courtfunds-test-exports"
