@@ -290,7 +290,6 @@ def test_a_bad_entry_is_refused_field_by_field(
     [
         ({"received_at": "FUTURE"}, "future"),
         ({"received_at": "TOO-OLD"}, "days ago"),
-        ({"received_at": "0001-01-01T00:00:00Z"}, "days ago"),
         ({"amount": 10_000_000_000_000}, "above"),
         ({"amount": 50_000_001}, "above"),
     ],
