@@ -19,6 +19,7 @@ from chalicelib.ledger import (
     Transfer,
     TransferCode,
 )
+from chalicelib.ledger.shards import base_of
 from chalicelib.reconciliation.matching import LedgerMovement
 
 PAGE = 500
@@ -85,9 +86,11 @@ def _add(
         into_rail = 0
         for leg in transfer.legs:
             signed = leg.amount if leg.side is Side.DEBIT else -leg.amount
-            if leg.account_id in facing:
+            # A system account's shard counts as the account it belongs to.
+            home = base_of(leg.account_id)
+            if home in facing:
                 into_rail += signed
-            elif leg.account_id in holding or _is_case_account(leg.account_id):
+            elif home in holding or _is_case_account(leg.account_id):
                 day.case_movement -= signed
                 if _is_case_account(leg.account_id):
                     day.case_accounts.add(leg.account_id)
