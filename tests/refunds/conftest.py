@@ -14,7 +14,7 @@ from chalicelib.collection import CollectionService, Payment
 from chalicelib.collection.models import StartPayment
 from chalicelib.identity.roles import Principal, Role
 from chalicelib.refunds import RefundService
-from chalicelib.wiring import refund_service
+from chalicelib.wiring import counter_cash_desk, refund_service
 from tests.collection.conftest import (  # noqa: F401 - fixtures shared with collection
     card_token,
     collection,
@@ -65,11 +65,16 @@ def counter_cash(
     amount: int,
     entry: str = "cash-1",
 ) -> Any:
-    return collection.enter_counter_cash(
+    """Cash taken at the counter, entered by a clerk and confirmed by finance: it counts."""
+    desk = counter_cash_desk()
+    clerk = Principal(subject="clerk-3", name="clerk-3", roles=frozenset({Role.CLERK}))
+    desk.enter(
         id=entry,
         account_number=case.account_number,
         amount=amount,
-        receipt_no="GD-2026-000777",
+        receipt_no=f"GD-2026-{entry}",
         received_at=clock.now() - timedelta(minutes=10),
-        actor="clerk-3",
+        by=clerk,
     )
+    finance = Principal(subject="finance-7", name="finance-7", roles=frozenset({Role.FINANCE}))
+    return desk.confirm(entry, by=finance)

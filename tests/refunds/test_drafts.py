@@ -33,10 +33,11 @@ def test_a_flagged_surplus_is_drafted_once_from_the_payment_that_made_it(
 ) -> None:
     case = open_case(amount=10_000)
     paid_online(collection, localstripe, case, 8_000)
-    over = paid_online(collection, localstripe, case, 4_500, surplus=True)
+    # 20.00 remain; a payment may be at most twice that: 35.00 leaves a surplus of 15.00
+    over = paid_online(collection, localstripe, case, 3_500, surplus=True)
     made = refund_drafts().from_surpluses()
     assert [(d.refund_id, d.amount, d.origin, d.state) for d in made] == [
-        (f"surplus-{case.case_id}", 2_500, Origin.SURPLUS, RefundState.DRAFT)
+        (f"surplus-{case.case_id}", 1_500, Origin.SURPLUS, RefundState.DRAFT)
     ]
     assert made[0].source.reference == over.payment_id
     assert refund_drafts().from_surpluses() == []
