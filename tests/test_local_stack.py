@@ -88,7 +88,7 @@ def test_the_stack_keeps_its_data_across_a_restart_and_fresh_starts_empty(
     try:
         banner = _banner(stack)
         assert str(tmp_path / "data" / "dynamodb.json") in banner
-        token = LocalSigner.load_or_create(tmp_path / "auth").token("clerk")
+        token = LocalSigner.load_or_create(tmp_path / "auth").token("clerk", courts=["粤0604"])
         status, opened = _call(ports[0], "/cases", token, filing(serial=777))
         assert status == 201, opened
         _, before = _call(ports[0], query, token)
