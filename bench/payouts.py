@@ -126,6 +126,7 @@ def _measure() -> list[Step]:
         names = table_names("bench")
         os.environ.update(names)
         os.environ.update({"AUTH_ISSUER": "https://bench", "AUTH_AUDIENCE": "bench",
+                           "REFERENCE_PHOTOS_BUCKET": "courtfunds-bench-reference-photos",
                            "NOTIFY_OUTBOX_DIR": str(Path(scratch))})  # fmt: skip
         wiring.reset()
         client = boto3.client("dynamodb", region_name="us-east-1")
