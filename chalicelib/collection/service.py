@@ -64,11 +64,11 @@ from chalicelib.collection.store import CollectionStore, Contended
 from chalicelib.ledger import (
     IdempotencyConflict,
     Side,
-    SystemAccount,
     Transfer,
     TransferCode,
     TransferNotFound,
     TransferRequest,
+    postings,
 )
 from chalicelib.money import CURRENCIES, format_yuan
 from chalicelib.notifications import Channel, Notification, Notifier, Recipient
@@ -532,10 +532,6 @@ class CollectionService:
             return Settlement("posted", succeeded)
         raise CollectionBusy("the case is settling many payments at once; try again")
 
-    def _rail_transfer_id(self, reference: str) -> str:
-        """One rail movement, one ledger transfer: the id is the rail's own reference."""
-        return f"rail:{self.rail.name}:{reference}"
-
     def _post_rail_money(self, request: TransferRequest) -> Transfer:
         """Post money from the rail, or hand back what this rail payment already posted (to a
         case or to unidentified funds): the ledger refuses a second body under the same id."""
@@ -547,19 +543,14 @@ class CollectionService:
     def _post_collection(self, payment: Payment, current: RailPayment) -> Transfer:
         self._ledger.ensure_system_accounts(payment.currency)
         return self._post_rail_money(
-            TransferRequest.between(
-                id=self._rail_transfer_id(current.reference),
-                debit=SystemAccount.PAYMENT_CLEARING.of(payment.currency),
-                credit=payment.case.account_number,
+            postings.rail_collection(
+                rail=self.rail.name,
+                reference=current.reference,
+                account=payment.case.account_number,
                 amount=current.amount,
-                code=TransferCode.COLLECTION,
-                requested_by=f"rail:{self.rail.name}",
                 currency=payment.currency,
-                metadata={
-                    "payment_id": payment.payment_id,
-                    "rail_reference": current.reference,
-                    "case_id": payment.case.case_id,
-                },
+                payment_id=payment.payment_id,
+                case_id=payment.case.case_id,
             )
         )
 
@@ -605,15 +596,12 @@ class CollectionService:
         """不明款: the money is real, so it is posted, but to unidentified funds, and queued."""
         self._ledger.ensure_system_accounts(current.currency)
         transfer = self._post_rail_money(
-            TransferRequest.between(
-                id=self._rail_transfer_id(current.reference),
-                debit=SystemAccount.PAYMENT_CLEARING.of(current.currency),
-                credit=SystemAccount.UNIDENTIFIED_FUNDS.of(current.currency),
+            postings.unidentified_receipt(
+                rail=self.rail.name,
+                reference=current.reference,
                 amount=current.amount,
-                code=TransferCode.UNIDENTIFIED_RECEIPT,
-                requested_by=f"rail:{self.rail.name}",
                 currency=current.currency,
-                metadata={"rail_reference": current.reference, "why": why},
+                why=why,
             )
         )
         if transfer.code != TransferCode.UNIDENTIFIED_RECEIPT:

@@ -116,6 +116,25 @@ class Cancelled(Exception):
 
 
 @dataclass(frozen=True)
+class PostingCancelled(Exception):
+    """A posting's transaction was cancelled, told as what it means for the posting rather
+    than as positions in the transaction.
+
+    ``transfer_exists``: the transfer id is taken (a replay, or a conflict). ``stale_accounts``:
+    accounts whose state moved since the posting read it (or whose entry slot is taken).
+    ``failed_guards``: the indexes of the caller's guards whose condition failed. ``contended``:
+    another transaction was in flight; trying again may succeed. ``refused``: an item was
+    invalid, and trying again would fail the same way.
+    """
+
+    transfer_exists: bool
+    stale_accounts: frozenset[str]
+    failed_guards: tuple[int, ...]
+    contended: bool
+    refused: bool
+
+
+@dataclass(frozen=True)
 class Page:
     items: list[dict[str, Any]]
     cursor: str | None
@@ -335,6 +354,56 @@ class LedgerStore:
             if exc.response["Error"]["Code"] in RETRYABLE_ERRORS:
                 raise Cancelled(("TransactionConflict",)) from exc
             raise
+
+    def open_account(self, state: AccountState) -> bool:
+        """Store a new account's state; False if the account already exists."""
+        return self.put_new(account_pk(state.account.id), STATE_SK, state_item_values(state))
+
+    def put_new_proposal(self, proposal: CorrectionProposal) -> bool:
+        """Store a new correction proposal; False if its id is taken."""
+        return self.put_new(proposal_pk(proposal.id), PROPOSAL_SK, self.proposal_values(proposal))
+
+    def commit_posting(
+        self,
+        transfer: Transfer,
+        fingerprint: str,
+        moves: list[tuple[AccountState, AccountState]],
+        entries: list[Entry],
+        guards: list[dict[str, Any]],
+    ) -> None:
+        """Commit one posting in one TransactWriteItems: the transfer record, each account moved
+        from its state before to its state after (conditional on nobody moving it meanwhile),
+        one entry per account, and the caller's guard items. A cancellation is raised as
+        ``PostingCancelled``, which says what failed."""
+        seqs = {entry.account_id: entry.seq for entry in entries}
+        items = [self.new_transfer_item(transfer, fingerprint, seqs)]
+        items += [self.state_update_item(before, after) for before, after in moves]
+        items += [self.new_entry_item(entry) for entry in entries]
+        items += guards
+        try:
+            self.commit(items)
+        except Cancelled as cancelled:
+            # the items' order above: transfer, one state per account, one entry per account
+            # (both in the order of ``moves``), then the guards
+            count = len(moves)
+            accounts = [after.account.id for _, after in moves]
+            entry_at = {entry.account_id: 1 + count + k for k, entry in enumerate(entries)}
+            stale = frozenset(
+                account_id
+                for k, account_id in enumerate(accounts)
+                if cancelled.failed(1 + k)
+                or (account_id in entry_at and cancelled.failed(entry_at[account_id]))
+            )
+            guard_start = 1 + count + len(entries)
+            raise PostingCancelled(
+                transfer_exists=cancelled.failed(0),
+                stale_accounts=stale,
+                failed_guards=tuple(
+                    k for k in range(len(guards)) if cancelled.failed(guard_start + k)
+                ),
+                contended=cancelled.contended,
+                refused=cancelled.refused,
+            ) from cancelled
 
     # -- transaction items -------------------------------------------------------------------
 

@@ -23,10 +23,8 @@ from chalicelib.ledger import (
     InsufficientFunds,
     LedgerService,
     PendingNotActive,
-    SystemAccount,
-    TransferCode,
     TransferNotFound,
-    TransferRequest,
+    postings,
 )
 from chalicelib.notifications import Notifier
 from chalicelib.payouts import claims
@@ -186,21 +184,16 @@ class DisbursementWorkflow:
 
     def _reserve(self, d: Disbursement) -> datetime:
         days = self._settings.payout_reservation_days
-        request = TransferRequest.between(
+        request = postings.disbursement_reservation(
             id=d.reservation_id,
-            debit=d.account_number,
-            credit=SystemAccount.PAYOUTS_IN_TRANSIT.of(d.currency),
+            account=d.account_number,
             amount=d.amount,
-            code=TransferCode.DISBURSEMENT,
-            requested_by=LEDGER_ACTOR,
             currency=d.currency,
-            metadata={
-                "disbursement_id": d.disbursement_id,
-                "attempt": str(d.attempt),
-                "case_id": d.case_id,
-                "creditor_party_id": d.creditor_party_id,
-            },
-            pending=True,
+            requested_by=LEDGER_ACTOR,
+            disbursement_id=d.disbursement_id,
+            attempt=d.attempt,
+            case_id=d.case_id,
+            creditor_party_id=d.creditor_party_id,
             timeout_seconds=days * 24 * 3600,
         )
         try:

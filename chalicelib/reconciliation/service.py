@@ -13,9 +13,7 @@ from chalicelib.collection.rail import PaymentRail, RailBalanceTransaction
 from chalicelib.ledger import (
     IdempotencyConflict,
     LedgerService,
-    SystemAccount,
-    TransferCode,
-    TransferRequest,
+    postings,
 )
 from chalicelib.reconciliation.errors import DayClosed, DayNotBalanced
 from chalicelib.reconciliation.ledger_side import read_ledger_day
@@ -146,18 +144,12 @@ class ReconciliationService:
             transfer_id = fee_transfer_id(self._rail.name, transaction.id)
             try:
                 transfer = self._ledger.transfer(
-                    TransferRequest.between(
+                    postings.rail_fee(
                         id=transfer_id,
-                        debit=SystemAccount.RAIL_FEES.of(transaction.currency),
-                        credit=SystemAccount.PAYMENT_CLEARING.of(transaction.currency),
+                        rail_reference=transaction.id,
+                        rail_source=transaction.reference,
                         amount=transaction.fee,
-                        code=TransferCode.RAIL_FEE,
-                        requested_by="reconciliation",
                         currency=transaction.currency,
-                        metadata={
-                            "rail_reference": transaction.id,
-                            "rail_source": transaction.reference,
-                        },
                     )
                 )
             except IdempotencyConflict:

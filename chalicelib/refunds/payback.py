@@ -24,9 +24,7 @@ from chalicelib.identity import Principal
 from chalicelib.ledger import (
     InsufficientFunds,
     LedgerService,
-    SystemAccount,
-    TransferCode,
-    TransferRequest,
+    postings,
 )
 from chalicelib.refunds.changes import SWEEPER, moved, require, with_attempt
 from chalicelib.refunds.errors import RefundRailUnavailable, SamePersonConfirms
@@ -82,20 +80,15 @@ class Payback:
         attempt = refund.attempts[-1]
         try:
             self._ledger.transfer(
-                TransferRequest.between(
+                postings.refund_reservation(
                     id=attempt.reservation_id,
-                    debit=refund.source.ledger_account,
-                    credit=SystemAccount.REFUNDS_IN_TRANSIT.of(refund.currency),
+                    account=refund.source.ledger_account,
                     amount=refund.amount,
-                    code=TransferCode.REFUND,
-                    requested_by=SWEEPER.subject,
                     currency=refund.currency,
-                    pending=True,
-                    metadata={
-                        "refund_id": refund.refund_id,
-                        "attempt": str(attempt.number),
-                        "source": f"{refund.source.kind.value}:{refund.source.reference}",
-                    },
+                    requested_by=SWEEPER.subject,
+                    refund_id=refund.refund_id,
+                    attempt=attempt.number,
+                    source=f"{refund.source.kind.value}:{refund.source.reference}",
                 )
             )
         except InsufficientFunds:

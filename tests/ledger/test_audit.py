@@ -105,7 +105,7 @@ def test_verify_finds_a_case_account_below_zero(ledger: LedgerService) -> None:
     and valid transfer records; verify still refuses the account."""
     collect(ledger, CASE_A, 100, "pay-1")
     _rewrite_state(ledger, {"no_overdraft": False})
-    ledger._forget([CASE_A])
+    ledger.cache.forget([CASE_A])
     disburse(ledger, CASE_A, 500, "out-1")
     _rewrite_state(ledger, {"no_overdraft": True})
     report = ledger.verify(CASE_A)

@@ -19,6 +19,7 @@ from chalicelib.ledger import (
     TransferCode,
     TransferRequest,
 )
+from chalicelib.ledger.audit import verify_chain
 from chalicelib.ledger.models import (
     GENESIS_HASH,
     MAX_LEGS,
@@ -26,7 +27,6 @@ from chalicelib.ledger.models import (
     Counters,
     Entry,
     TransferPhase,
-    verify_chain,
 )
 
 AT = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

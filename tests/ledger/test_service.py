@@ -28,7 +28,7 @@ from chalicelib.ledger import (
     TransferNotFound,
     TransferRequest,
 )
-from chalicelib.ledger import service as service_module
+from chalicelib.ledger import cache as cache_module
 from chalicelib.ledger.models import Account, AccountKind, AccountState
 from chalicelib.ledger.store import STATE_SK, account_pk, state_item_values
 from tests.ledger.conftest import (
@@ -408,7 +408,7 @@ def test_no_ledger_operation_scans_the_table(
 def test_the_account_cache_is_bounded(
     ledger: LedgerService, aws: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(service_module, "MAX_CACHED_ACCOUNTS", 2)
+    monkeypatch.setattr(cache_module, "MAX_CACHED_ACCOUNTS", 2)
     calls: list[str] = []
 
     def record(model: Any, **_: Any) -> None:

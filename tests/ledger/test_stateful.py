@@ -27,7 +27,8 @@ from chalicelib.ledger import (
     TransferCode,
     TransferRequest,
 )
-from chalicelib.ledger.models import Counters, verify_chain
+from chalicelib.ledger.audit import verify_chain
+from chalicelib.ledger.models import Counters
 from infra.tables import TABLES, create_table_request
 from tests.conftest import START
 from tests.ledger.conftest import CLEARING, PAYOUTS
