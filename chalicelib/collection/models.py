@@ -270,11 +270,28 @@ class ClaimProposal(BaseModel):
     decision_reason: str | None = None
 
 
+class Outcome(StrEnum):
+    """What one rail notice or one settlement did, as the webhook answer and the event record
+    name it."""
+
+    POSTED = "posted"  # posted to its case and counted
+    ALREADY_POSTED = "already_posted"  # this rail payment was posted before: nothing moved
+    UNIDENTIFIED = "unidentified"  # posted to unidentified funds and queued for a claim
+    REVIEW = "review"  # held for finance, nothing posted
+    ALREADY_REVIEWED = "already_reviewed"
+    FOLLOWED = "followed"  # not succeeded: our payment's status follows the rail's
+    UNKNOWN_PAYMENT = "unknown_payment"  # the rail does not know it, or we have no payment
+    OTHER_REFERENCE = "other_reference"  # names our payment, which holds another intent
+    IGNORED = "ignored"  # an event kind collection does not act on
+    DUPLICATE = "duplicate"  # an event seen before
+    MALFORMED = "malformed"  # signed, of a shape not acted on: kept for review
+
+
 @dataclass(frozen=True)
 class Settlement:
     """What settling one succeeded rail payment did."""
 
-    outcome: Literal["posted", "already_posted", "unidentified", "review", "already_reviewed"]
+    outcome: Outcome
     payment: Payment | None = None
 
 

@@ -14,7 +14,7 @@ from chalicelib.collection.rail import BrowserSetup
 from chalicelib.money import format_yuan
 
 if TYPE_CHECKING:
-    from chalicelib.collection.service import CaseOverview
+    from chalicelib.collection.paying import CaseOverview
 
 
 def _money(fen: int, currency: str) -> dict[str, Any]:

@@ -14,8 +14,8 @@ from chalicelib import wiring
 from chalicelib.cases.models import OpenCase
 from chalicelib.clock import FixedClock
 from chalicelib.collection import CollectionService
+from chalicelib.collection.intake import SWEEP_OVERLAP
 from chalicelib.collection.models import StartPayment
-from chalicelib.collection.service import SWEEP_OVERLAP
 from chalicelib.ledger import SystemAccount
 from chalicelib.notifications import Channel, ChannelNotifier, Notification
 from chalicelib.wiring import case_service, ledger_service
@@ -78,7 +78,7 @@ def test_payment_that_fails_to_settle_is_tried_again_by_the_next_run(
     def ledger_down(current: Any) -> Any:
         raise ConnectionError("the ledger did not answer")
 
-    monkeypatch.setattr(collection, "settle", ledger_down)
+    monkeypatch.setattr(collection.settling, "settle", ledger_down)
     failed = collection.sweep()
     monkeypatch.undo()
 
@@ -165,7 +165,7 @@ def test_sweeper_back_after_an_outage_longer_than_webhook_retries_still_posts(
     def ledger_down(current: Any) -> Any:
         raise ConnectionError("the ledger did not answer")
 
-    monkeypatch.setattr(collection, "settle", ledger_down)
+    monkeypatch.setattr(collection.settling, "settle", ledger_down)
     monkeypatch.setattr(collection.store, "add_sweep_retry", ledger_down)  # nothing recorded
     for _ in range(4):
         clock.advance(timedelta(days=1))
@@ -256,7 +256,7 @@ def test_payment_that_keeps_failing_does_not_hold_the_sweepers_window_open(
         raise ConnectionError("the ledger did not answer")
 
     monkeypatch.setattr(rail, "succeeded_since", recorded)
-    monkeypatch.setattr(collection, "settle", ledger_down)
+    monkeypatch.setattr(collection.settling, "settle", ledger_down)
     first_run = clock.now()
     for _ in range(3):
         assert collection.sweep().failed == 1
@@ -279,7 +279,7 @@ def test_failure_that_cannot_be_recorded_keeps_the_mark_where_it_was(
     def down(*args: Any, **kwargs: Any) -> Any:
         raise ConnectionError("DynamoDB did not answer")
 
-    monkeypatch.setattr(collection, "settle", down)
+    monkeypatch.setattr(collection.settling, "settle", down)
     monkeypatch.setattr(collection.store, "add_sweep_retry", down)
     assert collection.sweep().failed == 1
     assert collection.store.sweep_mark("stripe") is None

@@ -234,7 +234,8 @@ def test_failed_payment_posts_nothing(
     body = rail_event(localstripe, reference, "payment_intent.payment_failed")
     answer = deliver(api, body, signed_now(clock, body))
 
-    assert json.loads(answer.body)["outcome"] == "status:failed"
+    assert json.loads(answer.body)["outcome"] == "followed"
+    assert json.loads(answer.body)["status"] == "failed"
     assert collection.payment(payment_id).status == PaymentStatus.FAILED
     assert ledger_service().balance(case.account_number).posted == 0
 

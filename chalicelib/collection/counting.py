@@ -1,0 +1,119 @@
+"""Counting money toward a case: the one step every way money reaches a case shares (online
+settlement, a claim of unidentified money, counter cash).
+
+The case's standing (paid, remaining, paid in full) moves in the same conditional transaction
+as the record that caused it; when another payment of the case got there first, the standing is
+read again and the step retried, with jittered backoff, a bounded number of times. A notice the
+payment brings about (paid in full) is written in that transaction and sent after it.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from chalicelib.clock import Clock
+from chalicelib.collection.errors import CollectionBusy
+from chalicelib.collection.models import CaseSnapshot, CaseStanding, Notice, SurplusDraft
+from chalicelib.collection.notices import PAID_IN_FULL, Notices
+from chalicelib.collection.store import Contended
+from chalicelib.retry import Backoff
+
+MAX_ATTEMPTS = 6
+
+Read = TypeVar("Read")
+
+
+@dataclass(frozen=True)
+class Credit:
+    """A case's standing after a payment, with the surplus draft and the paid-in-full notice
+    the payment brings about."""
+
+    standing: CaseStanding
+    surplus: SurplusDraft | None
+    notice: Notice | None
+
+
+class Counting:
+    """Counts money toward cases; safe to share."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        notices: Notices,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._clock = clock
+        self._notices = notices
+        self._backoff = Backoff(base=0.005, cap=0.1, sleep=sleep, rng=rng)
+
+    def count_toward_case(
+        self,
+        case: CaseSnapshot,
+        amount: int,
+        source: str,
+        *,
+        read: Callable[[], Read],
+        standing_of: Callable[[Read], CaseStanding],
+        commit: Callable[[Read, Credit], bool],
+    ) -> bool:
+        """Count ``amount`` (from ``source``, a payment id or transfer id) toward ``case``.
+
+        ``read`` reads what the transaction guards (at least the standing, which
+        ``standing_of`` picks out); ``commit`` writes the caller's record with the credit in
+        one conditional transaction, answering False if the record was written before (then
+        nothing is counted again) or raising ``Contended`` if a guarded item moved. Returns
+        whether this call counted it."""
+        for attempt in range(MAX_ATTEMPTS):
+            before = read()
+            credit = self.credit(case, standing_of(before), amount, source)
+            try:
+                done = commit(before, credit)
+            except Contended:
+                self._backoff.pause(attempt)
+                continue
+            if done and credit.notice is not None:
+                self._notices.send(credit.notice)
+            return done
+        raise CollectionBusy("the case is settling many payments at once; try again")
+
+    def credit(self, case: CaseSnapshot, before: CaseStanding, amount: int, source: str) -> Credit:
+        """The case's standing after ``amount`` more is paid, with the surplus draft and the
+        paid-in-full notice that this payment brings about."""
+        now = self._clock.now()
+        owed = case.adjudicated_amount
+        crosses = before.paid < owed <= before.paid + amount
+        standing = before.model_copy(
+            update={
+                "paid": before.paid + amount,
+                "payments": before.payments + 1,
+                "version": before.version + 1,
+                "last_paid_at": now,
+                "paid_in_full_at": now if crosses else before.paid_in_full_at,
+            }
+        )
+        excess = standing.surplus(owed)
+        surplus = None
+        if excess > 0:
+            surplus = SurplusDraft(
+                case_id=case.case_id,
+                account_number=case.account_number,
+                amount=excess,
+                currency=case.currency,
+                last_payment_id=source,
+                updated_at=now,
+            )
+        notice = None
+        if crosses:
+            notice = Notice(
+                key=f"{PAID_IN_FULL}:{case.case_id}",
+                kind=PAID_IN_FULL,
+                case_id=case.case_id,
+                created_at=now,
+            )
+        return Credit(standing, surplus, notice)

@@ -1,0 +1,85 @@
+"""Notices owed to case parties (paid in full), written in the transaction of the payment that
+caused them and sent afterwards, one recipient at a time, each told at most once."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from chalicelib.clock import Clock
+from chalicelib.collection.models import Notice, NoticeStatus
+from chalicelib.collection.store import CollectionStore
+from chalicelib.money import format_yuan
+from chalicelib.notifications import Channel, Notification, Notifier, Recipient
+
+if TYPE_CHECKING:
+    from chalicelib.cases import Case, CaseService
+
+log = logging.getLogger(__name__)
+
+PAID_IN_FULL = "case.paid_in_full"
+
+
+class Notices:
+    """Sends the notices collection owes; a failure leaves a notice pending for the sweeper."""
+
+    def __init__(
+        self, store: CollectionStore, cases: CaseService, notifier: Notifier, clock: Clock
+    ) -> None:
+        self._store = store
+        self._cases = cases
+        self._notifier = notifier
+        self._clock = clock
+
+    def send_pending(self) -> int:
+        """Send notices left pending by a failed notifier; how many went out."""
+        return sum(1 for notice in self._store.pending_notices() if self.send(notice))
+
+    def send(self, notice: Notice) -> bool:
+        """Hand a notice to the notifier one recipient at a time, recording each one told, and
+        mark it sent once every recipient is. A failure leaves it pending for the sweeper,
+        which tells only those not told yet; the payment itself is already safe."""
+        try:
+            message = paid_in_full(self._cases.get(notice.case_id), notice)
+        except Exception:
+            log.exception("collection: notice %s not sent; the sweeper retries", notice.key)
+            return False
+        complete = True
+        for recipient in message.recipients:
+            told = f"{recipient.channel.value}:{recipient.address}"
+            if told in notice.sent_to:
+                continue
+            try:
+                self._notifier.notify(replace(message, recipients=(recipient,)))
+            except Exception:
+                log.exception("collection: notice %s not sent to a recipient", notice.key)
+                complete = False
+                continue
+            progressed = notice.model_copy(update={"sent_to": (*notice.sent_to, told)})
+            if not self._store.save_pending_notice(progressed, told_before=len(notice.sent_to)):
+                return False  # another run is sending it
+            notice = progressed
+        if not complete:
+            return False
+        sent = notice.model_copy(update={"status": NoticeStatus.SENT, "sent_at": self._clock.now()})
+        return self._store.save_pending_notice(sent, told_before=len(notice.sent_to))
+
+
+def paid_in_full(case: Case, notice: Notice) -> Notification:
+    """The SMS to each creditor that the case's money has arrived in full."""
+    recipients = tuple(
+        Recipient(channel=Channel.SMS, address=party.phone, party_id=party.party_id)
+        for party in case.creditors
+    )
+    return Notification(
+        key=notice.key,
+        kind=notice.kind,
+        case_id=case.case_id,
+        recipients=recipients,
+        subject=f"{case.case_number} 执行款已足额到账",
+        body=(
+            f"【{case.court_name}】您申请执行的{case.case_number}案，执行款"
+            f"{format_yuan(case.adjudicated_amount)}元已足额到账，法院将依法发放案款。"
+        ),
+    )
