@@ -78,6 +78,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from chalicelib.cases import Case, CaseService
+    from chalicelib.collection.arrivals import ArrivalClocks
     from chalicelib.ledger import LedgerService
 
 log = logging.getLogger(__name__)
@@ -144,6 +145,7 @@ class CollectionService:
         notifier: Notifier,
         sweep_lookback: timedelta = timedelta(days=3),
         max_payment_multiple: int = 2,
+        clocks: Callable[[], ArrivalClocks] | None = None,
     ) -> None:
         self.store = store
         self._rail = rail
@@ -153,6 +155,7 @@ class CollectionService:
         self._notifier = notifier
         self._sweep_lookback = sweep_lookback  # Stripe retries a webhook for up to 3 days
         self._max_payment_multiple = max_payment_multiple
+        self._clocks = clocks  # built on the first arrival: the pay page never needs them
 
     @property
     def rail(self) -> PaymentRail:
@@ -527,6 +530,7 @@ class CollectionService:
                 continue
             if not done:
                 return Settlement("already_posted", self.payment(payment.payment_id))
+            self._counted(payment.case, transfer_id, current.amount, paid_at)
             if notice is not None:
                 self._send(notice)
             return Settlement("posted", succeeded)
@@ -618,19 +622,20 @@ class CollectionService:
         )
         if transfer.code != TransferCode.UNIDENTIFIED_RECEIPT:
             return Settlement("already_posted")  # it reached its case once already
-        queued = self.store.add_unidentified(
-            UnidentifiedPayment(
-                reference=current.reference,
-                rail=self.rail.name,
-                amount=current.amount,
-                currency=current.currency,
-                received_at=self._clock.now(),
-                status=ClaimStatus.OPEN,
-                why=why,
-                stated_account_number=current.account_number,
-                receipt_transfer_id=transfer.id,
-            )
+        item = UnidentifiedPayment(
+            reference=current.reference,
+            rail=self.rail.name,
+            amount=current.amount,
+            currency=current.currency,
+            received_at=self._clock.now(),
+            status=ClaimStatus.OPEN,
+            why=why,
+            stated_account_number=current.account_number,
+            receipt_transfer_id=transfer.id,
         )
+        queued = self.store.add_unidentified(item)
+        if queued:
+            self._tell_clocks(lambda clocks: clocks.unidentified_arrived(item))
         return Settlement("unidentified" if queued else "already_posted")
 
     def _for_review(self, current: RailPayment, why: str) -> Settlement:
@@ -751,6 +756,13 @@ class CollectionService:
                 continue
             if not done:
                 return self.store.unidentified(reference) or claimed
+            self._counted(
+                snapshot(case),
+                claimed.claim_transfer_id or reference,
+                claimed.amount,
+                claimed.claimed_at or self._clock.now(),
+                claimed_reference=reference,
+            )
             if notice is not None:
                 self._send(notice)
             return claimed
@@ -814,6 +826,8 @@ class CollectionService:
                 continue
             if not done:
                 return self.store.counter_cash(entry.transfer_id) or entry
+            # The cash reached the court when the counter took it, not when it was entered.
+            self._counted(snapshot(case), entry.transfer_id, entry.amount, cash.received_at)
             if notice is not None:
                 self._send(notice)
             return entry
@@ -852,7 +866,44 @@ class CollectionService:
         if not complete:
             return False
         sent = notice.model_copy(update={"status": NoticeStatus.SENT, "sent_at": self._clock.now()})
-        return self.store.save_pending_notice(sent, told_before=len(notice.sent_to))
+        if not self.store.save_pending_notice(sent, told_before=len(notice.sent_to)):
+            return False
+        at = sent.sent_at or self._clock.now()
+        self._tell_clocks(lambda clocks: clocks.creditor_notified(notice.case_id, at=at))
+        return True
+
+    # -- the statutory clocks ------------------------------------------------------------------
+
+    def _counted(
+        self,
+        case: CaseSnapshot,
+        transfer_id: str,
+        amount: int,
+        arrived_at: datetime,
+        *,
+        claimed_reference: str | None = None,
+    ) -> None:
+        """Money counted on a case starts the clock for telling its creditor."""
+        self._tell_clocks(
+            lambda clocks: clocks.arrived(
+                case_id=case.case_id,
+                court=case.court_code,
+                transfer_id=transfer_id,
+                amount=amount,
+                arrived_at=arrived_at,
+                claimed_reference=claimed_reference,
+            )
+        )
+
+    def _tell_clocks(self, tell: Callable[[ArrivalClocks], object]) -> None:
+        """The money and its count are committed before the clocks hear of it, so a clock that
+        cannot be written is logged and never undoes or fails the payment."""
+        if self._clocks is None:
+            return
+        try:
+            tell(self._clocks())
+        except Exception:
+            log.exception("collection: a statutory clock was not told of an arrival")
 
     @staticmethod
     def _paid_in_full(case: Case, notice: Notice) -> Notification:
