@@ -211,11 +211,10 @@ class Settings(BaseSettings):
     approval_chains: dict[str, Any] | None = None
     approval_overdue_working_days: int = Field(default=2, ge=1, le=30)
 
-    # Refunds: unidentified funds not claimed within this many working days are drafted as
-    # refunds to the payer (the courts' rule is 3)
-    refund_unclaimed_after_working_days: int = Field(default=3, ge=1, le=60)
-    # the court whose staff decide refunds of unidentified funds (they have no case to name
-    # one); unset, unclaimed funds are not drafted as refunds
+    # Refunds: the court whose staff decide refunds of unidentified funds (they have no case to
+    # name one) and answer for their claim clock; unset, unclaimed funds are published but not
+    # drafted as refunds. (When they are drafted is the deadlines' claim limit and published
+    # period, LIMITS.)
     unidentified_funds_court: str | None = Field(default=None, min_length=1, max_length=40)
 
     # Working-day calendar and statutory time limits (执行款 time limits)
@@ -224,10 +223,11 @@ class Settings(BaseSettings):
     limits: CourtLimits = Field(default_factory=CourtLimits)
     # Per court, as JSON: {"粤0604": {"disbursement": 10}}; what a court leaves out is the default.
     limits_by_court: dict[str, CourtLimitOverride] = Field(default_factory=dict)
-    # Who an overdue item is escalated to, per court ("*" for any court and for unidentified
-    # funds): one list of phone numbers or e-mail addresses per level of the approval chain,
-    # e.g. {"粤0604": [["13800000001"], ["leader@court.example"]]}; past the last level, the last.
-    escalation_contacts: dict[str, list[list[str]]] = Field(default_factory=dict)
+    # Who holds each post of the approval chains, for escalating overdue items (督办): per court
+    # ("*" for any court without its own), the post's title as the chain names it, to phone
+    # numbers or e-mail addresses, e.g.
+    # {"粤0604": {"执行局长 bureau chief": ["13800000001"], "分管院领导 court leader": ["l@c.cn"]}}
+    escalation_contacts: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
 
     # Central monitoring (集中监管): the courts this deployment serves, as JSON (["粤0604", ...])
     monitored_courts: list[str] = Field(default_factory=list, max_length=500)

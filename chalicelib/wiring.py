@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from chalicelib.clock import Clock, SystemClock
 
 if TYPE_CHECKING:
+    from chalicelib.approvals.chains import ChainBook
     from chalicelib.approvals.service import ApprovalService
     from chalicelib.audit.check import LedgerCheck
     from chalicelib.audit.publisher import DigestPublisher
@@ -357,6 +358,7 @@ def collection_service() -> CollectionService:
             ledger=ledger_service(),
             notifier=notifier(),
             max_payment_multiple=settings().max_payment_multiple,
+            clocks=deadline_service,
         )
 
     return cached("collection", build)
@@ -476,24 +478,31 @@ def claim_desk() -> ClaimDesk:
     return cached("claim_desk", build)
 
 
+def approval_chains() -> ChainBook:
+    """The approval chains per court (``APPROVAL_CHAINS``, else the default chains), checked
+    when first asked for: the approvals use them to decide, the deadlines to escalate."""
+
+    def build() -> ChainBook:
+        from chalicelib.approvals.chains import ChainBook, default_chains
+
+        config = settings().approval_chains
+        return default_chains() if config is None else ChainBook.model_validate(config)
+
+    return cached("approval_chains", build)
+
+
 def approval_service() -> ApprovalService:
     """Approvals: the chain of amount tiers per court that every decision moving money takes."""
 
     def build() -> ApprovalService:
-        from chalicelib.approvals.chains import ChainBook, default_chains
         from chalicelib.approvals.service import ApprovalService
         from chalicelib.approvals.store import ApprovalStore
 
         config = settings()
-        chains = (
-            default_chains()
-            if config.approval_chains is None
-            else ChainBook.model_validate(config.approval_chains)
-        )
         return ApprovalService(
             ApprovalStore(dynamodb(), config.approvals_table),
             clock(),
-            chains,
+            approval_chains(),
             overdue_working_days=config.approval_overdue_working_days,
         )
 
@@ -539,11 +548,9 @@ def refund_drafts() -> Drafts:
         return Drafts(
             refund_service(),
             Sources(collection_service(), case_service()),
-            clock(),
             collection=collection_service(),
             cases=case_service(),
             ledger=ledger_service(),
-            unclaimed_after_working_days=config.refund_unclaimed_after_working_days,
             unidentified_court=config.unidentified_funds_court,
         )
 
@@ -614,6 +621,8 @@ def deadline_service() -> DeadlineService:
             CollectionStore(dynamodb(), table_name("COLLECTION_TABLE")),
             notifier=notifier(),
             clock=clock(),
+            chains=approval_chains(),
+            refunds=refund_drafts,
         )
 
     return cached("deadlines", build)

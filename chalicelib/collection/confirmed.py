@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from chalicelib.cases import CaseStatus
 from chalicelib.cases.identifiers import normalise_account_number
 from chalicelib.clock import Clock
+from chalicelib.collection.arrivals import Arrival
 from chalicelib.collection.counting import Counting, Credit
 from chalicelib.collection.errors import (
     AmountRefused,
@@ -148,9 +149,15 @@ class ConfirmedMoney:
                 notice=credit.notice,
             )
 
-        counted = self._counting.count_toward_case(
+        arrival = Arrival(
             snapshot(case),
+            claimed.claim_transfer_id or claimed.reference,
             claimed.amount,
+            claimed.claimed_at or self._clock.now(),
+            claimed_reference=claimed.reference,
+        )
+        counted = self._counting.count_toward_case(
+            arrival,
             claimed.reference,
             read=lambda: self._store.standing(case.case_id),
             standing_of=lambda before: before,
@@ -211,9 +218,10 @@ class ConfirmedMoney:
                 notice=credit.notice,
             )
 
+        # the cash reached the court when the counter took it, not when it was entered
+        arrival = Arrival(snapshot(case), entry.transfer_id, entry.amount, cash.received_at)
         counted = self._counting.count_toward_case(
-            snapshot(case),
-            entry.amount,
+            arrival,
             entry.transfer_id,
             read=lambda: self._store.standing(case.case_id),
             standing_of=lambda before: before,

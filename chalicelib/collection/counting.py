@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from chalicelib.clock import Clock
+from chalicelib.collection.arrivals import Arrival, ClockTeller
 from chalicelib.collection.errors import CollectionBusy
 from chalicelib.collection.models import CaseSnapshot, CaseStanding, Notice, SurplusDraft
 from chalicelib.collection.notices import PAID_IN_FULL, Notices
@@ -44,25 +45,27 @@ class Counting:
         self,
         clock: Clock,
         notices: Notices,
+        clocks: ClockTeller,
         *,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
         self._clock = clock
         self._notices = notices
+        self._clocks = clocks
         self._backoff = Backoff(base=0.005, cap=0.1, sleep=sleep, rng=rng)
 
     def count_toward_case(
         self,
-        case: CaseSnapshot,
-        amount: int,
+        arrival: Arrival,
         source: str,
         *,
         read: Callable[[], Read],
         standing_of: Callable[[Read], CaseStanding],
         commit: Callable[[Read, Credit], bool],
     ) -> bool:
-        """Count ``amount`` (from ``source``, a payment id or transfer id) toward ``case``.
+        """Count the money of ``arrival`` (from ``source``, a payment id or transfer id) toward
+        its case, and tell the statutory clocks once it counts.
 
         ``read`` reads what the transaction guards (at least the standing, which
         ``standing_of`` picks out); ``commit`` writes the caller's record with the credit in
@@ -71,14 +74,16 @@ class Counting:
         whether this call counted it."""
         for attempt in range(MAX_ATTEMPTS):
             before = read()
-            credit = self.credit(case, standing_of(before), amount, source)
+            credit = self.credit(arrival.case, standing_of(before), arrival.amount, source)
             try:
                 done = commit(before, credit)
             except Contended:
                 self._backoff.pause(attempt)
                 continue
-            if done and credit.notice is not None:
-                self._notices.send(credit.notice)
+            if done:
+                self._clocks.counted(arrival)
+                if credit.notice is not None:
+                    self._notices.send(credit.notice)
             return done
         raise CollectionBusy("the case is settling many payments at once; try again")
 

@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from chalicelib.clock import Clock
+from chalicelib.collection.arrivals import ClockTeller
 from chalicelib.collection.models import Notice, NoticeStatus
 from chalicelib.collection.store import CollectionStore
 from chalicelib.money import format_yuan
@@ -25,9 +26,15 @@ class Notices:
     """Sends the notices collection owes; a failure leaves a notice pending for the sweeper."""
 
     def __init__(
-        self, store: CollectionStore, cases: CaseService, notifier: Notifier, clock: Clock
+        self,
+        store: CollectionStore,
+        cases: CaseService,
+        notifier: Notifier,
+        clock: Clock,
+        clocks: ClockTeller,
     ) -> None:
         self._store = store
+        self._clocks = clocks
         self._cases = cases
         self._notifier = notifier
         self._clock = clock
@@ -62,8 +69,12 @@ class Notices:
             notice = progressed
         if not complete:
             return False
-        sent = notice.model_copy(update={"status": NoticeStatus.SENT, "sent_at": self._clock.now()})
-        return self._store.save_pending_notice(sent, told_before=len(notice.sent_to))
+        at = self._clock.now()
+        sent = notice.model_copy(update={"status": NoticeStatus.SENT, "sent_at": at})
+        if not self._store.save_pending_notice(sent, told_before=len(notice.sent_to)):
+            return False
+        self._clocks.notified(notice.case_id, at)
+        return True
 
 
 def paid_in_full(case: Case, notice: Notice) -> Notification:

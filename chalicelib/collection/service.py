@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from chalicelib.clock import Clock
+from chalicelib.collection.arrivals import ArrivalClocks, ClockTeller
 from chalicelib.collection.confirmed import ConfirmedMoney
 from chalicelib.collection.counting import Counting
 from chalicelib.collection.intake import Intake
@@ -57,12 +58,16 @@ class CollectionService:
         notifier: Notifier,
         sweep_lookback: timedelta = timedelta(days=3),
         max_payment_multiple: int = 2,
+        clocks: Callable[[], ArrivalClocks] | None = None,
     ) -> None:
         self.store = store
         self._rail = rail
-        self.notices = Notices(store, cases, notifier, clock)
-        counting = Counting(clock, self.notices)
-        self.settling = Settling(store, rail, clock, ledger=ledger, counting=counting)
+        teller = ClockTeller(clocks)
+        self.notices = Notices(store, cases, notifier, clock, teller)
+        counting = Counting(clock, self.notices, teller)
+        self.settling = Settling(
+            store, rail, clock, ledger=ledger, counting=counting, clocks=teller
+        )
         self.paying = Paying(
             store,
             rail,

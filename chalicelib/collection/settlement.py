@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from chalicelib.clock import Clock
+from chalicelib.collection.arrivals import Arrival, ClockTeller
 from chalicelib.collection.counting import Counting, Credit
 from chalicelib.collection.errors import PaymentConflict, PaymentNotFound
 from chalicelib.collection.models import (
@@ -57,12 +58,14 @@ class Settling:
         *,
         ledger: LedgerService,
         counting: Counting,
+        clocks: ClockTeller,
     ) -> None:
         self._store = store
         self._rail = rail
         self._clock = clock
         self._ledger = ledger
         self._counting = counting
+        self._clocks = clocks
 
     def settle(self, current: RailPayment) -> Settlement:
         """Post a payment the rail reports succeeded, exactly once.
@@ -148,9 +151,9 @@ class Settling:
                 notice=credit.notice,
             )
 
+        arrival = Arrival(payment.case, transfer_id, current.amount, self._clock.now())
         counted = self._counting.count_toward_case(
-            payment.case,
-            current.amount,
+            arrival,
             payment.payment_id,
             read=read,
             standing_of=lambda before: before[1].standing,
@@ -189,19 +192,20 @@ class Settling:
         )
         if transfer.code != TransferCode.UNIDENTIFIED_RECEIPT:
             return Settlement(Outcome.ALREADY_POSTED)  # it reached its case once already
-        queued = self._store.add_unidentified(
-            UnidentifiedPayment(
-                reference=current.reference,
-                rail=rail,
-                amount=current.amount,
-                currency=current.currency,
-                received_at=self._clock.now(),
-                status=ClaimStatus.OPEN,
-                why=why,
-                stated_account_number=current.account_number,
-                receipt_transfer_id=transfer.id,
-            )
+        item = UnidentifiedPayment(
+            reference=current.reference,
+            rail=rail,
+            amount=current.amount,
+            currency=current.currency,
+            received_at=self._clock.now(),
+            status=ClaimStatus.OPEN,
+            why=why,
+            stated_account_number=current.account_number,
+            receipt_transfer_id=transfer.id,
         )
+        queued = self._store.add_unidentified(item)
+        if queued:
+            self._clocks.unidentified(item)
         return Settlement(Outcome.UNIDENTIFIED if queued else Outcome.ALREADY_POSTED)
 
     def _for_review(self, current: RailPayment, why: str) -> Settlement:

@@ -49,8 +49,10 @@ class Deferral(BaseModel):
 
 
 class ItemClock(BaseModel):
-    """The time limit of one item (``subject``: an unidentified payment's reference, a case
-    account, a disbursement id) at one court."""
+    """The time limit of one item (``subject``: an unidentified payment's reference, the
+    ledger transfer that brought money onto a case, a disbursement id) at one court.
+    ``case_id`` ties an arrival's clock to its case, so telling the creditor meets it;
+    ``amount`` (fen) picks the tier of the approval chain an overdue item is escalated up."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
@@ -61,6 +63,8 @@ class ItemClock(BaseModel):
     working_days: int
     due_on: date
     provisional: bool = False
+    case_id: str | None = None
+    amount: int | None = Field(default=None, ge=0)
     met_on: date | None = None
     deferral: Deferral | None = None
 
@@ -84,6 +88,8 @@ def start_clock(
     subject: str,
     court: str,
     arrived_at: datetime,
+    case_id: str | None = None,
+    amount: int | None = None,
 ) -> ItemClock:
     days = kind.working_days(limits)
     deadline = calendar.add_working_days(court_date(arrived_at), days)
@@ -95,6 +101,8 @@ def start_clock(
         working_days=days,
         due_on=deadline.due,
         provisional=deadline.provisional,
+        case_id=case_id,
+        amount=amount,
     )
 
 

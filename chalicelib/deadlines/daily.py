@@ -1,6 +1,7 @@
 """The daily deadline job: start clocks for unidentified funds, read every open clock, escalate
-what is overdue once a day, publish unclaimed money (公示) and mark it due for refund after the
-published period."""
+what is overdue up its approval chain once a day, publish unclaimed money (公示) and, after the
+published period, draft its refund to the payer. Collection starts and stops the clocks of money
+arriving on a case (``arrived``, ``creditor_notified``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
+from chalicelib.approvals import default_chains
 from chalicelib.clock import Clock
 from chalicelib.collection.models import ClaimStatus, UnidentifiedPayment
 from chalicelib.deadlines.clocks import (
@@ -19,16 +21,19 @@ from chalicelib.deadlines.clocks import (
     read_clock,
     start_clock,
 )
+from chalicelib.deadlines.escalation import Escalator
 from chalicelib.deadlines.models import (
-    Escalation,
     Publication,
     PublicationStatus,
     mask_reference,
 )
-from chalicelib.notifications import Channel, Notification, Notifier, Recipient
+from chalicelib.notifications import Notifier
 from chalicelib.workdays.models import court_date
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from chalicelib.approvals import ChainBook
     from chalicelib.deadlines.store import DeadlineStore
     from chalicelib.settings import Settings
     from chalicelib.workdays.working_calendar import WorkingCalendar
@@ -49,6 +54,15 @@ class UnidentifiedQueue(Protocol):
     def unidentified(self, reference: str) -> UnidentifiedPayment | None: ...
 
 
+class UnclaimedRefunds(Protocol):
+    """The refunds capability's drafts: a refund draft returning unclaimed money to its payer."""
+
+    def draft_unclaimed(self, reference: str) -> str | None:
+        """The id of the refund draft for it (made now, or made before); None if none can be
+        made (no court handles unidentified funds, or nothing is left to refund)."""
+        ...
+
+
 @dataclass(frozen=True)
 class DailyReport:
     day: date
@@ -61,6 +75,7 @@ class DailyReport:
     published: int
     refund_due: int
     calendar_alarm: str | None
+    refunds_drafted: int = 0
 
 
 class DeadlineService:
@@ -73,18 +88,35 @@ class DeadlineService:
         *,
         notifier: Notifier,
         clock: Clock,
+        chains: ChainBook | None = None,
+        refunds: Callable[[], UnclaimedRefunds] | None = None,
     ) -> None:
         self.store = store
         self._calendar = calendar
         self._settings = settings
         self._queue = queue
-        self._notifier = notifier
         self._clock = clock
+        self._refunds = refunds  # built when first needed: most runs draft nothing
+        self._escalator = Escalator(
+            store,
+            chains or default_chains(),
+            settings.escalation_contacts,
+            notifier=notifier,
+            clock=clock,
+            unassigned_court=settings.unidentified_funds_court,
+        )
 
     # -- what other capabilities call --------------------------------------------------------
 
     def track(
-        self, kind: LimitKind, *, subject: str, court: str, arrived_at: datetime
+        self,
+        kind: LimitKind,
+        *,
+        subject: str,
+        court: str,
+        arrived_at: datetime,
+        case_id: str | None = None,
+        amount: int | None = None,
     ) -> ItemClock:
         """Start an item's clock (once: tracking it again returns the clock it has)."""
         clock = start_clock(
@@ -94,6 +126,8 @@ class DeadlineService:
             subject=subject,
             court=court,
             arrived_at=arrived_at,
+            case_id=case_id,
+            amount=amount,
         )
         if self.store.start(clock):
             return clock
@@ -106,6 +140,52 @@ class DeadlineService:
         done = clock.model_copy(update={"met_on": on})
         self.store.save(done)
         return done
+
+    def arrived(
+        self,
+        *,
+        case_id: str,
+        court: str,
+        transfer_id: str,
+        amount: int,
+        arrived_at: datetime,
+        claimed_reference: str | None = None,
+    ) -> ItemClock:
+        """Money counted on a case (an online payment, counter cash, a claim of unidentified
+        money): the creditor must be told within the court's notice limit. One clock per
+        arrival, keyed by the ledger transfer that brought it, so telling us again starts
+        nothing new. A claim also meets the claim clock of the money it placed."""
+        if claimed_reference is not None:
+            self._claim_met(claimed_reference, court_date(arrived_at))
+        return self.track(
+            LimitKind.NOTICE,
+            subject=transfer_id,
+            court=court,
+            arrived_at=arrived_at,
+            case_id=case_id,
+            amount=amount,
+        )
+
+    def unidentified_arrived(self, item: UnidentifiedPayment) -> ItemClock:
+        """Money nobody could place (不明款): the claim clock runs from its arrival."""
+        return self.track(
+            LimitKind.CLAIM,
+            subject=item.reference,
+            court=UNASSIGNED_COURT,
+            arrived_at=item.received_at,
+            amount=item.amount,
+        )
+
+    def creditor_notified(self, case_id: str, *, at: datetime) -> int:
+        """The creditor was told of the money on the case: every arrival on the case until
+        then has met its notice clock. How many clocks this met."""
+        on = court_date(at)
+        met = 0
+        for clock in self.store.clocks_of_case(LimitKind.NOTICE, case_id):
+            if clock.met_on is None and clock.started_on <= on:
+                self.store.save(clock.model_copy(update={"met_on": on}))
+                met += 1
+        return met
 
     def defer(self, kind: LimitKind, subject: str, deferral: Deferral) -> ItemClock | None:
         """Record an approved deferral (延缓发放); the approval itself is the caller's."""
@@ -161,13 +241,10 @@ class DeadlineService:
 
     def run(self, today: date | None = None) -> DailyReport:
         today = today or court_date(self._clock.now())
+        # Collection starts these at arrival; the run starts any it could not (a crash between
+        # the money and its clock), from the arrival time, so the due date is the same.
         for item in self._queue.unidentified_queue(ClaimStatus.OPEN, limit=QUEUE_LIMIT):
-            self.track(
-                LimitKind.CLAIM,
-                subject=item.reference,
-                court=UNASSIGNED_COURT,
-                arrived_at=item.received_at,
-            )
+            self.unidentified_arrived(item)
         counts = dict.fromkeys(("read", "near", "over", "deferred", "met", "esc", "pub"), 0)
         for clock in list(self.store.open_clocks()):
             counts["read"] += 1
@@ -182,12 +259,13 @@ class DeadlineService:
                 counts["deferred"] += 1
             elif reading.state is ClockState.OVERDUE:
                 counts["over"] += 1
-                counts["esc"] += self._escalate(
+                counts["esc"] += self._escalator.escalate(
                     clock, today, reading.due_on, -reading.working_days_left
                 )
                 if clock.kind is LimitKind.CLAIM:
                     counts["pub"] += self._publish(clock, today)
         refund_due = self._end_publications(today)
+        drafted = self._draft_refunds(today)
         return DailyReport(
             day=today,
             clocks_read=counts["read"],
@@ -199,64 +277,29 @@ class DeadlineService:
             published=counts["pub"],
             refund_due=refund_due,
             calendar_alarm=self._calendar.status().alarm,
+            refunds_drafted=drafted,
         )
 
     def _claimed(self, clock: ItemClock) -> bool:
         item = self._queue.unidentified(clock.subject)
         if item is None or item.status is not ClaimStatus.CLAIMED:
             return False
-        claimed_on = court_date(item.claimed_at or self._clock.now())
-        self.store.save(clock.model_copy(update={"met_on": claimed_on}))
-        publication = self.store.publication(clock.subject)
+        self._claim_met(clock.subject, court_date(item.claimed_at or self._clock.now()))
+        return True
+
+    def _claim_met(self, reference: str, on: date) -> None:
+        """Claimed (认领): the claim clock is met and the money leaves the public page."""
+        self._close(LimitKind.CLAIM, reference, on)
+        publication = self.store.publication(reference)
         if publication is not None and publication.status is PublicationStatus.PUBLISHED:
             self.store.update_publication(
                 publication.model_copy(update={"status": PublicationStatus.CLAIMED})
             )
-        return True
 
-    def _escalate(self, clock: ItemClock, today: date, due_on: date, late: int) -> int:
-        level = len(self.store.escalations(clock.kind, clock.subject)) + 1
-        contacts = self._contacts(clock.court, level)
-        escalation = Escalation(
-            kind=clock.kind,
-            subject=clock.subject,
-            court=clock.court,
-            day=today,
-            level=level,
-            due_on=due_on,
-            overdue_working_days=late,
-            notified=contacts,
-            at=self._clock.now(),
-        )
-        if not self.store.escalate_once(escalation):
-            return 0  # escalated today already: a re-run of the job
-        if contacts:
-            self._notifier.notify(
-                Notification(
-                    key=f"deadline:{clock.kind.value}:{clock.subject}:{today.isoformat()}",
-                    kind="deadline.overdue",
-                    case_id=clock.subject,
-                    recipients=tuple(
-                        Recipient(Channel.EMAIL if "@" in a else Channel.SMS, a) for a in contacts
-                    ),
-                    subject=f"逾期提醒 / overdue: {clock.kind.value} {clock.subject}",
-                    body=(
-                        f"{clock.subject}（{clock.court}）{clock.kind.value} 应于 "
-                        f"{due_on.isoformat()} 前完成，已逾期 {late} 个工作日"
-                        f"（第 {level} 级督办）。"
-                    ),
-                )
-            )
-        else:
-            log.warning("no escalation contact for court %s level %d", clock.court, level)
-        return 1
-
-    def _contacts(self, court: str, level: int) -> tuple[str, ...]:
-        contacts = self._settings.escalation_contacts
-        chain = contacts.get(court) or contacts.get(UNASSIGNED_COURT, [])
-        if not chain:
-            return ()
-        return tuple(chain[min(level, len(chain)) - 1])
+    def _close(self, kind: LimitKind, subject: str, on: date) -> None:
+        clock = self.store.clock(kind, subject)
+        if clock is not None and clock.met_on is None:
+            self.store.save(clock.model_copy(update={"met_on": on}))
 
     def _publish(self, clock: ItemClock, today: date) -> int:
         item = self._queue.unidentified(clock.subject)
@@ -278,8 +321,7 @@ class DeadlineService:
         )
 
     def _end_publications(self, today: date) -> int:
-        """Money still unclaimed after its published period is due for a refund to the payer.
-        The refund workflow is not part of this build, so it is recorded as due and listed."""
+        """Money still unclaimed after its published period is due for a refund to the payer."""
         ended = 0
         for publication in self.store.publications(PublicationStatus.PUBLISHED):
             if publication.published_until >= today:
@@ -294,3 +336,26 @@ class DeadlineService:
             )
             ended += 1
         return ended
+
+    def _draft_refunds(self, today: date) -> int:
+        """A refund draft for each publication due for refund. The draft is keyed by the
+        payment's reference, so a re-run (or a run after a crash between the draft and this
+        record) finds the same draft and makes no second one. One that cannot be drafted yet
+        (no court handles unidentified funds) stays due and is tried again the next day. Once
+        drafted, the money is handled: its claim clock closes and escalates no more."""
+        if self._refunds is None:
+            return 0
+        drafted = 0
+        for publication in self.store.publications(PublicationStatus.REFUND_DUE):
+            refund_id = self._refunds().draft_unclaimed(publication.reference)
+            if refund_id is None:
+                log.warning("no refund drafted for unclaimed %s", publication.masked_reference)
+                continue
+            self.store.update_publication(
+                publication.model_copy(
+                    update={"status": PublicationStatus.REFUND_DRAFTED, "refund_id": refund_id}
+                )
+            )
+            self._close(LimitKind.CLAIM, publication.reference, today)
+            drafted += 1
+        return drafted

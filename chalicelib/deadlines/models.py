@@ -11,7 +11,8 @@ from chalicelib.deadlines.clocks import LimitKind
 
 
 class Escalation(BaseModel):
-    """An overdue item taken to the next level of the approval chain on one day."""
+    """An overdue item taken to the next level of its approval chain on one day: the post of
+    that level (as the court's chain names it, with the role it needs) and who was told."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
@@ -20,6 +21,8 @@ class Escalation(BaseModel):
     court: str
     day: date
     level: int
+    post: str | None = None
+    role: str | None = None
     due_on: date
     overdue_working_days: int
     notified: tuple[str, ...]
@@ -28,7 +31,8 @@ class Escalation(BaseModel):
 
 class PublicationStatus(StrEnum):
     PUBLISHED = "published"  # on the public page, waiting for its owner
-    REFUND_DUE = "refund_due"  # the published period ended unclaimed: to a refund draft
+    REFUND_DUE = "refund_due"  # the published period ended unclaimed: waits for its refund draft
+    REFUND_DRAFTED = "refund_drafted"  # its refund draft is made (``refund_id``)
     CLAIMED = "claimed"  # claimed while published; off the page
 
 
@@ -47,6 +51,7 @@ class Publication(BaseModel):
     published_until: date
     status: PublicationStatus = PublicationStatus.PUBLISHED
     refund_due_on: date | None = None
+    refund_id: str | None = None  # the refund drafted for it, once drafted
 
 
 def mask_reference(reference: str) -> str:

@@ -3,6 +3,8 @@
     pk                      sk               what
     CLOCK#{kind}#{subject}  CLOCK            the item's clock
                                              gsi1 CLOCKS#{state} / {court}#{due}#{subject}
+                                             gsi2 CASECLOCKS#{case} / {kind}#{subject}
+                                             (clocks of money that arrived on a case)
     CLOCK#{kind}#{subject}  ESCALATED#{day}  one escalation, at most one per item and day
     PUBLISHED#{reference}   NOTICE           unclaimed money published (公示)
                                              gsi1 PUBLISHED#{status} / {since}#{reference}
@@ -57,15 +59,38 @@ class DeadlineStore:
         """A court's clocks that were met (how long things took, for monitoring)."""
         yield from self._index("CLOCKS#met", ItemClock, page_size=page_size, prefix=f"{court}#")
 
+    def clocks_of_case(self, kind: LimitKind, case_id: str) -> list[ItemClock]:
+        """The clocks of one kind started by money arriving on a case (a case sees a few)."""
+        args: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "gsi2",
+            "KeyConditionExpression": "gsi2pk = :pk AND begins_with(gsi2sk, :kind)",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": f"CASECLOCKS#{case_id}"},
+                ":kind": {"S": f"{kind.value}#"},
+            },
+        }
+        found: list[ItemClock] = []
+        while True:
+            answer = self._client.query(**args)
+            found += [ItemClock.model_validate_json(i["doc"]["S"]) for i in answer["Items"]]
+            if "LastEvaluatedKey" not in answer:
+                return found
+            args["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
     def _clock_item(self, clock: ItemClock) -> dict[str, Any]:
         state = "met" if clock.met_on is not None else "open"
-        return {
+        item = {
             "pk": {"S": _clock_pk(clock.kind, clock.subject)},
             "sk": {"S": "CLOCK"},
             "doc": {"S": clock.model_dump_json()},
             "gsi1pk": {"S": f"CLOCKS#{state}"},
             "gsi1sk": {"S": f"{clock.court}#{clock.due_on.isoformat()}#{clock.subject}"},
         }
+        if clock.case_id is not None:
+            item["gsi2pk"] = {"S": f"CASECLOCKS#{clock.case_id}"}
+            item["gsi2sk"] = {"S": f"{clock.kind.value}#{clock.subject}"}
+        return item
 
     # -- escalations -------------------------------------------------------------------------
 

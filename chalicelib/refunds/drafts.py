@@ -1,17 +1,16 @@
 """Automatic refund drafts: a surplus collection flagged, a case concluded with money left, and
-unidentified funds nobody claimed in time. A draft decides nothing: a clerk submits it to the
-chain, which makes the clerk its requester."""
+unidentified funds nobody claimed in time (asked for by the deadline job once their published
+period, 公示, ended). A draft decides nothing: a clerk submits it to the chain, which makes the
+clerk its requester."""
 
 from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING
 
-from chalicelib.clock import Clock
 from chalicelib.problems import ProblemError
-from chalicelib.refunds.errors import RefundStateConflict
+from chalicelib.refunds.errors import RefundNotFound, RefundStateConflict
 from chalicelib.refunds.models import Origin, ReasonCode, Refund, SourceKind
-from chalicelib.weekdays import add_working_days
 
 if TYPE_CHECKING:
     from chalicelib.cases import CaseService
@@ -30,21 +29,17 @@ class Drafts:
         self,
         refunds: RefundService,
         sources: Sources,
-        clock: Clock,
         *,
         collection: CollectionService,
         cases: CaseService,
         ledger: LedgerService,
-        unclaimed_after_working_days: int,
         unidentified_court: str | None,
     ) -> None:
         self._refunds = refunds
         self._sources = sources
-        self._clock = clock
         self._collection = collection
         self._cases = cases
         self._ledger = ledger
-        self._unclaimed_days = unclaimed_after_working_days
         self._unidentified_court = unidentified_court
 
     def from_surpluses(self) -> list[Refund]:
@@ -106,36 +101,38 @@ class Drafts:
                 left -= draft.amount
         return made
 
-    def from_unclaimed(self) -> list[Refund]:
-        """Unidentified funds not claimed within the working days allowed go back to the
-        payer; drafted for the court that handles unidentified funds."""
-        from chalicelib.collection import ClaimStatus
+    def draft_unclaimed(self, reference: str) -> str | None:
+        """The refund draft returning unidentified funds to their payer, for the court that
+        handles unidentified funds: its id, whether made now or before (the id is derived from
+        the payment's reference, so asking again makes no second draft). None when no court
+        handles unidentified funds, or the money was claimed or refunded meanwhile.
 
+        When: the deadline job asks once the money was not claimed within the claim limit
+        (working days on the PRC calendar) and its published period (公示) ended."""
         if self._unidentified_court is None:
             log.info("no court handles unidentified funds here; no unclaimed refunds drafted")
-            return []
-        now = self._clock.now()
-        made = []
-        for item in self._collection.store.unidentified_queue(ClaimStatus.OPEN, limit=BATCH):
-            if add_working_days(item.received_at, self._unclaimed_days) > now:
-                break  # the queue is oldest first: the rest are younger
+            return None
+        refund_id = f"unclaimed-{reference}"
+        try:
+            return self._refunds.get(refund_id).refund_id
+        except RefundNotFound:
+            pass
+        try:
             source = self._sources.resolve(
-                SourceKind.UNIDENTIFIED, item.reference, court=self._unidentified_court
+                SourceKind.UNIDENTIFIED, reference, court=self._unidentified_court
             )
-            draft = self._refunds.draft(
-                f"unclaimed-{item.reference}",
-                source,
-                item.amount,
-                ReasonCode.UNIDENTIFIED_FUNDS,
-                origin=Origin.UNCLAIMED,
-                note=f"不明款逾期未认领 (unclaimed for {self._unclaimed_days} working days)",
-            )
-            if draft is not None:
-                made.append(draft)
-        return made
+        except ProblemError:
+            log.info("unclaimed %s is no longer open; no refund drafted", reference)
+            return None
+        draft = self._refunds.draft(
+            refund_id,
+            source,
+            source.paid,
+            ReasonCode.UNIDENTIFIED_FUNDS,
+            origin=Origin.UNCLAIMED,
+            note="不明款公示期满未认领 (unclaimed after its published period)",
+        )
+        return None if draft is None else draft.refund_id
 
     def sweep(self) -> dict[str, int]:
-        return {
-            "surplus": len(self.from_surpluses()),
-            "unclaimed": len(self.from_unclaimed()),
-        }
+        return {"surplus": len(self.from_surpluses())}

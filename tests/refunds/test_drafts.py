@@ -1,17 +1,22 @@
 """Automatic drafts: a flagged surplus, a concluded case with money left, and unidentified
-funds nobody claimed within the working days allowed (then refunded through the rail)."""
+funds nobody claimed within the working days allowed, once their published period (公示) ended
+(then refunded through the rail)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+from chalicelib import wiring
 from chalicelib.approvals import Decision
 from chalicelib.cases.models import CaseStatus
 from chalicelib.clock import FixedClock
 from chalicelib.collection import CollectionService
+from chalicelib.deadlines import DeadlineService, DeadlineStore, LimitKind
 from chalicelib.ledger import SystemAccount
+from chalicelib.notifications import OutboxNotifier
 from chalicelib.refunds import (
     Drafts,
     Origin,
@@ -21,7 +26,9 @@ from chalicelib.refunds import (
     SourceKind,
 )
 from chalicelib.refunds.sources import Sources
+from chalicelib.settings import Settings
 from chalicelib.wiring import case_service, ledger_service, refund_drafts
+from chalicelib.workdays import court_date
 from tests.collection.conftest import foreign_intent, open_case, pay_at_rail
 from tests.refunds.conftest import CHIEF, CLERK, FINANCE, paid_online
 
@@ -63,11 +70,12 @@ def test_a_concluded_case_with_money_left_is_drafted_newest_payment_first(
     assert refund_drafts().for_concluded_case(case.case_id) == []
 
 
-def test_unclaimed_unidentified_funds_are_drafted_after_the_working_days_and_paid_back(
+def test_unclaimed_funds_are_published_then_drafted_once_and_paid_back(
     refunds: RefundService,
     collection: CollectionService,
     localstripe: str,
     clock: FixedClock,
+    tmp_path: Path,
 ) -> None:
     reference = foreign_intent(localstripe, 7_700)
     pay_at_rail(localstripe, reference)
@@ -75,24 +83,53 @@ def test_unclaimed_unidentified_funds_are_drafted_after_the_working_days_and_pai
     drafts = Drafts(
         refunds,
         Sources(collection, case_service()),
-        clock,
         collection=collection,
         cases=case_service(),
         ledger=ledger_service(),
-        unclaimed_after_working_days=3,
         unidentified_court=COURT,
     )
-    assert drafts.from_unclaimed() == []
-    clock.advance(timedelta(days=6))  # three working days have passed, whatever the weekday
-    made = drafts.from_unclaimed()
-    assert [(d.refund_id, d.amount, d.source.kind) for d in made] == [
-        (f"unclaimed-{reference}", 7_700, SourceKind.UNIDENTIFIED)
-    ]
-    refund_id = made[0].refund_id
+    deadlines = DeadlineService(
+        DeadlineStore(wiring.dynamodb(), wiring.table_name("OVERSIGHT_TABLE")),
+        wiring.working_calendar(),
+        Settings(unidentified_funds_court=COURT),
+        collection.store,
+        notifier=OutboxNotifier(tmp_path / "told.jsonl", clock=clock),
+        clock=clock,
+        refunds=lambda: drafts,
+    )
+    # The claim clock started when the money arrived, counted on the PRC calendar.
+    claim = deadlines.store.clock(LimitKind.CLAIM, reference)
+    assert claim is not None
+    arrived = court_date(clock.now())
+    assert claim.due_on == wiring.working_calendar().add_working_days(arrived, 3).due
+
+    published_on = arrived + timedelta(days=10)  # past three working days, whatever the week
+    assert deadlines.run(published_on).published == 1
+    assert refunds.queue(COURT, RefundState.DRAFT) == []  # published first: nothing drafted
+    ended = deadlines.run(published_on + timedelta(days=31))
+    assert (ended.refund_due, ended.refunds_drafted) == (1, 1)
+    assert deadlines.run(published_on + timedelta(days=31)).refunds_drafted == 0
+    assert drafts.draft_unclaimed(reference) == f"unclaimed-{reference}"  # asked again: the same
+    (made,) = refunds.queue(COURT, RefundState.DRAFT)
+    assert (made.refund_id, made.amount, made.source.kind, made.origin) == (
+        f"unclaimed-{reference}",
+        7_700,
+        SourceKind.UNIDENTIFIED,
+        Origin.UNCLAIMED,
+    )
+    refund_id = made.refund_id
     refunds.submit(refund_id, by=CLERK)
     refunds.decide(refund_id, Decision.APPROVE, by=CHIEF, text=None)
     paid = refunds.decide(refund_id, Decision.APPROVE, by=FINANCE, text=None)
     assert paid.state == RefundState.PAID
     unidentified = ledger_service().balance(SystemAccount.UNIDENTIFIED_FUNDS.of("CNY"))
     assert (unidentified.posted, unidentified.debits_pending) == (0, 0)
-    assert drafts.from_unclaimed() == []
+
+
+def test_no_unclaimed_refund_is_drafted_without_a_court_to_decide_it(
+    refunds: RefundService, collection: CollectionService, localstripe: str
+) -> None:
+    reference = foreign_intent(localstripe, 1_200)
+    pay_at_rail(localstripe, reference)
+    collection.settle(collection.rail.retrieve(reference))
+    assert refund_drafts().draft_unclaimed(reference) is None

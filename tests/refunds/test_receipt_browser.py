@@ -1,5 +1,6 @@
 """The payer's receipt in headless Chromium on a phone shows the refund of that payment, with
-its amount and status, once the chain approved it and the rail paid it back."""
+its amount and status, once the chain approved it and the rail paid it back; so does the case's
+pay page, under that payment's receipt."""
 
 from __future__ import annotations
 
@@ -76,6 +77,21 @@ def test_the_receipt_shows_the_refund_of_the_payment(
             assert page.is_visible("#refunds")
             page.click("#lang-switch")
             assert page.text_content("[data-refund-status=paid]") == (
+                "Refunded to the original account"
+            )
+
+            # The pay page lists this phone's receipts of the case, each with its refunds.
+            page.goto(f"{stack['api']}/pay/{case.account_number}?lang=zh")
+            listed = page.wait_for_selector(
+                "#receipt-list [data-refund-status=paid]", timeout=10_000
+            )
+            assert listed is not None
+            assert listed.text_content() == "已退回原付款账户"
+            assert page.text_content("#receipt-list .refunds dt") == "退付 ¥20.00"
+            assert page.locator("#receipt-list a").all_text_contents() == [payment.receipt_number]
+            page.click("#lang-switch")
+            page.wait_for_selector("#receipt-list .refunds dt:text('Refunds ¥20.00')")
+            assert page.text_content("#receipt-list [data-refund-status=paid]") == (
                 "Refunded to the original account"
             )
         finally:

@@ -57,9 +57,28 @@
       link.textContent = receipt.receipt_number;
       const item = document.createElement("li");
       item.append(link);
+      showRefunds(receipt.payment_id, item);
       return item;
     }));
     $("receipts").hidden = receipts.length === 0;
+  }
+
+  /* The refunds of one payment (amount and status), under its receipt, as its receipt page
+     shows them: a payer who was refunded sees it where they look for their payments. */
+  async function showRefunds(paymentId, item) {
+    const answer = await fetchJson("/refunds/of-payment/" + encodeURIComponent(paymentId));
+    if (!answer.ok || answer.body.items.length === 0) return;
+    const list = document.createElement("dl");
+    list.className = "facts refunds";
+    answer.body.items.forEach((refund) => {
+      const amount = document.createElement("dt");
+      amount.textContent = I18N.t("refunds_title") + " " + formatYuan(refund.amount.yuan);
+      const status = document.createElement("dd");
+      status.textContent = I18N.t("refund_" + refund.status);
+      status.dataset.refundStatus = refund.status;
+      list.append(amount, status);
+    });
+    item.append(list);
   }
 
   function checkSurplus() {
