@@ -1,4 +1,5 @@
-"""Secrets by name: SSM Parameter Store (SecureString) in dev and prod, files in the local stack.
+"""Secrets by name: SSM Parameter Store (SecureString) or AWS Secrets Manager in dev and prod,
+files in the local stack.
 
 Keys never sit in ``.chalice/config.json`` or in a Lambda's environment: the configuration
 names them, the IAM policy grants reading exactly those names, and they are read on first use
@@ -64,3 +65,36 @@ class ParameterStoreSecrets:
                 ) from None
             raise
         return str(answer["Parameter"]["Value"])
+
+
+class SecretsManagerSecrets:
+    """Secrets in AWS Secrets Manager (a court whose security office keeps keys there, with
+    rotation), read once each: the secret's current string value."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._lock = threading.Lock()
+        self._values: dict[str, str] = {}
+
+    def get(self, name: str) -> str:
+        with self._lock:
+            if name not in self._values:
+                self._values[name] = self._read(name)
+            return self._values[name]
+
+    def _read(self, name: str) -> str:
+        from botocore.exceptions import ClientError
+
+        try:
+            answer = self._client.get_secret_value(SecretId=name)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                raise SecretMissing(
+                    f"the secret {name!r} is missing: create it in AWS Secrets Manager "
+                    "under that name, as a string"
+                ) from None
+            raise
+        value = answer.get("SecretString")
+        if not value:
+            raise SecretMissing(f"the secret {name!r} in AWS Secrets Manager holds no string")
+        return str(value)

@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     oversight_table: str = Field(min_length=3)
 
     # Secrets: where they are read from, and under which names
-    secrets_from: str = Field(default="directory", pattern=r"^(directory|ssm)$")
+    secrets_from: str = Field(default="directory", pattern=r"^(directory|ssm|secretsmanager)$")
     secrets_dir: str = ".local/secrets"
     stripe_secret_key_name: str = Field(default="stripe-secret-key", min_length=1)
     stripe_publishable_key_name: str = Field(default="stripe-publishable-key", min_length=1)

@@ -96,18 +96,26 @@ def clock() -> Clock:
 
 
 def secrets() -> Secrets:
-    """Where secrets are read by name: SSM Parameter Store in dev and prod, the local stack's
-    folder otherwise."""
+    """Where secrets are read by name: SSM Parameter Store (or Secrets Manager, where a court
+    keeps its keys there) in dev and prod, the local stack's folder otherwise."""
 
     def build() -> Secrets:
         from pathlib import Path
 
-        from chalicelib.secrets import DirectorySecrets, ParameterStoreSecrets
+        from chalicelib.secrets import (
+            DirectorySecrets,
+            ParameterStoreSecrets,
+            SecretsManagerSecrets,
+        )
 
         if settings().secrets_from == "ssm":
             import boto3
 
             return ParameterStoreSecrets(boto3.client("ssm"))
+        if settings().secrets_from == "secretsmanager":
+            import boto3
+
+            return SecretsManagerSecrets(boto3.client("secretsmanager"))
         return DirectorySecrets(Path(settings().secrets_dir))
 
     return cached("secrets", build)

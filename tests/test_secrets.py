@@ -1,4 +1,5 @@
-"""Secrets by name: files in the local stack, SSM Parameter Store (on moto) in dev and prod."""
+"""Secrets by name: files in the local stack, SSM Parameter Store or Secrets Manager (on moto)
+in dev and prod."""
 
 from __future__ import annotations
 
@@ -8,7 +9,12 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from chalicelib.secrets import DirectorySecrets, ParameterStoreSecrets, SecretMissing
+from chalicelib.secrets import (
+    DirectorySecrets,
+    ParameterStoreSecrets,
+    SecretMissing,
+    SecretsManagerSecrets,
+)
 
 
 def test_a_local_secret_is_read_from_its_file(tmp_path: Path) -> None:
@@ -45,3 +51,33 @@ def test_a_missing_deployed_secret_names_the_parameter() -> None:
         client = boto3.client("ssm", region_name="us-east-1")
         with pytest.raises(SecretMissing, match="/courtfunds/prod/stripe-webhook-secret"):
             ParameterStoreSecrets(client).get("/courtfunds/prod/stripe-webhook-secret")
+
+
+def test_a_secret_kept_in_secrets_manager_is_read_once() -> None:
+    with mock_aws():
+        client = boto3.client("secretsmanager", region_name="us-east-1")
+        name = "/courtfunds/prod/stripe-secret-key"
+        client.create_secret(Name=name, SecretString="sk_live_y")
+        calls: list[str] = []
+        client.meta.events.register(
+            "before-call.secrets-manager.GetSecretValue", lambda **_: calls.append("get")
+        )
+        secrets = SecretsManagerSecrets(client)
+        assert secrets.get(name) == "sk_live_y"
+        assert secrets.get(name) == "sk_live_y"
+        assert calls == ["get"]
+
+
+def test_a_missing_secrets_manager_secret_is_named() -> None:
+    with mock_aws():
+        client = boto3.client("secretsmanager", region_name="us-east-1")
+        with pytest.raises(SecretMissing, match="Secrets Manager"):
+            SecretsManagerSecrets(client).get("/courtfunds/prod/stripe-webhook-secret")
+
+
+def test_a_binary_only_secrets_manager_secret_is_refused() -> None:
+    with mock_aws():
+        client = boto3.client("secretsmanager", region_name="us-east-1")
+        client.create_secret(Name="grant-key", SecretBinary=b"\x00\x01")
+        with pytest.raises(SecretMissing, match="holds no string"):
+            SecretsManagerSecrets(client).get("grant-key")
