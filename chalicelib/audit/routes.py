@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib import wiring
 from chalicelib.audit import DigestNotFound, InvalidAuditQuery
-from chalicelib.audit.check import court_prefix
 from chalicelib.cases.scope import check_every_court
 from chalicelib.http import Call, route
 from chalicelib.identity import CourtNotYours, Role
@@ -46,6 +45,8 @@ def check_ledger(call: Call) -> Any:
     one court's) and report every break; pass ``cursor`` back to carry on until ``done``.
     A court's check is for those who see that court; the whole ledger's, system accounts
     included, for those who oversee every province."""
+    from chalicelib.audit.check import court_prefix
+
     query: CheckQuery = call.query
     if query.court is None:
         check_every_court(call.actor, "the whole-ledger check")

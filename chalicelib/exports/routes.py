@@ -11,7 +11,6 @@ from chalicelib.cases.scope import check_every_court, sees_every_court
 from chalicelib.exports import ExportJob, ExportNotFound, ExportRequest, JobStatus
 from chalicelib.http import Call, json_response, route
 from chalicelib.identity import Principal, Role
-from chalicelib.ledger import AccountNotFound
 from chalicelib.wiring import export_service
 
 blueprint = Blueprint(__name__)
@@ -32,6 +31,8 @@ def _check_scope(principal: Principal, request: ExportRequest) -> None:
     """A statement of another court's case account answers as an unknown account (404); a
     journal or trial balance spans every court, so it is for those who oversee every
     province (403 otherwise)."""
+    from chalicelib.ledger import AccountNotFound
+
     if request.account is None:
         check_every_court(principal, f"a {request.kind.value.replace('_', ' ')}")
         return
