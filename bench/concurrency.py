@@ -126,9 +126,19 @@ def run() -> list[Row]:
     from chalicelib import settings
     from infra.moto_server import start_moto_server, stop_moto_server
 
-    os.environ.setdefault("CASES_TABLE", "courtfunds-bench-cases")
-    os.environ.setdefault("LEDGER_TABLE", TABLE)
-    os.environ.setdefault("COLLECTION_TABLE", "courtfunds-bench-collection")
+    # the settings name every table and bucket; this bench uses only the ledger's
+    for variable, name in {
+        "CASES_TABLE": "courtfunds-bench-cases",
+        "LEDGER_TABLE": TABLE,
+        "COLLECTION_TABLE": "courtfunds-bench-collection",
+        "PAYOUTS_TABLE": "courtfunds-bench-payouts",
+        "IDENTITY_TABLE": "courtfunds-bench-identity",
+        "APPROVALS_TABLE": "courtfunds-bench-approvals",
+        "REFUNDS_TABLE": "courtfunds-bench-refunds",
+        "OVERSIGHT_TABLE": "courtfunds-bench-oversight",
+        "REFERENCE_PHOTOS_BUCKET": "courtfunds-bench-reference-photos",
+    }.items():
+        os.environ.setdefault(variable, name)
     os.environ.setdefault("AUTH_ISSUER", "https://auth.court-funds.local")
     os.environ.setdefault("AUTH_AUDIENCE", "court-funds-local")
     shards = settings.load().ledger_system_shards

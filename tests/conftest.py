@@ -41,6 +41,7 @@ from moto import mock_aws  # noqa: E402
 
 from chalicelib import wiring  # noqa: E402
 from chalicelib.clock import FixedClock  # noqa: E402
+from chalicelib.courts import PROVINCES  # noqa: E402
 from infra.local_auth import LocalSigner  # noqa: E402
 from infra.tables import create_tables, table_names  # noqa: E402
 
@@ -53,6 +54,9 @@ if os.environ.get("CI"):
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 COURT = "粤0604"  # the court of the filings in tests/cases/factories.py
+# ``oversees`` of a national oversight: what spans every court (the whole-ledger check, the
+# journal, the trial balance) needs every province.
+NATIONWIDE = tuple(PROVINCES)
 
 
 @pytest.fixture(scope="session")

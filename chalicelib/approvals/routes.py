@@ -10,10 +10,11 @@ from urllib.parse import unquote
 from chalice.app import Blueprint
 from pydantic import Field
 
+from chalicelib.approvals.errors import ApprovalNotFound
 from chalicelib.approvals.views import approval_view
 from chalicelib.bodies import RequestBody
 from chalicelib.http import Call, route
-from chalicelib.identity import READERS, Role
+from chalicelib.identity import READERS, CourtNotYours, Principal, Role
 from chalicelib.wiring import approval_service
 
 blueprint = Blueprint(__name__)
@@ -32,11 +33,21 @@ class LimitQuery(RequestBody):
     limit: int = Field(default=50, ge=1, le=200)
 
 
+def _court_seen(principal: Principal, court: str) -> str:
+    """A court's queue is read only by its own staff and those who oversee it."""
+    if not principal.sees(court):
+        raise CourtNotYours(f"you neither belong to nor oversee court {court}")
+    return court
+
+
 @route(blueprint, "/approvals/waiting", roles=READERS, query=CourtQuery)
 def waiting_for_me(call: Call) -> Any:
     """What waits for the caller at a court: steps of their roles they may take."""
     service = approval_service()
-    found = service.waiting_for(call.actor, call.query.court, limit=call.query.limit)
+    court = call.query.court
+    if not call.actor.acts_in(court):
+        raise CourtNotYours(f"you take no steps at court {court}")
+    found = service.waiting_for(call.actor, court, limit=call.query.limit)
     return {"items": [approval_view(a, service) for a in found]}
 
 
@@ -45,14 +56,15 @@ def asked_by_me(call: Call) -> Any:
     """What the caller asked for, newest first, with where each stands."""
     service = approval_service()
     found = service.asked_by(call.actor, limit=call.query.limit)
-    return {"items": [approval_view(a, service) for a in found]}
+    return {"items": [approval_view(a, service) for a in found if call.actor.sees(a.court)]}
 
 
 @route(blueprint, "/approvals/overdue", roles=READERS, query=OverdueQuery)
 def overdue(call: Call) -> Any:
     """Steps of one role at a court waiting longer than the overdue setting, oldest first."""
     service = approval_service()
-    found = service.overdue(call.query.court, call.query.role, limit=call.query.limit)
+    court = _court_seen(call.actor, call.query.court)
+    found = service.overdue(court, call.query.role, limit=call.query.limit)
     return {"items": [approval_view(a, service) for a in found]}
 
 
@@ -60,4 +72,7 @@ def overdue(call: Call) -> Any:
 def approval(call: Call, approval_id: str) -> Any:
     """One approval with its chain and every step taken (who, role, when, what, why)."""
     service = approval_service()
-    return approval_view(service.get(unquote(approval_id)), service)
+    found = service.get(unquote(approval_id))
+    hidden = ApprovalNotFound(f"no approval {found.id}")
+    call.actor.check_court(found.court, act=False, hidden_as=hidden)
+    return approval_view(found, service)

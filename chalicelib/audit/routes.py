@@ -12,8 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib import wiring
 from chalicelib.audit import DigestNotFound, InvalidAuditQuery
+from chalicelib.cases.scope import check_every_court
 from chalicelib.http import Call, route
-from chalicelib.identity import Role
+from chalicelib.identity import CourtNotYours, Role
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +42,24 @@ def _number(text: str) -> int:
 @route(blueprint, "/audit/ledger-check", roles=AUDITORS, query=CheckQuery)
 def check_ledger(call: Call) -> Any:
     """Check up to ``limit`` accounts, transfers or published heads of the whole ledger (or
-    one court's) and report every break; pass ``cursor`` back to carry on until ``done``."""
+    one court's) and report every break; pass ``cursor`` back to carry on until ``done``.
+    A court's check is for those who see that court; the whole ledger's, system accounts
+    included, for those who oversee every province."""
+    from chalicelib.audit.check import court_prefix
+
     query: CheckQuery = call.query
+    if query.court is None:
+        check_every_court(call.actor, "the whole-ledger check")
+    elif court_prefix(query.court) and not call.actor.sees(query.court):
+        raise CourtNotYours(f"you neither belong to nor oversee court {query.court}")
     return wiring.ledger_check().page(court=query.court, cursor=query.cursor, budget=query.limit)
 
 
 @route(blueprint, "/audit/digests", methods=["POST"], roles=PUBLISHERS, status=201)
 def publish_digest(call: Call) -> Any:
-    """Publish a digest now, besides the daily one."""
+    """Publish a digest now, besides the daily one. It signs the heads of every court's
+    accounts, so it is for those who oversee every province."""
+    check_every_court(call.actor, "a digest")
     return wiring.digest_publisher().publish()
 
 
@@ -72,7 +83,10 @@ def get_digest(call: Call, number: str) -> Any:
 def inclusion_proof(call: Call, number: str, account_id: str) -> Any:
     """Proof that one account's head is in a digest, checkable with the public key alone."""
     publisher = wiring.digest_publisher()
-    proof = publisher.proof(_number(number), "".join(unquote(account_id).split()))
+    which, account = _number(number), "".join(unquote(account_id).split())
+    hidden = DigestNotFound(f"digest {which} holds no account {account}")
+    call.actor.check_accounts([account], hidden_as=hidden)
+    proof = publisher.proof(which, account)
     return {"proof": proof, "public_key": publisher.public_key_pem()}
 
 

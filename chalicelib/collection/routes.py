@@ -323,6 +323,7 @@ def surplus_drafts(call: Call) -> dict[str, Any]:
 def case_standing(call: Call, case_id: str) -> dict[str, Any]:
     """What the case owes, has been paid (online, claimed, at the counter), has left and was
     overpaid: the figures the public page no longer shows."""
+    check_case(call.actor, case_service().get(case_id))
     return standing_view(collection_service().standing_of_case(case_id))
 
 

@@ -6,6 +6,7 @@ arriving on a case (``arrived``, ``creditor_notified``)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
@@ -199,13 +200,22 @@ class DeadlineService:
     # -- reading ---------------------------------------------------------------------------
 
     def clocks_today(
-        self, *, court: str | None, state: ClockState | None, limit: int
+        self,
+        *,
+        court: str | None,
+        state: ClockState | None,
+        limit: int,
+        seen: Callable[[str], bool] = lambda court: True,
     ) -> list[dict[str, object]]:
-        """Open items with their clocks as they read today, most overdue first."""
+        """Open items with their clocks as they read today, most overdue first: those of
+        ``court`` (or of every court ``seen`` lets the reader see), and the unidentified money
+        that belongs to no court yet."""
         today = court_date(self._clock.now())
         rows: list[dict[str, object]] = []
         for clock in self.store.open_clocks():
             if court is not None and clock.court != court:
+                continue
+            if clock.court != UNASSIGNED_COURT and not seen(clock.court):
                 continue
             reading = read_clock(
                 clock,

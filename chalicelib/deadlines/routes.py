@@ -10,10 +10,11 @@ from chalice.app import Blueprint, Cron, Response
 from pydantic import Field
 
 from chalicelib.bodies import RequestBody
+from chalicelib.cases.scope import check_every_court
 from chalicelib.deadlines import ClockState, PublicationStatus
 from chalicelib.deadlines.page import render
 from chalicelib.http import Call, route
-from chalicelib.identity import READERS, Role
+from chalicelib.identity import READERS, CourtNotYours, Role
 from chalicelib.wiring import deadline_service
 
 blueprint = Blueprint(__name__)
@@ -44,14 +45,21 @@ def report_dict(report: Any) -> dict[str, Any]:
 
 @route(blueprint, "/deadlines", roles=READERS, query=ClockQuery)
 def open_clocks(call: Call) -> Any:
-    """Open items with their clocks as they read today, most overdue first."""
+    """Open items with their clocks as they read today, most overdue first: of the courts the
+    caller sees (``?court=`` for one of them), and unidentified money, which has no court."""
     query: ClockQuery = call.query
-    return deadline_service().clocks_today(court=query.court, state=query.state, limit=query.limit)
+    if query.court is not None and not call.actor.sees(query.court):
+        raise CourtNotYours(f"you neither belong to nor oversee court {query.court}")
+    return deadline_service().clocks_today(
+        court=query.court, state=query.state, limit=query.limit, seen=call.actor.sees
+    )
 
 
 @route(blueprint, "/deadlines/run", methods=["POST"], roles=[Role.ADMIN])
 def run_deadlines(call: Call) -> Any:
-    """Run the daily job now (it is safe to run again: nothing is escalated twice a day)."""
+    """Run the daily job now (it is safe to run again: nothing is escalated twice a day). It
+    runs for every court and reports their totals, so it needs oversight of every province."""
+    check_every_court(call.actor, "the daily deadline run")
     return report_dict(deadline_service().run())
 
 

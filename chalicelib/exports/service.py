@@ -17,7 +17,7 @@ from chalicelib.audit import InclusionProof, SignedDigest
 from chalicelib.audit.digest import sha256_hex
 from chalicelib.audit.publisher import DigestPublisher
 from chalicelib.clock import Clock
-from chalicelib.exports.errors import ExportError, ExportNotFound, InvalidExport
+from chalicelib.exports.errors import ExportError, ExportNotFound
 from chalicelib.exports.manifest import ManifestTally, sign_manifest
 from chalicelib.exports.models import (
     DigestAnchor,
@@ -38,7 +38,6 @@ from chalicelib.exports.rows import (
 )
 from chalicelib.exports.sink import MultipartSink
 from chalicelib.exports.writers import CONTENT_TYPES, row_writer
-from chalicelib.ledger import AccountNotFound
 from chalicelib.ledger.listing import LedgerListing
 from chalicelib.ledger.service import LedgerService
 
@@ -88,10 +87,8 @@ class ExportService:
         """Record the job; a statement short enough runs at once, anything else is queued."""
         expected = None
         if request.kind == ExportKind.STATEMENT and request.account is not None:
-            try:
-                expected = self.ledger.balance(request.account).seq
-            except AccountNotFound as exc:
-                raise InvalidExport(f"no ledger account {request.account}") from exc
+            # an unknown account is answered as not found (404), as the ledger answers it
+            expected = self.ledger.balance(request.account).seq
         job = ExportJob(
             id=f"{self.clock.now():%Y%m%d}-{secrets.token_hex(8)}",
             request=request,

@@ -15,7 +15,7 @@ from pydantic import Field
 from chalicelib import wiring
 from chalicelib.bodies import Reason, RequestBody
 from chalicelib.http import Call, json_response, route
-from chalicelib.identity import READERS, Role
+from chalicelib.identity import READERS, CourtNotYours, Principal, Role
 from chalicelib.identity.errors import PhotoRefused
 from chalicelib.money import PositiveFen
 from chalicelib.problems import NotFound
@@ -51,10 +51,13 @@ class UnlockRequest(RequestBody):
     reason: Reason
 
 
-def _creditor(case_id: str, party_id: str) -> tuple[Any, Any]:
+def _creditor(case_id: str, party_id: str, principal: Principal | None = None) -> tuple[Any, Any]:
     from chalicelib.cases import PartyRole
+    from chalicelib.cases.scope import check_case
 
     case = case_service().get(case_id)
+    if principal is not None:
+        check_case(principal, case, act=True)
     for party in case.parties:
         if party.party_id == party_id and party.role is PartyRole.CREDITOR:
             return case, party
@@ -71,7 +74,7 @@ def _creditor(case_id: str, party_id: str) -> tuple[Any, Any]:
 )
 def enrol_reference_photo(call: Call, case_id: str, party_id: str) -> Response:
     """The creditor's reference photo, sent as the body (image/jpeg or image/png)."""
-    _creditor(case_id, party_id)
+    _creditor(case_id, party_id, call.actor)
     record = reference_photos().enrol(case_id, party_id, call.raw_body, actor=call.actor.actor)
     return json_response(
         {
@@ -138,8 +141,20 @@ def purge_reference_photos(event: Any) -> dict[str, int]:
     return {"examined": report.examined, "purged": report.purged}
 
 
-def _claim_view(disbursement_id: str) -> dict[str, Any]:
+def _claim_view(disbursement_id: str, principal: Principal, *, act: bool = False) -> dict[str, Any]:
+    """The claim's face checks. A claim of another court answers as one with no check at all
+    (what an unknown disbursement shows); a court only overseen is read, never unlocked."""
     state, events = face_checks().trail(disbursement_id)
+    if state.court and not principal.sees(state.court):
+        return {
+            "disbursement_id": disbursement_id,
+            "locked": False,
+            "locked_at": None,
+            "recent_failures": 0,
+            "trail": [],
+        }
+    if act and state.court and not principal.acts_in(state.court):
+        raise CourtNotYours(f"you oversee court {state.court} but do not act in it")
     return {
         "disbursement_id": disbursement_id,
         "locked": state.locked,
@@ -155,7 +170,7 @@ def _claim_view(disbursement_id: str) -> dict[str, Any]:
 @route(blueprint, "/identity/claims/{disbursement_id}", roles=READERS)
 def claim_trail(call: Call, disbursement_id: str) -> dict[str, Any]:
     """Every face check on a claim (decisions only, never a photo) and every unlock."""
-    return _claim_view(disbursement_id)
+    return _claim_view(disbursement_id, call.actor)
 
 
 @route(
@@ -168,8 +183,11 @@ def claim_trail(call: Call, disbursement_id: str) -> dict[str, Any]:
 def unlock_claim(call: Call, disbursement_id: str) -> dict[str, Any]:
     """The case officer unlocks a claim locked after failed face checks, with a reason."""
     request: UnlockRequest = call.body
+    seen = _claim_view(disbursement_id, call.actor, act=True)
+    if not seen["locked"]:
+        return seen  # nothing to unlock (or another court's claim, which looks the same)
     face_checks().unlock(disbursement_id, actor=call.actor.actor, reason=request.reason)
-    return _claim_view(disbursement_id)
+    return _claim_view(disbursement_id, call.actor)
 
 
 class LockedQuery(RequestBody):
@@ -180,6 +198,8 @@ class LockedQuery(RequestBody):
 def locked_claims(call: Call) -> dict[str, Any]:
     """The case officers' queue: claims of a court locked after failed face checks."""
     query: LockedQuery = call.query
+    if not call.actor.sees(query.court):
+        raise CourtNotYours(f"you neither belong to nor oversee court {query.court}")
     return {
         "claims": [
             {

@@ -1,4 +1,10 @@
-"""Monitoring routes for court leaders, finance and auditors: JSON, CSV and the page."""
+"""Monitoring routes for court leaders, finance and auditors: JSON, CSV and the page.
+
+Each reader sees the figures of the monitored courts they belong to or oversee, never another
+court's; asking for another court answers as a court not monitored here. Unidentified funds
+(no court until claimed) and the reconciliation of the deployment's rail account belong to no
+one court and are shown to every reader.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,7 @@ from pydantic import Field
 from chalicelib import wiring
 from chalicelib.bodies import RequestBody
 from chalicelib.http import Call, route
-from chalicelib.identity import Role
+from chalicelib.identity import Principal, Role
 from chalicelib.monitoring.page import render
 from chalicelib.problems import NotFound
 from chalicelib.wiring import monitoring_service
@@ -37,8 +43,8 @@ def _css() -> str:
     return CSS.read_text(encoding="utf-8")
 
 
-def _courts(query: MonitoringQuery) -> list[str]:
-    courts = list(wiring.settings().monitored_courts)
+def _courts(query: MonitoringQuery, principal: Principal) -> list[str]:
+    courts = [c for c in wiring.settings().monitored_courts if principal.sees(c)]
     if query.court is None:
         return courts
     if query.court not in courts:
@@ -48,7 +54,7 @@ def _courts(query: MonitoringQuery) -> list[str]:
 
 def _view(call: Call) -> Any:
     return monitoring_service().overview(
-        _courts(call.query), today=court_date(wiring.clock().now())
+        _courts(call.query, call.actor), today=court_date(wiring.clock().now())
     )
 
 

@@ -12,8 +12,9 @@ from typing import Any
 
 from chalice.app import Blueprint, Rate, Response
 
+from chalicelib.cases.scope import check_case
 from chalicelib.http import Call, json_response, route
-from chalicelib.identity import READERS, Role
+from chalicelib.identity import READERS, CourtNotYours, Principal, Role
 from chalicelib.payouts.bodies import (
     ClaimLookup,
     Decision,
@@ -25,9 +26,10 @@ from chalicelib.payouts.bodies import (
     StaffRelease,
 )
 from chalicelib.payouts.claims import client_key
+from chalicelib.payouts.errors import DisbursementNotFound
 from chalicelib.payouts.views import claim_view, staff_view
+from chalicelib.wiring import case_service, payout_sender
 from chalicelib.wiring import disbursement_workflow as disbursements
-from chalicelib.wiring import payout_sender
 
 blueprint = Blueprint(__name__)
 
@@ -43,6 +45,14 @@ def _client(call: Call) -> str:
     return client_key(identity.get("sourceIp"))
 
 
+def _in_courts(principal: Principal, disbursement_id: str, *, act: bool = True) -> None:
+    """Another court's disbursement answers as a missing one; a court the person only
+    oversees is read, never changed."""
+    found = disbursements().get(disbursement_id)
+    hidden = DisbursementNotFound(f"no disbursement {disbursement_id}")
+    principal.check_court(found.court_code, act=act, hidden_as=hidden)
+
+
 # -- staff -----------------------------------------------------------------------------------
 
 
@@ -52,6 +62,7 @@ def _client(call: Call) -> str:
 )  # fmt: skip
 def propose(call: Call, case_id: str) -> Response:
     """案款发放: propose paying one creditor of the case (all, or the undisputed part)."""
+    check_case(call.actor, case_service().get(case_id), act=True)
     d = disbursements().propose(case_id, call.body, by=call.actor)
     return json_response(
         staff_view(d, call.actor),
@@ -63,6 +74,7 @@ def propose(call: Call, case_id: str) -> Response:
 @route(blueprint, "/cases/{case_id}/disbursements", roles=READERS)
 def of_case(call: Call, case_id: str) -> dict[str, Any]:
     """Every disbursement of the case with its status, oldest first."""
+    check_case(call.actor, case_service().get(case_id))
     found = disbursements().of_case(case_id)
     return {"disbursements": [staff_view(d, call.actor) for d in found]}
 
@@ -71,12 +83,15 @@ def of_case(call: Call, case_id: str) -> dict[str, Any]:
 def queue(call: Call) -> dict[str, Any]:
     """A court's queue of disbursements in one state, oldest proposal first."""
     q: QueueQuery = call.query
+    if not call.actor.sees(q.court):
+        raise CourtNotYours(f"you neither belong to nor oversee court {q.court}")
     found = disbursements().queue(q.court, q.state, limit=q.limit)
     return {"items": [staff_view(d, call.actor) for d in found]}
 
 
 @route(blueprint, "/disbursements/{disbursement_id}", roles=READERS)
 def get_one(call: Call, disbursement_id: str) -> dict[str, Any]:
+    _in_courts(call.actor, disbursement_id, act=False)
     return staff_view(disbursements().get(disbursement_id), call.actor)
 
 
@@ -86,6 +101,7 @@ def get_one(call: Call, disbursement_id: str) -> dict[str, Any]:
 )  # fmt: skip
 def approve(call: Call, disbursement_id: str) -> dict[str, Any]:
     """One level of the chain; the last level reserves the money and sends the claim link."""
+    _in_courts(call.actor, disbursement_id)
     d = disbursements().approve(disbursement_id, by=call.actor, note=call.body.note)
     return staff_view(d, call.actor)
 
@@ -95,6 +111,7 @@ def approve(call: Call, disbursement_id: str) -> dict[str, Any]:
     body=Rejection,
 )  # fmt: skip
 def reject(call: Call, disbursement_id: str) -> dict[str, Any]:
+    _in_courts(call.actor, disbursement_id)
     d = disbursements().reject(disbursement_id, by=call.actor, reason=call.body.reason)
     return staff_view(d, call.actor)
 
@@ -105,6 +122,7 @@ def reject(call: Call, disbursement_id: str) -> dict[str, Any]:
 )  # fmt: skip
 def cancel(call: Call, disbursement_id: str) -> dict[str, Any]:
     """Withdraw before the money is released; a reservation goes back to the case."""
+    _in_courts(call.actor, disbursement_id)
     d = disbursements().cancel(disbursement_id, by=call.actor, reason=call.body.reason)
     return staff_view(d, call.actor)
 
@@ -115,6 +133,7 @@ def cancel(call: Call, disbursement_id: str) -> dict[str, Any]:
 )  # fmt: skip
 def request_deferral(call: Call, disbursement_id: str) -> dict[str, Any]:
     """延缓发放: ask to hold an approved payout, with the reason and the end date."""
+    _in_courts(call.actor, disbursement_id)
     d = disbursements().request_deferral(disbursement_id, call.body, by=call.actor)
     return staff_view(d, call.actor)
 
@@ -124,6 +143,7 @@ def request_deferral(call: Call, disbursement_id: str) -> dict[str, Any]:
     roles=APPROVERS,
 )  # fmt: skip
 def approve_deferral(call: Call, disbursement_id: str) -> dict[str, Any]:
+    _in_courts(call.actor, disbursement_id)
     d = disbursements().decide_deferral(disbursement_id, by=call.actor, approve=True)
     return staff_view(d, call.actor)
 
@@ -133,6 +153,7 @@ def approve_deferral(call: Call, disbursement_id: str) -> dict[str, Any]:
     roles=APPROVERS,
 )  # fmt: skip
 def refuse_deferral(call: Call, disbursement_id: str) -> dict[str, Any]:
+    _in_courts(call.actor, disbursement_id)
     d = disbursements().decide_deferral(disbursement_id, by=call.actor, approve=False)
     return staff_view(d, call.actor)
 
@@ -140,6 +161,7 @@ def refuse_deferral(call: Call, disbursement_id: str) -> dict[str, Any]:
 @route(blueprint, "/disbursements/{disbursement_id}/resume", methods=["POST"], roles=APPROVERS)
 def resume(call: Call, disbursement_id: str) -> dict[str, Any]:
     """End a deferral before its end date."""
+    _in_courts(call.actor, disbursement_id)
     return staff_view(disbursements().resume(disbursement_id, by=call.actor), call.actor)
 
 
@@ -149,6 +171,7 @@ def resume(call: Call, disbursement_id: str) -> dict[str, Any]:
 )  # fmt: skip
 def request_staff_release(call: Call, disbursement_id: str) -> dict[str, Any]:
     """Finance asks to pay without the creditor's face check (an organisation, no phone)."""
+    _in_courts(call.actor, disbursement_id)
     d = disbursements().request_staff_release(
         disbursement_id, by=call.actor, reason=call.body.reason
     )
@@ -161,6 +184,7 @@ def request_staff_release(call: Call, disbursement_id: str) -> dict[str, Any]:
 )  # fmt: skip
 def confirm_staff_release(call: Call, disbursement_id: str) -> dict[str, Any]:
     """The second member of finance confirms; the payout is sent."""
+    _in_courts(call.actor, disbursement_id)
     d = payout_sender().release_by_staff(disbursement_id, by=call.actor)
     return staff_view(d, call.actor)
 
@@ -171,6 +195,7 @@ def confirm_staff_release(call: Call, disbursement_id: str) -> dict[str, Any]:
 )  # fmt: skip
 def reissue(call: Call, disbursement_id: str) -> dict[str, Any]:
     """After a failure or a return: reserve again; a new release is needed."""
+    _in_courts(call.actor, disbursement_id)
     d = disbursements().reissue(disbursement_id, by=call.actor, note=call.body.note)
     return staff_view(d, call.actor)
 
@@ -178,6 +203,7 @@ def reissue(call: Call, disbursement_id: str) -> dict[str, Any]:
 @route(blueprint, "/disbursements/{disbursement_id}/claim-link", methods=["POST"], roles=PROPOSERS)
 def new_claim_link(call: Call, disbursement_id: str) -> dict[str, Any]:
     """Send the creditor a new claim link; the old one stops working."""
+    _in_courts(call.actor, disbursement_id)
     d = disbursements().send_new_claim_link(disbursement_id, by=call.actor)
     return staff_view(d, call.actor)
 

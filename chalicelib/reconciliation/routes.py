@@ -1,5 +1,12 @@
 """Reconciliation routes: run a day, read and export it, resolve differences, close the day;
-and the daily run after midnight in Beijing."""
+and the daily run after midnight in Beijing.
+
+A day is reconciled per deployment: the deployment's one rail account holds the money of every
+court it serves, so a day's figures and its rail movements belong to no one court. A difference
+that names a case account (a case account below zero) belongs to that account's court: it is
+shown, exported and resolved only by staff who see that court, and another court's answers as
+no item at all.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +19,9 @@ from pydantic import Field
 from chalicelib import wiring
 from chalicelib.bodies import Reason, RequestBody
 from chalicelib.http import Call, route
-from chalicelib.identity import Role
-from chalicelib.reconciliation.errors import ReconciliationError
+from chalicelib.identity import Principal, Role
+from chalicelib.reconciliation.errors import ItemNotFound, ReconciliationError
+from chalicelib.reconciliation.models import ReconciliationItem
 from chalicelib.wiring import reconciliation_service
 from chalicelib.workdays import court_date
 
@@ -51,6 +59,11 @@ def _day(text: str) -> date:
     return day
 
 
+def _seen(principal: Principal, item: ReconciliationItem) -> bool:
+    """A difference naming a case account is its court's; the rail's own are everyone's."""
+    return principal.sees_accounts([item.reference])
+
+
 @route(blueprint, "/reconciliation/days", roles=READERS, query=DaysQuery)
 def reconciliation_days(call: Call) -> Any:
     """Results of the days from ``start`` to ``end``, newest first."""
@@ -70,14 +83,16 @@ def reconciliation_day(call: Call, day: str) -> Any:
     """The day's result and its differences."""
     query: DayQuery = call.query
     result, items = reconciliation_service().day(_day(day), currency=query.currency)
-    return {"result": result, "items": items}
+    return {"result": result, "items": [i for i in items if _seen(call.actor, i)]}
 
 
 @route(blueprint, "/reconciliation/days/{day}/export.csv", roles=READERS, query=DayQuery)
 def reconciliation_export(call: Call, day: str) -> Response:
     query: DayQuery = call.query
     which = _day(day)
-    text = reconciliation_service().export_csv(which, currency=query.currency)
+    text = reconciliation_service().export_csv(
+        which, currency=query.currency, shown=lambda i: _seen(call.actor, i)
+    )
     name = f"reconciliation-{query.currency}-{which.isoformat()}.csv"
     return Response(
         body=text,
@@ -102,8 +117,14 @@ def resolve_item(call: Call, day: str, item: str) -> Any:
     """Finance explains one difference with a note (and the correction, where money moved)."""
     body: ResolveItem = call.body
     query: DayQuery = call.query
-    return reconciliation_service().resolve(
-        _day(day),
+    service, which = reconciliation_service(), _day(day)
+    _, items = service.day(which, currency=query.currency)
+    for found in items:
+        if found.item_id == item:
+            hidden = ItemNotFound(f"no reconciliation item {item} on {which} ({query.currency})")
+            call.actor.check_accounts([found.reference], act=True, hidden_as=hidden)
+    return service.resolve(
+        which,
         item,
         currency=query.currency,
         note=body.note,

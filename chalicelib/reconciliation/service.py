@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
 from chalicelib.clock import Clock
@@ -296,10 +297,19 @@ class ReconciliationService:
         self.store.close(closed, runs=balanced.runs)
         return closed
 
-    def export_csv(self, day: date, *, currency: str = "CNY") -> str:
-        """The day's result and every difference, for auditors and spreadsheets."""
+    def export_csv(
+        self,
+        day: date,
+        *,
+        currency: str = "CNY",
+        shown: Callable[[ReconciliationItem], bool] = lambda item: True,
+    ) -> str:
+        """The day's result and every difference ``shown`` lets the reader see, for auditors
+        and spreadsheets."""
         result = self.store.require_result(currency, day)
-        items = sorted(self.store.items(currency, day), key=lambda i: i.item_id)
+        items = sorted(
+            (i for i in self.store.items(currency, day) if shown(i)), key=lambda i: i.item_id
+        )
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(

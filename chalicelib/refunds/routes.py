@@ -6,13 +6,16 @@ Approval steps are taken here (``/refunds/{id}/decision``, ``/answer``), not und
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from chalice.app import Blueprint, Rate
 
 from chalicelib.approvals.views import approval_view
+from chalicelib.cases.scope import check_case
 from chalicelib.http import Call, route
-from chalicelib.identity import READERS, Role
+from chalicelib.identity import READERS, CourtNotYours, Principal, Role
+from chalicelib.refunds.errors import RefundNotFound, SourceNotFound
 from chalicelib.refunds.models import (
     AnswerReturn,
     BankFailure,
@@ -20,11 +23,14 @@ from chalicelib.refunds.models import (
     CancelRefund,
     DecideRefund,
     QueueQuery,
+    Refund,
+    RefundSource,
     RefundState,
     RequestRefund,
+    SourceKind,
 )
 from chalicelib.refunds.views import history_view, public_view, refund_view
-from chalicelib.wiring import approval_service, refund_drafts, refund_service
+from chalicelib.wiring import approval_service, case_service, refund_drafts, refund_service
 
 blueprint = Blueprint(__name__)
 
@@ -37,15 +43,43 @@ SHOWN_TO_PAYER = frozenset(
 )
 
 
+def _in_courts(principal: Principal, refund_id: str, *, act: bool) -> Refund:
+    """The refund, if its court is one the person sees (acts in, with ``act``); another
+    court's refund answers as a missing one."""
+    found = refund_service().get(refund_id)
+    hidden = RefundNotFound(f"no refund {refund_id}")
+    principal.check_court(found.source.court, act=act, hidden_as=hidden)
+    return found
+
+
+def _source_check(principal: Principal) -> Callable[[RefundSource], None]:
+    def check(source: RefundSource) -> None:
+        if source.kind == SourceKind.UNIDENTIFIED:
+            # unidentified money has no court yet: the request names the court deciding it
+            if not principal.acts_in(source.court):
+                raise CourtNotYours(f"you do not act in court {source.court}")
+            return
+        missing = {
+            SourceKind.ONLINE: f"no payment {source.reference}",
+            SourceKind.COUNTER_CASH: f"no counter cash entered under {source.reference}",
+        }
+        hidden = SourceNotFound(missing[source.kind])
+        principal.check_court(source.court, act=True, hidden_as=hidden)
+
+    return check
+
+
 @route(blueprint, "/refunds", methods=["POST"], roles=ASKERS, body=RequestRefund, status=201)
 def request_refund(call: Call) -> Any:
     """A refund request, kept as a draft: the payment, the amount, the reason code, a note."""
-    return refund_view(refund_service().request(call.body, by=call.actor))
+    service = refund_service()
+    return refund_view(service.request(call.body, by=call.actor, check=_source_check(call.actor)))
 
 
 @route(blueprint, "/refunds/drafts/concluded/{case_id}", methods=["POST"], roles=ASKERS)
 def draft_for_concluded_case(call: Call, case_id: str) -> Any:
     """Drafts returning the money a concluded case still holds, newest payment first."""
+    check_case(call.actor, case_service().get(case_id), act=True)
     return {"items": [refund_view(r) for r in refund_drafts().for_concluded_case(case_id)]}
 
 
@@ -53,20 +87,22 @@ def draft_for_concluded_case(call: Call, case_id: str) -> Any:
 def refund_queue(call: Call) -> Any:
     """The refunds of a court in one state, oldest change first."""
     query: QueueQuery = call.query
+    if not call.actor.sees(query.court):
+        raise CourtNotYours(f"you neither belong to nor oversee court {query.court}")
     found = refund_service().queue(query.court, query.state, limit=query.limit)
     return {"items": [refund_view(r) for r in found]}
 
 
 @route(blueprint, "/refunds/{refund_id}", roles=READERS)
 def refund(call: Call, refund_id: str) -> Any:
-    return refund_view(refund_service().get(refund_id))
+    return refund_view(_in_courts(call.actor, refund_id, act=False))
 
 
 @route(blueprint, "/refunds/{refund_id}/history", roles=READERS)
 def refund_history(call: Call, refund_id: str) -> Any:
     """Every change of the refund and every step of its approval chain."""
     service = refund_service()
-    found = service.get(refund_id)
+    found = _in_courts(call.actor, refund_id, act=False)
     approval = service.approval(refund_id)
     return {
         "refund": refund_view(found),
@@ -77,6 +113,7 @@ def refund_history(call: Call, refund_id: str) -> Any:
 
 @route(blueprint, "/refunds/{refund_id}/submit", methods=["POST"], roles=ASKERS)
 def submit(call: Call, refund_id: str) -> Any:
+    _in_courts(call.actor, refund_id, act=True)
     return refund_view(refund_service().submit(refund_id, by=call.actor))
 
 
@@ -86,6 +123,7 @@ def submit(call: Call, refund_id: str) -> Any:
 def decide(call: Call, refund_id: str) -> Any:
     """Approve, reject (with a reason) or return (with a question) the step waiting."""
     body: DecideRefund = call.body
+    _in_courts(call.actor, refund_id, act=True)
     return refund_view(
         refund_service().decide(refund_id, body.decision, by=call.actor, text=body.text)
     )
@@ -93,6 +131,7 @@ def decide(call: Call, refund_id: str) -> Any:
 
 @route(blueprint, "/refunds/{refund_id}/answer", methods=["POST"], roles=ASKERS, body=AnswerReturn)
 def answer(call: Call, refund_id: str) -> Any:
+    _in_courts(call.actor, refund_id, act=True)
     return refund_view(refund_service().answer(refund_id, by=call.actor, answer=call.body.answer))
 
 
@@ -104,12 +143,14 @@ def answer(call: Call, refund_id: str) -> Any:
     body=CancelRefund,
 )
 def cancel(call: Call, refund_id: str) -> Any:
+    _in_courts(call.actor, refund_id, act=True)
     return refund_view(refund_service().cancel(refund_id, by=call.actor, reason=call.body.reason))
 
 
 @route(blueprint, "/refunds/{refund_id}/reissue", methods=["POST"], roles=(Role.FINANCE,))
 def reissue(call: Call, refund_id: str) -> Any:
     """A failed refund tried again as a new attempt."""
+    _in_courts(call.actor, refund_id, act=True)
     return refund_view(refund_service().reissue(refund_id, by=call.actor))
 
 
@@ -125,7 +166,9 @@ def record_bank_payment(call: Call, refund_id: str) -> Any:
     service = refund_service()
     return refund_view(
         service.payback.record_bank_payment(
-            service.get(refund_id), bank_reference=call.body.bank_reference, by=call.actor
+            _in_courts(call.actor, refund_id, act=True),
+            bank_reference=call.body.bank_reference,
+            by=call.actor,
         )
     )
 
@@ -136,7 +179,11 @@ def record_bank_payment(call: Call, refund_id: str) -> Any:
 def confirm_bank_payment(call: Call, refund_id: str) -> Any:
     """A second member of finance confirms the bank transfer; the refund is paid."""
     service = refund_service()
-    return refund_view(service.payback.confirm_bank_payment(service.get(refund_id), by=call.actor))
+    return refund_view(
+        service.payback.confirm_bank_payment(
+            _in_courts(call.actor, refund_id, act=True), by=call.actor
+        )
+    )
 
 
 @route(
@@ -150,7 +197,7 @@ def bank_payment_failed(call: Call, refund_id: str) -> Any:
     service = refund_service()
     return refund_view(
         service.payback.bank_payment_failed(
-            service.get(refund_id), by=call.actor, reason=call.body.reason
+            _in_courts(call.actor, refund_id, act=True), by=call.actor, reason=call.body.reason
         )
     )
 

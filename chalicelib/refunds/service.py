@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from chalicelib.approvals import (
     Approval,
@@ -87,9 +87,18 @@ class RefundService:
 
     # -- asking ------------------------------------------------------------------------------
 
-    def request(self, body: RequestRefund, *, by: Principal) -> Refund:
-        """A clerk's request, kept as a draft until it is submitted to the chain."""
+    def request(
+        self,
+        body: RequestRefund,
+        *,
+        by: Principal,
+        check: Callable[[RefundSource], None] | None = None,
+    ) -> Refund:
+        """A clerk's request, kept as a draft until it is submitted to the chain. ``check``
+        sees the payment it returns before anything is stored (the court's scoping)."""
         source = self._sources.resolve(body.source_kind, body.source_reference, court=body.court)
+        if check is not None:
+            check(source)
         return self._add(
             f"rf-{secrets.token_hex(8)}",
             source,

@@ -7,13 +7,14 @@ from typing import Any
 
 from chalicelib.ledger import LedgerService
 from tests.audit.conftest import delete_newest_entry_and_roll_back
+from tests.conftest import NATIONWIDE
 from tests.ledger.conftest import CASE_A
 
 
 def test_auditor_pages_through_the_check_to_done(
     api: Any, token: Any, history: LedgerService, accounts_held: int
 ) -> None:
-    headers = token("auditor")
+    headers = token("auditor", oversees=NATIONWIDE)
     answer = api.get("/audit/ledger-check?limit=3", headers=headers)
     assert answer.status_code == 200, answer.body
     page = json.loads(answer.body)
@@ -31,13 +32,16 @@ def test_a_break_is_answered_with_account_sequence_and_kind(
     api: Any, token: Any, history: LedgerService
 ) -> None:
     delete_newest_entry_and_roll_back(history, CASE_A)
-    page = json.loads(api.get("/audit/ledger-check?limit=500", headers=token("finance")).body)
+    page = json.loads(
+        api.get("/audit/ledger-check?limit=500", headers=token("finance", oversees=NATIONWIDE)).body
+    )
     assert page["done"]
     assert {"account_id": CASE_A, "seq": 4, "kind": "missing"}.items() <= page["breaks"][0].items()
 
 
 def test_bad_cursor_and_court_are_problems(api: Any, token: Any, history: LedgerService) -> None:
-    bad = api.get("/audit/ledger-check?cursor=bm90LWEtY3Vyc29y", headers=token("auditor"))
+    national = token("auditor", oversees=NATIONWIDE)
+    bad = api.get("/audit/ledger-check?cursor=bm90LWEtY3Vyc29y", headers=national)
     assert bad.status_code == 422
     assert bad.headers["Content-Type"].startswith("application/problem+json")
     court = api.get("/audit/ledger-check?court=XX12", headers=token("auditor"))
@@ -53,7 +57,7 @@ def test_a_cursor_of_one_court_is_refused_for_another(
     )
     other = api.get(
         f"/audit/ledger-check?limit=1&court=粤0605&cursor={first['cursor']}",
-        headers=token("auditor"),
+        headers=token("auditor", oversees=NATIONWIDE),
     )
     assert other.status_code == 422
 

@@ -303,3 +303,33 @@ def test_claim_that_crashed_after_the_ledger_moved_the_money_is_finished_by_the_
     assert ledger_service().balance(case.account_number).posted == 2_200
     assert ledger_service().balance(other.account_number).posted == 0
     assert ledger_service().balance(UNIDENTIFIED).posted == 0
+
+
+@pytest.mark.slow
+def test_twenty_identical_confirmations_sent_together_all_get_the_first_answer(
+    api: Any, clock: FixedClock, token: Any, collection: CollectionService, localstripe: str
+) -> None:
+    """Twenty identical confirmations of one claim arrive at once over HTTP: every one gets the
+    answer of the one that moved the money, and the money moves once."""
+    import threading
+
+    case = open_case(serial=2201, amount=10_000)
+    reference = unidentified_at_rail(api, clock, localstripe, 1_800)
+    assert propose(api, token("clerk"), reference, case.account_number).status_code == 201
+    finance = token("finance", subject="fin-20")
+    start = threading.Barrier(20)
+    answers: list[Any] = []
+
+    def send() -> None:
+        start.wait()
+        answers.append(confirm(api, finance, reference))
+
+    threads = [threading.Thread(target=send) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [a.status_code for a in answers] == [200] * 20, [a.body for a in answers]
+    assert len({a.body for a in answers}) == 1
+    assert ledger_service().balance(case.account_number).posted == 1_800
+    assert collection.store.standing(case.case_id).payments == 1

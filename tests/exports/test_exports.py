@@ -140,12 +140,12 @@ def test_statement_xlsx_keeps_account_numbers_as_text_and_chinese_intact(
     assert entry_from_row(values) == history.store.entries(CASE_B)[0][1]
 
 
-def test_a_statement_of_an_unknown_account_is_refused(exports: ExportService) -> None:
+def test_a_statement_of_an_unknown_account_is_not_found(exports: ExportService) -> None:
     import pytest
 
-    from chalicelib.exports import InvalidExport
+    from chalicelib.ledger import AccountNotFound
 
-    with pytest.raises(InvalidExport):
+    with pytest.raises(AccountNotFound):
         exports.request(
             _request(ExportKind.STATEMENT, ExportFormat.CSV, "4406042600000995"),
             requested_by="a",

@@ -12,6 +12,7 @@ from chalicelib.exports.service import ExportService
 from chalicelib.ledger import LedgerService
 from courtfunds.cli import run_export
 from courtfunds.verify import verify_export
+from tests.conftest import NATIONWIDE
 from tests.exports.conftest import PERIOD, wait_for_jobs
 from tests.ledger.conftest import CASE_A
 
@@ -42,11 +43,12 @@ def test_a_short_statement_comes_back_made_with_its_links(
 def test_a_journal_is_queued_and_followed_to_done(
     api: Any, token: Any, exports: ExportService, history: LedgerService
 ) -> None:
-    answer = api.post("/exports", headers=token("finance"), body=_body(kind="journal"))
+    national = token("finance", oversees=NATIONWIDE)
+    answer = api.post("/exports", headers=national, body=_body(kind="journal"))
     assert answer.status_code == 202, answer.body
     location = answer.headers["Location"]
     wait_for_jobs(exports)
-    view = json.loads(api.get(location, headers=token("auditor")).body)
+    view = json.loads(api.get(location, headers=token("auditor", oversees=NATIONWIDE)).body)
     assert view["job"]["status"] == "done"
     assert view["job"]["rows_written"] == 10
 
@@ -57,7 +59,7 @@ def test_bad_requests_are_problems(api: Any, token: Any, exports: ExportService)
     assert "names its account" in json.loads(no_account.body)["detail"]
     backwards = api.post(
         "/exports",
-        headers=token("auditor"),
+        headers=token("auditor", oversees=NATIONWIDE),
         body=json.dumps(
             {
                 "kind": "journal",
@@ -100,7 +102,7 @@ def fetch_from_moto(url: str, target: Path) -> None:
 def test_courtfunds_export_downloads_an_export_that_verifies_offline(
     api: Any, token: Any, exports: ExportService, history: LedgerService, tmp_path: Path
 ) -> None:
-    client = ChaliceApi(api, token("auditor"))
+    client = ChaliceApi(api, token("auditor", oversees=NATIONWIDE))
     client.exports = exports
     shown: list[str] = []
     job = run_export(

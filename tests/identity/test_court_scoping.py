@@ -174,3 +174,14 @@ def test_a_malformed_courts_claim_is_refused(api: Any, signer: Any) -> None:
     value = signer.token("clerk", subject="x", **{"custom:courts": ["粤0604"]})
     answer = api.get("/cases/x", headers={"Authorization": f"Bearer {value}"})
     assert answer.status_code == 401
+
+
+def test_a_cases_standing_is_hidden_from_another_court(
+    api: Any, token: Any, case: dict[str, Any]
+) -> None:
+    stranger = token("finance", subject="finance-elsewhere", courts=OTHER)
+    answer = api.get(f"/cases/{case['case_id']}/standing", headers=stranger)
+    assert answer.status_code == 404
+    assert "123456.00" not in answer.body.decode()
+    own = api.get(f"/cases/{case['case_id']}/standing", headers=token("finance"))
+    assert own.status_code == 200

@@ -8,10 +8,13 @@ from typing import Any
 
 import pytest
 
+# a leader of the intermediate court 粤06, who sees both basic courts monitored here
+LEADER: dict[str, Any] = {"subject": "leader-06", "courts": ("粤06",), "oversees": ("粤06",)}
+
 
 @pytest.mark.usefixtures("courts")
 def test_the_figures_per_court(api: Any, token: Any) -> None:
-    answer = api.get("/monitoring/overview", headers=token("approver"))
+    answer = api.get("/monitoring/overview", headers=token("approver", **LEADER))
     assert answer.status_code == 200, answer.json_body
     view = answer.json_body
     by_court = {c["court"]: c for c in view["courts"]}
@@ -35,13 +38,13 @@ def test_the_figures_per_court(api: Any, token: Any) -> None:
         "overdue": 1,
     }
     assert [d["status"] for d in view["reconciliation"]] == ["not_run"] * 7
-    one = api.get("/monitoring/overview?court=粤0605", headers=token("auditor")).json_body
+    one = api.get("/monitoring/overview?court=粤0605", headers=token("auditor", **LEADER)).json_body
     assert [c["court"] for c in one["courts"]] == ["粤0605"]
 
 
 @pytest.mark.usefixtures("courts")
 def test_the_csv_holds_the_same_figures(api: Any, token: Any) -> None:
-    answer = api.get("/monitoring/courts.csv", headers=token("finance"))
+    answer = api.get("/monitoring/courts.csv", headers=token("finance", **LEADER))
     assert answer.status_code == 200
     assert answer.headers["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(answer.body.decode())))
@@ -53,7 +56,7 @@ def test_the_csv_holds_the_same_figures(api: Any, token: Any) -> None:
 
 @pytest.mark.usefixtures("courts")
 def test_the_page_is_server_rendered_with_charts_and_no_script(api: Any, token: Any) -> None:
-    answer = api.get("/monitoring", headers=token("approver"))
+    answer = api.get("/monitoring", headers=token("approver", **LEADER))
     assert answer.status_code == 200
     policy = answer.headers["Content-Security-Policy"]
     assert "script-src" not in policy
@@ -76,3 +79,22 @@ def test_only_leaders_finance_auditors_and_admins_monitor(api: Any, token: Any) 
     assert api.get("/monitoring/overview").status_code == 401
     unknown = api.get("/monitoring/overview?court=粤0101", headers=token("admin"))
     assert unknown.status_code == 404
+
+
+@pytest.mark.usefixtures("courts")
+def test_a_basic_court_sees_only_its_own_figures(api: Any, token: Any) -> None:
+    own = api.get("/monitoring/overview", headers=token("approver"))
+    assert [c["court"] for c in own.json_body["courts"]] == ["粤0604"]
+    other = api.get("/monitoring/overview?court=粤0605", headers=token("approver"))
+    unmonitored = api.get("/monitoring/overview?court=粤0101", headers=token("approver"))
+    assert other.status_code == 404
+    assert other.json_body["type"] == unmonitored.json_body["type"]
+    rows = list(
+        csv.DictReader(
+            io.StringIO(api.get("/monitoring/courts.csv", headers=token("finance")).body.decode())
+        )
+    )
+    assert [r["court"] for r in rows] == ["粤0604"]
+    page = api.get("/monitoring", headers=token("approver")).body.decode()
+    assert "粤0605" not in page
+    assert "300,000.00" not in page

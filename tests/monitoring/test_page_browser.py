@@ -19,12 +19,15 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = pytest.mark.browser
 
+# a leader of the intermediate court 粤06, who sees both basic courts monitored here
+LEADER: dict[str, Any] = {"subject": "leader-06", "courts": ("粤06",), "oversees": ("粤06",)}
+
 
 @pytest.fixture
 def served(courts: Any, api: Any, token: Any) -> Iterator[str]:
     """The page as the app rendered it for a court leader, served with its style sheet on a
     free loopback port (the browser cannot send the leader's bearer token by itself)."""
-    page = api.get("/monitoring", headers=token("approver"))
+    page = api.get("/monitoring", headers=token("approver", **LEADER))
     css = api.get("/oversight.css")
     files = {
         "/": (page.body, page.headers["Content-Type"], page.headers["Content-Security-Policy"]),
