@@ -233,6 +233,7 @@ def disbursement_workflow() -> DisbursementWorkflow:
             PayoutStore(dynamodb(), settings().payouts_table),
             cases=case_service(),
             ledger=ledger_service(),
+            approvals=approval_service(),
             notifier=notifier(),
             clock=clock(),
             settings=settings(),

@@ -1,8 +1,9 @@
 """Payout routes: the staff workflow, the creditor's claim, the rail's webhook and the sweeper.
 
 Staff roles: the case officer (clerk) proposes, asks for deferrals and sends claim links;
-approvers approve in levels, reject, decide deferrals; finance releases (two members, when
-the creditor is paid without a face check) and reissues. The creditor's routes are public and
+approvers and finance take the steps of the approval chains (the approvals capability checks
+which role each step needs); finance asks for staff releases (paid without the creditor's face
+check) and reissues. The creditor's routes are public and
 prove themselves by the claim code in the body; the webhook by its signature.
 """
 
@@ -32,8 +33,9 @@ from chalicelib.wiring import payout_sender
 blueprint = Blueprint(__name__)
 
 PROPOSERS = (Role.CLERK,)
-APPROVERS = (Role.APPROVER,)
-CANCELLERS = (Role.CLERK, Role.APPROVER, Role.FINANCE)
+# The approvals capability checks that each step is taken by the role its tier names.
+DECIDERS = (Role.APPROVER, Role.FINANCE)
+CANCELLERS = (Role.CLERK, Role.APPROVER, Role.FINANCE, Role.ADMIN)
 FINANCE = (Role.FINANCE,)
 SWEEP_EVERY_MINUTES = 5
 
@@ -81,7 +83,7 @@ def get_one(call: Call, disbursement_id: str) -> dict[str, Any]:
 
 
 @route(
-    blueprint, "/disbursements/{disbursement_id}/approve", methods=["POST"], roles=APPROVERS,
+    blueprint, "/disbursements/{disbursement_id}/approve", methods=["POST"], roles=DECIDERS,
     body=Decision,
 )  # fmt: skip
 def approve(call: Call, disbursement_id: str) -> dict[str, Any]:
@@ -91,7 +93,7 @@ def approve(call: Call, disbursement_id: str) -> dict[str, Any]:
 
 
 @route(
-    blueprint, "/disbursements/{disbursement_id}/reject", methods=["POST"], roles=APPROVERS,
+    blueprint, "/disbursements/{disbursement_id}/reject", methods=["POST"], roles=DECIDERS,
     body=Rejection,
 )  # fmt: skip
 def reject(call: Call, disbursement_id: str) -> dict[str, Any]:
@@ -121,7 +123,7 @@ def request_deferral(call: Call, disbursement_id: str) -> dict[str, Any]:
 
 @route(
     blueprint, "/disbursements/{disbursement_id}/deferral/approve", methods=["POST"],
-    roles=APPROVERS,
+    roles=DECIDERS,
 )  # fmt: skip
 def approve_deferral(call: Call, disbursement_id: str) -> dict[str, Any]:
     d = disbursements().decide_deferral(disbursement_id, by=call.actor, approve=True)
@@ -130,14 +132,16 @@ def approve_deferral(call: Call, disbursement_id: str) -> dict[str, Any]:
 
 @route(
     blueprint, "/disbursements/{disbursement_id}/deferral/refuse", methods=["POST"],
-    roles=APPROVERS,
+    roles=DECIDERS, body=Rejection,
 )  # fmt: skip
 def refuse_deferral(call: Call, disbursement_id: str) -> dict[str, Any]:
-    d = disbursements().decide_deferral(disbursement_id, by=call.actor, approve=False)
+    d = disbursements().decide_deferral(
+        disbursement_id, by=call.actor, approve=False, reason=call.body.reason
+    )
     return staff_view(d, call.actor)
 
 
-@route(blueprint, "/disbursements/{disbursement_id}/resume", methods=["POST"], roles=APPROVERS)
+@route(blueprint, "/disbursements/{disbursement_id}/resume", methods=["POST"], roles=DECIDERS)
 def resume(call: Call, disbursement_id: str) -> dict[str, Any]:
     """End a deferral before its end date."""
     return staff_view(disbursements().resume(disbursement_id, by=call.actor), call.actor)
@@ -156,12 +160,23 @@ def request_staff_release(call: Call, disbursement_id: str) -> dict[str, Any]:
 
 
 @route(
-    blueprint, "/disbursements/{disbursement_id}/staff-release/confirm", methods=["POST"],
-    roles=FINANCE,
+    blueprint, "/disbursements/{disbursement_id}/staff-release/approve", methods=["POST"],
+    roles=DECIDERS,
 )  # fmt: skip
-def confirm_staff_release(call: Call, disbursement_id: str) -> dict[str, Any]:
-    """The second member of finance confirms; the payout is sent."""
-    d = payout_sender().release_by_staff(disbursement_id, by=call.actor)
+def approve_staff_release(call: Call, disbursement_id: str) -> dict[str, Any]:
+    """A step of the staff-release chain; after the last one the payout is sent."""
+    d = payout_sender().decide_staff_release(disbursement_id, by=call.actor, approve=True)
+    return staff_view(d, call.actor)
+
+
+@route(
+    blueprint, "/disbursements/{disbursement_id}/staff-release/refuse", methods=["POST"],
+    roles=DECIDERS, body=Rejection,
+)  # fmt: skip
+def refuse_staff_release(call: Call, disbursement_id: str) -> dict[str, Any]:
+    d = payout_sender().decide_staff_release(
+        disbursement_id, by=call.actor, approve=False, reason=call.body.reason
+    )
     return staff_view(d, call.actor)
 
 

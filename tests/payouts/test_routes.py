@@ -25,7 +25,10 @@ def _approved_through_the_api(api: Any, token: Any, world: World) -> dict[str, A
     assert proposed.status_code == 201, proposed.body
     d = json.loads(proposed.body)
     assert d["amount"] == {"fen": 300_000, "currency": "CNY", "yuan": "3000.00"}
-    approved = _post(api, f"/disbursements/{d['disbursement_id']}/approve", token("approver"), {})
+    chief = _post(api, f"/disbursements/{d['disbursement_id']}/approve", token("approver"), {})
+    assert chief.status_code == 200, chief.body
+    assert json.loads(chief.body)["state"] == "proposed"
+    approved = _post(api, f"/disbursements/{d['disbursement_id']}/approve", token("finance"), {})
     assert approved.status_code == 200, approved.body
     return dict(json.loads(approved.body))
 
@@ -56,7 +59,7 @@ def test_the_proposer_approving_is_refused_as_a_problem(api: Any, token: Any, wo
     )  # fmt: skip
     assert answer.status_code == 403
     assert answer.headers["Content-Type"].startswith("application/problem+json")
-    assert json.loads(answer.body)["type"].endswith("payouts/same-person")
+    assert json.loads(answer.body)["type"].endswith("approvals/requester-cannot-decide")
 
 
 def test_the_claim_link_shows_the_case_amount_and_masked_account(
