@@ -157,6 +157,7 @@ class Disbursement(_Record):
     updated_at: datetime
     approvals_needed: int  # the steps of its chain, as the approvals capability chose them
     approvals: tuple[Approval, ...] = ()  # a copy for the case page; the approvals table decides
+    request_digest: str | None = None  # what was asked, when proposed with an Idempotency-Key
     attempt: int = 1
     reserved_until: datetime | None = None
     reservation_cleared: bool = False  # ended, and its reservation is known to be released

@@ -14,13 +14,16 @@ from typing import Any
 from chalice.app import Blueprint, Rate, Response
 
 from chalicelib.http import Call, json_response, route
+from chalicelib.idempotency import HEADER
 from chalicelib.identity import READERS, Role
 from chalicelib.payouts.bodies import (
+    Answer,
     ClaimLookup,
     Decision,
     DeferralRequest,
     FaceRelease,
     ProposeDisbursement,
+    Question,
     QueueQuery,
     Rejection,
     StaffRelease,
@@ -53,8 +56,11 @@ def _client(call: Call) -> str:
     body=ProposeDisbursement,
 )  # fmt: skip
 def propose(call: Call, case_id: str) -> Response:
-    """案款发放: propose paying one creditor of the case (all, or the undisputed part)."""
-    d = disbursements().propose(case_id, call.body, by=call.actor)
+    """案款发放: propose paying one creditor of the case (all, or the undisputed part). With an
+    ``Idempotency-Key`` header, sending the same proposal again gives the same disbursement."""
+    d = disbursements().propose(
+        case_id, call.body, by=call.actor, idempotency_key=call.header(HEADER)
+    )
     return json_response(
         staff_view(d, call.actor),
         status=201,
@@ -98,6 +104,28 @@ def approve(call: Call, disbursement_id: str) -> dict[str, Any]:
 )  # fmt: skip
 def reject(call: Call, disbursement_id: str) -> dict[str, Any]:
     d = disbursements().reject(disbursement_id, by=call.actor, reason=call.body.reason)
+    return staff_view(d, call.actor)
+
+
+@route(
+    blueprint, "/disbursements/{disbursement_id}/return", methods=["POST"], roles=DECIDERS,
+    body=Question,
+)  # fmt: skip
+def return_for_information(call: Call, disbursement_id: str) -> dict[str, Any]:
+    """The step waiting goes back to the proposer with a question; it waits for the answer."""
+    d = disbursements().return_for_information(
+        disbursement_id, by=call.actor, question=call.body.question
+    )
+    return staff_view(d, call.actor)
+
+
+@route(
+    blueprint, "/disbursements/{disbursement_id}/answer", methods=["POST"], roles=PROPOSERS,
+    body=Answer,
+)  # fmt: skip
+def answer(call: Call, disbursement_id: str) -> dict[str, Any]:
+    """The proposer answers the question; the same step waits again."""
+    d = disbursements().answer(disbursement_id, by=call.actor, answer=call.body.answer)
     return staff_view(d, call.actor)
 
 
@@ -160,11 +188,11 @@ def request_staff_release(call: Call, disbursement_id: str) -> dict[str, Any]:
 
 
 @route(
-    blueprint, "/disbursements/{disbursement_id}/staff-release/approve", methods=["POST"],
+    blueprint, "/disbursements/{disbursement_id}/staff-release/confirm", methods=["POST"],
     roles=DECIDERS,
 )  # fmt: skip
-def approve_staff_release(call: Call, disbursement_id: str) -> dict[str, Any]:
-    """A step of the staff-release chain; after the last one the payout is sent."""
+def confirm_staff_release(call: Call, disbursement_id: str) -> dict[str, Any]:
+    """A step of the staff-release chain; its last one, a second person, sends the payout."""
     d = payout_sender().decide_staff_release(disbursement_id, by=call.actor, approve=True)
     return staff_view(d, call.actor)
 

@@ -248,7 +248,9 @@ class PayoutSender:
             )
             paid = advance(d, S.PAID, at=now, actor=RAIL_ACTOR, action="paid",
                            rail_status=payout.status.value)  # fmt: skip
-            return self._workflow.save(d, paid)
+            self._workflow.save(d, paid)
+            self._workflow.stop_clock(paid)
+            return paid
         if payout.status in (PayoutStatus.FAILED, PayoutStatus.CANCELED) and d.state == S.SENT:
             self._workflow.release_reservation(d)
             return self._fail(d, S.FAILED, payout, "failed")

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from contextlib import suppress
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.approvals import (
+    ApprovalChanged,
     ApprovalNotFound,
     ApprovalService,
     ApprovalStatus,
@@ -31,6 +33,8 @@ from chalicelib.approvals import (
 from chalicelib.cases import CaseService, CaseStatus, PartyRole
 from chalicelib.cases.models import PartyType
 from chalicelib.clock import Clock
+from chalicelib.dynamo import cancellation_reasons
+from chalicelib.idempotency import check_same_request, keyed_id, request_digest
 from chalicelib.identity import Principal
 from chalicelib.ledger import (
     InsufficientFunds,
@@ -44,33 +48,38 @@ from chalicelib.ledger import (
 from chalicelib.money import Money
 from chalicelib.notifications import Notifier
 from chalicelib.payouts import claims
-from chalicelib.payouts.bodies import DeferralRequest, ProposeDisbursement
-from chalicelib.payouts.changes import RELEASE_MARGIN, advance, due_for
+from chalicelib.payouts.asking import Asking
+from chalicelib.payouts.bodies import ProposeDisbursement
+from chalicelib.payouts.changes import advance, due_for
+from chalicelib.payouts.deferrals import Deferrals
 from chalicelib.payouts.errors import (
     ChangedMeanwhile,
     CreditorRefused,
     DisbursementNotFound,
     OverAvailable,
-    SamePerson,
     StateRefused,
 )
 from chalicelib.payouts.models import (
     Approval,
-    Deferral,
     Destination,
     Disbursement,
     DisbursementState,
-    StaffReleaseRequest,
 )
 from chalicelib.payouts.store import PayoutStore
 from chalicelib.settings import Settings
 
+if TYPE_CHECKING:
+    from chalicelib.deadlines import DeadlineService
+
 log = logging.getLogger(__name__)
 S = DisbursementState
 LEDGER_ACTOR = "system:payouts"
+# A proposal sent again with its Idempotency-Key while the first is still being written waits
+# this many times for the first to land, then answers with it.
+REPLAY_WAITS = 20
 
 
-class DisbursementWorkflow:
+class DisbursementWorkflow(Asking, Deferrals):
     def __init__(
         self,
         store: PayoutStore,
@@ -78,12 +87,14 @@ class DisbursementWorkflow:
         cases: CaseService,
         ledger: LedgerService,
         approvals: ApprovalService,
+        deadlines: DeadlineService,
         notifier: Notifier,
         clock: Clock,
         settings: Settings,
     ) -> None:
         self.store = store
         self.approvals = approvals
+        self._deadlines = deadlines
         self._cases = cases
         self._ledger = ledger
         self._notifier = notifier
@@ -149,7 +160,55 @@ class DisbursementWorkflow:
 
     # -- proposing ---------------------------------------------------------------------------
 
-    def propose(self, case_id: str, body: ProposeDisbursement, *, by: Principal) -> Disbursement:
+    def propose(
+        self,
+        case_id: str,
+        body: ProposeDisbursement,
+        *,
+        by: Principal,
+        idempotency_key: str | None = None,
+    ) -> Disbursement:
+        """Propose paying one creditor. With ``idempotency_key``, the same key and request from
+        the same person give the same disbursement, also while the first is being written; the
+        same key with another request is refused."""
+        if idempotency_key is None:
+            return self._propose(case_id, body, by=by, disbursement_id=_new_id(), digest=None)
+        disbursement_id = keyed_id("D", subject=by.subject, key=idempotency_key, hex_length=20)
+        digest = request_digest(case_id, body.model_dump(mode="json"))
+        existing = self.store.get(disbursement_id)
+        if existing is not None:
+            check_same_request(existing.request_digest, digest, item_id=disbursement_id)
+            return existing
+        try:
+            return self._propose(
+                case_id, body, by=by, disbursement_id=disbursement_id, digest=digest
+            )
+        except (ApprovalChanged, OwnerItemRefused, ChangedMeanwhile):
+            return self._replayed(disbursement_id, digest)
+
+    def _replayed(self, disbursement_id: str, digest: str) -> Disbursement:
+        """The twin of a request that lost the race to write: answer with what the first
+        wrote, once it has landed."""
+        for wait in range(REPLAY_WAITS):
+            found = self.store.get(disbursement_id)
+            if found is not None:
+                check_same_request(found.request_digest, digest, item_id=disbursement_id)
+                return found
+            time.sleep(0.05 * (wait + 1))
+        raise ChangedMeanwhile(
+            "the same request is still being written; send it again",
+            disbursement_id=disbursement_id,
+        )
+
+    def _propose(
+        self,
+        case_id: str,
+        body: ProposeDisbursement,
+        *,
+        by: Principal,
+        disbursement_id: str,
+        digest: str | None,
+    ) -> Disbursement:
         case = self._cases.get(case_id)
         if case.status != CaseStatus.OPEN:
             raise StateRefused(f"the case is {case.status.value}; only an open case pays out")
@@ -170,7 +229,7 @@ class DisbursementWorkflow:
         now = self._clock.now()
         account = party.receiving_account
         proposed = Disbursement(
-            disbursement_id="D" + secrets.token_hex(10),
+            disbursement_id=disbursement_id,
             case_id=case.case_id,
             case_number=case.case_number,
             court_code=case.court_code,
@@ -196,6 +255,7 @@ class DisbursementWorkflow:
             proposed_at=now,
             updated_at=now,
             approvals_needed=1,
+            request_digest=digest,
         )
         planned = self.approvals.plan_open(
             ChainKind.DISBURSEMENT,
@@ -209,7 +269,15 @@ class DisbursementWorkflow:
             proposed.model_copy(update={"approvals_needed": len(planned.approval.steps)}),
             None, at=now, actor=by.actor, action="proposed",
         )  # fmt: skip
-        self.approvals.commit(planned, self.store.created_items(created))
+        try:
+            self.approvals.commit(planned, self.store.created_items(created))
+        except Exception as error:  # two twins committing at once: DynamoDB cancels one
+            if cancellation_reasons(error) is None:
+                raise
+            raise ChangedMeanwhile(
+                "another request wrote this disbursement at the same time",
+                disbursement_id=disbursement_id,
+            ) from error
         return created
 
     # -- the approval chain ------------------------------------------------------------------
@@ -237,7 +305,9 @@ class DisbursementWorkflow:
             pending, S.APPROVED, at=now, actor=by.actor, action="approved",
             detail="approval chain complete; money reserved", reserved_until=reserved_until,
         )  # fmt: skip
-        return self._with_claim_link(d, approved, planned)
+        linked = self._with_claim_link(d, approved, planned)
+        self._start_clock(linked)
+        return linked
 
     def _reserve(self, d: Disbursement) -> datetime:
         days = self._settings.payout_reservation_days
@@ -341,103 +411,6 @@ class DisbursementWorkflow:
         cleared = d.model_copy(update={"reservation_cleared": True, "version": d.version + 1})
         return self.save(d, cleared)
 
-    # -- deferral (延缓发放) ------------------------------------------------------------------
-
-    def request_deferral(
-        self, disbursement_id: str, body: DeferralRequest, *, by: Principal
-    ) -> Disbursement:
-        d = self.get(disbursement_id)
-        now = self._clock.now()
-        if d.state != S.APPROVED:
-            raise StateRefused("only an approved disbursement waiting for release is deferred")
-        if d.deferral is not None:
-            raise StateRefused("a deferral is already waiting for approval")
-        if body.until <= now:
-            raise StateRefused("a deferral ends in the future")
-        if d.reserved_until is not None and body.until > d.reserved_until - RELEASE_MARGIN:
-            raise StateRefused(
-                f"the money is reserved until {d.reserved_until:%Y-%m-%d}; a deferral must end "
-                f"{RELEASE_MARGIN.days} days before that"
-            )
-        item_id = f"{d.disbursement_id}-deferral-{len(d.trail)}"
-        planned = self.approvals.plan_open(
-            ChainKind.DEFERRAL, item_id, court=d.court_code, amount=Money(d.amount, d.currency),
-            requester=by, summary=f"{d.case_number}: {body.reason}",
-        )  # fmt: skip
-        deferral = Deferral(
-            reason=body.reason, until=body.until, requested_by=by.subject,
-            requested_by_actor=by.actor, requested_at=now,
-            approval_id=approval_id(ChainKind.DEFERRAL, item_id),
-        )  # fmt: skip
-        changed = advance(
-            d, None, at=now, actor=by.actor, action="deferral requested",
-            detail=f"until {body.until:%Y-%m-%d}: {body.reason}", deferral=deferral,
-        )  # fmt: skip
-        return self.commit(planned, d, changed)
-
-    def decide_deferral(
-        self, disbursement_id: str, *, by: Principal, approve: bool, reason: str | None = None
-    ) -> Disbursement:
-        """A step of the deferral's chain: approved, the disbursement is deferred (its money
-        stays reserved); refused, the deferral request is dropped."""
-        d = self.get(disbursement_id)
-        deferral = d.deferral
-        if d.state != S.APPROVED or deferral is None or deferral.approved_by is not None:
-            raise StateRefused("no deferral is waiting for approval")
-        decision = Decision.APPROVE if approve else Decision.REJECT
-        planned = self.approvals.plan_decision(
-            deferral.approval_id, decision, by=by, text=None if approve else reason
-        )
-        now = self._clock.now()
-        status = planned.approval.status
-        if status == ApprovalStatus.REJECTED:
-            changed = advance(d, None, at=now, actor=by.actor, action="deferral refused",
-                              detail=reason, deferral=None)  # fmt: skip
-        elif status == ApprovalStatus.APPROVED:
-            approved = deferral.model_copy(update={"approved_by": by.subject, "approved_at": now})
-            changed = advance(d, S.DEFERRED, at=now, actor=by.actor, action="deferral approved",
-                              detail=f"until {deferral.until:%Y-%m-%d}",
-                              deferral=approved)  # fmt: skip
-        else:
-            changed = advance(d, None, at=now, actor=by.actor, action="deferral step approved")
-        return self.commit(planned, d, changed)
-
-    def resume(self, disbursement_id: str, *, by: Principal) -> Disbursement:
-        """End a deferral early; the sweeper ends it by itself on its end date."""
-        d = self.get(disbursement_id)
-        changed = advance(d, S.APPROVED, at=self._clock.now(), actor=by.actor,
-                          action="deferral ended", deferral=None)  # fmt: skip
-        return self.save(d, changed)
-
-    # -- staff release (first finance member) and reissue -------------------------------------
-
-    def request_staff_release(
-        self, disbursement_id: str, *, by: Principal, reason: str
-    ) -> Disbursement:
-        """Finance asks to pay without the creditor's face check; the staff-release chain
-        decides, and its last approver (never the one asking) releases."""
-        d = self.get(disbursement_id)
-        if d.state != S.APPROVED or d.deferral is not None:
-            raise StateRefused("only an approved disbursement without a pending deferral")
-        if d.staff_release_request is not None and d.staff_release_request.attempt == d.attempt:
-            raise StateRefused("a staff release is already waiting for its approval")
-        if by.subject == d.proposed_by:
-            raise SamePerson("the proposer cannot release the disbursement")
-        now = self._clock.now()
-        item_id = f"{d.disbursement_id}-release-{len(d.trail)}"
-        planned = self.approvals.plan_open(
-            ChainKind.STAFF_RELEASE, item_id, court=d.court_code,
-            amount=Money(d.amount, d.currency), requester=by,
-            summary=f"{d.case_number} {d.creditor_name}: {reason}",
-        )  # fmt: skip
-        request = StaffReleaseRequest(
-            subject=by.subject, actor=by.actor, at=now, reason=reason, attempt=d.attempt,
-            approval_id=approval_id(ChainKind.STAFF_RELEASE, item_id),
-        )  # fmt: skip
-        changed = advance(d, None, at=now, actor=by.actor, action="staff release requested",
-                          detail=reason, staff_release_request=request)  # fmt: skip
-        return self.commit(planned, d, changed)
-
     def reissue(self, disbursement_id: str, *, by: Principal, note: str = "") -> Disbursement:
         """After a failure or a return: reserve again and wait for a new release."""
         d = self.get(disbursement_id)
@@ -462,3 +435,7 @@ class DisbursementWorkflow:
         changed = advance(d, None, at=self._clock.now(), actor=by.actor,
                           action="new claim link sent")  # fmt: skip
         return self._with_claim_link(d, changed)
+
+
+def _new_id() -> str:
+    return "D" + secrets.token_hex(10)

@@ -153,8 +153,8 @@ def test_the_creditor_follows_the_claim_link_until_paid(stack: dict[str, Any], t
             # The creditor has no phone able to do the face check: finance pays, two people.
             base = f"{stack['api']}/disbursements/{d.disbursement_id}/staff-release"
             _post(base, token("finance", subject="finance-1"), {"reason": "债权人无法进行人脸核验"})
-            _post(base + "/approve", token("approver", subject="chief-2"), {})
-            sent = _post(base + "/approve", token("finance", subject="finance-2"), {})
+            _post(base + "/confirm", token("approver", subject="chief-2"), {})
+            sent = _post(base + "/confirm", token("finance", subject="finance-2"), {})
             assert sent["state"] == "sent"
             page.wait_for_selector("#status[data-state=sending]", timeout=15_000)
 

@@ -19,6 +19,9 @@ from chalicelib.cases import CaseService
 from chalicelib.cases.models import OpenCase
 from chalicelib.cases.store import CasesStore
 from chalicelib.clock import FixedClock
+from chalicelib.collection.store import CollectionStore
+from chalicelib.deadlines.daily import DeadlineService
+from chalicelib.deadlines.store import DeadlineStore
 from chalicelib.ledger import LedgerService, SystemAccount, TransferCode, TransferRequest
 from chalicelib.notifications import OutboxNotifier
 from chalicelib.payouts import DisbursementState, PayoutError
@@ -27,6 +30,8 @@ from chalicelib.payouts.sending import PayoutSender
 from chalicelib.payouts.store import PayoutStore
 from chalicelib.payouts.workflow import DisbursementWorkflow
 from chalicelib.settings import load
+from chalicelib.workdays.store import ScheduleStore
+from chalicelib.workdays.working_calendar import WorkingCalendar
 from infra.moto_server import start_moto_server, stop_moto_server
 from infra.tables import create_tables, table_names
 from tests.cases.factories import filing
@@ -78,10 +83,20 @@ class Instance:
             ApprovalStore(client, NAMES["APPROVALS_TABLE"]), clock, default_chains(),
             overdue_working_days=settings.approval_overdue_working_days,
         )  # fmt: skip
+        notifier = OutboxNotifier(outbox / "n.jsonl", clock=clock)
+        calendar = WorkingCalendar(
+            ScheduleStore(client, NAMES["OVERSIGHT_TABLE"]), clock=clock,
+            refresh_seconds=settings.calendar_refresh_seconds,
+            horizon_days=settings.calendar_alarm_horizon_days,
+        )  # fmt: skip
+        deadlines = DeadlineService(
+            DeadlineStore(client, NAMES["OVERSIGHT_TABLE"]), calendar, settings,
+            CollectionStore(client, NAMES["COLLECTION_TABLE"]), notifier=notifier, clock=clock,
+        )  # fmt: skip
         self.workflow = DisbursementWorkflow(
             PayoutStore(client, NAMES["PAYOUTS_TABLE"]), cases=self.cases, ledger=self.ledger,
-            approvals=approvals, notifier=OutboxNotifier(outbox / "n.jsonl", clock=clock),
-            clock=clock, settings=settings,
+            approvals=approvals, deadlines=deadlines, notifier=notifier, clock=clock,
+            settings=settings,
         )  # fmt: skip
         self.sender = PayoutSender(
             self.workflow, rail=lambda: rail, ledger=self.ledger, grants=None, clock=clock,
