@@ -12,6 +12,7 @@ from chalice.app import Blueprint, Rate
 
 from chalicelib.approvals.views import approval_view
 from chalicelib.http import Call, route
+from chalicelib.idempotency import HEADER
 from chalicelib.identity import READERS, Role
 from chalicelib.refunds.models import (
     AnswerReturn,
@@ -39,8 +40,10 @@ SHOWN_TO_PAYER = frozenset(
 
 @route(blueprint, "/refunds", methods=["POST"], roles=ASKERS, body=RequestRefund, status=201)
 def request_refund(call: Call) -> Any:
-    """A refund request, kept as a draft: the payment, the amount, the reason code, a note."""
-    return refund_view(refund_service().request(call.body, by=call.actor))
+    """A refund request, kept as a draft: the payment, the amount, the reason code, a note.
+    With an ``Idempotency-Key`` header, sending the same request again gives the same refund."""
+    refund = refund_service().request(call.body, by=call.actor, idempotency_key=call.header(HEADER))
+    return refund_view(refund)
 
 
 @route(blueprint, "/refunds/drafts/concluded/{case_id}", methods=["POST"], roles=ASKERS)
