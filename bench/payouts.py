@@ -160,7 +160,11 @@ def _measure() -> list[Step]:
                 state["d"] = action()
             steps.append(Step(name, changes, calls))
 
-        run("propose", 1, lambda: workflow.propose(case.case_id, body, by=clerk))
+        def propose() -> Any:
+            return workflow.propose(case.case_id, body, by=clerk, idempotency_key="bench-0001")
+
+        run("propose (with an Idempotency-Key)", 1, propose)
+        run("the same proposal sent again (a replay)", 0, propose)
         d_id = state["d"].disbursement_id
         run("approve: the chief's step", 1, lambda: workflow.approve(d_id, by=chief))
         run("approve: finance's step (chain complete, reserve, claim link)", 1,
