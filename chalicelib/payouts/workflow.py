@@ -13,14 +13,11 @@ reserves once.
 from __future__ import annotations
 
 import logging
-import secrets
-import time
 from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.approvals import (
-    ApprovalChanged,
     ApprovalNotFound,
     ApprovalService,
     ApprovalStatus,
@@ -34,7 +31,6 @@ from chalicelib.cases import CaseService, CaseStatus, PartyRole
 from chalicelib.cases.models import PartyType
 from chalicelib.clock import Clock
 from chalicelib.dynamo import cancellation_reasons
-from chalicelib.idempotency import check_same_request, keyed_id, request_digest
 from chalicelib.identity import Principal
 from chalicelib.ledger import (
     InsufficientFunds,
@@ -65,6 +61,7 @@ from chalicelib.payouts.models import (
     Disbursement,
     DisbursementState,
 )
+from chalicelib.payouts.proposing import Proposing
 from chalicelib.payouts.store import PayoutStore
 from chalicelib.settings import Settings
 
@@ -74,12 +71,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 S = DisbursementState
 LEDGER_ACTOR = "system:payouts"
-# A proposal sent again with its Idempotency-Key while the first is still being written waits
-# this many times for the first to land, then answers with it.
-REPLAY_WAITS = 20
 
 
-class DisbursementWorkflow(Asking, Deferrals):
+class DisbursementWorkflow(Proposing, Asking, Deferrals):
     def __init__(
         self,
         store: PayoutStore,
@@ -159,46 +153,6 @@ class DisbursementWorkflow(Asking, Deferrals):
             return False
 
     # -- proposing ---------------------------------------------------------------------------
-
-    def propose(
-        self,
-        case_id: str,
-        body: ProposeDisbursement,
-        *,
-        by: Principal,
-        idempotency_key: str | None = None,
-    ) -> Disbursement:
-        """Propose paying one creditor. With ``idempotency_key``, the same key and request from
-        the same person give the same disbursement, also while the first is being written; the
-        same key with another request is refused."""
-        if idempotency_key is None:
-            return self._propose(case_id, body, by=by, disbursement_id=_new_id(), digest=None)
-        disbursement_id = keyed_id("D", subject=by.subject, key=idempotency_key, hex_length=20)
-        digest = request_digest(case_id, body.model_dump(mode="json"))
-        existing = self.store.get(disbursement_id)
-        if existing is not None:
-            check_same_request(existing.request_digest, digest, item_id=disbursement_id)
-            return existing
-        try:
-            return self._propose(
-                case_id, body, by=by, disbursement_id=disbursement_id, digest=digest
-            )
-        except (ApprovalChanged, OwnerItemRefused, ChangedMeanwhile):
-            return self._replayed(disbursement_id, digest)
-
-    def _replayed(self, disbursement_id: str, digest: str) -> Disbursement:
-        """The twin of a request that lost the race to write: answer with what the first
-        wrote, once it has landed."""
-        for wait in range(REPLAY_WAITS):
-            found = self.store.get(disbursement_id)
-            if found is not None:
-                check_same_request(found.request_digest, digest, item_id=disbursement_id)
-                return found
-            time.sleep(0.05 * (wait + 1))
-        raise ChangedMeanwhile(
-            "the same request is still being written; send it again",
-            disbursement_id=disbursement_id,
-        )
 
     def _propose(
         self,
@@ -435,7 +389,3 @@ class DisbursementWorkflow(Asking, Deferrals):
         changed = advance(d, None, at=self._clock.now(), actor=by.actor,
                           action="new claim link sent")  # fmt: skip
         return self._with_claim_link(d, changed)
-
-
-def _new_id() -> str:
-    return "D" + secrets.token_hex(10)
