@@ -100,9 +100,6 @@ class Settings(BaseSettings):
 
     # Paying creditors (案款发放)
     public_base_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://[^/]+$")
-    # Amount tiers in fen: each limit a disbursement exceeds adds one more approver (the
-    # bureau chief approves every one; above 500,000 yuan a court leader approves as well).
-    payout_approval_tiers: tuple[int, ...] = (50_000_000,)
     payout_reservation_days: int = Field(default=60, ge=1, le=365)
     claim_link_days: int = Field(default=15, ge=1, le=60)
     claim_failures_allowed: int = Field(default=10, ge=1, le=1000)  # per client per window

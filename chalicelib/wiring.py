@@ -242,6 +242,8 @@ def disbursement_workflow() -> DisbursementWorkflow:
             PayoutStore(dynamodb(), settings().payouts_table),
             cases=case_service(),
             ledger=ledger_service(),
+            approvals=approval_service(),
+            deadlines=deadline_service(),
             notifier=notifier(),
             clock=clock(),
             settings=settings(),
@@ -468,6 +470,7 @@ def counter_cash_desk() -> CounterCashDesk:
             _collection_decisions(),
             case_service(),
             clock(),
+            approvals=approval_service(),
             ceiling=limits.counter_cash_ceiling_fen,
             max_age=timedelta(days=limits.counter_cash_max_age_days),
         )
@@ -481,7 +484,13 @@ def claim_desk() -> ClaimDesk:
     def build() -> ClaimDesk:
         from chalicelib.collection.claims import ClaimDesk
 
-        return ClaimDesk(collection_service(), _collection_decisions(), case_service(), clock())
+        return ClaimDesk(
+            collection_service(),
+            _collection_decisions(),
+            case_service(),
+            clock(),
+            approvals=approval_service(),
+        )
 
     return cached("claim_desk", build)
 

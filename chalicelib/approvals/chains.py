@@ -20,6 +20,8 @@ class ChainKind(StrEnum):
     DEFERRAL = "deferral"  # 延缓发放
     STAFF_RELEASE = "staff_release"  # money held back by staff, released
     PAYEE_CHANGE = "payee_change"  # the creditor's receiving account changed after filing
+    COUNTER_CASH = "counter_cash"  # 现场交款补录: cash taken at the counter, confirmed
+    CLAIM = "claim"  # 认领: unidentified money claimed to a case, confirmed
 
 
 class _Config(BaseModel):
@@ -92,6 +94,8 @@ _MONEY_OUT = Chain(
     )
 )
 
+_FINANCE_CONFIRMS = Chain(tiers=(Tier(steps=(_FINANCE,)),))
+
 
 def default_chains() -> ChainBook:
     """The chains a stage gets unless ``APPROVAL_CHAINS`` (JSON of a ``ChainBook``) says else."""
@@ -103,6 +107,10 @@ def default_chains() -> ChainBook:
                 ChainKind.DEFERRAL: Chain(tiers=(Tier(steps=(_CHIEF,)),)),
                 ChainKind.STAFF_RELEASE: Chain(tiers=(Tier(steps=(_CHIEF, _FINANCE)),)),
                 ChainKind.PAYEE_CHANGE: Chain(tiers=(Tier(steps=(_CHIEF, _FINANCE)),)),
+                # Money coming in: finance confirms what someone else entered or proposed; a
+                # court may add an approver above an amount with a tier of its own.
+                ChainKind.COUNTER_CASH: _FINANCE_CONFIRMS,
+                ChainKind.CLAIM: _FINANCE_CONFIRMS,
             }
         }
     )

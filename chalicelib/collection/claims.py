@@ -1,11 +1,20 @@
 """Claims of unidentified money (认领) under four eyes: one person proposes the case the money
 belongs to, another (finance) confirms it before it moves. Admin, who runs the system, moves
-no money."""
+no money.
+
+The confirmation is the proposal's approval chain (``ChainKind.CLAIM`` in the approvals
+capability): by default one step, finance, never the person who proposed; a court's tiers may
+add an approver above an amount. Each proposal opens a chain of its own (a rejected claim can
+be proposed again), named in ``ClaimProposal.approval_id``.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import secrets
+from typing import TYPE_CHECKING, Any
 
+from chalicelib.approvals import ApprovalStatus, ChainKind, approval_id
+from chalicelib.approvals import Decision as ChainDecision
 from chalicelib.cases import CaseStatus
 from chalicelib.collection.errors import (
     AlreadyDecided,
@@ -16,8 +25,10 @@ from chalicelib.collection.errors import (
     SamePerson,
 )
 from chalicelib.collection.models import ClaimProposal, ClaimStatus, Decision, UnidentifiedPayment
+from chalicelib.money import Money
 
 if TYPE_CHECKING:
+    from chalicelib.approvals import ApprovalService
     from chalicelib.cases import CaseService
     from chalicelib.clock import Clock
     from chalicelib.collection.decision_store import DecisionStore
@@ -34,7 +45,10 @@ class ClaimDesk:
         decisions: DecisionStore,
         cases: CaseService,
         clock: Clock,
+        *,
+        approvals: ApprovalService,
     ) -> None:
+        self._approvals = approvals
         self._collection = collection
         self._decisions = decisions
         self._cases = cases
@@ -53,6 +67,7 @@ class ClaimDesk:
         again (also while the first is in flight) gets the first answer."""
         item = self.unidentified(reference)
         case = self._cases.find_by_account_number(account_number)
+        chain_item = f"{reference}.{secrets.token_hex(6)}"
         proposal = ClaimProposal(
             reference=reference,
             case_id=case.case_id,
@@ -62,6 +77,7 @@ class ClaimDesk:
             proposed_by=by.actor,
             proposer_subject=by.subject,
             proposed_at=self._clock.now(),
+            approval_id=approval_id(ChainKind.CLAIM, chain_item),
         )
         existing = self._decisions.claim_proposal(reference)
         if existing is not None and existing.status != Decision.REJECTED:
@@ -77,7 +93,12 @@ class ClaimDesk:
             )
         if case.currency != item.currency:
             raise AmountRefused(f"the case keeps {case.currency}; this money is {item.currency}")
-        if self._decisions.add_claim_proposal(proposal):
+        chain = self._approvals.plan_open(
+            ChainKind.CLAIM, chain_item, court=case.court_code,
+            amount=Money(item.amount, item.currency), requester=by,
+            summary=f"{case.case_number} 认领 {reference}",
+        )  # fmt: skip
+        if self._decisions.add_claim_proposal(proposal, also=chain.writes):
             return proposal
         raced = self._decisions.claim_proposal(reference)
         if raced is None:
@@ -108,11 +129,22 @@ class ClaimDesk:
     def proposals(self, status: Decision, *, limit: int) -> list[ClaimProposal]:
         return self._decisions.claim_proposals(status, limit=limit)
 
-    def confirm(self, reference: str, *, by: Principal) -> UnidentifiedPayment:
-        """A second person confirms: the money moves to the case and counts, once."""
+    def confirm(self, reference: str, *, by: Principal) -> UnidentifiedPayment | ClaimProposal:
+        """A step of the claim's chain. Its last step (a second person) moves the money to the
+        case, once; an earlier step (a court's higher tier) answers the proposal, still waiting
+        for the next approver."""
         proposal = self._decide_check(reference, by)
         if proposal.status == Decision.REJECTED:
             raise AlreadyDecided(f"the claim of {reference} was rejected by {proposal.decided_by}")
+        chain_writes: tuple[dict[str, Any], ...] = ()
+        if proposal.status == Decision.PROPOSED:
+            chain = self._approvals.plan_decision(
+                proposal.approval_id, ChainDecision.APPROVE, by=by
+            )
+            if chain.approval.status != ApprovalStatus.APPROVED:
+                self._approvals.commit(chain)
+                return proposal
+            chain_writes = chain.writes
         claimed = self._collection.claim(
             reference,
             account_number=proposal.account_number,
@@ -130,7 +162,8 @@ class ClaimDesk:
                     "decided_at": claimed.claimed_at,
                 }
             )
-            self._decisions.decide_claim_proposal(decided)  # False: a twin request marked it
+            # False: a twin request marked it
+            self._decisions.decide_claim_proposal(decided, also=chain_writes)
         return claimed
 
     def reject(self, reference: str, *, by: Principal, reason: str) -> ClaimProposal:
@@ -140,6 +173,9 @@ class ClaimDesk:
             if proposal.status == Decision.REJECTED and proposal.decider_subject == by.subject:
                 return proposal
             raise AlreadyDecided(f"the claim of {reference} was already {proposal.status.value}")
+        chain = self._approvals.plan_decision(
+            proposal.approval_id, ChainDecision.REJECT, by=by, text=reason
+        )
         decided = proposal.model_copy(
             update={
                 "status": Decision.REJECTED,
@@ -149,7 +185,7 @@ class ClaimDesk:
                 "decision_reason": reason,
             }
         )
-        if self._decisions.decide_claim_proposal(decided):
+        if self._decisions.decide_claim_proposal(decided, also=chain.writes):
             return decided
         return self.reject(reference, by=by, reason=reason)  # decided meanwhile: answer that
 

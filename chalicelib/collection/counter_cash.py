@@ -1,6 +1,10 @@
 """Counter cash (现场交款补录) under four eyes: one person enters the cash taken at the counter,
 another (finance) confirms it before it moves in the ledger and counts toward the case.
 
+The confirmation is the entry's approval chain (``ChainKind.COUNTER_CASH`` in the approvals
+capability): by default one step, finance, never the person who entered it; a court's tiers
+may add an approver above an amount. The chain decides; the entry and the ledger act on it.
+
 An entry must name the paper receipt the court handed the payer (one number per court), a time
 that is neither in the future nor older than the configured window, and an amount under the
 configured plausibility ceiling; a concluded case takes none.
@@ -9,8 +13,17 @@ configured plausibility ceiling; a concluded case takes none.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from chalicelib.approvals import (
+    ApprovalExists,
+    ApprovalStatus,
+    ChainKind,
+    approval_id,
+)
+from chalicelib.approvals import (
+    Decision as ChainDecision,
+)
 from chalicelib.cases import CaseStatus
 from chalicelib.collection.errors import (
     AlreadyDecided,
@@ -22,9 +35,10 @@ from chalicelib.collection.errors import (
     SamePerson,
 )
 from chalicelib.collection.models import CashEntry, CounterCash, Decision
-from chalicelib.money import format_yuan
+from chalicelib.money import Money, format_yuan
 
 if TYPE_CHECKING:
+    from chalicelib.approvals import ApprovalService
     from chalicelib.cases import CaseService
     from chalicelib.clock import Clock
     from chalicelib.collection.decision_store import DecisionStore
@@ -45,9 +59,11 @@ class CounterCashDesk:
         cases: CaseService,
         clock: Clock,
         *,
+        approvals: ApprovalService,
         ceiling: int,
         max_age: timedelta,
     ) -> None:
+        self._approvals = approvals
         self._collection = collection
         self._decisions = decisions
         self._cases = cases
@@ -87,7 +103,15 @@ class CounterCashDesk:
             entered_by_subject=by.subject,
             entered_at=self._clock.now(),
         )
-        if self._decisions.add_cash_entry(entry):
+        try:
+            chain = self._approvals.plan_open(
+                ChainKind.COUNTER_CASH, id, court=case.court_code,
+                amount=Money(amount, case.currency), requester=by,
+                summary=f"{case.case_number} 收据 {receipt_no}",
+            )  # fmt: skip
+        except ApprovalExists as error:
+            raise EntryIdTaken(f"the entry id {id} was already used for another entry") from error
+        if self._decisions.add_cash_entry(entry, also=chain.writes):
             return entry
         existing = self._decisions.cash_entry(id)
         if existing is not None:
@@ -125,13 +149,24 @@ class CounterCashDesk:
     def entries(self, status: Decision, *, limit: int) -> list[CashEntry]:
         return self._decisions.cash_entries(status, limit=limit)
 
-    def confirm(self, entry_id: str, *, by: Principal) -> CounterCash:
-        """A second person confirms: the cash posts to the case account and counts, once."""
+    def confirm(self, entry_id: str, *, by: Principal) -> CounterCash | CashEntry:
+        """A step of the entry's chain. Its last step (a second person) posts the cash to the
+        case account, once; an earlier step (a court's higher tier) answers the entry, still
+        waiting for the next approver."""
         entry = self._decide_check(entry_id, by)
         if entry.status == Decision.REJECTED:
             raise AlreadyDecided(f"entry {entry_id} was rejected by {entry.decided_by}")
         if entry.status == Decision.CONFIRMED and entry.decider_subject != by.subject:
             raise AlreadyDecided(f"entry {entry_id} was confirmed by {entry.decided_by}")
+        chain_writes: tuple[dict[str, Any], ...] = ()
+        if entry.status == Decision.PROPOSED:
+            chain = self._approvals.plan_decision(
+                approval_id(ChainKind.COUNTER_CASH, entry_id), ChainDecision.APPROVE, by=by
+            )
+            if chain.approval.status != ApprovalStatus.APPROVED:
+                self._approvals.commit(chain)
+                return entry
+            chain_writes = chain.writes
         counted = self._collection.count_counter_cash(entry, confirmed_by=by.actor)
         decided = entry.model_copy(
             update={
@@ -141,8 +176,8 @@ class CounterCashDesk:
                 "decided_at": counted.counted_at,
             }
         )
-        if entry.status == Decision.PROPOSED:
-            self._decisions.decide_cash_entry(decided)  # False: a twin request marked it
+        if entry.status == Decision.PROPOSED:  # False: a twin request marked it
+            self._decisions.decide_cash_entry(decided, also=chain_writes)
         return counted
 
     def reject(self, entry_id: str, *, by: Principal, reason: str) -> CashEntry:
@@ -152,6 +187,10 @@ class CounterCashDesk:
             if entry.status == Decision.REJECTED and entry.decider_subject == by.subject:
                 return entry
             raise AlreadyDecided(f"entry {entry_id} was already {entry.status.value}")
+        chain = self._approvals.plan_decision(
+            approval_id(ChainKind.COUNTER_CASH, entry_id), ChainDecision.REJECT, by=by,
+            text=reason,
+        )  # fmt: skip
         decided = entry.model_copy(
             update={
                 "status": Decision.REJECTED,
@@ -161,7 +200,7 @@ class CounterCashDesk:
                 "decision_reason": reason,
             }
         )
-        if self._decisions.decide_cash_entry(decided):
+        if self._decisions.decide_cash_entry(decided, also=chain.writes):
             return decided
         return self.reject(entry_id, by=by, reason=reason)  # decided meanwhile: answer that
 

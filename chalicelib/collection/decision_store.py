@@ -10,6 +10,8 @@ of unidentified money waiting for confirmation.
                                                                                  / {at}#{ref}
 
 Each model is stored whole as JSON in ``doc``; ``status`` sits beside it for the conditions.
+Each write takes the approval chain's own writes (``also``: the approvals capability's planned
+items) into the same TransactWriteItems, so an entry and its chain change together or not at all.
 The policy has no DeleteItem: a released receipt number is marked so, not deleted.
 """
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from chalicelib.clock import isoformat
@@ -56,7 +58,7 @@ class DecisionStore:
 
     # -- counter cash ------------------------------------------------------------------------
 
-    def add_cash_entry(self, entry: CashEntry) -> bool:
+    def add_cash_entry(self, entry: CashEntry, *, also: Sequence[dict[str, Any]] = ()) -> bool:
         """Record a new entry and hold its receipt number for its court, in one transaction.
         False if the id or the receipt number is taken (read both to tell which)."""
         receipt = _receipt_key(entry.court_code, entry.receipt_no) | {
@@ -70,6 +72,7 @@ class DecisionStore:
                 "attribute_not_exists(pk) OR #status = :released",
                 {":released": _s(RELEASED)},
             ),
+            *also,
         ]
         return self._transact(writes)
 
@@ -84,7 +87,7 @@ class DecisionStore:
             return None
         return str(item["entry_id"]["S"])
 
-    def decide_cash_entry(self, decided: CashEntry) -> bool:
+    def decide_cash_entry(self, decided: CashEntry, *, also: Sequence[dict[str, Any]] = ()) -> bool:
         """Move a proposed entry to its decision, once; a rejected entry gives its receipt
         number back, so the clerk can enter the same paper receipt correctly."""
         writes = [
@@ -96,7 +99,7 @@ class DecisionStore:
                 "status": _s(RELEASED),
             }
             writes.append(self._put(receipt, "entry_id = :id", {":id": _s(decided.id)}))
-        return self._transact(writes)
+        return self._transact([*writes, *also])
 
     def cash_entries(self, status: Decision, *, limit: int) -> list[CashEntry]:
         return [CashEntry.model_validate_json(doc) for doc in self._queue("CASHQ", status, limit)]
@@ -111,7 +114,9 @@ class DecisionStore:
 
     # -- claims ------------------------------------------------------------------------------
 
-    def add_claim_proposal(self, proposal: ClaimProposal) -> bool:
+    def add_claim_proposal(
+        self, proposal: ClaimProposal, *, also: Sequence[dict[str, Any]] = ()
+    ) -> bool:
         """Record a proposal unless one is waiting (or was confirmed) for the same money."""
         return self._transact(
             [
@@ -119,7 +124,8 @@ class DecisionStore:
                     self._proposal_item(proposal),
                     "attribute_not_exists(pk) OR #status = :rejected",
                     {":rejected": _s(Decision.REJECTED.value)},
-                )
+                ),
+                *also,
             ]
         )
 
@@ -127,9 +133,11 @@ class DecisionStore:
         item = self._get(_proposal_key(reference))
         return ClaimProposal.model_validate_json(item["doc"]["S"]) if item else None
 
-    def decide_claim_proposal(self, decided: ClaimProposal) -> bool:
+    def decide_claim_proposal(
+        self, decided: ClaimProposal, *, also: Sequence[dict[str, Any]] = ()
+    ) -> bool:
         return self._transact(
-            [self._put(self._proposal_item(decided), "#status = :proposed", _proposed())]
+            [self._put(self._proposal_item(decided), "#status = :proposed", _proposed()), *also]
         )
 
     def claim_proposals(self, status: Decision, *, limit: int) -> list[ClaimProposal]:

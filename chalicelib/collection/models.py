@@ -263,6 +263,7 @@ class ClaimProposal(BaseModel):
     proposed_by: str
     proposer_subject: str
     proposed_at: datetime
+    approval_id: str  # the approval chain that decides this proposal
     status: Decision = Decision.PROPOSED
     decided_by: str | None = None
     decider_subject: str | None = None

@@ -18,6 +18,7 @@ from chalicelib.collection.errors import ClaimNotFound, EntryNotFound
 from chalicelib.collection.models import (
     CardConfirmation,
     CashEntry,
+    ClaimProposal,
     ClaimRequest,
     CounterCashEntry,
     DecisionQuery,
@@ -48,6 +49,9 @@ blueprint = Blueprint(__name__)
 # Admin runs the system and moves no money.
 PROPOSERS = (Role.CLERK, Role.FINANCE)
 QUEUE_READERS = (Role.CLERK, Role.FINANCE, Role.AUDITOR, Role.ADMIN)
+# Confirmations are steps of approval chains: finance by default; a court's tier above an
+# amount may add an approver. The chain checks the role of the step that waits.
+CONFIRMERS = (Role.FINANCE, Role.APPROVER)
 SWEEP_EVERY_MINUTES = 10
 
 
@@ -211,12 +215,14 @@ def claim_proposals(call: Call) -> dict[str, Any]:
     blueprint,
     "/collection/unidentified/{reference}/claim/confirm",
     methods=["POST"],
-    roles=[Role.FINANCE],
+    roles=CONFIRMERS,
 )
-def confirm_claim(call: Call, reference: str) -> dict[str, Any]:
-    """认领, second person: the money moves to the case through the ledger's claim."""
+def confirm_claim(call: Call, reference: str) -> Response:
+    """认领, second person: the money moves to the case through the ledger's claim. Where the
+    court's chain has another step above the amount, 202 with the proposal still waiting."""
     _claim_in_courts(call.actor, reference)
-    return claim_desk().confirm(reference, by=call.actor).model_dump(mode="json")
+    done = claim_desk().confirm(reference, by=call.actor)
+    return json_response(done, status=202 if isinstance(done, ClaimProposal) else 200)
 
 
 @route(
@@ -275,12 +281,15 @@ def counter_cash_entry(call: Call, entry_id: str) -> Any:
     blueprint,
     "/collection/counter-cash/{entry_id}/confirm",
     methods=["POST"],
-    roles=[Role.FINANCE],
+    roles=CONFIRMERS,
 )
 def confirm_counter_cash(call: Call, entry_id: str) -> Response:
-    """现场交款补录, second person: the cash posts to the case account and counts, once."""
+    """现场交款补录, second person: the cash posts to the case account and counts, once. Where
+    the court's chain has another step above the amount, 202 with the entry still waiting."""
     _entry_in_courts(call.actor, entry_id, act=True)
     counted = counter_cash_desk().confirm(entry_id, by=call.actor)
+    if isinstance(counted, CashEntry):
+        return json_response(counted, status=202)
     return json_response(
         counted, status=201, headers={"Location": f"/ledger/transfers/{counted.transfer_id}"}
     )

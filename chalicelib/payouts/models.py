@@ -76,6 +76,8 @@ class Destination(_Record):
 
 
 class Approval(_Record):
+    """One step of the disbursement's chain, as the approvals capability recorded it."""
+
     subject: str
     actor: str
     at: datetime
@@ -83,13 +85,15 @@ class Approval(_Record):
 
 
 class StaffReleaseRequest(_Record):
-    """The first of the two finance staff who release without the creditor's face check."""
+    """Finance asks to release without the creditor's face check; its own approval chain
+    (``approval_id``) decides, and its last approver is the second person."""
 
     subject: str
     actor: str
     at: datetime
     reason: str
     attempt: int
+    approval_id: str
 
 
 class Release(_Record):
@@ -112,6 +116,7 @@ class Deferral(_Record):
     requested_by: str
     requested_by_actor: str
     requested_at: datetime
+    approval_id: str
     approved_by: str | None = None
     approved_at: datetime | None = None
 
@@ -150,8 +155,9 @@ class Disbursement(_Record):
     proposed_by_actor: str
     proposed_at: datetime
     updated_at: datetime
-    approvals_needed: int
-    approvals: tuple[Approval, ...] = ()
+    approvals_needed: int  # the steps of its chain, as the approvals capability chose them
+    approvals: tuple[Approval, ...] = ()  # a copy for the case page; the approvals table decides
+    request_digest: str | None = None  # what was asked, when proposed with an Idempotency-Key
     attempt: int = 1
     reserved_until: datetime | None = None
     reservation_cleared: bool = False  # ended, and its reservation is known to be released
@@ -174,11 +180,6 @@ class Disbursement(_Record):
     def rail_key(self) -> str:
         """The payout rail's idempotency key for this attempt: the same attempt is one payout."""
         return f"disbursement-{self.disbursement_id}-{self.attempt}"
-
-    @property
-    def chain_complete(self) -> bool:
-        approvers = {a.subject for a in self.approvals} - {self.proposed_by}
-        return len(approvers) >= self.approvals_needed
 
 
 class Binding(_Record):

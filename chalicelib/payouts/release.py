@@ -39,13 +39,13 @@ class FaceGrants(Protocol):
         ...
 
 
-def check_release(d: Disbursement) -> None:
-    """Raise ``ReleaseInvalid`` unless ``d`` may be sent now."""
-    if not d.chain_complete:
+def check_release(d: Disbursement, *, chain_approved: bool, staff_release_approved: bool) -> None:
+    """Raise ``ReleaseInvalid`` unless ``d`` may be sent now. ``chain_approved`` and
+    ``staff_release_approved`` are what the approvals table says of the disbursement's chain
+    and of its staff-release chain."""
+    if not chain_approved:
         raise ReleaseInvalid(
-            f"the approval chain is not complete ({len(d.approvals)} of "
-            f"{d.approvals_needed} approvals)",
-            disbursement_id=d.disbursement_id,
+            "the approval chain is not complete", disbursement_id=d.disbursement_id
         )
     release = d.release
     if release is None or release.attempt != d.attempt:
@@ -53,6 +53,11 @@ def check_release(d: Disbursement) -> None:
             "no release is recorded for this attempt", disbursement_id=d.disbursement_id
         )
     if release.kind == ReleaseKind.STAFF:
+        if not staff_release_approved:
+            raise ReleaseInvalid(
+                "the staff release's approval chain is not complete",
+                disbursement_id=d.disbursement_id,
+            )
         if not release.requested_by or release.requested_by == release.released_by:
             raise ReleaseInvalid(
                 "a staff release needs a second approver who is not the first",

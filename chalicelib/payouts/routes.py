@@ -1,8 +1,9 @@
 """Payout routes: the staff workflow, the creditor's claim, the rail's webhook and the sweeper.
 
 Staff roles: the case officer (clerk) proposes, asks for deferrals and sends claim links;
-approvers approve in levels, reject, decide deferrals; finance releases (two members, when
-the creditor is paid without a face check) and reissues. The creditor's routes are public and
+approvers and finance take the steps of the approval chains (the approvals capability checks
+which role each step needs); finance asks for staff releases (paid without the creditor's face
+check) and reissues. The creditor's routes are public and
 prove themselves by the claim code in the body; the webhook by its signature.
 """
 
@@ -14,13 +15,16 @@ from chalice.app import Blueprint, Rate, Response
 
 from chalicelib.cases.scope import check_case
 from chalicelib.http import Call, json_response, route
+from chalicelib.idempotency import HEADER
 from chalicelib.identity import READERS, CourtNotYours, Principal, Role
 from chalicelib.payouts.bodies import (
+    Answer,
     ClaimLookup,
     Decision,
     DeferralRequest,
     FaceRelease,
     ProposeDisbursement,
+    Question,
     QueueQuery,
     Rejection,
     StaffRelease,
@@ -34,8 +38,9 @@ from chalicelib.wiring import disbursement_workflow as disbursements
 blueprint = Blueprint(__name__)
 
 PROPOSERS = (Role.CLERK,)
-APPROVERS = (Role.APPROVER,)
-CANCELLERS = (Role.CLERK, Role.APPROVER, Role.FINANCE)
+# The approvals capability checks that each step is taken by the role its tier names.
+DECIDERS = (Role.APPROVER, Role.FINANCE)
+CANCELLERS = (Role.CLERK, Role.APPROVER, Role.FINANCE, Role.ADMIN)
 FINANCE = (Role.FINANCE,)
 SWEEP_EVERY_MINUTES = 5
 
@@ -61,9 +66,12 @@ def _in_courts(principal: Principal, disbursement_id: str, *, act: bool = True) 
     body=ProposeDisbursement,
 )  # fmt: skip
 def propose(call: Call, case_id: str) -> Response:
-    """案款发放: propose paying one creditor of the case (all, or the undisputed part)."""
+    """案款发放: propose paying one creditor of the case (all, or the undisputed part). With an
+    ``Idempotency-Key`` header, sending the same proposal again gives the same disbursement."""
     check_case(call.actor, case_service().get(case_id), act=True)
-    d = disbursements().propose(case_id, call.body, by=call.actor)
+    d = disbursements().propose(
+        case_id, call.body, by=call.actor, idempotency_key=call.header(HEADER)
+    )
     return json_response(
         staff_view(d, call.actor),
         status=201,
@@ -96,7 +104,7 @@ def get_one(call: Call, disbursement_id: str) -> dict[str, Any]:
 
 
 @route(
-    blueprint, "/disbursements/{disbursement_id}/approve", methods=["POST"], roles=APPROVERS,
+    blueprint, "/disbursements/{disbursement_id}/approve", methods=["POST"], roles=DECIDERS,
     body=Decision,
 )  # fmt: skip
 def approve(call: Call, disbursement_id: str) -> dict[str, Any]:
@@ -107,12 +115,34 @@ def approve(call: Call, disbursement_id: str) -> dict[str, Any]:
 
 
 @route(
-    blueprint, "/disbursements/{disbursement_id}/reject", methods=["POST"], roles=APPROVERS,
+    blueprint, "/disbursements/{disbursement_id}/reject", methods=["POST"], roles=DECIDERS,
     body=Rejection,
 )  # fmt: skip
 def reject(call: Call, disbursement_id: str) -> dict[str, Any]:
     _in_courts(call.actor, disbursement_id)
     d = disbursements().reject(disbursement_id, by=call.actor, reason=call.body.reason)
+    return staff_view(d, call.actor)
+
+
+@route(
+    blueprint, "/disbursements/{disbursement_id}/return", methods=["POST"], roles=DECIDERS,
+    body=Question,
+)  # fmt: skip
+def return_for_information(call: Call, disbursement_id: str) -> dict[str, Any]:
+    """The step waiting goes back to the proposer with a question; it waits for the answer."""
+    d = disbursements().return_for_information(
+        disbursement_id, by=call.actor, question=call.body.question
+    )
+    return staff_view(d, call.actor)
+
+
+@route(
+    blueprint, "/disbursements/{disbursement_id}/answer", methods=["POST"], roles=PROPOSERS,
+    body=Answer,
+)  # fmt: skip
+def answer(call: Call, disbursement_id: str) -> dict[str, Any]:
+    """The proposer answers the question; the same step waits again."""
+    d = disbursements().answer(disbursement_id, by=call.actor, answer=call.body.answer)
     return staff_view(d, call.actor)
 
 
@@ -140,7 +170,7 @@ def request_deferral(call: Call, disbursement_id: str) -> dict[str, Any]:
 
 @route(
     blueprint, "/disbursements/{disbursement_id}/deferral/approve", methods=["POST"],
-    roles=APPROVERS,
+    roles=DECIDERS,
 )  # fmt: skip
 def approve_deferral(call: Call, disbursement_id: str) -> dict[str, Any]:
     _in_courts(call.actor, disbursement_id)
@@ -150,15 +180,17 @@ def approve_deferral(call: Call, disbursement_id: str) -> dict[str, Any]:
 
 @route(
     blueprint, "/disbursements/{disbursement_id}/deferral/refuse", methods=["POST"],
-    roles=APPROVERS,
+    roles=DECIDERS, body=Rejection,
 )  # fmt: skip
 def refuse_deferral(call: Call, disbursement_id: str) -> dict[str, Any]:
     _in_courts(call.actor, disbursement_id)
-    d = disbursements().decide_deferral(disbursement_id, by=call.actor, approve=False)
+    d = disbursements().decide_deferral(
+        disbursement_id, by=call.actor, approve=False, reason=call.body.reason
+    )
     return staff_view(d, call.actor)
 
 
-@route(blueprint, "/disbursements/{disbursement_id}/resume", methods=["POST"], roles=APPROVERS)
+@route(blueprint, "/disbursements/{disbursement_id}/resume", methods=["POST"], roles=DECIDERS)
 def resume(call: Call, disbursement_id: str) -> dict[str, Any]:
     """End a deferral before its end date."""
     _in_courts(call.actor, disbursement_id)
@@ -180,12 +212,24 @@ def request_staff_release(call: Call, disbursement_id: str) -> dict[str, Any]:
 
 @route(
     blueprint, "/disbursements/{disbursement_id}/staff-release/confirm", methods=["POST"],
-    roles=FINANCE,
+    roles=DECIDERS,
 )  # fmt: skip
 def confirm_staff_release(call: Call, disbursement_id: str) -> dict[str, Any]:
-    """The second member of finance confirms; the payout is sent."""
+    """A step of the staff-release chain; its last one, a second person, sends the payout."""
     _in_courts(call.actor, disbursement_id)
-    d = payout_sender().release_by_staff(disbursement_id, by=call.actor)
+    d = payout_sender().decide_staff_release(disbursement_id, by=call.actor, approve=True)
+    return staff_view(d, call.actor)
+
+
+@route(
+    blueprint, "/disbursements/{disbursement_id}/staff-release/refuse", methods=["POST"],
+    roles=DECIDERS, body=Rejection,
+)  # fmt: skip
+def refuse_staff_release(call: Call, disbursement_id: str) -> dict[str, Any]:
+    _in_courts(call.actor, disbursement_id)
+    d = payout_sender().decide_staff_release(
+        disbursement_id, by=call.actor, approve=False, reason=call.body.reason
+    )
     return staff_view(d, call.actor)
 
 

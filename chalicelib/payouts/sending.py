@@ -21,6 +21,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from datetime import datetime
 
+from chalicelib.approvals import ApprovalStatus, ChainKind, Decision
 from chalicelib.clock import Clock, parse_iso
 from chalicelib.identity import Principal
 from chalicelib.ledger import AlreadyReversed, LedgerService
@@ -79,16 +80,31 @@ class PayoutSender:
 
     # -- release -----------------------------------------------------------------------------
 
-    def release_by_staff(self, disbursement_id: str, *, by: Principal) -> Disbursement:
-        """The second finance member confirms the staff release; the money is sent."""
+    def decide_staff_release(
+        self, disbursement_id: str, *, by: Principal, approve: bool, reason: str | None = None
+    ) -> Disbursement:
+        """A step of the staff-release chain. Its last approval is the second person: the
+        release is recorded with it, and the money is sent."""
         d = self._workflow.get(disbursement_id)
         self._releasable(d)
         request = d.staff_release_request
         if request is None or request.attempt != d.attempt:
             raise StateRefused("no staff release was requested for this payout")
         if by.subject in (request.subject, d.proposed_by):
-            raise SamePerson("a second member of finance confirms a staff release")
+            raise SamePerson("a second person decides a staff release")
+        planned = self._workflow.approvals.plan_decision(
+            request.approval_id, Decision.APPROVE if approve else Decision.REJECT, by=by,
+            text=None if approve else reason,
+        )  # fmt: skip
         now = self._clock.now()
+        status = planned.approval.status
+        if status == ApprovalStatus.REJECTED:
+            refused = advance(d, None, at=now, actor=by.actor, action="staff release refused",
+                              detail=reason, staff_release_request=None)  # fmt: skip
+            return self._workflow.commit(planned, d, refused)
+        if status != ApprovalStatus.APPROVED:
+            step = advance(d, None, at=now, actor=by.actor, action="staff release step approved")
+            return self._workflow.commit(planned, d, step)
         release = Release(
             kind=ReleaseKind.STAFF, attempt=d.attempt, at=now, released_by=by.subject,
             requested_by=request.subject, reason=request.reason,
@@ -98,7 +114,7 @@ class PayoutSender:
             action="released by staff without the creditor's face check",
             detail=f"requested by {request.actor}: {request.reason}",
         )  # fmt: skip
-        return self.send(self._workflow.save(d, released))
+        return self.send(self._workflow.commit(planned, d, released))
 
     def claim(self, code: str, *, client: str) -> Disbursement:
         """The disbursement a claim code opens. A client with too many failed lookups in the
@@ -166,8 +182,15 @@ class PayoutSender:
     # -- send --------------------------------------------------------------------------------
 
     def send(self, d: Disbursement) -> Disbursement:
-        """The one step that calls the rail. Refuses without a valid release."""
-        check_release(d)
+        """The one step that calls the rail. Refuses without a valid release, with the
+        approval chains read from the approvals table, not from the disbursement's copy."""
+        request = d.staff_release_request
+        check_release(
+            d,
+            chain_approved=self._workflow.chain_approved(ChainKind.DISBURSEMENT, d.disbursement_id),
+            staff_release_approved=request is not None
+            and self._workflow.approvals_complete(request.approval_id),
+        )
         rail = self._rail()
         now = self._clock.now()
         payout: RailPayout | None = None
@@ -225,7 +248,9 @@ class PayoutSender:
             )
             paid = advance(d, S.PAID, at=now, actor=RAIL_ACTOR, action="paid",
                            rail_status=payout.status.value)  # fmt: skip
-            return self._workflow.save(d, paid)
+            self._workflow.save(d, paid)
+            self._workflow.stop_clock(paid)
+            return paid
         if payout.status in (PayoutStatus.FAILED, PayoutStatus.CANCELED) and d.state == S.SENT:
             self._workflow.release_reservation(d)
             return self._fail(d, S.FAILED, payout, "failed")

@@ -7,6 +7,9 @@
 | ``CLAIM#{sha256}``    | ``CLAIM``   | a claim link: the code's hash -> disbursement, attempt  |
 | ``RATE#{who}#{window}`` | ``RATE``  | failed claim lookups from one client in one window      |
 
+The approvals of a disbursement, its deferrals and its staff releases live in the approvals
+table; every decision is committed in one TransactWriteItems with the disbursement's change.
+
 gsi1 is the staff queue: ``QUEUE#{court}#{state}`` by proposal time. gsi2 is the sweeper's
 work list: ``DUE`` by the time a disbursement needs a look (a step left half-way, a deferral
 ending, a reservation running out); settled disbursements leave it. The claim code itself is
@@ -67,29 +70,41 @@ class PayoutStore:
             item["gsi2sk"] = _s(f"{isoformat(due)}#{d.disbursement_id}")
         return item
 
-    def create(self, d: Disbursement, *, due: datetime | None = None) -> None:
-        """The new disbursement and its case membership, in one transaction."""
-        self._transact(
-            [
-                {
-                    "Put": {
-                        "TableName": self.table,
-                        "Item": self._item(d, due),
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                },
-                {
-                    "Put": {
-                        "TableName": self.table,
-                        "Item": {
-                            "pk": _s(f"CASE#{d.case_id}"),
-                            "sk": _s(f"DISB#{d.disbursement_id}"),
-                            "disbursement_id": _s(d.disbursement_id),
-                        },
-                    }
-                },
-            ]
-        )
+    def created_items(self, d: Disbursement) -> list[dict[str, Any]]:
+        """The new disbursement and its case membership, as transaction items (committed
+        with the approval the proposal opens)."""
+        return [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": self._item(d, None),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": {
+                        "pk": _s(f"CASE#{d.case_id}"),
+                        "sk": _s(f"DISB#{d.disbursement_id}"),
+                        "disbursement_id": _s(d.disbursement_id),
+                    },
+                }
+            },
+        ]
+
+    def put_item(
+        self, d: Disbursement, *, expected_version: int, due: datetime | None
+    ) -> dict[str, Any]:
+        """``d`` written only if the stored one is still at ``expected_version``."""
+        return {
+            "Put": {
+                "TableName": self.table,
+                "Item": self._item(d, due),
+                "ConditionExpression": "version = :expected",
+                "ExpressionAttributeValues": {":expected": {"N": str(expected_version)}},
+            }
+        }
 
     def save(
         self,
@@ -101,12 +116,7 @@ class PayoutStore:
     ) -> None:
         """Write ``d`` if the stored one is still at ``expected_version``, with ``extra``
         items (a grant marked used, a claim link) in the same transaction."""
-        put = {
-            "TableName": self.table,
-            "Item": self._item(d, due),
-            "ConditionExpression": "version = :expected",
-            "ExpressionAttributeValues": {":expected": {"N": str(expected_version)}},
-        }
+        put = self.put_item(d, expected_version=expected_version, due=due)["Put"]
         if not extra:
             try:
                 self._client.put_item(**put)

@@ -1,23 +1,36 @@
-"""The disbursement workflow before money leaves: propose, approve in tiers (reserving the
-money), reject, cancel, defer, ask for a staff release, reissue, and send a new claim link.
+"""The disbursement workflow before money leaves: propose, approve through the approval chain
+(reserving the money), reject, cancel, defer, ask for a staff release, reissue, and send a new
+claim link.
 
-Every step reads the disbursement, builds its change through ``changes.advance`` and writes it
-with one conditional write on its version. Money is reserved in the ledger (a pending transfer
-from the case account to ``SYS-PAYOUTS``) when the chain completes, under an id derived from the
-disbursement and attempt, so a retried approval reserves once.
+The approvals capability decides (chains of amount tiers per court, the requester never
+decides, nobody approves twice, each step its role); every decision is committed in one
+TransactWriteItems with the disbursement's change, conditional on its version. Money is
+reserved in the ledger (a pending transfer from the case account to ``SYS-PAYOUTS``) when the
+chain completes, under an id derived from the disbursement and attempt, so a retried approval
+reserves once.
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
 from contextlib import suppress
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from chalicelib.approvals import (
+    ApprovalNotFound,
+    ApprovalService,
+    ApprovalStatus,
+    ChainKind,
+    Decision,
+    OwnerItemRefused,
+    Planned,
+    approval_id,
+)
 from chalicelib.cases import CaseService, CaseStatus, PartyRole
 from chalicelib.cases.models import PartyType
 from chalicelib.clock import Clock
+from chalicelib.dynamo import cancellation_reasons
 from chalicelib.identity import Principal
 from chalicelib.ledger import (
     InsufficientFunds,
@@ -26,50 +39,54 @@ from chalicelib.ledger import (
     TransferNotFound,
     postings,
 )
+from chalicelib.money import Money
 from chalicelib.notifications import Notifier
 from chalicelib.payouts import claims
-from chalicelib.payouts.bodies import DeferralRequest, ProposeDisbursement
-from chalicelib.payouts.changes import RELEASE_MARGIN, advance, due_for
+from chalicelib.payouts.asking import Asking
+from chalicelib.payouts.bodies import ProposeDisbursement
+from chalicelib.payouts.changes import advance, due_for
+from chalicelib.payouts.deferrals import Deferrals
 from chalicelib.payouts.errors import (
+    ChangedMeanwhile,
     CreditorRefused,
     DisbursementNotFound,
     OverAvailable,
-    SamePerson,
     StateRefused,
 )
 from chalicelib.payouts.models import (
     Approval,
-    Deferral,
     Destination,
     Disbursement,
     DisbursementState,
-    StaffReleaseRequest,
 )
+from chalicelib.payouts.proposing import Proposing
 from chalicelib.payouts.store import PayoutStore
 from chalicelib.settings import Settings
+
+if TYPE_CHECKING:
+    from chalicelib.deadlines import DeadlineService
 
 log = logging.getLogger(__name__)
 S = DisbursementState
 LEDGER_ACTOR = "system:payouts"
 
 
-def approvals_needed(amount: int, tiers: tuple[int, ...]) -> int:
-    """One approver for every disbursement, one more for each tier limit the amount exceeds."""
-    return 1 + sum(1 for limit in tiers if amount > limit)
-
-
-class DisbursementWorkflow:
+class DisbursementWorkflow(Proposing, Asking, Deferrals):
     def __init__(
         self,
         store: PayoutStore,
         *,
         cases: CaseService,
         ledger: LedgerService,
+        approvals: ApprovalService,
+        deadlines: DeadlineService,
         notifier: Notifier,
         clock: Clock,
         settings: Settings,
     ) -> None:
         self.store = store
+        self.approvals = approvals
+        self._deadlines = deadlines
         self._cases = cases
         self._ledger = ledger
         self._notifier = notifier
@@ -92,20 +109,58 @@ class DisbursementWorkflow:
         """A court's disbursements in one state, oldest proposal first."""
         return self.store.queue(court, state, limit=limit)
 
-    def save(self, before: Disbursement, after: Disbursement, **kwargs: Any) -> Disbursement:
+    def _due(self, d: Disbursement) -> datetime | None:
         s = self._settings
-        due = due_for(
-            after,
+        return due_for(
+            d,
             self._clock.now(),
             grace=timedelta(seconds=s.payout_step_grace_seconds),
             poll=timedelta(minutes=s.payout_poll_minutes),
         )
-        self.store.save(after, expected_version=before.version, due=due, **kwargs)
+
+    def save(self, before: Disbursement, after: Disbursement, **kwargs: Any) -> Disbursement:
+        self.store.save(after, expected_version=before.version, due=self._due(after), **kwargs)
         return after
+
+    def commit(
+        self,
+        planned: Planned,
+        before: Disbursement,
+        after: Disbursement,
+        extra: list[dict[str, Any]] | None = None,
+    ) -> Disbursement:
+        """The approval's step and the disbursement's change, together or not at all."""
+        put = self.store.put_item(after, expected_version=before.version, due=self._due(after))
+        try:
+            self.approvals.commit(planned, [put, *(extra or [])])
+        except OwnerItemRefused as error:
+            raise ChangedMeanwhile(
+                "the disbursement was changed meanwhile; reload it",
+                disbursement_id=after.disbursement_id,
+            ) from error
+        return after
+
+    def chain_approved(self, kind: ChainKind, item_id: str) -> bool:
+        """Whether the approval chain of an item is complete, as the approvals table says."""
+        return self.approvals_complete(approval_id(kind, item_id))
+
+    def approvals_complete(self, approval: str) -> bool:
+        try:
+            return self.approvals.get(approval).status == ApprovalStatus.APPROVED
+        except ApprovalNotFound:
+            return False
 
     # -- proposing ---------------------------------------------------------------------------
 
-    def propose(self, case_id: str, body: ProposeDisbursement, *, by: Principal) -> Disbursement:
+    def _propose(
+        self,
+        case_id: str,
+        body: ProposeDisbursement,
+        *,
+        by: Principal,
+        disbursement_id: str,
+        digest: str | None,
+    ) -> Disbursement:
         case = self._cases.get(case_id)
         if case.status != CaseStatus.OPEN:
             raise StateRefused(f"the case is {case.status.value}; only an open case pays out")
@@ -126,7 +181,7 @@ class DisbursementWorkflow:
         now = self._clock.now()
         account = party.receiving_account
         proposed = Disbursement(
-            disbursement_id="D" + secrets.token_hex(10),
+            disbursement_id=disbursement_id,
             case_id=case.case_id,
             case_number=case.case_number,
             court_code=case.court_code,
@@ -151,36 +206,60 @@ class DisbursementWorkflow:
             proposed_by_actor=by.actor,
             proposed_at=now,
             updated_at=now,
-            approvals_needed=approvals_needed(body.amount, self._settings.payout_approval_tiers),
+            approvals_needed=1,
+            request_digest=digest,
         )
-        created = advance(proposed, None, at=now, actor=by.actor, action="proposed")
-        self.store.create(created)
+        planned = self.approvals.plan_open(
+            ChainKind.DISBURSEMENT,
+            proposed.disbursement_id,
+            court=case.court_code,
+            amount=Money(body.amount, case.currency),
+            requester=by,
+            summary=f"{case.case_number} {party.name}",
+        )
+        created = advance(
+            proposed.model_copy(update={"approvals_needed": len(planned.approval.steps)}),
+            None, at=now, actor=by.actor, action="proposed",
+        )  # fmt: skip
+        try:
+            self.approvals.commit(planned, self.store.created_items(created))
+        except Exception as error:  # two twins committing at once: DynamoDB cancels one
+            if cancellation_reasons(error) is None:
+                raise
+            raise ChangedMeanwhile(
+                "another request wrote this disbursement at the same time",
+                disbursement_id=disbursement_id,
+            ) from error
         return created
 
     # -- the approval chain ------------------------------------------------------------------
 
     def approve(self, disbursement_id: str, *, by: Principal, note: str = "") -> Disbursement:
+        """One step of the chain (the approvals capability checks who may take it); the last
+        step reserves the money and sends the creditor the claim link."""
         d = self.get(disbursement_id)
         if d.state != S.PROPOSED:
             raise StateRefused(f"the disbursement is {d.state.value}; only a proposal is approved")
-        if by.subject == d.proposed_by:
-            raise SamePerson("the one who proposed a disbursement may not approve it")
-        if any(a.subject == by.subject for a in d.approvals):
-            raise SamePerson("you approved this already; the next level approves now")
+        planned = self.approvals.plan_decision(
+            approval_id(ChainKind.DISBURSEMENT, disbursement_id), Decision.APPROVE, by=by,
+            text=note or None,
+        )  # fmt: skip
         now = self._clock.now()
         approvals = (*d.approvals, Approval(subject=by.subject, actor=by.actor, at=now, note=note))
         pending = d.model_copy(update={"approvals": approvals})
-        if not pending.chain_complete:
-            level = f"approval {len(approvals)} of {d.approvals_needed}"
-            return self.save(
-                d, advance(pending, None, at=now, actor=by.actor, action="approved", detail=level)
-            )
+        if planned.approval.status != ApprovalStatus.APPROVED:
+            level = f"step {len(approvals)} of {d.approvals_needed}"
+            changed = advance(pending, None, at=now, actor=by.actor, action="approved",
+                              detail=level)  # fmt: skip
+            return self.commit(planned, d, changed)
         reserved_until = self._reserve(d)
         approved = advance(
             pending, S.APPROVED, at=now, actor=by.actor, action="approved",
             detail="approval chain complete; money reserved", reserved_until=reserved_until,
         )  # fmt: skip
-        return self._with_claim_link(d, approved)
+        linked = self._with_claim_link(d, approved, planned)
+        self._start_clock(linked)
+        return linked
 
     def _reserve(self, d: Disbursement) -> datetime:
         days = self._settings.payout_reservation_days
@@ -212,16 +291,24 @@ class DisbursementWorkflow:
                 d.reservation_id, id=f"{d.reservation_id}:void", requested_by=LEDGER_ACTOR
             )
 
-    def _with_claim_link(self, before: Disbursement, after: Disbursement) -> Disbursement:
-        """Save ``after``; for a person, with a new claim link, then tell them by SMS."""
-        if not after.creditor_is_person:
-            return self.save(before, after)  # organisations are paid by finance directly
+    def _with_claim_link(
+        self, before: Disbursement, after: Disbursement, planned: Planned | None = None
+    ) -> Disbursement:
+        """Save ``after`` (with the approval's last step, if any); for a person, with a new
+        claim link, then tell them by SMS."""
+        if not after.creditor_is_person:  # organisations are paid by finance directly
+            if planned is not None:
+                return self.commit(planned, before, after)
+            return self.save(before, after)
         code = claims.new_code()
         digest = claims.code_hash(code)
         expires = self._clock.now() + timedelta(days=self._settings.claim_link_days)
         linked = after.model_copy(update={"claim_ref": digest, "claim_expires_at": expires})
         item = self.store.claim_item(digest, after.disbursement_id, after.attempt, expires)
-        self.save(before, linked, extra=[item])
+        if planned is not None:
+            self.commit(planned, before, linked, [item])
+        else:
+            self.save(before, linked, extra=[item])
         try:
             self._notifier.notify(claims.claim_notice(linked, code, self._settings.public_base_url))
         except Exception:
@@ -231,22 +318,36 @@ class DisbursementWorkflow:
 
     def reject(self, disbursement_id: str, *, by: Principal, reason: str) -> Disbursement:
         d = self.get(disbursement_id)
-        if by.subject == d.proposed_by:
-            raise SamePerson("the proposer withdraws a disbursement by cancelling it")
         changed = advance(d, S.REJECTED, at=self._clock.now(), actor=by.actor,
                           action="rejected", detail=reason)  # fmt: skip
-        return self._end(d, changed)
+        planned = self.approvals.plan_decision(
+            approval_id(ChainKind.DISBURSEMENT, disbursement_id), Decision.REJECT, by=by,
+            text=reason,
+        )  # fmt: skip
+        return self._end(d, changed, planned)
 
     def cancel(self, disbursement_id: str, *, by: Principal, reason: str) -> Disbursement:
+        """Withdraw before release: in the chain, the proposer (or an admin) withdraws it there
+        too; once approved, the money held for it goes back to the case."""
         d = self.get(disbursement_id)
         changed = advance(d, S.CANCELLED, at=self._clock.now(), actor=by.actor,
                           action="cancelled", detail=reason)  # fmt: skip
-        return self._end(d, changed)
+        planned = None
+        if d.state == S.PROPOSED:
+            planned = self.approvals.plan_cancel(
+                approval_id(ChainKind.DISBURSEMENT, disbursement_id), by=by, reason=reason
+            )
+        return self._end(d, changed, planned)
 
-    def _end(self, before: Disbursement, ended: Disbursement) -> Disbursement:
+    def _end(
+        self, before: Disbursement, ended: Disbursement, planned: Planned | None
+    ) -> Disbursement:
         """Record the end first (it wins or loses against a release on the version), then
         release the money; a crash in between leaves it for the sweeper (``clear_ended``)."""
-        self.save(before, ended)
+        if planned is not None:
+            self.commit(planned, before, ended)
+        else:
+            self.save(before, ended)
         self.release_reservation(ended)
         return ended
 
@@ -256,79 +357,6 @@ class DisbursementWorkflow:
         self.release_reservation(d)
         cleared = d.model_copy(update={"reservation_cleared": True, "version": d.version + 1})
         return self.save(d, cleared)
-
-    # -- deferral (延缓发放) ------------------------------------------------------------------
-
-    def request_deferral(
-        self, disbursement_id: str, body: DeferralRequest, *, by: Principal
-    ) -> Disbursement:
-        d = self.get(disbursement_id)
-        now = self._clock.now()
-        if d.state != S.APPROVED:
-            raise StateRefused("only an approved disbursement waiting for release is deferred")
-        if d.deferral is not None:
-            raise StateRefused("a deferral is already waiting for approval")
-        if body.until <= now:
-            raise StateRefused("a deferral ends in the future")
-        if d.reserved_until is not None and body.until > d.reserved_until - RELEASE_MARGIN:
-            raise StateRefused(
-                f"the money is reserved until {d.reserved_until:%Y-%m-%d}; a deferral must end "
-                f"{RELEASE_MARGIN.days} days before that"
-            )
-        deferral = Deferral(
-            reason=body.reason, until=body.until, requested_by=by.subject,
-            requested_by_actor=by.actor, requested_at=now,
-        )  # fmt: skip
-        changed = advance(
-            d, None, at=now, actor=by.actor, action="deferral requested",
-            detail=f"until {body.until:%Y-%m-%d}: {body.reason}", deferral=deferral,
-        )  # fmt: skip
-        return self.save(d, changed)
-
-    def decide_deferral(
-        self, disbursement_id: str, *, by: Principal, approve: bool
-    ) -> Disbursement:
-        d = self.get(disbursement_id)
-        deferral = d.deferral
-        if d.state != S.APPROVED or deferral is None or deferral.approved_by is not None:
-            raise StateRefused("no deferral is waiting for approval")
-        if by.subject in (deferral.requested_by, d.proposed_by):
-            raise SamePerson("the one who asked for a deferral may not approve it")
-        now = self._clock.now()
-        if not approve:
-            changed = advance(d, None, at=now, actor=by.actor, action="deferral refused",
-                              deferral=None)  # fmt: skip
-            return self.save(d, changed)
-        approved = deferral.model_copy(update={"approved_by": by.subject, "approved_at": now})
-        changed = advance(d, S.DEFERRED, at=now, actor=by.actor, action="deferral approved",
-                          detail=f"until {deferral.until:%Y-%m-%d}", deferral=approved)  # fmt: skip
-        return self.save(d, changed)
-
-    def resume(self, disbursement_id: str, *, by: Principal) -> Disbursement:
-        """End a deferral early; the sweeper ends it by itself on its end date."""
-        d = self.get(disbursement_id)
-        changed = advance(d, S.APPROVED, at=self._clock.now(), actor=by.actor,
-                          action="deferral ended", deferral=None)  # fmt: skip
-        return self.save(d, changed)
-
-    # -- staff release (first finance member) and reissue -------------------------------------
-
-    def request_staff_release(
-        self, disbursement_id: str, *, by: Principal, reason: str
-    ) -> Disbursement:
-        """Finance asks to pay without the creditor's face check; a second member confirms."""
-        d = self.get(disbursement_id)
-        if d.state != S.APPROVED or d.deferral is not None:
-            raise StateRefused("only an approved disbursement without a pending deferral")
-        if by.subject == d.proposed_by:
-            raise SamePerson("the proposer cannot release the disbursement")
-        now = self._clock.now()
-        request = StaffReleaseRequest(
-            subject=by.subject, actor=by.actor, at=now, reason=reason, attempt=d.attempt
-        )
-        changed = advance(d, None, at=now, actor=by.actor, action="staff release requested",
-                          detail=reason, staff_release_request=request)  # fmt: skip
-        return self.save(d, changed)
 
     def reissue(self, disbursement_id: str, *, by: Principal, note: str = "") -> Disbursement:
         """After a failure or a return: reserve again and wait for a new release."""

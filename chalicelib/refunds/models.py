@@ -134,6 +134,7 @@ class Refund(_Frozen):
     note: str | None = None
     origin: Origin
     state: RefundState
+    request_digest: str | None = None  # what was asked, when requested with an Idempotency-Key
     version: int = 1
     created_at: datetime
     updated_at: datetime

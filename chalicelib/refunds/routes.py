@@ -14,6 +14,7 @@ from chalice.app import Blueprint, Rate
 from chalicelib.approvals.views import approval_view
 from chalicelib.cases.scope import check_case
 from chalicelib.http import Call, route
+from chalicelib.idempotency import HEADER
 from chalicelib.identity import READERS, CourtNotYours, Principal, Role
 from chalicelib.refunds.errors import RefundNotFound, SourceNotFound
 from chalicelib.refunds.models import (
@@ -71,9 +72,15 @@ def _source_check(principal: Principal) -> Callable[[RefundSource], None]:
 
 @route(blueprint, "/refunds", methods=["POST"], roles=ASKERS, body=RequestRefund, status=201)
 def request_refund(call: Call) -> Any:
-    """A refund request, kept as a draft: the payment, the amount, the reason code, a note."""
-    service = refund_service()
-    return refund_view(service.request(call.body, by=call.actor, check=_source_check(call.actor)))
+    """A refund request, kept as a draft: the payment, the amount, the reason code, a note.
+    With an ``Idempotency-Key`` header, sending the same request again gives the same refund."""
+    refund = refund_service().request(
+        call.body,
+        by=call.actor,
+        check=_source_check(call.actor),
+        idempotency_key=call.header(HEADER),
+    )
+    return refund_view(refund)
 
 
 @route(blueprint, "/refunds/drafts/concluded/{case_id}", methods=["POST"], roles=ASKERS)

@@ -21,11 +21,12 @@ from chalicelib.approvals import (
     approval_id,
 )
 from chalicelib.clock import Clock
+from chalicelib.idempotency import check_same_request, keyed_id, request_digest
 from chalicelib.identity import Principal
 from chalicelib.money import Money, format_yuan
 from chalicelib.problems import ProblemError
 from chalicelib.refunds.changes import SWEEPER, moved, require
-from chalicelib.refunds.errors import RefundExceedsPayment, RefundNotFound
+from chalicelib.refunds.errors import RefundChanged, RefundExceedsPayment, RefundNotFound
 from chalicelib.refunds.models import (
     Attempt,
     Origin,
@@ -93,22 +94,42 @@ class RefundService:
         *,
         by: Principal,
         check: Callable[[RefundSource], None] | None = None,
+        idempotency_key: str | None = None,
     ) -> Refund:
         """A clerk's request, kept as a draft until it is submitted to the chain. ``check``
-        sees the payment it returns before anything is stored (the court's scoping)."""
+        sees the payment it returns before anything is stored (the court's scoping). With
+        ``idempotency_key``, the same key and request from the same person give the same
+        refund; the same key with another request is refused."""
+        refund_id, digest = f"rf-{secrets.token_hex(8)}", None
+        if idempotency_key is not None:
+            refund_id = keyed_id("rf-", subject=by.subject, key=idempotency_key, hex_length=16)
+            digest = request_digest(body.model_dump(mode="json"))
+            existing = self.store.get(refund_id)
+            if existing is not None:
+                check_same_request(existing.request_digest, digest, item_id=refund_id)
+                return existing
         source = self._sources.resolve(body.source_kind, body.source_reference, court=body.court)
         if check is not None:
             check(source)
-        return self._add(
-            f"rf-{secrets.token_hex(8)}",
-            source,
-            body.amount,
-            body.reason_code,
-            origin=Origin.CLERK,
-            by=by,
-            reason_text=body.reason_text,
-            note=body.note,
-        )
+        try:
+            return self._add(
+                refund_id,
+                source,
+                body.amount,
+                body.reason_code,
+                origin=Origin.CLERK,
+                by=by,
+                reason_text=body.reason_text,
+                note=body.note,
+                request_digest=digest,
+            )
+        except RefundChanged:
+            if digest is None:
+                raise
+            # its twin wrote it first (one conditional put: it is there now)
+            twin = self.get(refund_id)
+            check_same_request(twin.request_digest, digest, item_id=refund_id)
+            return twin
 
     def draft(
         self,
@@ -154,6 +175,7 @@ class RefundService:
         reason_text: str | None = None,
         note: str | None = None,
         held: int | None = None,
+        request_digest: str | None = None,
     ) -> Refund:
         held = self.store.held(source) if held is None else held
         if amount > source.paid - held:
@@ -174,6 +196,7 @@ class RefundService:
             note=note,
             origin=origin,
             state=RefundState.DRAFT,
+            request_digest=request_digest,
             created_at=now,
             updated_at=now,
             history=(

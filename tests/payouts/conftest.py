@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from chalicelib import wiring
+from chalicelib.approvals import ChainKind
 from chalicelib.cases import Case
 from chalicelib.cases.models import OpenCase
 from chalicelib.clock import FixedClock
@@ -146,6 +147,25 @@ class SignedGrants:
             }
         }
         return GrantUse(grant_id=grant_id, mark_used=item)
+
+
+def approve_all(workflow: DisbursementWorkflow, d: Any) -> Any:
+    """Every step of a disbursement's chain at its tier (chief, leader above the limit, then
+    finance); returns the approved disbursement."""
+    steps = {"执行局长 bureau chief": APPROVER, "分管院领导 court leader": LEADER}
+    chain = workflow.approvals.of_item(ChainKind.DISBURSEMENT, d.disbursement_id)
+    assert chain is not None
+    for step in chain.steps[chain.next_step :]:
+        who = steps.get(step.title, FINANCE)
+        d = workflow.approve(d.disbursement_id, by=who)
+    return d
+
+
+def release_by_staff(sender: PayoutSender, d: Any, *, last: Principal | None = None) -> Any:
+    """The staff-release chain after finance asked: the chief, then a second member of
+    finance, whose approval sends the money."""
+    sender.decide_staff_release(d.disbursement_id, by=APPROVER, approve=True)
+    return sender.decide_staff_release(d.disbursement_id, by=last or FINANCE_2, approve=True)
 
 
 @dataclass

@@ -122,6 +122,8 @@ def test_the_creditor_follows_the_claim_link_until_paid(stack: dict[str, Any], t
         case.case_id, ProposeDisbursement(creditor_party_id=creditor, amount=300_000), by=clerk
     )
     workflow.approve(d.disbursement_id, by=chief)
+    finance = Principal(subject="finance-1", name="finance-1", roles=frozenset({Role.FINANCE}))
+    workflow.approve(d.disbursement_id, by=finance)
     sms = (stack["outbox"] / "notifications.jsonl").read_text(encoding="utf-8")
     link = json.loads(sms.splitlines()[-1])["body"].split("：", 2)[-1].split()[0]
     assert link.startswith(stack["api"] + "/claim#")
@@ -151,6 +153,7 @@ def test_the_creditor_follows_the_claim_link_until_paid(stack: dict[str, Any], t
             # The creditor has no phone able to do the face check: finance pays, two people.
             base = f"{stack['api']}/disbursements/{d.disbursement_id}/staff-release"
             _post(base, token("finance", subject="finance-1"), {"reason": "债权人无法进行人脸核验"})
+            _post(base + "/confirm", token("approver", subject="chief-2"), {})
             sent = _post(base + "/confirm", token("finance", subject="finance-2"), {})
             assert sent["state"] == "sent"
             page.wait_for_selector("#status[data-state=sending]", timeout=15_000)

@@ -17,7 +17,6 @@ from chalicelib.payouts.models import (
     Release,
     ReleaseKind,
 )
-from chalicelib.payouts.workflow import approvals_needed
 
 S = DisbursementState
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -70,43 +69,39 @@ def test_the_machine_table_is_the_one_tested() -> None:
     assert listed == EXPECTED
 
 
-@pytest.mark.parametrize(
-    ("amount", "needed"), [(1, 1), (50_000_000, 1), (50_000_001, 2), (500_000_001, 3)]
-)
-def test_each_tier_limit_exceeded_adds_an_approver(amount: int, needed: int) -> None:
-    assert approvals_needed(amount, (50_000_000, 500_000_000)) == needed
-
-
 def _approved(**changes: object) -> Disbursement:
     approval = Approval(subject="chief-1", actor="chief-1", at=NOW)
     return disbursement(S.RELEASED, **{"approvals": (approval,), **changes})
 
 
-def test_a_release_needs_the_chain_and_a_second_staff_member() -> None:
+def _check(d: Disbursement, *, chain: bool = True, staff_chain: bool = True) -> None:
+    check_release(d, chain_approved=chain, staff_release_approved=staff_chain)
+
+
+def test_a_release_needs_both_chains_and_a_second_staff_member() -> None:
     staff = Release(kind=ReleaseKind.STAFF, attempt=1, at=NOW, released_by="finance-2",
                     requested_by="finance-1")  # fmt: skip
-    check_release(_approved(release=staff))
+    _check(_approved(release=staff))
     with pytest.raises(ReleaseInvalid):
-        check_release(_approved(release=staff, approvals=()))
+        _check(_approved(release=staff), chain=False)
     with pytest.raises(ReleaseInvalid):
-        check_release(_approved(release=staff.model_copy(update={"released_by": "finance-1"})))
+        _check(_approved(release=staff), staff_chain=False)
+    with pytest.raises(ReleaseInvalid):
+        _check(_approved(release=staff.model_copy(update={"released_by": "finance-1"})))
     with pytest.raises(ReleaseInvalid):  # the proposer approving their own payout as finance
-        check_release(_approved(release=staff.model_copy(update={"requested_by": "clerk-1"})))
+        _check(_approved(release=staff.model_copy(update={"requested_by": "clerk-1"})))
     with pytest.raises(ReleaseInvalid):
-        check_release(_approved(release=staff, attempt=2))
+        _check(_approved(release=staff, attempt=2))
 
 
-def test_the_proposer_does_not_count_towards_the_chain() -> None:
-    own = Approval(subject="clerk-1", actor="clerk-1", at=NOW)
-    assert not disbursement(approvals=(own,)).chain_complete
-
-
-def test_a_face_release_names_its_grant() -> None:
+def test_a_face_release_names_its_grant_and_needs_no_staff_chain() -> None:
     face = Release(kind=ReleaseKind.FACE, attempt=1, at=NOW, released_by="creditor:p1",
                    grant_id="g-1")  # fmt: skip
-    check_release(_approved(release=face))
+    _check(_approved(release=face), staff_chain=False)
     with pytest.raises(ReleaseInvalid):
-        check_release(_approved(release=face.model_copy(update={"grant_id": None})))
+        _check(_approved(release=face), chain=False)
+    with pytest.raises(ReleaseInvalid):
+        _check(_approved(release=face.model_copy(update={"grant_id": None})))
 
 
 def test_the_sweeper_looks_at_unfinished_steps_and_leaves_settled_ones() -> None:

@@ -13,10 +13,15 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from chalicelib.approvals import ApprovalError, ApprovalService, ApprovalStore
+from chalicelib.approvals.chains import default_chains
 from chalicelib.cases import CaseService
 from chalicelib.cases.models import OpenCase
 from chalicelib.cases.store import CasesStore
 from chalicelib.clock import FixedClock
+from chalicelib.collection.store import CollectionStore
+from chalicelib.deadlines.daily import DeadlineService
+from chalicelib.deadlines.store import DeadlineStore
 from chalicelib.ledger import LedgerService, SystemAccount, TransferCode, TransferRequest
 from chalicelib.notifications import OutboxNotifier
 from chalicelib.payouts import DisbursementState, PayoutError
@@ -25,10 +30,20 @@ from chalicelib.payouts.sending import PayoutSender
 from chalicelib.payouts.store import PayoutStore
 from chalicelib.payouts.workflow import DisbursementWorkflow
 from chalicelib.settings import load
+from chalicelib.workdays.store import ScheduleStore
+from chalicelib.workdays.working_calendar import WorkingCalendar
 from infra.moto_server import start_moto_server, stop_moto_server
 from infra.tables import create_tables, table_names
 from tests.cases.factories import filing
-from tests.payouts.conftest import APPROVER, CLERK, FINANCE, FINANCE_2, LEADER, FakeRail
+from tests.payouts.conftest import (
+    APPROVER,
+    CLERK,
+    FINANCE,
+    FINANCE_2,
+    LEADER,
+    FakeRail,
+    approve_all,
+)
 
 S = DisbursementState
 NAMES = table_names("race")
@@ -63,10 +78,25 @@ class Instance:
             return self.ledger.open_case_account(number, case_id=case_id, currency=currency)
 
         self.cases = CaseService(CasesStore(client, NAMES["CASES_TABLE"]), clock, open_account)
+        settings = load()
+        approvals = ApprovalService(
+            ApprovalStore(client, NAMES["APPROVALS_TABLE"]), clock, default_chains(),
+            overdue_working_days=settings.approval_overdue_working_days,
+        )  # fmt: skip
+        notifier = OutboxNotifier(outbox / "n.jsonl", clock=clock)
+        calendar = WorkingCalendar(
+            ScheduleStore(client, NAMES["OVERSIGHT_TABLE"]), clock=clock,
+            refresh_seconds=settings.calendar_refresh_seconds,
+            horizon_days=settings.calendar_alarm_horizon_days,
+        )  # fmt: skip
+        deadlines = DeadlineService(
+            DeadlineStore(client, NAMES["OVERSIGHT_TABLE"]), calendar, settings,
+            CollectionStore(client, NAMES["COLLECTION_TABLE"]), notifier=notifier, clock=clock,
+        )  # fmt: skip
         self.workflow = DisbursementWorkflow(
             PayoutStore(client, NAMES["PAYOUTS_TABLE"]), cases=self.cases, ledger=self.ledger,
-            notifier=OutboxNotifier(outbox / "n.jsonl", clock=clock), clock=clock,
-            settings=load(),
+            approvals=approvals, deadlines=deadlines, notifier=notifier, clock=clock,
+            settings=settings,
         )  # fmt: skip
         self.sender = PayoutSender(
             self.workflow, rail=lambda: rail, ledger=self.ledger, grants=None, clock=clock,
@@ -84,7 +114,7 @@ def _race(*actions: Callable[[], object]) -> tuple[list[object], list[Exception]
         start.wait()
         try:
             result = action()
-        except PayoutError as error:
+        except (PayoutError, ApprovalError) as error:
             with lock:
                 refused.append(error)
         else:
@@ -132,9 +162,11 @@ def test_two_disbursements_racing_for_one_balance_never_exceed_it(
     a = first.workflow.propose(case.case_id, body, by=CLERK)
     b = first.workflow.propose(case.case_id, body, by=CLERK)  # each fits the balance alone
 
-    done, refused = _race(
-        lambda: first.workflow.approve(a.disbursement_id, by=APPROVER),
-        lambda: second.workflow.approve(b.disbursement_id, by=LEADER),
+    first.workflow.approve(a.disbursement_id, by=APPROVER)
+    first.workflow.approve(b.disbursement_id, by=APPROVER)
+    done, refused = _race(  # finance takes the last step of each chain at once
+        lambda: first.workflow.approve(a.disbursement_id, by=FINANCE),
+        lambda: second.workflow.approve(b.disbursement_id, by=FINANCE_2),
     )
 
     assert len(done) == 1
@@ -153,12 +185,16 @@ def test_two_confirmations_of_one_staff_release_send_once(
     creditor = next(p.party_id for p in case.parties if p.role.value == "creditor")
     body = ProposeDisbursement(creditor_party_id=creditor, amount=300_000)
     d = first.workflow.propose(case.case_id, body, by=CLERK)
-    first.workflow.approve(d.disbursement_id, by=APPROVER)
+    approve_all(first.workflow, d)
     first.workflow.request_staff_release(d.disbursement_id, by=FINANCE, reason="单位债权人")
+    first.sender.decide_staff_release(d.disbursement_id, by=LEADER, approve=True)
+
+    def last_step() -> object:
+        return second.sender.decide_staff_release(d.disbursement_id, by=FINANCE_2, approve=True)
 
     done, refused = _race(
-        lambda: first.sender.release_by_staff(d.disbursement_id, by=FINANCE_2),
-        lambda: second.sender.release_by_staff(d.disbursement_id, by=FINANCE_2),
+        lambda: first.sender.decide_staff_release(d.disbursement_id, by=FINANCE_2, approve=True),
+        last_step,
     )
 
     assert len(done) == 1

@@ -25,7 +25,10 @@ def _approved_through_the_api(api: Any, token: Any, world: World) -> dict[str, A
     assert proposed.status_code == 201, proposed.body
     d = json.loads(proposed.body)
     assert d["amount"] == {"fen": 300_000, "currency": "CNY", "yuan": "3000.00"}
-    approved = _post(api, f"/disbursements/{d['disbursement_id']}/approve", token("approver"), {})
+    chief = _post(api, f"/disbursements/{d['disbursement_id']}/approve", token("approver"), {})
+    assert chief.status_code == 200, chief.body
+    assert json.loads(chief.body)["state"] == "proposed"
+    approved = _post(api, f"/disbursements/{d['disbursement_id']}/approve", token("finance"), {})
     assert approved.status_code == 200, approved.body
     return dict(json.loads(approved.body))
 
@@ -56,7 +59,42 @@ def test_the_proposer_approving_is_refused_as_a_problem(api: Any, token: Any, wo
     )  # fmt: skip
     assert answer.status_code == 403
     assert answer.headers["Content-Type"].startswith("application/problem+json")
-    assert json.loads(answer.body)["type"].endswith("payouts/same-person")
+    assert json.loads(answer.body)["type"].endswith("approvals/requester-cannot-decide")
+
+
+def test_an_approver_returns_a_proposal_with_a_question_the_proposer_answers(
+    api: Any, token: Any, world: World
+) -> None:
+    proposed = _post(
+        api, f"/cases/{world.case.case_id}/disbursements", token("clerk", subject="clerk-1"),
+        {"creditor_party_id": world.creditor_id, "amount": "3000.00"},
+    )  # fmt: skip
+    d_id = json.loads(proposed.body)["disbursement_id"]
+    path, reply = f"/disbursements/{d_id}", {"answer": "已履行"}
+    question = "和解协议是否已履行?"
+    returned = _post(
+        api, f"/disbursements/{d_id}/return", token("approver"), {"question": question}
+    )
+    assert returned.status_code == 200, returned.body
+    assert json.loads(returned.body)["state"] == "proposed"
+    shown = api.get(f"/approvals/disbursement:{d_id}", headers=token("auditor"))
+    assert (json.loads(shown.body)["status"], json.loads(shown.body)["question"]) == (
+        "returned",
+        question,
+    )
+    blocked = _post(api, f"/disbursements/{d_id}/approve", token("approver", subject="chief-2"), {})
+    assert blocked.status_code == 409
+    other_clerk = _post(
+        api, f"{path}/answer", token("clerk", subject="clerk-2"), reply
+    )  # fmt: skip
+    assert other_clerk.status_code == 403
+    assert json.loads(other_clerk.body)["type"].endswith("approvals/not-requester")
+    answered = _post(
+        api, f"{path}/answer", token("clerk", subject="clerk-1"), reply
+    )  # fmt: skip
+    assert answered.status_code == 200, answered.body
+    approved = _post(api, f"/disbursements/{d_id}/approve", token("approver"), {})
+    assert approved.status_code == 200, approved.body
 
 
 def test_the_claim_link_shows_the_case_amount_and_masked_account(

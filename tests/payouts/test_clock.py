@@ -1,0 +1,85 @@
+"""The disbursement clock: "disbursed within 15 working days unless deferred with approval",
+counted on the working-day calendar, started when the money is held for the creditor,
+deferred by an approved deferral, met when the creditor is paid."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from chalicelib.deadlines import ClockState, LimitKind, read_clock
+from chalicelib.payouts import DisbursementState, PayoutStatus
+from chalicelib.payouts.bodies import DeferralRequest, ProposeDisbursement
+from chalicelib.wiring import deadline_service, working_calendar
+from tests.payouts.conftest import APPROVER, CLERK, World, approve_all, release_by_staff
+from tests.payouts.conftest import FINANCE as FINANCE_1
+
+S = DisbursementState
+MONDAY = date(2026, 11, 2)  # the fixed clock's court date
+
+
+def clock_of(d: Any) -> Any:
+    return deadline_service().store.clock(LimitKind.DISBURSEMENT, d.disbursement_id)
+
+
+def proposed(world: World) -> Any:
+    body = ProposeDisbursement(creditor_party_id=world.creditor_id, amount=300_000)
+    return world.workflow.propose(world.case.case_id, body, by=CLERK)
+
+
+def test_the_clock_starts_when_the_chain_holds_the_money_for_the_creditor(world: World) -> None:
+    d = proposed(world)
+    assert clock_of(d) is None  # a proposal is not yet money held for the creditor
+    world.workflow.approve(d.disbursement_id, by=APPROVER)
+    assert clock_of(d) is None  # nor is half a chain
+    approve_all(world.workflow, world.workflow.get(d.disbursement_id))
+    clock = clock_of(d)
+    assert clock is not None
+    assert (clock.court, clock.started_on, clock.working_days) == ("粤0604", MONDAY, 15)
+    # Fifteen working days after Monday 2 November 2026: Monday 23 November.
+    assert clock.due_on == date(2026, 11, 23)
+    assert clock.due_on == working_calendar().add_working_days(MONDAY, 15).due
+    reading = read_clock(clock, working_calendar(), today=date(2026, 11, 24), near_due=1)
+    assert reading.state == ClockState.OVERDUE
+
+
+def test_an_approved_deferral_defers_the_clock_with_its_reason_and_end(world: World) -> None:
+    d = approve_all(world.workflow, proposed(world))
+    until = world.clock.now() + timedelta(days=30)
+    world.workflow.request_deferral(
+        d.disbursement_id, DeferralRequest(reason="案外人提出执行异议", until=until), by=CLERK
+    )
+    assert clock_of(d).deferral is None  # asked, not yet approved
+    world.workflow.decide_deferral(d.disbursement_id, by=APPROVER, approve=True)
+    deferral = clock_of(d).deferral
+    assert deferral is not None
+    assert deferral.reason == "案外人提出执行异议"
+    assert deferral.until == date(2026, 12, 2)
+    assert "chief-1" in deferral.approved_by
+    reading = read_clock(clock_of(d), working_calendar(), today=date(2026, 11, 30), near_due=1)
+    assert reading.state == ClockState.DEFERRED  # past the 15 days, but deferred with approval
+
+
+def test_a_refused_deferral_leaves_the_clock_running(world: World) -> None:
+    d = approve_all(world.workflow, proposed(world))
+    until = world.clock.now() + timedelta(days=30)
+    world.workflow.request_deferral(
+        d.disbursement_id, DeferralRequest(reason="案外人提出执行异议", until=until), by=CLERK
+    )
+    world.workflow.decide_deferral(d.disbursement_id, by=APPROVER, approve=False, reason="无据")
+    assert clock_of(d).deferral is None
+
+
+def test_payment_stops_the_clock(world: World) -> None:
+    d = approve_all(world.workflow, proposed(world))
+    world.workflow.request_staff_release(d.disbursement_id, by=FINANCE_1, reason="单位债权人")
+    sent = release_by_staff(world.sender, d)
+    assert clock_of(d).met_on is None  # sent is not paid
+    world.clock.advance(timedelta(days=3))
+    world.rail.set_status(sent.rail_key, PayoutStatus.PAID)
+    paid = world.sender.settle(sent, world.rail.retrieve(sent.rail_reference))
+    assert paid.state == S.PAID
+    clock = clock_of(d)
+    assert clock.met_on == date(2026, 11, 5)
+    reading = read_clock(clock, working_calendar(), today=date(2026, 12, 31), near_due=1)
+    assert reading.state == ClockState.MET
