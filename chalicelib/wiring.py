@@ -215,11 +215,17 @@ def payout_rail() -> PayoutRail:
     return cached("payout_rail", build)
 
 
-def face_grants() -> FaceGrants | None:
+def face_grants() -> FaceGrants:
     """Face-verification grants for the creditor's own release (``chalicelib.payouts.release``
-    defines the interface). None until face verification is built into this stage: then a
-    creditor's claim cannot release money, and finance pays with a staff release."""
-    return cached("face_grants", lambda: None)
+    defines the interface; ``chalicelib.identity`` issues them through ``face_checks()``, which
+    is built, and its grant key read, on the first release)."""
+
+    def build() -> FaceGrants:
+        from chalicelib.payouts.face_grants import PayoutFaceGrants
+
+        return PayoutFaceGrants(face_checks)
+
+    return cached("face_grants", build)
 
 
 def disbursement_workflow() -> DisbursementWorkflow:

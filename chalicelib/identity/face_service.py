@@ -171,22 +171,25 @@ class FaceChecks:
             raise ClaimLocked("the claim changed meanwhile; look again and retry") from error
         return after
 
-    def grant_use_item(self, token: str, binding: Binding, *, used_for: str) -> dict[str, Any]:
+    def grant_use(
+        self, token: str, binding: Binding, *, used_for: str, now: datetime | None = None
+    ) -> tuple[str, dict[str, Any]]:
         """For the release step: check the grant against the payout it is about to send, then
-        hand back the conditional update that uses it, to commit in the same transaction that
-        records the release. That transaction fails if the grant was used meanwhile."""
-        now = self._clock.now()
+        hand back its id and the conditional update that uses it, to commit in the same
+        transaction that records the release. That transaction fails if the grant was used
+        meanwhile."""
+        now = now or self._clock.now()
         claims = self._signer.read(token)
         check_binding(claims, binding, now=now)
         if self._store.grant_state(claims.grant_id) != "issued":
             raise GrantRefused("the grant has been used already")
-        return self._store.grant_use_item(claims.grant_id, now=now, used_for=used_for)
+        item = self._store.grant_use_item(claims.grant_id, now=now, used_for=used_for)
+        return claims.grant_id, item
 
     def redeem(self, token: str, binding: Binding, *, used_for: str) -> str:
         """Use a grant on its own; returns its id. Refused when replayed, expired or issued for
         another disbursement, case, creditor, amount or destination."""
-        claims = self._signer.read(token)
-        self.grant_use_item(token, binding, used_for=used_for)
-        if not self._store.use_grant(claims.grant_id, now=self._clock.now(), used_for=used_for):
+        grant_id, _ = self.grant_use(token, binding, used_for=used_for)
+        if not self._store.use_grant(grant_id, now=self._clock.now(), used_for=used_for):
             raise GrantRefused("the grant has been used already or has expired")
-        return claims.grant_id
+        return grant_id

@@ -1,6 +1,6 @@
 """Face verification routes: the case officer enrols a creditor's reference photo, the creditor's
-phone sends a selfie for one payout and gets a grant on a match, staff see and unlock locked
-claims."""
+claim page sends a selfie for the payout its claim code opens and gets a grant on a match, staff
+see and unlock locked claims."""
 
 from __future__ import annotations
 
@@ -17,9 +17,8 @@ from chalicelib.bodies import Reason, RequestBody
 from chalicelib.http import Call, json_response, route
 from chalicelib.identity import READERS, Role
 from chalicelib.identity.errors import PhotoRefused
-from chalicelib.money import PositiveFen
-from chalicelib.problems import NotFound
-from chalicelib.wiring import case_service, face_checks, reference_photos
+from chalicelib.problems import Conflict, NotFound
+from chalicelib.wiring import case_service, face_checks, payout_sender, reference_photos
 
 blueprint = Blueprint(__name__)
 
@@ -36,14 +35,10 @@ def _json_photo_limit() -> int:
     return _photo_limit() * 4 // 3 + 4096
 
 
-class FaceCheckRequest(RequestBody):
-    """One face check for one payout: which payout, and the selfie (base64 JPEG or PNG)."""
+class ClaimFaceCheck(RequestBody):
+    """The creditor's claim code (as the claim page holds it) and the selfie, base64."""
 
-    disbursement_id: str = Field(pattern=_ID)
-    attempt: int = Field(default=1, ge=1, le=1000)
-    case_id: str = Field(pattern=_ID)
-    creditor_party_id: str = Field(pattern=_ID)
-    amount: PositiveFen
+    code: str = Field(pattern=r"^[A-Za-z0-9_-]{43}$")
     photo: str = Field(min_length=100)
 
 
@@ -87,35 +82,30 @@ def enrol_reference_photo(call: Call, case_id: str, party_id: str) -> Response:
 
 @route(
     blueprint,
-    "/identity/face-checks",
+    "/claims/face-check",
     methods=["POST"],
     public=True,
-    body=FaceCheckRequest,
+    body=ClaimFaceCheck,
     max_body_bytes=_json_photo_limit,
 )
-def face_check(call: Call) -> dict[str, Any]:
-    """The creditor's selfie against the reference photo, for one payout; a match answers
-    with a grant bound to that payout (disbursement, case, creditor, amount, destination)."""
-    from chalicelib.identity.grants import Binding, destination_digest
+def claim_face_check(call: Call) -> dict[str, Any]:
+    """The creditor's selfie against the reference photo, for the payout the claim code opens;
+    a match answers with a grant bound to that payout, which ``POST /claims/release`` spends."""
+    from chalicelib.payouts import Binding
+    from chalicelib.payouts.claims import client_key
+    from chalicelib.payouts.face_grants import binding_of
 
-    request: FaceCheckRequest = call.body
-    case, creditor = _creditor(request.case_id, request.creditor_party_id)
-    if creditor.receiving_account is None:
-        raise NotFound("the creditor has no confirmed receiving account")
+    request: ClaimFaceCheck = call.body
+    source = ((call.request.context or {}).get("identity") or {}).get("sourceIp")
+    d = payout_sender().claim(request.code, client=client_key(source))
+    if d.state.value != "approved":
+        raise Conflict("this payout is not waiting for the face check")
     try:
         selfie = base64.b64decode(request.photo, validate=True)
     except (binascii.Error, ValueError) as error:
         raise PhotoRefused("the photo is not base64", reason="not_an_image") from error
-    binding = Binding(
-        disbursement_id=request.disbursement_id,
-        attempt=request.attempt,
-        case_id=case.case_id,
-        creditor_party_id=creditor.party_id,
-        amount_fen=request.amount,
-        currency=case.currency,
-        destination=destination_digest(creditor.receiving_account.account_number),
-    )
-    return face_checks().check(binding, selfie, court=case.court_code).as_dict()
+    binding = binding_of(Binding.of(d))
+    return face_checks().check(binding, selfie, court=d.court_code).as_dict()
 
 
 def _concluded_at(case_id: str) -> datetime | None:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import PROJECT_ROOT, write_secrets
+from tests.payouts.conftest import world  # noqa: F401 - the payouts' funded case, for claims
 
 FACES = Path(os.environ.get("FACES_DIR", PROJECT_ROOT.parent / "shared" / "testdata" / "faces"))
 
