@@ -434,6 +434,8 @@ def face_checks() -> FaceChecks:
                 max_failures=the_settings.face_max_failures,
                 failure_window=timedelta(minutes=the_settings.face_failure_window_minutes),
             ),
+            notifier=notifier(),
+            lock_contacts=the_settings.face_lock_contacts,
         )
 
     return cached("face_checks", build)
@@ -753,6 +755,8 @@ def rate_limiter() -> RateLimiter:
             limits={
                 Bucket.LOOKUP: config.public_lookups_per_window,
                 Bucket.PAYMENT: config.public_payments_per_window,
+                Bucket.FACE_CHECK: config.public_face_checks_per_window,
+                Bucket.CLAIM_FACE_CHECK: config.face_checks_per_code_per_window,
             },
             window_seconds=config.rate_window_seconds,
         )

@@ -14,10 +14,11 @@ from pydantic import Field
 
 from chalicelib import wiring
 from chalicelib.bodies import Reason, RequestBody
-from chalicelib.http import Call, json_response, route
+from chalicelib.http import Call, client_address, json_response, route
 from chalicelib.identity import READERS, Role
 from chalicelib.identity.errors import PhotoRefused
 from chalicelib.problems import Conflict, NotFound
+from chalicelib.ratelimit import Bucket
 from chalicelib.wiring import case_service, face_checks, payout_sender, reference_photos
 
 blueprint = Blueprint(__name__)
@@ -87,17 +88,24 @@ def enrol_reference_photo(call: Call, case_id: str, party_id: str) -> Response:
     public=True,
     body=ClaimFaceCheck,
     max_body_bytes=_json_photo_limit,
+    rate_limit=Bucket.FACE_CHECK,
 )
 def claim_face_check(call: Call) -> dict[str, Any]:
     """The creditor's selfie against the reference photo, for the payout the claim code opens;
-    a match answers with a grant bound to that payout, which ``POST /claims/release`` spends."""
+    a match answers with a grant bound to that payout, which ``POST /claims/release`` spends.
+
+    The payout (disbursement, case, creditor, amount, destination) comes from the claim the code
+    opens, never from the request. A wrong code is counted against the client and refused
+    before anything of the claim is read or written; a valid code has its own limit per window,
+    whatever the outcome of its checks."""
     from chalicelib.payouts import Binding
     from chalicelib.payouts.claims import client_key
     from chalicelib.payouts.face_grants import binding_of
 
     request: ClaimFaceCheck = call.body
-    source = ((call.request.context or {}).get("identity") or {}).get("sourceIp")
-    d = payout_sender().claim(request.code, client=client_key(source))
+    d = payout_sender().claim(request.code, client=client_key(client_address(call.request)))
+    if wiring.settings().rate_limits_on and d.claim_ref:
+        wiring.rate_limiter().hit(Bucket.CLAIM_FACE_CHECK, d.claim_ref)
     if d.state.value != "approved":
         raise Conflict("this payout is not waiting for the face check")
     try:
@@ -105,7 +113,8 @@ def claim_face_check(call: Call) -> dict[str, Any]:
     except (binascii.Error, ValueError) as error:
         raise PhotoRefused("the photo is not base64", reason="not_an_image") from error
     binding = binding_of(Binding.of(d))
-    return face_checks().check(binding, selfie, court=d.court_code).as_dict()
+    result = face_checks().check(binding, selfie, court=d.court_code, case_number=d.case_number)
+    return result.as_dict()
 
 
 def _concluded_at(case_id: str) -> datetime | None:

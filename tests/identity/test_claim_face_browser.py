@@ -67,14 +67,16 @@ def _call(url: str, *, body: Any = None, headers: dict[str, str], method: str = 
 
 @pytest.fixture
 def stack(signer: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    """moto, localstripe with payouts posting after a second, and ``chalice local`` with the
-    local stack's environment, all on free loopback ports; stopped afterwards."""
+    """moto, localstripe with payouts posting after a second (it delivers their events to the
+    app's payout webhook, as the local stack names it), and ``chalice local`` with the local
+    stack's environment, all on free loopback ports; stopped afterwards."""
     moto, moto_url = start_moto_server("127.0.0.1", 0)
     stripe_port, api_port = free_port(), free_port()
     stripe_url, api = f"http://127.0.0.1:{stripe_port}", f"http://127.0.0.1:{api_port}"
     monkeypatch.setattr(localstack, "STATE", tmp_path)
     env = localstack.local_environment(moto_url=moto_url, stripe_url=stripe_url, api_url=api)
     env["AUTH_JWKS_FILE"] = os.environ["AUTH_JWKS_FILE"]  # the test's own signer
+    env["STRIPE_LOCAL_PAYOUT_AUTO_POST"] = "1"  # the stand-in posts a payout after a second
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     dynamodb = boto3.client("dynamodb", endpoint_url=moto_url)
@@ -86,9 +88,8 @@ def stack(signer: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     ledger_service().ensure_system_accounts()
     processes = [
         subprocess.Popen(  # noqa: S603 - our own interpreter and module, on loopback
-            [sys.executable, "-m", "infra.stripe_local", "--port", str(stripe_port),
-             "--payout-auto-post", "1"],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [sys.executable, "-m", "infra.stripe_local", "--port", str(stripe_port)],
+            cwd=ROOT, env={**os.environ}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         ),
         subprocess.Popen(  # noqa: S603 - the project's own chalice, on loopback
             [str(Path(sys.executable).with_name("chalice")), "local", "--host", "127.0.0.1",
@@ -99,7 +100,6 @@ def stack(signer: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     try:
         wait_until_up(stripe_url + "/js.stripe.com/v3/", seconds=30)
         wait_until_up(api + "/claim", seconds=30)
-        localstack.register_webhooks(stripe_url, api, env["STRIPE_WEBHOOK_SECRET"])
         yield {"api": api, "outbox": tmp_path / "outbox"}
     finally:
         for process in processes:
