@@ -150,3 +150,93 @@ def test_a_debtor_cannot_be_enrolled_as_a_creditor(
     headers = {**token("clerk"), "Content-Type": "image/jpeg"}
     path = f"/identity/reference-photos/{world.case.case_id}/{debtor}"
     assert api.put(path, body=face("obama.jpg"), headers=headers).status_code == 404
+
+
+def _identity_items() -> list[dict[str, Any]]:
+    """Every claim, decision and grant item face checks wrote (reference photos left out)."""
+    items = wiring.dynamodb().scan(TableName=wiring.settings().identity_table)["Items"]
+    return [i for i in items if not i["pk"]["S"].startswith("REF#")]
+
+
+def test_a_request_without_a_valid_code_stores_nothing_and_spends_no_attempt(
+    api: Any, world: World, claim: dict[str, Any], face: Face
+) -> None:
+    selfie = base64.b64encode(face("biden.jpg")).decode()
+    wrong = _post(api, "/claims/face-check", {"code": "A" * 43, "photo": selfie})
+    assert wrong.status_code == 404
+    assert json.loads(wrong.body)["type"].endswith("payouts/claim-not-found")
+    # the payout cannot be named in the body instead of the code
+    named = _post(
+        api,
+        "/claims/face-check",
+        {
+            "disbursement_id": claim["disbursement_id"],
+            "case_id": world.case.case_id,
+            "creditor_party_id": world.creditor_id,
+            "amount": 300_000,
+            "photo": selfie,
+        },
+    )
+    assert named.status_code == 422
+    assert _identity_items() == []
+    # the creditor still has all five attempts
+    first = json.loads(_check(api, claim["code"], face("biden.jpg")).body)
+    assert (first["outcome"], first["attempts_left"]) == ("no_match", 4)
+
+
+def test_the_ungated_face_check_route_is_gone(
+    api: Any, world: World, claim: dict[str, Any]
+) -> None:
+    body = {
+        "disbursement_id": claim["disbursement_id"],
+        "case_id": world.case.case_id,
+        "creditor_party_id": world.creditor_id,
+        "amount": 300_000,
+        "photo": "A" * 200,
+    }
+    answer = _post(api, "/identity/face-checks", body)
+    assert answer.status_code in (403, 404)  # no such route: API Gateway's and chalice's answer
+    assert _identity_items() == []
+
+
+@pytest.fixture
+def tight(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small limits, switched on: two wrong codes per client, two checks per code, and three
+    face-check calls per client per window."""
+    monkeypatch.setenv("RATE_LIMITS_ON", "true")
+    monkeypatch.setenv("CLAIM_FAILURES_ALLOWED", "2")
+    monkeypatch.setenv("FACE_CHECKS_PER_CODE_PER_WINDOW", "2")
+    monkeypatch.setenv("PUBLIC_FACE_CHECKS_PER_WINDOW", "3")
+
+
+def test_wrong_codes_are_limited_per_client(
+    tight: None, api: Any, claim: dict[str, Any], face: Face
+) -> None:
+    for _ in range(2):
+        assert _check(api, "B" * 43, b"not a photo" * 20).status_code == 404
+    locked_out = _check(api, claim["code"], face("obama2.jpg"))
+    assert locked_out.status_code == 429  # even the right code, from this client, for a while
+    assert _identity_items() == []
+
+
+def test_a_valid_code_is_limited_per_window_whatever_the_outcome(
+    tight: None, api: Any, claim: dict[str, Any], clock: Any
+) -> None:
+    for _ in range(2):
+        refused = json.loads(_check(api, claim["code"], b"not a photo" * 20).body)
+        assert (refused["outcome"], refused["attempts_left"]) == ("refused", 5)
+    limited = _check(api, claim["code"], b"not a photo" * 20)
+    assert limited.status_code == 429
+    assert int(limited.headers["Retry-After"]) >= 1
+    decisions = [i for i in _identity_items() if i["sk"]["S"].startswith("AT#")]
+    assert len(decisions) == 2  # the limited call was not looked at
+
+
+def test_face_checks_are_limited_per_client_address(
+    tight: None, api: Any, world: World, claim: dict[str, Any]
+) -> None:
+    """Three calls per client per window, before any code is looked at."""
+    answers = [_check(api, claim["code"], b"not a photo" * 20).status_code for _ in range(2)]
+    answers.append(_check(api, "C" * 43, b"not a photo" * 20).status_code)
+    answers.append(_check(api, claim["code"], b"not a photo" * 20).status_code)
+    assert answers == [200, 200, 404, 429]
