@@ -193,6 +193,8 @@ class Settings(BaseSettings):
     # The claim page's face checks per claim code per rate window (``rate_window_seconds``),
     # whatever their outcome: a valid code cannot be used to flood the verifier.
     face_checks_per_code_per_window: int = Field(default=6, ge=1, le=1000)
+    # How long a selfie sent to human review is kept at most, undecided (deleted on decision).
+    face_review_retention_hours: int = Field(default=24, ge=1, le=7 * 24)
 
     @model_validator(mode="after")
     def _real_face_check_in_the_local_stage(self) -> Settings:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from chalicelib.exports.service import ExportService
     from chalicelib.identity.face_interface import FaceVerifier
     from chalicelib.identity.face_records import FaceStore
+    from chalicelib.identity.face_reviews import FaceReviews
     from chalicelib.identity.face_service import FaceChecks
     from chalicelib.identity.reference_photo_store import ReferencePhotos
     from chalicelib.identity.tokens import TokenVerifier
@@ -439,6 +440,31 @@ def face_checks() -> FaceChecks:
         )
 
     return cached("face_checks", build)
+
+
+def face_reviews() -> FaceReviews:
+    """Human review of refused face checks: the selfie kept encrypted for a few hours, decided
+    by a reviewer who did not propose the payout."""
+
+    def build() -> FaceReviews:
+        from datetime import timedelta
+
+        from chalicelib.identity.face_reviews import FaceReviews
+        from chalicelib.identity.review_records import ReviewStore
+
+        the_settings = settings()
+        return FaceReviews(
+            store=ReviewStore(dynamodb(), the_settings.identity_table),
+            claims=face_store(),
+            s3=s3(),
+            bucket=the_settings.reference_photos_bucket,
+            photos=reference_photos(),
+            checks=face_checks(),
+            clock=clock(),
+            retention=timedelta(hours=the_settings.face_review_retention_hours),
+        )
+
+    return cached("face_reviews", build)
 
 
 def _collection_decisions() -> DecisionStore:

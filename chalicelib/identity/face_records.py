@@ -201,7 +201,7 @@ class FaceStore:
             {
                 "Put": {
                     "TableName": self._table,
-                    "Item": self._event_item(
+                    "Item": claim_event_item(
                         after.disbursement_id,
                         f"AT#{isoformat(event.at)}#{before.version + 1:06d}",
                         event,
@@ -217,23 +217,6 @@ class FaceStore:
         except self._db.exceptions.TransactionCanceledException as error:
             raise Contended(after.disbursement_id) from error
 
-    def _event_item(self, disbursement_id: str, sk: str, event: ClaimEvent) -> dict[str, Any]:
-        return {
-            "pk": _s(f"CLAIM#{disbursement_id}"),
-            "sk": _s(sk),
-            "doc": _s(
-                json.dumps(
-                    {
-                        "at": isoformat(event.at),
-                        "kind": event.kind,
-                        "actor": event.actor,
-                        "details": event.details,
-                    },
-                    ensure_ascii=False,
-                )
-            ),
-        }
-
     def begin_lock_notice(
         self, disbursement_id: str, locked_at: datetime, version: int, event: ClaimEvent
     ) -> bool:
@@ -243,7 +226,7 @@ class FaceStore:
         try:
             self._db.put_item(
                 TableName=self._table,
-                Item=self._event_item(disbursement_id, sk, event),
+                Item=claim_event_item(disbursement_id, sk, event),
                 ConditionExpression="attribute_not_exists(pk)",
             )
         except self._db.exceptions.ConditionalCheckFailedException:
@@ -257,7 +240,7 @@ class FaceStore:
         sk = _notice_key(locked_at, version)
         self._db.put_item(
             TableName=self._table,
-            Item=self._event_item(disbursement_id, sk, event),
+            Item=claim_event_item(disbursement_id, sk, event),
             ConditionExpression="attribute_exists(pk)",
         )
 
@@ -312,6 +295,25 @@ class FaceStore:
         except self._db.exceptions.TransactionCanceledException:
             return False
         return True
+
+
+def claim_event_item(disbursement_id: str, sk: str, event: ClaimEvent) -> dict[str, Any]:
+    """One entry of a claim's trail (a decision, unlock, notice or review step) as an item."""
+    return {
+        "pk": _s(f"CLAIM#{disbursement_id}"),
+        "sk": _s(sk),
+        "doc": _s(
+            json.dumps(
+                {
+                    "at": isoformat(event.at),
+                    "kind": event.kind,
+                    "actor": event.actor,
+                    "details": event.details,
+                },
+                ensure_ascii=False,
+            )
+        ),
+    }
 
 
 def _notice_key(locked_at: datetime, version: int) -> str:

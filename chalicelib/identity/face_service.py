@@ -106,9 +106,27 @@ class FaceChecks:
             )
         reference = self._photos.photo(binding.case_id, binding.creditor_party_id)
         decision = self._verifier().compare(reference, selfie)
+        return self._decide(binding, decision, court=court, case_number=case_number)
+
+    def record_decision(
+        self, binding: Binding, decision: FaceDecision, *, court: str, actor: str
+    ) -> CheckResult:
+        """A decision made by a person (the human review) recorded as a comparison's would be:
+        a match issues the grant, and the decision names who decided in its checks."""
+        return self._decide(binding, decision, court=court, case_number="", actor=actor)
+
+    def _decide(
+        self,
+        binding: Binding,
+        decision: FaceDecision,
+        *,
+        court: str,
+        case_number: str,
+        actor: str = "creditor",
+    ) -> CheckResult:
         for _ in range(RETRIES):
             try:
-                result, after = self._record(binding, decision, court=court)
+                result, after = self._record(binding, decision, court=court, actor=actor)
             except Contended:
                 continue
             if after.locked and after.locked_at is not None:
@@ -117,7 +135,7 @@ class FaceChecks:
         raise IdentityError("the claim is busy with another attempt; try again")
 
     def _record(
-        self, binding: Binding, decision: FaceDecision, *, court: str
+        self, binding: Binding, decision: FaceDecision, *, court: str, actor: str
     ) -> tuple[CheckResult, ClaimState]:
         now = self._clock.now()
         state = self._store.claim(binding.disbursement_id)
@@ -153,7 +171,7 @@ class FaceChecks:
         self._store.record(
             state,
             after,
-            ClaimEvent(at=now, kind="decision", actor="creditor", details=details),
+            ClaimEvent(at=now, kind="decision", actor=actor, details=details),
             grant=grant_item,
         )
         result = CheckResult(

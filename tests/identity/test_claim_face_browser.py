@@ -154,11 +154,11 @@ def _face_check_on_a_phone(api: str, code: str, video: Path, *, confirm: bool) -
             browser.close()
 
 
-def test_only_the_right_face_is_paid(
-    stack: dict[str, Any], token: Any, face: Callable[[str], bytes], tmp_path: Path
-) -> None:
-    api = stack["api"]
-    case = open_case(serial=5151)
+def _approved_payout(
+    api: str, token: Any, face: Callable[[str], bytes], serial: int
+) -> tuple[Any, dict[str, Any]]:
+    """A funded case with the creditor's reference photo and an approved payout of PAID."""
+    case = open_case(serial=serial)
     fund(case, FUNDED)
     creditor = next(p.party_id for p in case.parties if p.role.value == "creditor")
     _call(
@@ -176,6 +176,23 @@ def test_only_the_right_face_is_paid(
         f"{api}/disbursements/{proposed['disbursement_id']}/approve",
         body={}, headers=token("approver", subject="chief-1"),
     )  # fmt: skip
+    return case, proposed
+
+
+def _paid_and_right(case: Any) -> None:
+    ledger = ledger_service()
+    balance = ledger.balance(case.account_number)
+    assert (balance.posted, balance.available) == (FUNDED - PAID, FUNDED - PAID)
+    assert balance.debits_pending == 0
+    assert ledger.balance(SystemAccount.PAYOUTS_IN_TRANSIT.of()).credits_pending == 0
+    assert ledger.verify(case.account_number).ok
+
+
+def test_only_the_right_face_is_paid(
+    stack: dict[str, Any], token: Any, face: Callable[[str], bytes], tmp_path: Path
+) -> None:
+    api = stack["api"]
+    case, proposed = _approved_payout(api, token, face, 5151)
     code = _claim_code(stack["outbox"])
     ledger = ledger_service()
 
@@ -188,11 +205,7 @@ def test_only_the_right_face_is_paid(
     right = y4m_of(face("obama2.jpg"), CENTRING["obama2.jpg"], tmp_path / "obama2.y4m")
     outcome, status = _face_check_on_a_phone(api, code, right, confirm=True)
     assert (outcome, status) == ("match", "paid")
-    balance = ledger.balance(case.account_number)
-    assert (balance.posted, balance.available) == (FUNDED - PAID, FUNDED - PAID)
-    assert balance.debits_pending == 0
-    assert ledger.balance(SystemAccount.PAYOUTS_IN_TRANSIT.of()).credits_pending == 0
-    assert ledger.verify(case.account_number).ok
+    _paid_and_right(case)
 
     trail = _call(
         f"{api}/identity/claims/{proposed['disbursement_id']}",
@@ -200,3 +213,61 @@ def test_only_the_right_face_is_paid(
     )["trail"]  # fmt: skip
     assert [e["details"]["outcome"] for e in trail] == ["no_match", "match"]
     assert all(e["details"]["liveness"] == "not_checked" for e in trail)
+
+
+def test_a_refused_creditor_is_paid_after_a_human_review(
+    stack: dict[str, Any], token: Any, face: Callable[[str], bytes], tmp_path: Path
+) -> None:
+    """The camera's face does not match; the creditor asks a person to check, another officer
+    than the proposer approves, and the page collects the grant and is paid."""
+    api = stack["api"]
+    case, proposed = _approved_payout(api, token, face, 5252)
+    code = _claim_code(stack["outbox"])
+    video = y4m_of(face("biden.jpg"), CENTRING["biden.jpg"], tmp_path / "biden.y4m")
+    reviewer = token("clerk", subject="clerk-2")
+    args = [
+        *CHROMIUM_ARGS,
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    ]
+    with playwright_api.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=args)
+        try:
+            context = browser.new_context(
+                viewport={"width": 375, "height": 812}, is_mobile=True, permissions=["camera"]
+            )
+            page = context.new_page()
+            page.goto(f"{api}/claim#{code}")
+            page.wait_for_selector("#status[data-state=ready]", timeout=30_000)
+            page.click("#face-agree")
+            page.wait_for_selector("#face-video[data-ready=yes]", timeout=30_000)
+            page.click("#face-shoot")
+            page.wait_for_selector("#face-outcome[data-outcome=no_match]", timeout=90_000)
+            assert page.is_visible("#face-review-note")
+            page.click("#face-review")
+            page.wait_for_selector("#face-outcome[data-outcome=review_pending]", timeout=30_000)
+            assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+            [review] = _call(
+                f"{api}/identity/face-reviews?court=粤0604", headers=reviewer, method="GET"
+            )["reviews"]
+            assert review["disbursement_id"] == proposed["disbursement_id"]
+            _call(
+                f"{api}/identity/face-reviews/{review['review_id']}/decision",
+                body={"approve": True, "reason": "到庭核对身份证原件，确为本人"},
+                headers=reviewer,
+            )
+            page.wait_for_selector("#face-outcome[data-outcome=review_granted]", timeout=60_000)
+            page.click("#face-confirm")
+            page.wait_for_selector("#status[data-state=paid]", timeout=60_000)
+        finally:
+            browser.close()
+    _paid_and_right(case)
+    trail = _call(
+        f"{api}/identity/claims/{proposed['disbursement_id']}",
+        headers=token("auditor"), method="GET",
+    )["trail"]  # fmt: skip
+    decisions = [e["details"] for e in trail if e["kind"] == "decision"]
+    assert [d["outcome"] for d in decisions] == ["no_match", "match"]
+    assert decisions[-1]["checks"] == ["human review by clerk-2"]

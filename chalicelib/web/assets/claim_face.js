@@ -18,6 +18,13 @@ Object.assign(WORDS.zh, {
   face_confirm: "确认领取 ¥{amount}，转入 {destination}",
   face_releasing: "正在提交…",
   face_expired: "核验已过期，请重新拍照。",
+  face_review: "请法院工作人员人工核对",
+  face_review_keep: "人工核对时，刚才的照片将加密保存，供法院工作人员与留存照片比对；核对完毕或保存期满即删除。",
+  face_review_pending: "已提交人工核对，请保持本页打开，核对完成后将在此显示结果。",
+  face_review_refused: "人工核对未通过，请联系承办法官。",
+  face_review_expired: "人工核对已超时，请重新拍照或联系法院。",
+  face_review_granted: "人工核对通过：是您本人。请在 5 分钟内确认领取。",
+  "err_identity/review-refused": "目前无法提交人工核对，请重新拍照或联系法院。",
   "err_identity/claim-locked": "核验失败次数过多，本次领取已锁定，承办法官已收到通知，请联系法院。",
   "err_identity/no-reference-photo": "法院尚未留存您的照片，请联系承办法官。",
   "err_identity/photo-refused": "照片无法使用，请重新拍照。",
@@ -46,6 +53,16 @@ Object.assign(WORDS.en, {
   face_confirm: "Collect ¥{amount} into {destination}",
   face_releasing: "Sending…",
   face_expired: "The check has expired; take another photo.",
+  face_review: "Ask a court officer to check",
+  face_review_keep: "For a check by a person, the photo you just took is kept encrypted for a " +
+    "court officer to compare with the court's photo, and deleted once decided or when its " +
+    "retention ends.",
+  face_review_pending: "Sent for a check by a person; keep this page open, the result appears here.",
+  face_review_refused: "The check by a person did not confirm you; contact the case officer.",
+  face_review_expired: "The check by a person timed out; take another photo or contact the court.",
+  face_review_granted: "Checked by a person: it is you. Confirm within 5 minutes.",
+  "err_identity/review-refused": "A check by a person cannot be asked now; take another photo " +
+    "or contact the court.",
   "err_identity/claim-locked": "Too many failed checks: this claim is locked and the case " +
     "officer has been told; please contact the court.",
   "err_identity/no-reference-photo": "The court holds no photo of you yet; contact the case " +
@@ -67,6 +84,9 @@ Object.assign(WORDS.en, {
   let stream = null;
   let grant = null;
   let result = null; // the last answer, so a language switch can show it again
+  let lastPhoto = null; // kept only until the result is shown, for a check by a person
+  let review = null; // the state of a check by a person, while the page follows it
+  const REVIEW_POLL_MS = 10000;
 
   function show(step) {
     ["face-consent", "face-capture", "face-result"].forEach((id) => { $(id).hidden = id !== step; });
@@ -140,6 +160,7 @@ Object.assign(WORDS.en, {
   }
 
   async function send(photo) {
+    lastPhoto = photo;
     $("face-busy").hidden = false;
     $("face-shoot").disabled = true;
     const answer = await fetchJson("/claims/face-check", {
@@ -157,11 +178,26 @@ Object.assign(WORDS.en, {
     const outcome = $("face-outcome");
     const retry = $("face-retry");
     const confirm = $("face-confirm");
+    const canReview = Boolean(lastPhoto) && Boolean(result.check) &&
+      result.check.outcome !== "match" && !result.check.locked && !review;
+    $("face-review").hidden = !canReview;
+    $("face-review-note").hidden = !canReview;
     confirm.hidden = true;
     retry.hidden = false;
     outcome.className = "notice";
     outcome.dataset.outcome = "";
-    if (result.check) {
+    if (result.review) {
+      outcome.dataset.outcome = "review_" + result.review;
+      const shown = result.review === "approved" ? "pending" : result.review; // granted next poll
+      outcome.textContent = I18N.t("face_review_" + shown);
+      retry.hidden = result.review === "pending" || result.review === "granted";
+      if (result.review === "granted") {
+        confirm.textContent = I18N.t("face_confirm", {
+          amount: claim.amount.yuan, destination: claim.destination
+        });
+        confirm.hidden = false;
+      }
+    } else if (result.check) {
       const check = result.check;
       outcome.dataset.outcome = check.outcome;
       if (check.outcome === "match") {
@@ -188,9 +224,51 @@ Object.assign(WORDS.en, {
     }
   }
 
+  async function askReview() {
+    $("face-review").disabled = true;
+    const answer = await fetchJson("/claims/face-review", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ code, photo: lastPhoto })
+    });
+    $("face-review").disabled = false;
+    lastPhoto = null; // the court holds it now, for the review only
+    if (!answer.ok) {
+      showResult(answer);
+      return;
+    }
+    review = "pending";
+    showResult({ review });
+    window.setTimeout(followReview, REVIEW_POLL_MS);
+  }
+
+  async function followReview() {
+    const answer = await fetchJson("/claims/face-review/status", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ code })
+    });
+    if (!answer.ok) {
+      review = null;
+      showResult(answer);
+      return;
+    }
+    review = answer.body.state;
+    if (review === "granted") {
+      showResult({ review, grant: answer.body.grant });
+    } else {
+      showResult({ review });
+      if (review === "pending" || review === "approved") {
+        window.setTimeout(followReview, REVIEW_POLL_MS);
+      }
+    }
+  }
+
   function showResult(answer) {
     result = answer;
-    grant = answer.check && answer.check.outcome === "match" ? answer.check.grant : null;
+    if (!answer.review) lastPhoto = answer.check && answer.check.outcome !== "match" ? lastPhoto : null;
+    grant = answer.check && answer.check.outcome === "match" ? answer.check.grant :
+      (answer.review === "granted" ? answer.grant : null);
     if (grant) stopCamera();
     show("face-result");
     render();
@@ -231,7 +309,10 @@ Object.assign(WORDS.en, {
     $("face-agree").addEventListener("click", startCamera);
     $("face-shoot").addEventListener("click", shoot);
     $("face-upload").addEventListener("change", upload);
-    $("face-retry").addEventListener("click", () => { result = null; startCamera(); });
+    $("face-retry").addEventListener("click", () => {
+      result = null; review = null; lastPhoto = null; startCamera();
+    });
+    $("face-review").addEventListener("click", askReview);
     $("face-confirm").addEventListener("click", release);
   });
   I18N.onChange(render);
