@@ -130,9 +130,12 @@ class FaceReviews:
         """A court's reviews waiting for a decision, oldest first."""
         return [r for r in self._store.open_reviews() if r.court == court and r.state == PENDING]
 
-    def photos(self, review_id: str, *, actor: str) -> tuple[Review, bytes, bytes]:
-        """Both photos for the reviewer: the selfie and the reference. Each look is recorded."""
+    def photos(self, review_id: str, *, subject: str, actor: str) -> tuple[Review, bytes, bytes]:
+        """Both photos for a reviewer (never the payout's proposer): the selfie and the
+        reference. Each look is recorded."""
         review = self._pending(review_id)
+        if subject == review.proposed_by:
+            raise SameReviewer("the person who proposed the payout cannot review its face check")
         if review.photo_key is None:
             raise ReviewRefused("the selfie of this review has been deleted")
         selfie = self._s3.get_object(Bucket=self._bucket, Key=review.photo_key)["Body"].read()
@@ -218,6 +221,8 @@ class FaceReviews:
         review = self._store.review(review_id)
         if review is None:
             raise ReviewNotFound("no such review")
-        if review.state != PENDING or review.expires_at <= self._clock.now():
+        if review.state != PENDING:
             raise ReviewRefused(f"the review is {review.state}, not waiting for a decision")
+        if review.expires_at <= self._clock.now():
+            raise ReviewRefused("the review's retention has run out; the selfie is being deleted")
         return review

@@ -111,15 +111,15 @@ def claim_face_check(call: Call) -> dict[str, Any]:
     return result.as_dict()
 
 
-def _claimed(call: Call, code: str) -> tuple[Any, Any]:
+def _claimed(call: Call, code: str, *, photo: bool = True) -> tuple[Any, Any]:
     """The payout a claim code opens, waiting for release, and the binding a grant takes from
-    it. A wrong code counts against the client; a valid one against itself."""
+    it. A wrong code counts against the client; a valid one sending a photo against itself."""
     from chalicelib.payouts import Binding
     from chalicelib.payouts.claims import client_key
     from chalicelib.payouts.face_grants import binding_of
 
     d = payout_sender().claim(code, client=client_key(client_address(call.request)))
-    if wiring.settings().rate_limits_on and d.claim_ref:
+    if photo and wiring.settings().rate_limits_on and d.claim_ref:
         wiring.rate_limiter().hit(Bucket.CLAIM_FACE_CHECK, d.claim_ref)
     if d.state.value != "approved":
         raise Conflict("this payout is not waiting for the face check")
@@ -176,12 +176,13 @@ def request_face_review(call: Call) -> Response:
     methods=["POST"],
     public=True,
     body=ClaimCode,
-    rate_limit=Bucket.FACE_CHECK,
+    rate_limit=Bucket.LOOKUP,
 )
 def face_review_status(call: Call) -> dict[str, Any]:
-    """How the creditor's review stands; once approved, the grant (issued now, once)."""
+    """How the creditor's review stands; once approved, the grant (issued now, once). The page
+    asks every 10 seconds, so this counts as a lookup, not as a face check."""
     request: ClaimCode = call.body
-    _, binding = _claimed(call, request.code)
+    _, binding = _claimed(call, request.code, photo=False)
     collected = face_reviews().collect(binding)
     if collected.result is None:
         return {"state": collected.state, "grant": None}
@@ -218,7 +219,9 @@ def face_review_queue(call: Call) -> dict[str, Any]:
 @route(blueprint, "/identity/face-reviews/{review_id}", roles=REVIEWERS)
 def face_review_photos(call: Call, review_id: str) -> dict[str, Any]:
     """Both photos for the reviewer, base64 (the look is recorded in the claim's trail)."""
-    review, selfie, reference = face_reviews().photos(review_id, actor=call.actor.actor)
+    review, selfie, reference = face_reviews().photos(
+        review_id, subject=call.actor.subject, actor=call.actor.actor
+    )
     return {
         **_review_view(review),
         "selfie": base64.b64encode(selfie).decode(),

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -159,7 +160,7 @@ def _approved_payout(
 ) -> tuple[Any, dict[str, Any]]:
     """A funded case with the creditor's reference photo and an approved payout of PAID."""
     case = open_case(serial=serial)
-    fund(case, FUNDED)
+    fund(case, FUNDED, transfer_id=f"collection:claim-face-{serial}")  # one moto per process
     creditor = next(p.party_id for p in case.parties if p.role.value == "creditor")
     _call(
         f"{api}/identity/reference-photos/{case.case_id}/{creditor}",
@@ -250,7 +251,9 @@ def test_a_refused_creditor_is_paid_after_a_human_review(
             assert page.evaluate("document.documentElement.scrollWidth") <= 375
 
             [review] = _call(
-                f"{api}/identity/face-reviews?court=粤0604", headers=reviewer, method="GET"
+                f"{api}/identity/face-reviews?court={urllib.parse.quote('粤0604')}",
+                headers=reviewer,
+                method="GET",
             )["reviews"]
             assert review["disbursement_id"] == proposed["disbursement_id"]
             _call(

@@ -13,7 +13,7 @@ import pytest
 
 from chalicelib import wiring
 from chalicelib.clock import FixedClock
-from tests.identity.test_face_api import JSON, Face, _check, _post
+from tests.identity.test_face_api import JSON, Face, _check, _post, tight  # noqa: F401
 from tests.payouts.conftest import World
 
 BUCKET = "courtfunds-test-reference-photos"
@@ -66,6 +66,10 @@ def test_an_approved_review_issues_a_grant_that_pays(
     same = _decide(api, token, review["review_id"], "clerk-1", approve=True)
     assert same.status_code == 403
     assert json.loads(same.body)["type"].endswith("identity/same-person")
+    hidden = api.get(
+        f"/identity/face-reviews/{review['review_id']}", headers=token("clerk", subject="clerk-1")
+    )
+    assert hidden.status_code == 403
     # another reviewer sees both photos, then approves
     shown = api.get(
         f"/identity/face-reviews/{review['review_id']}", headers=token("clerk", subject="clerk-2")
@@ -137,3 +141,14 @@ def test_a_review_needs_a_refused_check_and_a_valid_code(
 def test_only_reviewers_see_the_queue(api: Any, token: Any, role: str, claim: Any) -> None:
     answer = api.get("/identity/face-reviews?court=粤0604", headers=token(role))
     assert answer.status_code == 403
+
+
+def test_following_a_review_does_not_spend_the_codes_face_checks(
+    tight: None,  # noqa: F811 - two face checks per code per window
+    api: Any,
+    claim: dict[str, Any],
+    face: Face,
+) -> None:
+    assert _refused_then_review(api, claim, face).status_code == 202
+    for _ in range(4):  # the page asks every 10 seconds
+        assert _status(api, claim["code"])["state"] == "pending"
