@@ -205,6 +205,7 @@ class FaceChecks:
             state = "no_contact"
         else:
             case = case_number or binding.case_id
+            minutes = int(self._limits.failure_window.total_seconds() // 60)
             notification = Notification(
                 key=key,
                 kind="identity.claim_locked",
@@ -215,7 +216,7 @@ class FaceChecks:
                 subject=f"领取锁定 / claim locked: {case}",
                 body=(
                     f"{case}（{court}）发放 {claim}（{format_yuan(binding.amount_fen)}元）的"
-                    f"刷脸核验连续 {self._limits.max_failures} 次未通过，已于 "
+                    f"刷脸核验在 {minutes} 分钟内 {self._limits.max_failures} 次未通过，已于 "
                     f"{isoformat(locked_at)} 锁定。请核实后在锁定队列中解锁。"
                 ),
             )

@@ -134,6 +134,7 @@ def test_the_lock_tells_the_case_officers_once(checks: Any, notices: Recording) 
     assert "(2026)粤0604执1号" in notice.body
     assert BINDING.disbursement_id in notice.body
     assert "5000.00" in notice.body
+    assert "30 分钟内 5 次未通过" in notice.body
     [event] = _notice_events()
     assert event.details["state"] == "sent"
     assert event.details["recipients"] == ["13800000001", "officer@court.example"]
