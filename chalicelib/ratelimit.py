@@ -29,6 +29,8 @@ class Bucket(StrEnum):
 
     LOOKUP = "lookup"  # reading a case's standing by account number
     PAYMENT = "payment"  # starting or confirming a payment
+    FACE_CHECK = "face-check"  # the claim page's face check, per client address
+    CLAIM_FACE_CHECK = "claim-face-check"  # the claim page's face check, per claim code
 
 
 class TooManyRequests(ProblemError):

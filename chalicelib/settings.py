@@ -184,6 +184,14 @@ class Settings(BaseSettings):
     face_grant_ttl_seconds: int = Field(default=300, ge=30, le=900)
     face_max_failures: int = Field(default=5, ge=1, le=20)
     face_failure_window_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    # Who is told when a claim locks after failed face checks, per court ("*" for any court):
+    # the case officers' phone numbers or e-mail addresses, e.g. {"粤0604": ["13800000001"]}.
+    face_lock_contacts: dict[str, list[str]] = Field(default_factory=dict)
+    # The claim page's face checks per claim code per rate window (``rate_window_seconds``),
+    # whatever their outcome: a valid code cannot be used to flood the verifier.
+    face_checks_per_code_per_window: int = Field(default=6, ge=1, le=1000)
+    # How long a selfie sent to human review is kept at most, undecided (deleted on decision).
+    face_review_retention_hours: int = Field(default=24, ge=1, le=7 * 24)
 
     @model_validator(mode="after")
     def _real_face_check_in_the_local_stage(self) -> Settings:
@@ -260,9 +268,11 @@ class Settings(BaseSettings):
     # Abuse and bad input at the edge (the limits a hostile client meets)
     max_json_depth: int = Field(default=32, ge=4, le=256)
     max_token_age_hours: int = Field(default=24, ge=1, le=24 * 30)
-    # Anonymous calls per client per window: looking up a case, and starting a payment.
+    # Anonymous calls per client per window: looking up a case, starting a payment, and the claim
+    # page's face check.
     public_lookups_per_window: int = Field(default=30, ge=1, le=100_000)
     public_payments_per_window: int = Field(default=10, ge=1, le=100_000)
+    public_face_checks_per_window: int = Field(default=10, ge=1, le=100_000)
     rate_window_seconds: int = Field(default=60, ge=1, le=3600)
     rate_limits_on: bool = True
     # A payer may pay more than what remains (a surplus, refunded on application), but one

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from chalicelib.exports.service import ExportService
     from chalicelib.identity.face_interface import FaceVerifier
     from chalicelib.identity.face_records import FaceStore
+    from chalicelib.identity.face_reviews import FaceReviews
     from chalicelib.identity.face_service import FaceChecks
     from chalicelib.identity.reference_photo_store import ReferencePhotos
     from chalicelib.identity.tokens import TokenVerifier
@@ -224,11 +225,17 @@ def payout_rail() -> PayoutRail:
     return cached("payout_rail", build)
 
 
-def face_grants() -> FaceGrants | None:
+def face_grants() -> FaceGrants:
     """Face-verification grants for the creditor's own release (``chalicelib.payouts.release``
-    defines the interface). None until face verification is built into this stage: then a
-    creditor's claim cannot release money, and finance pays with a staff release."""
-    return cached("face_grants", lambda: None)
+    defines the interface; ``chalicelib.identity`` issues them through ``face_checks()``, which
+    is built, and its grant key read, on the first release)."""
+
+    def build() -> FaceGrants:
+        from chalicelib.payouts.face_grants import PayoutFaceGrants
+
+        return PayoutFaceGrants(face_checks)
+
+    return cached("face_grants", build)
 
 
 def disbursement_workflow() -> DisbursementWorkflow:
@@ -440,9 +447,36 @@ def face_checks() -> FaceChecks:
                 max_failures=the_settings.face_max_failures,
                 failure_window=timedelta(minutes=the_settings.face_failure_window_minutes),
             ),
+            notifier=notifier(),
+            lock_contacts=the_settings.face_lock_contacts,
         )
 
     return cached("face_checks", build)
+
+
+def face_reviews() -> FaceReviews:
+    """Human review of refused face checks: the selfie kept encrypted for a few hours, decided
+    by a reviewer who did not propose the payout."""
+
+    def build() -> FaceReviews:
+        from datetime import timedelta
+
+        from chalicelib.identity.face_reviews import FaceReviews
+        from chalicelib.identity.review_records import ReviewStore
+
+        the_settings = settings()
+        return FaceReviews(
+            store=ReviewStore(dynamodb(), the_settings.identity_table),
+            claims=face_store(),
+            s3=s3(),
+            bucket=the_settings.reference_photos_bucket,
+            photos=reference_photos(),
+            checks=face_checks(),
+            clock=clock(),
+            retention=timedelta(hours=the_settings.face_review_retention_hours),
+        )
+
+    return cached("face_reviews", build)
 
 
 def _collection_decisions() -> DecisionStore:
@@ -773,6 +807,8 @@ def rate_limiter() -> RateLimiter:
             limits={
                 Bucket.LOOKUP: config.public_lookups_per_window,
                 Bucket.PAYMENT: config.public_payments_per_window,
+                Bucket.FACE_CHECK: config.public_face_checks_per_window,
+                Bucket.CLAIM_FACE_CHECK: config.face_checks_per_code_per_window,
             },
             window_seconds=config.rate_window_seconds,
         )

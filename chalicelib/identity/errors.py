@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chalicelib.problems import (
+    Conflict,
     Forbidden,
     Locked,
     NotFound,
@@ -62,3 +63,20 @@ class GrantRefused(IdentityError, Forbidden):
 class CourtNotYours(IdentityError, Forbidden):
     slug = "identity/court-not-yours"
     title = "You do not act in this court"
+
+
+class ReviewNotFound(IdentityError, NotFound):
+    slug = "identity/review-not-found"
+    title = "No such face review"
+
+
+class ReviewRefused(IdentityError, Conflict):
+    """The review cannot take this step now: one is open already, it was decided or expired."""
+
+    slug = "identity/review-refused"
+    title = "The face review cannot do this now"
+
+
+class SameReviewer(IdentityError, Forbidden):
+    slug = "identity/same-person"
+    title = "The person who proposed the payout cannot review its face check"

@@ -8,6 +8,8 @@
                                                  locked or not, versioned     {locked_at}#{disb}
     CLAIM#{disbursement_id}     AT#{at}#{n}      one decision or unlock,
                                                  for the trail (全程留痕)
+    CLAIM#{disbursement_id}     AT#{at}#{n}#notice  the case officers told
+                                                 of the lock by decision n
     GRANT#{grant_id}            GRANT            a grant: issued, then used
 
 Only decisions are kept: outcome, scores, thresholds, checks run and model version. Items leave
@@ -60,7 +62,7 @@ class ClaimState:
 @dataclass(frozen=True)
 class ClaimEvent:
     at: datetime
-    kind: str  # "decision" or "unlock"
+    kind: str  # "decision", "unlock" or "lock_notice"
     actor: str
     details: dict[str, Any] = field(default_factory=dict)
 
@@ -199,21 +201,11 @@ class FaceStore:
             {
                 "Put": {
                     "TableName": self._table,
-                    "Item": {
-                        "pk": _s(f"CLAIM#{after.disbursement_id}"),
-                        "sk": _s(f"AT#{isoformat(event.at)}#{before.version + 1:06d}"),
-                        "doc": _s(
-                            json.dumps(
-                                {
-                                    "at": isoformat(event.at),
-                                    "kind": event.kind,
-                                    "actor": event.actor,
-                                    "details": event.details,
-                                },
-                                ensure_ascii=False,
-                            )
-                        ),
-                    },
+                    "Item": claim_event_item(
+                        after.disbursement_id,
+                        f"AT#{isoformat(event.at)}#{before.version + 1:06d}",
+                        event,
+                    ),
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             },
@@ -224,6 +216,33 @@ class FaceStore:
             self._db.transact_write_items(TransactItems=items)
         except self._db.exceptions.TransactionCanceledException as error:
             raise Contended(after.disbursement_id) from error
+
+    def begin_lock_notice(
+        self, disbursement_id: str, locked_at: datetime, version: int, event: ClaimEvent
+    ) -> bool:
+        """Record that the officers are being told of the lock at ``locked_at``; False if that
+        lock's notice was recorded already, so it is sent once."""
+        sk = _notice_key(locked_at, version)
+        try:
+            self._db.put_item(
+                TableName=self._table,
+                Item=claim_event_item(disbursement_id, sk, event),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def finish_lock_notice(
+        self, disbursement_id: str, locked_at: datetime, version: int, event: ClaimEvent
+    ) -> None:
+        """What became of the notice: sent (to whom), failed, or no one to tell."""
+        sk = _notice_key(locked_at, version)
+        self._db.put_item(
+            TableName=self._table,
+            Item=claim_event_item(disbursement_id, sk, event),
+            ConditionExpression="attribute_exists(pk)",
+        )
 
     # grants ---------------------------------------------------------------------------------
 
@@ -276,6 +295,30 @@ class FaceStore:
         except self._db.exceptions.TransactionCanceledException:
             return False
         return True
+
+
+def claim_event_item(disbursement_id: str, sk: str, event: ClaimEvent) -> dict[str, Any]:
+    """One entry of a claim's trail (a decision, unlock, notice or review step) as an item."""
+    return {
+        "pk": _s(f"CLAIM#{disbursement_id}"),
+        "sk": _s(sk),
+        "doc": _s(
+            json.dumps(
+                {
+                    "at": isoformat(event.at),
+                    "kind": event.kind,
+                    "actor": event.actor,
+                    "details": event.details,
+                },
+                ensure_ascii=False,
+            )
+        ),
+    }
+
+
+def _notice_key(locked_at: datetime, version: int) -> str:
+    # right after the decision that locked the claim (version ``version``) in the trail
+    return f"AT#{isoformat(locked_at)}#{version:06d}#notice"
 
 
 def _reference_doc(record: ReferenceRecord) -> str:

@@ -7,6 +7,7 @@ decision (outcome, scores, thresholds, checks run, model version).
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -19,13 +20,16 @@ from chalicelib.identity.face_records import ClaimEvent, ClaimState, Contended, 
 from chalicelib.identity.grants import Binding, GrantClaims, GrantSigner, check_binding
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping, Sequence
 
     from chalicelib.clock import Clock
     from chalicelib.identity.face_interface import FaceVerifier
     from chalicelib.identity.reference_photo_store import ReferencePhotos
+    from chalicelib.notifications.interface import Notifier
 
+log = logging.getLogger(__name__)
 RETRIES = 3
+ANY_COURT = "*"
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,8 @@ class FaceChecks:
         signer: GrantSigner,
         clock: Clock,
         limits: FaceCheckLimits,
+        notifier: Notifier,
+        lock_contacts: Mapping[str, Sequence[str]],
     ) -> None:
         self._store = store
         self._photos = photos
@@ -77,15 +83,20 @@ class FaceChecks:
         self._signer = signer
         self._clock = clock
         self._limits = limits
+        self._notifier = notifier
+        self._lock_contacts = lock_contacts
 
     def _recent(self, state: ClaimState, now: datetime) -> tuple[datetime, ...]:
         since = now - self._limits.failure_window
         return tuple(t for t in state.failures if t > since)
 
-    def check(self, binding: Binding, selfie: bytes, *, court: str) -> CheckResult:
+    def check(
+        self, binding: Binding, selfie: bytes, *, court: str, case_number: str = ""
+    ) -> CheckResult:
         """One attempt on a claim. A locked claim is refused before the photo is looked at.
         A clear face that is not the creditor's counts as a failure; a photo refused for its
-        quality does not (the person is told what to fix), but it is recorded."""
+        quality does not (the person is told what to fix), but it is recorded. The attempt
+        that locks the claim tells the case officers."""
         state = self._store.claim(binding.disbursement_id)
         if state.locked:
             raise ClaimLocked(
@@ -95,14 +106,37 @@ class FaceChecks:
             )
         reference = self._photos.photo(binding.case_id, binding.creditor_party_id)
         decision = self._verifier().compare(reference, selfie)
+        return self._decide(binding, decision, court=court, case_number=case_number)
+
+    def record_decision(
+        self, binding: Binding, decision: FaceDecision, *, court: str, actor: str
+    ) -> CheckResult:
+        """A decision made by a person (the human review) recorded as a comparison's would be:
+        a match issues the grant, and the decision names who decided in its checks."""
+        return self._decide(binding, decision, court=court, case_number="", actor=actor)
+
+    def _decide(
+        self,
+        binding: Binding,
+        decision: FaceDecision,
+        *,
+        court: str,
+        case_number: str,
+        actor: str = "creditor",
+    ) -> CheckResult:
         for _ in range(RETRIES):
             try:
-                return self._record(binding, decision, court=court)
+                result, after = self._record(binding, decision, court=court, actor=actor)
             except Contended:
                 continue
+            if after.locked and after.locked_at is not None:
+                self._tell_officers(binding, after, court=court, case_number=case_number)
+            return result
         raise IdentityError("the claim is busy with another attempt; try again")
 
-    def _record(self, binding: Binding, decision: FaceDecision, *, court: str) -> CheckResult:
+    def _record(
+        self, binding: Binding, decision: FaceDecision, *, court: str, actor: str
+    ) -> tuple[CheckResult, ClaimState]:
         now = self._clock.now()
         state = self._store.claim(binding.disbursement_id)
         if state.locked:
@@ -137,15 +171,66 @@ class FaceChecks:
         self._store.record(
             state,
             after,
-            ClaimEvent(at=now, kind="decision", actor="creditor", details=details),
+            ClaimEvent(at=now, kind="decision", actor=actor, details=details),
             grant=grant_item,
         )
-        return CheckResult(
+        result = CheckResult(
             decision=decision,
             attempts_left=max(0, self._limits.max_failures - len(failures)),
             locked=locked,
             grant=token,
             grant_expires_at=expires,
+        )
+        return result, replace(after, version=state.version + 1)
+
+    def _tell_officers(
+        self, binding: Binding, lock: ClaimState, *, court: str, case_number: str
+    ) -> None:
+        """Tell the court's case officers of a lock, once per lock: the notice is recorded in
+        the claim's trail before it is sent, and a second call for the same lock sends nothing.
+        A failed send is recorded too; the locked-claims queue shows the claim either way."""
+        from chalicelib.money import format_yuan
+        from chalicelib.notifications import Channel, Notification, Recipient
+
+        claim, locked_at = binding.disbursement_id, lock.locked_at or self._clock.now()
+        key = f"face-lock:{claim}:{lock.version}"
+        contacts = tuple(self._lock_contacts.get(court) or self._lock_contacts.get(ANY_COURT, ()))
+        details: dict[str, Any] = {"notification_key": key, "recipients": list(contacts)}
+        begun = ClaimEvent(at=locked_at, kind="lock_notice", actor="system",
+                           details={**details, "state": "sending"})  # fmt: skip
+        if not self._store.begin_lock_notice(claim, locked_at, lock.version, begun):
+            return
+        if not contacts:
+            log.warning("identity: no face lock contact for court %s", court)
+            state = "no_contact"
+        else:
+            case = case_number or binding.case_id
+            minutes = int(self._limits.failure_window.total_seconds() // 60)
+            notification = Notification(
+                key=key,
+                kind="identity.claim_locked",
+                case_id=binding.case_id,
+                recipients=tuple(
+                    Recipient(Channel.EMAIL if "@" in a else Channel.SMS, a) for a in contacts
+                ),
+                subject=f"领取锁定 / claim locked: {case}",
+                body=(
+                    f"{case}（{court}）发放 {claim}（{format_yuan(binding.amount_fen)}元）的"
+                    f"刷脸核验在 {minutes} 分钟内 {self._limits.max_failures} 次未通过，已于 "
+                    f"{isoformat(locked_at)} 锁定。请核实后在锁定队列中解锁。"
+                ),
+            )
+            try:
+                self._notifier.notify(notification)
+                state = "sent"
+            except Exception:  # the gateway failed: the record says so, the queue shows it
+                log.exception("identity: lock notice %s was not sent", key)
+                state = "failed"
+        self._store.finish_lock_notice(
+            claim,
+            locked_at,
+            lock.version,
+            replace(begun, at=self._clock.now(), details={**details, "state": state}),
         )
 
     def trail(self, disbursement_id: str) -> tuple[ClaimState, list[ClaimEvent]]:
@@ -171,22 +256,25 @@ class FaceChecks:
             raise ClaimLocked("the claim changed meanwhile; look again and retry") from error
         return after
 
-    def grant_use_item(self, token: str, binding: Binding, *, used_for: str) -> dict[str, Any]:
+    def grant_use(
+        self, token: str, binding: Binding, *, used_for: str, now: datetime | None = None
+    ) -> tuple[str, dict[str, Any]]:
         """For the release step: check the grant against the payout it is about to send, then
-        hand back the conditional update that uses it, to commit in the same transaction that
-        records the release. That transaction fails if the grant was used meanwhile."""
-        now = self._clock.now()
+        hand back its id and the conditional update that uses it, to commit in the same
+        transaction that records the release. That transaction fails if the grant was used
+        meanwhile."""
+        now = now or self._clock.now()
         claims = self._signer.read(token)
         check_binding(claims, binding, now=now)
         if self._store.grant_state(claims.grant_id) != "issued":
             raise GrantRefused("the grant has been used already")
-        return self._store.grant_use_item(claims.grant_id, now=now, used_for=used_for)
+        item = self._store.grant_use_item(claims.grant_id, now=now, used_for=used_for)
+        return claims.grant_id, item
 
     def redeem(self, token: str, binding: Binding, *, used_for: str) -> str:
         """Use a grant on its own; returns its id. Refused when replayed, expired or issued for
         another disbursement, case, creditor, amount or destination."""
-        claims = self._signer.read(token)
-        self.grant_use_item(token, binding, used_for=used_for)
-        if not self._store.use_grant(claims.grant_id, now=self._clock.now(), used_for=used_for):
+        grant_id, _ = self.grant_use(token, binding, used_for=used_for)
+        if not self._store.use_grant(grant_id, now=self._clock.now(), used_for=used_for):
             raise GrantRefused("the grant has been used already or has expired")
-        return claims.grant_id
+        return grant_id

@@ -1,9 +1,9 @@
 """Face-verification grants: the signed proof that a creditor passed the face check, bound to one
-payout (disbursement, case, creditor, amount, destination account), single use, short-lived.
+payout (disbursement and attempt, case, creditor, amount, destination), single use, short-lived.
 
 A grant travels to the phone and back as a token; the token alone never moves money. The payout
 step checks the token's signature and binding here, and marks the stored grant used in the same
-transaction that records the release (``FaceChecks.grant_use_item``), so it is used once.
+transaction that records the release (``FaceChecks.grant_use``), so it is used once.
 """
 
 from __future__ import annotations

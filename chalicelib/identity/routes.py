@@ -1,6 +1,6 @@
 """Face verification routes: the case officer enrols a creditor's reference photo, the creditor's
-phone sends a selfie for one payout and gets a grant on a match, staff see and unlock locked
-claims."""
+claim page sends a selfie for the payout its claim code opens and gets a grant on a match, staff
+see and unlock locked claims."""
 
 from __future__ import annotations
 
@@ -14,12 +14,18 @@ from pydantic import Field
 
 from chalicelib import wiring
 from chalicelib.bodies import Reason, RequestBody
-from chalicelib.http import Call, json_response, route
+from chalicelib.http import Call, client_address, json_response, route
 from chalicelib.identity import READERS, CourtNotYours, Principal, Role
 from chalicelib.identity.errors import PhotoRefused
-from chalicelib.money import PositiveFen
-from chalicelib.problems import NotFound
-from chalicelib.wiring import case_service, face_checks, reference_photos
+from chalicelib.problems import Conflict, NotFound
+from chalicelib.ratelimit import Bucket
+from chalicelib.wiring import (
+    case_service,
+    face_checks,
+    face_reviews,
+    payout_sender,
+    reference_photos,
+)
 
 blueprint = Blueprint(__name__)
 
@@ -36,14 +42,10 @@ def _json_photo_limit() -> int:
     return _photo_limit() * 4 // 3 + 4096
 
 
-class FaceCheckRequest(RequestBody):
-    """One face check for one payout: which payout, and the selfie (base64 JPEG or PNG)."""
+class ClaimFaceCheck(RequestBody):
+    """The creditor's claim code (as the claim page holds it) and the selfie, base64."""
 
-    disbursement_id: str = Field(pattern=_ID)
-    attempt: int = Field(default=1, ge=1, le=1000)
-    case_id: str = Field(pattern=_ID)
-    creditor_party_id: str = Field(pattern=_ID)
-    amount: PositiveFen
+    code: str = Field(pattern=r"^[A-Za-z0-9_-]{43}$")
     photo: str = Field(min_length=100)
 
 
@@ -90,35 +92,167 @@ def enrol_reference_photo(call: Call, case_id: str, party_id: str) -> Response:
 
 @route(
     blueprint,
-    "/identity/face-checks",
+    "/claims/face-check",
     methods=["POST"],
     public=True,
-    body=FaceCheckRequest,
+    body=ClaimFaceCheck,
     max_body_bytes=_json_photo_limit,
+    rate_limit=Bucket.FACE_CHECK,
 )
-def face_check(call: Call) -> dict[str, Any]:
-    """The creditor's selfie against the reference photo, for one payout; a match answers
-    with a grant bound to that payout (disbursement, case, creditor, amount, destination)."""
-    from chalicelib.identity.grants import Binding, destination_digest
+def claim_face_check(call: Call) -> dict[str, Any]:
+    """The creditor's selfie against the reference photo, for the payout the claim code opens;
+    a match answers with a grant bound to that payout, which ``POST /claims/release`` spends.
 
-    request: FaceCheckRequest = call.body
-    case, creditor = _creditor(request.case_id, request.creditor_party_id)
-    if creditor.receiving_account is None:
-        raise NotFound("the creditor has no confirmed receiving account")
+    The payout (disbursement, case, creditor, amount, destination) comes from the claim the code
+    opens, never from the request. A wrong code is counted against the client and refused
+    before anything of the claim is read or written; a valid code has its own limit per window,
+    whatever the outcome of its checks."""
+    request: ClaimFaceCheck = call.body
+    d, binding = _claimed(call, request.code)
+    selfie = _photo(request.photo)
+    result = face_checks().check(binding, selfie, court=d.court_code, case_number=d.case_number)
+    return result.as_dict()
+
+
+def _claimed(call: Call, code: str, *, photo: bool = True) -> tuple[Any, Any]:
+    """The payout a claim code opens, waiting for release, and the binding a grant takes from
+    it. A wrong code counts against the client; a valid one sending a photo against itself."""
+    from chalicelib.payouts import Binding
+    from chalicelib.payouts.claims import client_key
+    from chalicelib.payouts.face_grants import binding_of
+
+    d = payout_sender().claim(code, client=client_key(client_address(call.request)))
+    if photo and wiring.settings().rate_limits_on and d.claim_ref:
+        wiring.rate_limiter().hit(Bucket.CLAIM_FACE_CHECK, d.claim_ref)
+    if d.state.value != "approved":
+        raise Conflict("this payout is not waiting for the face check")
+    return d, binding_of(Binding.of(d))
+
+
+def _photo(text: str) -> bytes:
     try:
-        selfie = base64.b64decode(request.photo, validate=True)
+        return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as error:
         raise PhotoRefused("the photo is not base64", reason="not_an_image") from error
-    binding = Binding(
-        disbursement_id=request.disbursement_id,
-        attempt=request.attempt,
-        case_id=case.case_id,
-        creditor_party_id=creditor.party_id,
-        amount_fen=request.amount,
-        currency=case.currency,
-        destination=destination_digest(creditor.receiving_account.account_number),
+
+
+# -- human review of a refused face check ---------------------------------------------------
+
+REVIEWERS = (Role.CLERK, Role.APPROVER, Role.ADMIN)
+
+
+class ClaimCode(RequestBody):
+    code: str = Field(pattern=r"^[A-Za-z0-9_-]{43}$")
+
+
+class ReviewDecision(RequestBody):
+    approve: bool
+    reason: Reason
+
+
+@route(
+    blueprint,
+    "/claims/face-review",
+    methods=["POST"],
+    public=True,
+    body=ClaimFaceCheck,
+    max_body_bytes=_json_photo_limit,
+    rate_limit=Bucket.FACE_CHECK,
+)
+def request_face_review(call: Call) -> Response:
+    """A creditor refused by the face check asks a person to compare the photos; the selfie is
+    kept encrypted until the review is decided or its retention runs out."""
+    request: ClaimFaceCheck = call.body
+    d, binding = _claimed(call, request.code)
+    review = face_reviews().request(
+        binding, _photo(request.photo), court=d.court_code, case_number=d.case_number,
+        proposed_by=d.proposed_by,
+    )  # fmt: skip
+    return json_response(
+        {"state": review.state, "expires_at": review.expires_at.isoformat()}, status=202
     )
-    return face_checks().check(binding, selfie, court=case.court_code).as_dict()
+
+
+@route(
+    blueprint,
+    "/claims/face-review/status",
+    methods=["POST"],
+    public=True,
+    body=ClaimCode,
+    rate_limit=Bucket.LOOKUP,
+)
+def face_review_status(call: Call) -> dict[str, Any]:
+    """How the creditor's review stands; once approved, the grant (issued now, once). The page
+    asks every 10 seconds, so this counts as a lookup, not as a face check."""
+    request: ClaimCode = call.body
+    _, binding = _claimed(call, request.code, photo=False)
+    collected = face_reviews().collect(binding)
+    if collected.result is None:
+        return {"state": collected.state, "grant": None}
+    return {"state": collected.state, **collected.result.as_dict()}
+
+
+def _review_view(review: Any) -> dict[str, Any]:
+    return {
+        "review_id": review.review_id,
+        "disbursement_id": review.disbursement_id,
+        "case_id": review.binding.case_id,
+        "case_number": review.case_number,
+        "court": review.court,
+        "amount": review.binding.amount_fen,
+        "currency": review.binding.currency,
+        "requested_at": review.requested_at.isoformat(),
+        "expires_at": review.expires_at.isoformat(),
+        "state": review.state,
+        "decided_by": review.decided_by_actor,
+    }
+
+
+class ReviewQuery(RequestBody):
+    court: str = Field(min_length=2, max_length=20)
+
+
+@route(blueprint, "/identity/face-reviews", roles=REVIEWERS, query=ReviewQuery)
+def face_review_queue(call: Call) -> dict[str, Any]:
+    """The reviewers' queue: a court's reviews waiting for a decision."""
+    query: ReviewQuery = call.query
+    return {"reviews": [_review_view(r) for r in face_reviews().queue(query.court)]}
+
+
+@route(blueprint, "/identity/face-reviews/{review_id}", roles=REVIEWERS)
+def face_review_photos(call: Call, review_id: str) -> dict[str, Any]:
+    """Both photos for the reviewer, base64 (the look is recorded in the claim's trail)."""
+    review, selfie, reference = face_reviews().photos(
+        review_id, subject=call.actor.subject, actor=call.actor.actor
+    )
+    return {
+        **_review_view(review),
+        "selfie": base64.b64encode(selfie).decode(),
+        "reference": base64.b64encode(reference).decode(),
+    }
+
+
+@route(
+    blueprint,
+    "/identity/face-reviews/{review_id}/decision",
+    methods=["POST"],
+    roles=REVIEWERS,
+    body=ReviewDecision,
+)
+def decide_face_review(call: Call, review_id: str) -> dict[str, Any]:
+    """The reviewer decides; never the person who proposed the payout. The selfie is deleted."""
+    request: ReviewDecision = call.body
+    review = face_reviews().decide(
+        review_id, approve=request.approve, subject=call.actor.subject,
+        actor=call.actor.actor, reason=request.reason,
+    )  # fmt: skip
+    return _review_view(review)
+
+
+@blueprint.schedule(Rate(1, unit=Rate.HOURS))
+def purge_face_reviews(event: Any) -> dict[str, int]:
+    """Delete the selfies of reviews past their retention, undecided."""
+    return {"purged": face_reviews().purge()}
 
 
 def _concluded_at(case_id: str) -> datetime | None:

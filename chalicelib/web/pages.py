@@ -25,6 +25,7 @@ ASSETS = Path(__file__).resolve().parent / "assets"
 STATIC_TYPES = {
     "app.css": "text/css; charset=utf-8",
     "claim.js": "text/javascript; charset=utf-8",
+    "claim_face.js": "text/javascript; charset=utf-8",
     "i18n.js": "text/javascript; charset=utf-8",
     "pay.js": "text/javascript; charset=utf-8",
     "receipt.js": "text/javascript; charset=utf-8",

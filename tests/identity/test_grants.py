@@ -141,14 +141,14 @@ def test_a_grant_used_for_another_amount_stays_unused(checks: Any) -> None:
 def test_the_release_commits_the_grant_use_in_its_own_transaction(checks: Any) -> None:
     """Two releases racing with one grant: the second transaction fails on the grant."""
     result = _pass(checks)
-    first = checks.grant_use_item(result.grant, BINDING, used_for="release r-1")
-    second = checks.grant_use_item(result.grant, BINDING, used_for="release r-2")
+    _, first = checks.grant_use(result.grant, BINDING, used_for="release r-1")
+    _, second = checks.grant_use(result.grant, BINDING, used_for="release r-2")
     db = wiring.dynamodb()
     db.transact_write_items(TransactItems=[first])
     with pytest.raises(db.exceptions.TransactionCanceledException):
         db.transact_write_items(TransactItems=[second])
     with pytest.raises(GrantRefused, match="used"):
-        checks.grant_use_item(result.grant, BINDING, used_for="release r-3")
+        checks.grant_use(result.grant, BINDING, used_for="release r-3")
 
 
 def test_no_match_issues_no_grant(checks: Any) -> None:

@@ -90,10 +90,17 @@ Object.assign(WORDS.en, {
     $("load-error").hidden = true;
     claim = answer.body;
     render();
+    document.dispatchEvent(new CustomEvent("claim:loaded", { detail: { claim, code } }));
     if (!SETTLED.includes(claim.status) && ++polls < MAX_POLLS) {
       window.setTimeout(() => load(code), POLL_MS);
     }
   }
+
+  // The face step (claim_face.js) releases the payout and hands back the claim as it now is.
+  document.addEventListener("claim:released", (event) => {
+    claim = event.detail;
+    render();
+  });
 
   I18N.onChange(render);
   const code = takeCode();
