@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 
-from chalicelib.reconciliation.models import DayResult, ReconciliationItem
+from chalicelib.reconciliation.models import DayResult, FeeBooking, ReconciliationItem
 
 
-def day_csv(result: DayResult, items: list[ReconciliationItem]) -> str:
+def day_csv(result: DayResult, items: list[ReconciliationItem], fees: Iterable[FeeBooking]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(
@@ -80,7 +81,7 @@ def day_csv(result: DayResult, items: list[ReconciliationItem]) -> str:
                 item.detail,
             ]
         )
-    for fee in result.fees_booked:
+    for fee in fees:
         writer.writerow(
             [
                 f"fee:{fee.rail_transaction}",

@@ -33,6 +33,7 @@ from chalicelib.reconciliation.store import ReconciliationStore
 from chalicelib.workdays import CHINA_TIME
 
 RAIL_SLICE = timedelta(hours=1)
+FEE_BATCH = 25  # fees recorded per BatchWriteItem
 
 
 def day_window(day: date) -> tuple[datetime, datetime]:
@@ -81,9 +82,9 @@ class ReconciliationService:
         self._ledger.ensure_system_accounts(currency)
         matcher = Matcher(day, currency)
         totals = LedgerTotals()
-        fees: list[FeeBooking] = []
+        fees: list[FeeBooking] = []  # booked, not yet recorded: at most a batch
         fee_conflicts: list[ReconciliationItem] = []
-        rail_count = rail_gross = rail_fees = 0
+        rail_count = rail_gross = rail_fees = fees_booked = booked = 0
         rail: Iterator[Movement] = self._rail_day(start, end)
         ledger: Iterator[Movement] = ledger_movements(self._ledger, currency, start, end, totals)
         both = heapq.merge(rail, ledger, key=_when)
@@ -96,8 +97,16 @@ class ReconciliationService:
                 rail_gross += movement.amount
                 rail_fees += movement.fee
                 if movement.fee:
-                    fees.append(self._book_fee(day, movement, fee_conflicts))
+                    fee = self._book_fee(day, movement, fee_conflicts)
+                    fees_booked += 1
+                    booked += fee.amount
+                    fees.append(fee)
+                    if len(fees) == FEE_BATCH:
+                        self.store.add_fees(currency, day, fees)
+                        fees = []
             matcher.rail(movement)
+        if fees:
+            self.store.add_fees(currency, day, fees)
         outcome = matcher.finish()
         items = outcome.items + fee_conflicts
         for transfer_id, account_id, amount in totals.strays:
@@ -132,7 +141,6 @@ class ReconciliationService:
                 )
         self.store.add_items(items)
         stored = self.store.items(currency, day)
-        booked = sum(f.amount for f in fees)
         result = self._result(
             day,
             currency,
@@ -145,7 +153,7 @@ class ReconciliationService:
             ledger_rail_movement=totals.rail_movement - booked,
             ledger_case_movement=totals.case_movement - booked,
             matched=outcome.matched,
-            fees=tuple(fees),
+            fees=(fees_booked, booked),
             case_accounts=len(balances),
         )
         self.store.save_result(result, previous_runs=before.runs if before else 0)
@@ -225,7 +233,7 @@ class ReconciliationService:
         ledger_rail_movement: int,
         ledger_case_movement: int,
         matched: int,
-        fees: tuple[FeeBooking, ...],
+        fees: tuple[int, int],
         case_accounts: int,
     ) -> DayResult:
         still_open = [i for i in items if i.status is ItemStatus.OPEN]
@@ -245,7 +253,8 @@ class ReconciliationService:
             ledger_rail_movement=ledger_rail_movement,
             ledger_case_movement=ledger_case_movement,
             matched=matched,
-            fees_booked=fees,
+            fees_booked=fees[0],
+            fees_booked_fen=fees[1],
             case_accounts_checked=case_accounts,
             open_items=len(still_open),
             unexplained=unexplained,
@@ -330,7 +339,12 @@ class ReconciliationService:
     def export_csv(self, day: date, *, currency: str = "CNY") -> str:
         """The day's result and every difference, for auditors and spreadsheets."""
         result = self.store.require_result(currency, day)
-        return day_csv(result, sorted(self.store.items(currency, day), key=lambda i: i.item_id))
+        items = sorted(self.store.items(currency, day), key=lambda i: i.item_id)
+        return day_csv(result, items, self.store.fees(currency, day))
+
+    def fees(self, day: date, *, currency: str = "CNY") -> list[FeeBooking]:
+        """The fees the rail took that day, each booked as its own ledger transfer."""
+        return list(self.store.fees(currency, day))
 
 
 def _already(item: ReconciliationItem) -> ReconciliationItem:
