@@ -6,8 +6,9 @@ there is money the rail took in for the court, a credit money it let out. Each m
 keyed by the rail's reference the transfer carries (``rail_reference`` in its metadata, set by
 collection), or by its own id when it has none.
 
-The accounts' statements are read page by page and merged by time, and the transfers behind
-them fetched in batches, so a run holds a page and a batch, never the day.
+The accounts' entries (every shard of each) are read page by page and merged by time, and the
+transfers behind them fetched in batches, so a run holds a page per shard and a batch, never
+the day.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from datetime import datetime
 from itertools import islice
 
 from chalicelib.ledger import (
+    Entry,
     LedgerService,
     Side,
-    StatementLine,
     SystemAccount,
     Transfer,
     TransferCode,
 )
+from chalicelib.ledger.shard_reads import shard_states
 from chalicelib.ledger.shards import base_of
 from chalicelib.reconciliation.matching import LedgerMovement
 
@@ -52,18 +54,33 @@ class LedgerTotals:
     strays: list[tuple[str, str, int]] = field(default_factory=list)  # transfer, account, fen
 
 
-def _lines(
+def _entries(
     ledger: LedgerService, account_id: str, start: datetime, end: datetime
-) -> Iterator[StatementLine]:
+) -> Iterator[Entry]:
+    """An account's entries of the window, oldest first, a page at a time. A sharded account's
+    shards are each read page by page and merged by time; no running balance is computed
+    (the statement's is not needed here, and costs a read per shard and page)."""
+    shards = [state.account.id for state in shard_states(ledger.store, account_id)]
+    yield from heapq.merge(
+        *(_shard_entries(ledger, shard, start, end) for shard in shards),
+        key=lambda entry: (entry.at, entry.account_id, entry.seq),
+    )
+
+
+def _shard_entries(
+    ledger: LedgerService, account_id: str, start: datetime, end: datetime
+) -> Iterator[Entry]:
     cursor: str | None = None
     while True:
-        page = ledger.statement(account_id, start=start, end=end, limit=PAGE, cursor=cursor)
-        for line in page.lines:
+        entries, cursor = ledger.store.entries_between(
+            account_id, start, end, limit=PAGE, cursor=cursor
+        )
+        for entry in entries:
             # Fees are matched by the rail transaction they were booked from, whichever day
             # they were booked on; pending reservations are not money moved.
-            if line.code is not TransferCode.RAIL_FEE and (line.debit or line.credit):
-                yield line
-        cursor = page.next_cursor
+            moved = entry.delta.debits_posted or entry.delta.credits_posted
+            if entry.code is not TransferCode.RAIL_FEE and moved:
+                yield entry
         if cursor is None:
             return
 
@@ -75,7 +92,7 @@ def _transfer_times(
     transfer share its time, so a transfer seen on two accounts is caught among the lines of
     that instant alone."""
     streams = [
-        ((line.at, line.transfer_id) for line in _lines(ledger, system.of(currency), start, end))
+        ((e.at, e.transfer_id) for e in _entries(ledger, system.of(currency), start, end))
         for system in RAIL_FACING
     ]
     instant: datetime | None = None
