@@ -181,6 +181,9 @@ class DeadlineService:
         """The creditor was told of the money on the case: every arrival on the case until
         then has met its notice clock. How many clocks this met."""
         on = court_date(at)
+        # Kept by case and read by key: the index below may not show a clock started moments
+        # ago yet, and the daily run meets such a clock from this record.
+        self.store.creditor_told(case_id, on)
         met = 0
         for clock in self.store.clocks_of_case(LimitKind.NOTICE, case_id):
             if clock.met_on is None and clock.started_on <= on:
@@ -261,6 +264,9 @@ class DeadlineService:
             if clock.kind is LimitKind.CLAIM and self._claimed(clock):
                 counts["met"] += 1
                 continue
+            if clock.kind is LimitKind.NOTICE and self._creditor_told(clock):
+                counts["met"] += 1
+                continue
             limits = self._settings.limits_for(clock.court)
             reading = read_clock(clock, self._calendar, today=today, near_due=limits.near_due)
             if reading.state is ClockState.NEAR_DUE:
@@ -295,6 +301,13 @@ class DeadlineService:
         if item is None or item.status is not ClaimStatus.CLAIMED:
             return False
         self._claim_met(clock.subject, court_date(item.claimed_at or self._clock.now()))
+        return True
+
+    def _creditor_told(self, clock: ItemClock) -> bool:
+        told_on = self.store.creditor_told_on(clock.case_id) if clock.case_id else None
+        if told_on is None or told_on < clock.started_on:
+            return False
+        self._close(LimitKind.NOTICE, clock.subject, told_on)
         return True
 
     def _claim_met(self, reference: str, on: date) -> None:

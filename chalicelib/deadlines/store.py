@@ -6,6 +6,7 @@
                                              gsi2 CASECLOCKS#{case} / {kind}#{subject}
                                              (clocks of money that arrived on a case)
     CLOCK#{kind}#{subject}  ESCALATED#{day}  one escalation, at most one per item and day
+    CASE#{case}             TOLD             the last day the case's creditor was told
     PUBLISHED#{reference}   NOTICE           unclaimed money published (公示)
                                              gsi1 PUBLISHED#{status} / {since}#{reference}
 
@@ -17,6 +18,7 @@ escalate nothing twice.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 from chalicelib.deadlines.clocks import ItemClock, LimitKind
@@ -92,6 +94,30 @@ class DeadlineStore:
             item["gsi2sk"] = {"S": f"{clock.kind.value}#{clock.subject}"}
         return item
 
+    # -- the creditor told ---------------------------------------------------------------------
+
+    def creditor_told(self, case_id: str, on: date) -> None:
+        """Record that the case's creditor was told on ``on`` (a later day replaces an earlier
+        one, never the other way round)."""
+        self._put(
+            {
+                "pk": {"S": f"CASE#{case_id}"},
+                "sk": {"S": "TOLD"},
+                "told_on": {"S": on.isoformat()},
+            },
+            "attribute_not_exists(pk) OR told_on < :on",
+            {":on": {"S": on.isoformat()}},
+        )
+
+    def creditor_told_on(self, case_id: str) -> date | None:
+        answer = self._client.get_item(
+            TableName=self._table,
+            Key={"pk": {"S": f"CASE#{case_id}"}, "sk": {"S": "TOLD"}},
+            ConsistentRead=True,
+        )
+        item = answer.get("Item")
+        return date.fromisoformat(item["told_on"]["S"]) if item else None
+
     # -- escalations -------------------------------------------------------------------------
 
     def escalate_once(self, escalation: Escalation) -> bool:
@@ -148,11 +174,16 @@ class DeadlineStore:
 
     # -- plumbing ----------------------------------------------------------------------------
 
-    def _put(self, item: dict[str, Any], condition: str) -> bool:
+    def _put(
+        self, item: dict[str, Any], condition: str, values: dict[str, Any] | None = None
+    ) -> bool:
         from botocore.exceptions import ClientError
 
+        extra = {"ExpressionAttributeValues": values} if values else {}
         try:
-            self._client.put_item(TableName=self._table, Item=item, ConditionExpression=condition)
+            self._client.put_item(
+                TableName=self._table, Item=item, ConditionExpression=condition, **extra
+            )
         except ClientError as error:
             if error.response["Error"]["Code"] == CONDITION_FAILED:
                 return False

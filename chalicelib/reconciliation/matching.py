@@ -1,11 +1,17 @@
 """One-by-one matching of the rail's movements to the ledger's transfers, by the rail's
-reference. Pure: no I/O, so it is tested and measured on its own."""
+reference, as both sides stream past in time order. Pure: no I/O, so it is tested and measured
+on its own.
+
+A rail movement and its ledger transfer are booked moments apart, so a reference waits only
+until its other side arrives: once both sides agree (amount and currency) it is matched and
+forgotten. What a run holds is what has not matched yet, which on a sound day is a handful,
+whatever the size of the day; what is still waiting at the end is a difference.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from chalicelib.collection.rail import RailBalanceTransaction
 from chalicelib.reconciliation.models import DifferenceKind, ReconciliationItem
@@ -19,6 +25,26 @@ class LedgerMovement:
     reference: str
     amount: int
     currency: str
+    at: datetime
+
+
+@dataclass
+class _Waiting:
+    """A reference whose sides do not agree yet."""
+
+    rail_amount: int = 0
+    ledger_amount: int = 0
+    rail_ids: list[str] = field(default_factory=list)
+    transfer_ids: list[str] = field(default_factory=list)
+    rail_currencies: set[str] = field(default_factory=set)
+    ledger_currencies: set[str] = field(default_factory=set)
+
+    def agrees(self) -> bool:
+        return (
+            bool(self.rail_ids and self.transfer_ids)
+            and self.rail_amount == self.ledger_amount
+            and self.rail_currencies == self.ledger_currencies
+        )
 
 
 @dataclass
@@ -32,89 +58,109 @@ def item_id(kind: DifferenceKind, reference: str) -> str:
     return f"{kind.value}:{reference}"
 
 
-def match(
-    day: date,
-    currency: str,
-    rail: Iterable[RailBalanceTransaction],
-    ledger: Iterable[LedgerMovement],
-) -> MatchOutcome:
-    """Pair each rail movement's gross amount with the ledger movements under its reference.
+class Matcher:
+    """Pairs each rail movement's gross amount with the ledger movements under its reference.
     Fees are not matched here: each is booked as its own transfer, keyed by the rail's
-    transaction id, before matching."""
-    outcome = MatchOutcome()
-    by_reference: dict[str, list[LedgerMovement]] = {}
-    for movement in ledger:
-        by_reference.setdefault(movement.reference, []).append(movement)
-    rail_by_reference: dict[str, list[RailBalanceTransaction]] = {}
-    for transaction in rail:
-        rail_by_reference.setdefault(transaction.reference, []).append(transaction)
+    transaction id, before matching.
 
-    def add(
+    Rail movements in another currency are fed too: one that meets a ledger transfer under its
+    reference is a currency difference; one that meets none belongs to that currency's own run.
+    A second movement under a reference that already matched is compared on its own."""
+
+    def __init__(self, day: date, currency: str) -> None:
+        self._day = day
+        self._currency = currency
+        self._waiting: dict[str, _Waiting] = {}
+        self.matched = 0
+        self.most_waiting = 0  # the most references held at once (what the run's memory holds)
+
+    def rail(self, transaction: RailBalanceTransaction) -> None:
+        waiting = self._waiting.setdefault(transaction.reference, _Waiting())
+        waiting.rail_amount += transaction.amount
+        waiting.rail_ids.append(transaction.id)
+        waiting.rail_currencies.add(transaction.currency)
+        self._settle(transaction.reference, waiting)
+
+    def ledger(self, movement: LedgerMovement) -> None:
+        waiting = self._waiting.setdefault(movement.reference, _Waiting())
+        waiting.ledger_amount += movement.amount
+        waiting.transfer_ids.append(movement.transfer_id)
+        waiting.ledger_currencies.add(movement.currency)
+        self._settle(movement.reference, waiting)
+
+    def _settle(self, reference: str, waiting: _Waiting) -> None:
+        if waiting.agrees():
+            del self._waiting[reference]
+            self.matched += 1
+        else:
+            self.most_waiting = max(self.most_waiting, len(self._waiting))
+
+    def finish(self) -> MatchOutcome:
+        """The differences: every reference whose sides never agreed."""
+        outcome = MatchOutcome(matched=self.matched)
+        for reference, waiting in self._waiting.items():
+            found = self._difference(reference, waiting)
+            if found is not None:
+                outcome.items.append(found)
+        self._waiting = {}
+        return outcome
+
+    def _difference(self, reference: str, waiting: _Waiting) -> ReconciliationItem | None:
+        rail, ledger = waiting.rail_amount, waiting.ledger_amount
+        if not waiting.transfer_ids:
+            if self._currency not in waiting.rail_currencies:
+                return None  # another currency's movement: reconciled in its own run
+            return self._item(
+                DifferenceKind.MISSING_IN_LEDGER,
+                reference,
+                rail,
+                None,
+                f"the rail booked {rail} fen ({', '.join(waiting.rail_ids)}) "
+                "and the ledger has no transfer for it this day",
+            )
+        transfers = ", ".join(waiting.transfer_ids)
+        if not waiting.rail_ids:
+            return self._item(
+                DifferenceKind.MISSING_AT_RAIL,
+                reference,
+                None,
+                ledger,
+                f"the ledger moved {ledger} fen ({transfers}) and the rail booked nothing "
+                "for it this day",
+            )
+        if waiting.rail_currencies != waiting.ledger_currencies:
+            return self._item(
+                DifferenceKind.CURRENCY,
+                reference,
+                rail,
+                ledger,
+                f"the rail booked it in {', '.join(sorted(waiting.rail_currencies))}, the "
+                f"ledger in {', '.join(sorted(waiting.ledger_currencies))}",
+            )
+        return self._item(
+            DifferenceKind.AMOUNT,
+            reference,
+            rail,
+            ledger,
+            f"the rail booked {rail} fen, the ledger {transfers} {ledger} fen",
+        )
+
+    def _item(
+        self,
         kind: DifferenceKind,
         reference: str,
         rail_amount: int | None,
         ledger_amount: int | None,
         detail: str,
-    ) -> None:
-        outcome.items.append(
-            ReconciliationItem(
-                item_id=item_id(kind, reference),
-                day=day,
-                currency=currency,
-                kind=kind,
-                reference=reference,
-                rail_amount=rail_amount,
-                ledger_amount=ledger_amount,
-                difference=(rail_amount or 0) - (ledger_amount or 0),
-                detail=detail,
-            )
+    ) -> ReconciliationItem:
+        return ReconciliationItem(
+            item_id=item_id(kind, reference),
+            day=self._day,
+            currency=self._currency,
+            kind=kind,
+            reference=reference,
+            rail_amount=rail_amount,
+            ledger_amount=ledger_amount,
+            difference=(rail_amount or 0) - (ledger_amount or 0),
+            detail=detail,
         )
-
-    for reference, transactions in rail_by_reference.items():
-        rail_amount = sum(t.amount for t in transactions)
-        movements = by_reference.pop(reference, [])
-        if not movements:
-            add(
-                DifferenceKind.MISSING_IN_LEDGER,
-                reference,
-                rail_amount,
-                None,
-                f"the rail booked {rail_amount} fen ({', '.join(t.id for t in transactions)}) "
-                "and the ledger has no transfer for it this day",
-            )
-            continue
-        ledger_amount = sum(m.amount for m in movements)
-        rail_currencies = {t.currency for t in transactions}
-        ledger_currencies = {m.currency for m in movements}
-        if rail_currencies != ledger_currencies:
-            add(
-                DifferenceKind.CURRENCY,
-                reference,
-                rail_amount,
-                ledger_amount,
-                f"the rail booked it in {', '.join(sorted(rail_currencies))}, the ledger in "
-                f"{', '.join(sorted(ledger_currencies))}",
-            )
-        elif rail_amount != ledger_amount:
-            add(
-                DifferenceKind.AMOUNT,
-                reference,
-                rail_amount,
-                ledger_amount,
-                f"the rail booked {rail_amount} fen, the ledger "
-                f"{', '.join(m.transfer_id for m in movements)} {ledger_amount} fen",
-            )
-        else:
-            outcome.matched += 1
-    for reference, movements in by_reference.items():
-        ledger_amount = sum(m.amount for m in movements)
-        add(
-            DifferenceKind.MISSING_AT_RAIL,
-            reference,
-            None,
-            ledger_amount,
-            f"the ledger moved {ledger_amount} fen "
-            f"({', '.join(m.transfer_id for m in movements)}) and the rail booked nothing "
-            "for it this day",
-        )
-    return outcome

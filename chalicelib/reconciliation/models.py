@@ -82,7 +82,9 @@ class DayResult(BaseModel):
     ledger_rail_movement: int  # the same, by the ledger's clearing and in-transit accounts
     ledger_case_movement: int  # the same, by case accounts, unidentified funds and rail fees
     matched: int
-    fees_booked: tuple[FeeBooking, ...] = ()
+    # the fees booked this day (each a ledger transfer, listed by the store and the export)
+    fees_booked: int = 0
+    fees_booked_fen: int = 0
     case_accounts_checked: int
     open_items: int
     unexplained: int  # sum of the open differences, in absolute fen

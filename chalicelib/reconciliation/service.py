@@ -4,9 +4,8 @@ case accounts with unidentified funds; then finance resolves each difference and
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Callable
+import heapq
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, time, timedelta
 
 from chalicelib.clock import Clock
@@ -17,8 +16,9 @@ from chalicelib.ledger import (
     postings,
 )
 from chalicelib.reconciliation.errors import DayClosed, DayNotBalanced
-from chalicelib.reconciliation.ledger_side import read_ledger_day
-from chalicelib.reconciliation.matching import item_id, match
+from chalicelib.reconciliation.export import day_csv
+from chalicelib.reconciliation.ledger_side import LedgerTotals, ledger_movements
+from chalicelib.reconciliation.matching import LedgerMovement, Matcher, item_id
 from chalicelib.reconciliation.models import (
     DayResult,
     DayStatus,
@@ -30,6 +30,9 @@ from chalicelib.reconciliation.models import (
 from chalicelib.reconciliation.store import ReconciliationStore
 from chalicelib.workdays import CHINA_TIME
 
+RAIL_SLICE = timedelta(hours=1)
+FEE_BATCH = 25  # fees recorded per BatchWriteItem
+
 
 def day_window(day: date) -> tuple[datetime, datetime]:
     """The court's calendar day as an instant range (Beijing midnight to midnight)."""
@@ -39,6 +42,13 @@ def day_window(day: date) -> tuple[datetime, datetime]:
 
 def fee_transfer_id(rail: str, transaction_id: str) -> str:
     return f"railfee:{rail}:{transaction_id}"
+
+
+Movement = RailBalanceTransaction | LedgerMovement
+
+
+def _when(movement: Movement) -> datetime:
+    return movement.at if isinstance(movement, LedgerMovement) else movement.created_at
 
 
 class ReconciliationService:
@@ -59,27 +69,45 @@ class ReconciliationService:
     def run(self, day: date, *, currency: str = "CNY", by: str) -> DayResult:
         """Reconcile ``day``: book the rail's fees, match one by one, check the three totals
         and every case account the day touched. Running again is safe: fees are booked once
-        and a difference found again keeps its resolution."""
+        and a difference found again keeps its resolution.
+
+        Both sides stream past in time order (the rail an hour at a time, the ledger a page
+        and a batch at a time), so a run holds what has not matched yet, not the day."""
         before = self.store.result(currency, day)
         if before is not None and before.status is DayStatus.CLOSED:
             raise DayClosed(f"{day} ({currency}) is closed; its result is kept as it was")
         start, end = day_window(day)
-        everything = list(self._rail.balance_transactions(start, end))
-        ours = [t for t in everything if t.currency == currency]
         self._ledger.ensure_system_accounts(currency)
+        matcher = Matcher(day, currency)
+        totals = LedgerTotals()
+        fees: list[FeeBooking] = []  # booked, not yet recorded: at most a batch
         fee_conflicts: list[ReconciliationItem] = []
-        fees = self._book_fees(day, ours, fee_conflicts)
-        ledger_day = read_ledger_day(self._ledger, currency, start, end)
-        references = {m.reference for m in ledger_day.movements}
-        # A movement booked in another currency under one of our references is a currency
-        # difference; one with no such reference belongs to that currency's own run.
-        compared = ours + [
-            t for t in everything if t.currency != currency and t.reference in references
-        ]
-        outcome = match(day, currency, compared, ledger_day.movements)
+        rail_count = rail_gross = rail_fees = fees_booked = booked = 0
+        rail: Iterator[Movement] = self._rail_day(start, end)
+        ledger: Iterator[Movement] = ledger_movements(self._ledger, currency, start, end, totals)
+        both = heapq.merge(rail, ledger, key=_when)
+        for movement in both:
+            if isinstance(movement, LedgerMovement):
+                matcher.ledger(movement)
+                continue
+            if movement.currency == currency:
+                rail_count += 1
+                rail_gross += movement.amount
+                rail_fees += movement.fee
+                if movement.fee:
+                    fee = self._book_fee(day, movement, fee_conflicts)
+                    fees_booked += 1
+                    booked += fee.amount
+                    fees.append(fee)
+                    if len(fees) == FEE_BATCH:
+                        self.store.add_fees(currency, day, fees)
+                        fees = []
+            matcher.rail(movement)
+        if fees:
+            self.store.add_fees(currency, day, fees)
+        outcome = matcher.finish()
         items = outcome.items + fee_conflicts
-        fee_total = sum(t.fee for t in ours)
-        for transfer_id, account_id, amount in ledger_day.strays:
+        for transfer_id, account_id, amount in totals.strays:
             items.append(
                 ReconciliationItem(
                     item_id=item_id(DifferenceKind.UNEXPECTED_COUNTERPART, transfer_id),
@@ -93,7 +121,7 @@ class ReconciliationService:
                     "which is neither a case account nor unidentified funds",
                 )
             )
-        balances = self._ledger.balances(ledger_day.case_accounts)
+        balances = self._ledger.balances(totals.case_accounts)
         for account_id, balance in sorted(balances.items()):
             if balance.posted < 0 or balance.available < 0:
                 items.append(
@@ -117,69 +145,71 @@ class ReconciliationService:
             stored,
             runs=(before.runs if before else 0) + 1,
             by=by,
-            rail_transactions=len(ours),
-            rail_gross=sum(t.amount for t in ours),
-            rail_fees=fee_total,
-            ledger_rail_movement=ledger_day.rail_movement - sum(f.amount for f in fees),
-            ledger_case_movement=ledger_day.case_movement - sum(f.amount for f in fees),
+            rail_transactions=rail_count,
+            rail_gross=rail_gross,
+            rail_fees=rail_fees,
+            ledger_rail_movement=totals.rail_movement - booked,
+            ledger_case_movement=totals.case_movement - booked,
             matched=outcome.matched,
-            fees=tuple(fees),
+            fees=(fees_booked, booked),
             case_accounts=len(balances),
         )
         self.store.save_result(result, previous_runs=before.runs if before else 0)
         return result
 
-    def _book_fees(
+    def _rail_day(self, start: datetime, end: datetime) -> Iterator[RailBalanceTransaction]:
+        """The rail's day in time order. A rail lists newest first (Stripe does), so the day
+        is read an hour at a time and each hour put in order: a run holds an hour of the
+        rail, never the day."""
+        since = start
+        while since < end:
+            until = min(since + RAIL_SLICE, end)
+            hour = self._rail.balance_transactions(since, until)
+            yield from sorted(hour, key=lambda t: (t.created_at, t.id))
+            since = until
+
+    def _book_fee(
         self,
         day: date,
-        transactions: list[RailBalanceTransaction],
+        transaction: RailBalanceTransaction,
         conflicts: list[ReconciliationItem],
-    ) -> list[FeeBooking]:
-        """Each fee the rail took becomes its own transfer (rail fees <- clearing), keyed by
-        the rail's transaction id, so it is booked once however often the day is run (the
-        request is the same every time, so a re-run is the ledger's replay)."""
-        booked: list[FeeBooking] = []
-        for transaction in transactions:
-            if transaction.fee == 0:
-                continue
-            transfer_id = fee_transfer_id(self._rail.name, transaction.id)
-            try:
-                transfer = self._ledger.transfer(
-                    postings.rail_fee(
-                        id=transfer_id,
-                        rail_reference=transaction.id,
-                        rail_source=transaction.reference,
-                        amount=transaction.fee,
-                        currency=transaction.currency,
-                    )
-                )
-            except IdempotencyConflict:
-                # Booked before with another amount: the rail's figure is the truth, so the
-                # difference is shown for finance instead of booked twice.
-                transfer = self._ledger.get_transfer(transfer_id)
-                if transfer.amount != transaction.fee:
-                    conflicts.append(
-                        ReconciliationItem(
-                            item_id=item_id(DifferenceKind.AMOUNT, transaction.id),
-                            day=day,
-                            currency=transaction.currency,
-                            kind=DifferenceKind.AMOUNT,
-                            reference=transaction.id,
-                            rail_amount=-transaction.fee,
-                            ledger_amount=-transfer.amount,
-                            difference=transfer.amount - transaction.fee,
-                            detail=f"the rail took a fee of {transaction.fee} fen; the ledger "
-                            f"booked {transfer.amount} fen as {transfer_id}",
-                        )
-                    )
-            booked.append(
-                FeeBooking(
-                    rail_transaction=transaction.id,
-                    transfer_id=transfer.id,
-                    amount=transfer.amount,
+    ) -> FeeBooking:
+        """A fee the rail took becomes its own transfer (rail fees <- clearing), keyed by the
+        rail's transaction id, so it is booked once however often the day is run (the request
+        is the same every time, so a re-run is the ledger's replay)."""
+        transfer_id = fee_transfer_id(self._rail.name, transaction.id)
+        try:
+            transfer = self._ledger.transfer(
+                postings.rail_fee(
+                    id=transfer_id,
+                    rail_reference=transaction.id,
+                    rail_source=transaction.reference,
+                    amount=transaction.fee,
+                    currency=transaction.currency,
                 )
             )
-        return booked
+        except IdempotencyConflict:
+            # Booked before with another amount: the rail's figure is the truth, so the
+            # difference is shown for finance instead of booked twice.
+            transfer = self._ledger.get_transfer(transfer_id)
+            if transfer.amount != transaction.fee:
+                conflicts.append(
+                    ReconciliationItem(
+                        item_id=item_id(DifferenceKind.AMOUNT, transaction.id),
+                        day=day,
+                        currency=transaction.currency,
+                        kind=DifferenceKind.AMOUNT,
+                        reference=transaction.id,
+                        rail_amount=-transaction.fee,
+                        ledger_amount=-transfer.amount,
+                        difference=transfer.amount - transaction.fee,
+                        detail=f"the rail took a fee of {transaction.fee} fen; the ledger "
+                        f"booked {transfer.amount} fen as {transfer_id}",
+                    )
+                )
+        return FeeBooking(
+            rail_transaction=transaction.id, transfer_id=transfer.id, amount=transfer.amount
+        )
 
     def _result(
         self,
@@ -195,7 +225,7 @@ class ReconciliationService:
         ledger_rail_movement: int,
         ledger_case_movement: int,
         matched: int,
-        fees: tuple[FeeBooking, ...],
+        fees: tuple[int, int],
         case_accounts: int,
     ) -> DayResult:
         still_open = [i for i in items if i.status is ItemStatus.OPEN]
@@ -215,7 +245,8 @@ class ReconciliationService:
             ledger_rail_movement=ledger_rail_movement,
             ledger_case_movement=ledger_case_movement,
             matched=matched,
-            fees_booked=fees,
+            fees_booked=fees[0],
+            fees_booked_fen=fees[1],
             case_accounts_checked=case_accounts,
             open_items=len(still_open),
             unexplained=unexplained,
@@ -310,93 +341,11 @@ class ReconciliationService:
         items = sorted(
             (i for i in self.store.items(currency, day) if shown(i)), key=lambda i: i.item_id
         )
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(
-            [
-                "day",
-                "currency",
-                "status",
-                "rail transactions",
-                "rail gross fen",
-                "rail fees fen",
-                "rail net fen",
-                "ledger rail movement fen",
-                "ledger case movement fen",
-                "matched",
-                "open items",
-                "unexplained fen",
-                "closed by",
-                "closed at",
-            ]
-        )
-        writer.writerow(
-            [
-                result.day,
-                result.currency,
-                result.status.value,
-                result.rail_transactions,
-                result.rail_gross,
-                result.rail_fees,
-                result.rail_net,
-                result.ledger_rail_movement,
-                result.ledger_case_movement,
-                result.matched,
-                result.open_items,
-                result.unexplained,
-                result.closed_by or "",
-                result.closed_at.isoformat() if result.closed_at else "",
-            ]
-        )
-        writer.writerow([])
-        writer.writerow(
-            [
-                "item",
-                "kind",
-                "reference",
-                "rail fen",
-                "ledger fen",
-                "difference fen",
-                "status",
-                "resolved by",
-                "note",
-                "correction",
-                "detail",
-            ]
-        )
-        for item in items:
-            writer.writerow(
-                [
-                    item.item_id,
-                    item.kind.value,
-                    item.reference,
-                    "" if item.rail_amount is None else item.rail_amount,
-                    "" if item.ledger_amount is None else item.ledger_amount,
-                    item.difference,
-                    item.status.value,
-                    item.resolved_by or "",
-                    item.note or "",
-                    item.correction_transfer_id or "",
-                    item.detail,
-                ]
-            )
-        for fee in result.fees_booked:
-            writer.writerow(
-                [
-                    f"fee:{fee.rail_transaction}",
-                    "fee_booked",
-                    fee.rail_transaction,
-                    -fee.amount,
-                    -fee.amount,
-                    0,
-                    "booked",
-                    "",
-                    "",
-                    fee.transfer_id,
-                    "the rail's processing fee, booked as its own transfer",
-                ]
-            )
-        return out.getvalue()
+        return day_csv(result, items, self.store.fees(currency, day))
+
+    def fees(self, day: date, *, currency: str = "CNY") -> list[FeeBooking]:
+        """The fees the rail took that day, each booked as its own ledger transfer."""
+        return list(self.store.fees(currency, day))
 
 
 def _already(item: ReconciliationItem) -> ReconciliationItem:

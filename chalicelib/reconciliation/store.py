@@ -3,6 +3,10 @@
     pk                      sk          what                    index (pk / sk)
     RECON#{currency}#{day}  RESULT      the day's result        gsi1 RECONDAYS#{currency} / {day}
     RECON#{currency}#{day}  ITEM#{id}   one difference and how finance resolved it
+    RECON#{currency}#{day}  FEE#{txn}   a fee the rail took that day, booked as its transfer
+
+A day's fees are items of their own, not a list in the result: a busy day has a fee per
+charge, far more than one item may hold.
 
 A re-run writes the result again (guarded by its run count, and never once the day is
 closed); an item found again keeps its resolution, because an existing item is not rewritten.
@@ -10,6 +14,7 @@ closed); an item found again keeps its resolution, because an existing item is n
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -17,6 +22,7 @@ from chalicelib.reconciliation.errors import DayChanged, DayNotFound, ItemNotFou
 from chalicelib.reconciliation.models import (
     DayResult,
     DayStatus,
+    FeeBooking,
     ItemStatus,
     ReconciliationItem,
 )
@@ -147,6 +153,40 @@ class ReconciliationStore:
             ]
             if "LastEvaluatedKey" not in answer:
                 return found
+            args["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+    def add_fees(self, currency: str, day: date, fees: list[FeeBooking]) -> None:
+        """Record fees booked (up to 25; a re-run writes the same again)."""
+        request: dict[str, Any] = {
+            self._table: [
+                {
+                    "PutRequest": {
+                        "Item": {
+                            "pk": {"S": _pk(currency, day)},
+                            "sk": {"S": f"FEE#{fee.rail_transaction}"},
+                            "doc": {"S": fee.model_dump_json()},
+                        }
+                    }
+                }
+                for fee in fees
+            ]
+        }
+        while request:
+            request = self._client.batch_write_item(RequestItems=request).get("UnprocessedItems")
+
+    def fees(self, currency: str, day: date) -> Iterator[FeeBooking]:
+        args: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :fee)",
+            "ExpressionAttributeValues": {":pk": {"S": _pk(currency, day)}, ":fee": {"S": "FEE#"}},
+            "ConsistentRead": True,
+        }
+        while True:
+            answer = self._client.query(**args)
+            for found in answer["Items"]:
+                yield FeeBooking.model_validate_json(found["doc"]["S"])
+            if "LastEvaluatedKey" not in answer:
+                return
             args["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
     def item(self, currency: str, day: date, item_id: str) -> ReconciliationItem:

@@ -336,3 +336,29 @@ def test_a_claim_meets_the_claim_clock_and_starts_the_notice_clock_of_its_case(
     met = job.store.clock(LimitKind.CLAIM, "pi_3NabcdefGHIJ1234")
     assert met is not None
     assert met.met_on == date(2026, 9, 30)
+
+
+def test_the_daily_run_meets_a_notice_clock_the_creditor_was_told_about_by_then(
+    job: DeadlineService, told: Told
+) -> None:
+    # Told on 9 October before the clock of money that arrived on 29 September was seen (the
+    # case's index lags a write): the run reads the case's record and meets the clock.
+    assert job.creditor_notified("case-1", at=datetime(2026, 10, 9, 2, 0, tzinfo=UTC)) == 0
+    job.arrived(
+        case_id="case-1", court="粤0604", transfer_id="cash-9", amount=500, arrived_at=ARRIVED
+    )
+    report = job.run(date(2026, 10, 14))
+    assert (report.met, report.overdue, report.escalated) == (1, 0, 0)
+    clock = job.store.clock(LimitKind.NOTICE, "cash-9")
+    assert clock is not None
+    assert clock.met_on == date(2026, 10, 9)
+    assert told.sent == []
+    # Money that arrives after the creditor was told waits for the next telling.
+    job.arrived(
+        case_id="case-1",
+        court="粤0604",
+        transfer_id="cash-10",
+        amount=500,
+        arrived_at=datetime(2026, 10, 12, 2, 0, tzinfo=UTC),
+    )
+    assert job.run(date(2026, 10, 20)).escalated == 1

@@ -105,9 +105,11 @@ def test_the_rail_fee_is_booked_explicitly_once(
     next_morning(day_clock)
     first = reconciliation.run(DAY, by="finance-1")
     again = reconciliation.run(DAY, by="finance-1")
-    assert [f.amount for f in first.fees_booked] == [240]
-    assert first.fees_booked[0].transfer_id == f"railfee:stripe:{charged.id}"
-    fee = ledger.get_transfer(first.fees_booked[0].transfer_id)
+    assert (first.fees_booked, first.fees_booked_fen) == (1, 240)
+    (booked,) = reconciliation.fees(DAY)  # a re-run records the same fee, not a second one
+    assert (booked.rail_transaction, booked.amount) == (charged.id, 240)
+    assert booked.transfer_id == f"railfee:stripe:{charged.id}"
+    fee = ledger.get_transfer(booked.transfer_id)
     assert fee.code is TransferCode.RAIL_FEE
     assert ledger.balance(RAIL_FEES).posted == -240  # booked once, for both runs
     assert ledger.balance(CLEARING).posted == -(40_000 - 240)  # what the rail holds for us

@@ -114,7 +114,9 @@ def test_a_day_at_the_local_stand_in_reconciles_with_its_fee(
     items = store.items("CNY", day)
     ours = [i for i in items if reference in i.reference]
     assert ours == []  # matched one by one
-    assert [f.amount for f in result.fees_booked if f.rail_transaction == listed[0].id] == [240]
+    assert result.fees_booked_fen >= 240
+    fees_booked = [f.amount for f in service.fees(day) if f.rail_transaction == listed[0].id]
+    assert fees_booked == [240]
     fees = wiring.ledger_service().balance(SystemAccount.RAIL_FEES.of("CNY")).posted
     assert fees == -240
     if not items:  # the stand-in holds only this test's money
