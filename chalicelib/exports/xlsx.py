@@ -75,19 +75,30 @@ def _workbook(title: str) -> str:
     )
 
 
-def _cell(value: Any) -> str:
-    """One cell. Cells name no column (``r``): each follows the one before, as the format
-    allows, which keeps the row's text short and quick to make."""
+def column_letters(count: int) -> list[str]:
+    """A, B, ..., Z, AA, ...: the names of the first ``count`` columns."""
+    letters = []
+    for number in range(1, count + 1):
+        name, index = "", number
+        while index:
+            index, rest = divmod(index - 1, 26)
+            name = chr(65 + rest) + name
+        letters.append(name)
+    return letters
+
+
+def _cell(ref: str, value: Any) -> str:
+    """One cell at ``ref`` (like ``B7``): every cell names its place, as Excel writes them."""
     if type(value) is int:
-        return f"<c><v>{value}</v></c>"
+        return f'<c r="{ref}"><v>{value}</v></c>'
     if value is None:
-        # still written, so a reader that does not know the sheet's width (the size is not
-        # known until the end) sees every row as wide as its columns
-        return "<c/>"
+        # still written, so a reader that does not know the sheet's size (not known until the
+        # end, so not written) sees every row as wide as its columns
+        return f'<c r="{ref}"/>'
     text = str(value)
     space = ' xml:space="preserve"' if text != text.strip() else ""
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return f'<c t="inlineStr"><is><t{space}>{text}</t></is></c>'
+    return f'<c r="{ref}" t="inlineStr"><is><t{space}>{text}</t></is></c>'
 
 
 class XlsxRows:
@@ -106,6 +117,7 @@ class XlsxRows:
         self._sheet = self._zip.open("xl/worksheets/sheet1.xml", "w")
         self._sheet.write(f'{_HEAD}<worksheet xmlns="{_MAIN}"><sheetData>'.encode())
         self._columns = columns
+        self._letters = column_letters(len(columns))
         self._number = 0
         self._batch: list[str] = []
         self._row(columns)
@@ -117,10 +129,16 @@ class XlsxRows:
                 f"an XLSX sheet holds at most {MAX_ROWS:,} rows: export CSV or JSON Lines, "
                 "or a shorter period"
             )
-        cells = "".join([_cell(value) for value in values])
+        number = self._number
+        cells = "".join(
+            [
+                _cell(f"{letter}{number}", value)
+                for letter, value in zip(self._letters, values, strict=True)
+            ]
+        )
         if _NOT_XML.search(cells):
             raise ValueError(f"row {self._number} holds a character XML cannot carry")
-        self._batch.append(f'<row r="{self._number}">{cells}</row>')
+        self._batch.append(f'<row r="{number}">{cells}</row>')
         if len(self._batch) >= BATCH_ROWS:
             self._flush()
 

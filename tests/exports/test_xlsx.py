@@ -11,7 +11,7 @@ import pytest
 from openpyxl import load_workbook
 
 from chalicelib.exports import xlsx
-from chalicelib.exports.xlsx import XlsxRows, XlsxTooLarge
+from chalicelib.exports.xlsx import XlsxRows, XlsxTooLarge, column_letters
 
 COLUMNS = ["account_id", "code_name", "debit", "note", "empty"]
 
@@ -80,12 +80,21 @@ def test_the_file_is_a_zip_with_the_parts_excel_needs() -> None:
         "xl/worksheets/sheet1.xml",
     }
     assert "sharedStrings" not in sheet
-    assert '<row r="3"><c t="inlineStr"><is><t>SYS-CLEARING-CNY</t></is></c>' in sheet
+    assert '<row r="3"><c r="A3" t="inlineStr"><is><t>SYS-CLEARING-CNY</t></is></c>' in sheet
+    assert '<c r="C3"><v>123456789012</v></c>' in sheet
+    assert '<c r="E3"/></row>' in sheet
 
 
 def test_a_value_xml_cannot_carry_is_refused_not_altered() -> None:
     with pytest.raises(ValueError, match="row 2"):
         _write([{**ROWS[0], "code_name": "bell\x07"}])
+
+
+def test_column_letters_run_past_z() -> None:
+    letters = column_letters(703)
+    assert letters[:3] == ["A", "B", "C"]
+    assert letters[25:28] == ["Z", "AA", "AB"]
+    assert letters[701:] == ["ZZ", "AAA"]
 
 
 def test_more_rows_than_a_sheet_holds_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
