@@ -151,3 +151,16 @@ def test_the_continuation_lambda_carries_on_from_the_cursor_it_is_given(
 def test_a_malformed_hand_over_is_refused() -> None:
     with pytest.raises(ValueError, match="run_id"):
         DailyRun.model_validate({"run_id": "x", "started_at": "2026-11-28T18:00:00Z"})
+
+
+def test_a_deployed_stage_hands_over_to_the_continuation_lambda_it_names(
+    ledger: LedgerService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib import wiring
+    from chalicelib.settings import load
+
+    monkeypatch.setenv("LEDGER_CHECK_FUNCTION", "court-funds-prod-continue_ledger_check")
+    wiring.override(settings=load())
+    continuation = wiring.daily_ledger_check().continuation
+    assert isinstance(continuation, LambdaContinuation)
+    assert continuation.function_name == "court-funds-prod-continue_ledger_check"
