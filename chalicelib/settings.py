@@ -249,6 +249,9 @@ class Settings(BaseSettings):
     digest_kms_key_id: str | None = None  # a KMS key (ECC_NIST_P256, SIGN_VERIFY) or its alias
     digest_key_file: str | None = None  # the local stack's P-256 key; refused in other stages
     digest_retention_days: int = Field(default=3650, ge=1, le=36_500)
+    # the Lambda a daily ledger check goes on in when one invocation is not enough (deployed
+    # stages); unset, the whole check runs in one process (the local stack)
+    ledger_check_function: str | None = None
 
     # Exports: the bucket of export files, where jobs run, when a download link expires
     exports_bucket: str | None = Field(default=None, min_length=3, max_length=63)

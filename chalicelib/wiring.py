@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from chalicelib.approvals.chains import ChainBook
     from chalicelib.approvals.service import ApprovalService
     from chalicelib.audit.check import LedgerCheck
+    from chalicelib.audit.daily import DailyLedgerCheck
     from chalicelib.audit.publisher import DigestPublisher
     from chalicelib.cases.service import CaseService
     from chalicelib.collection.claims import ClaimDesk
@@ -751,6 +752,32 @@ def ledger_check() -> LedgerCheck:
         return LedgerCheck(ledger, LedgerListing(ledger.store), clock(), digests=digests)
 
     return cached("ledger_check", build)
+
+
+def daily_ledger_check() -> DailyLedgerCheck:
+    """The daily check and digest: in deployed stages a run too long for one invocation goes
+    on in the continuation Lambda, invoked asynchronously with the check's cursor."""
+
+    def build() -> DailyLedgerCheck:
+        from chalicelib.audit.daily import DailyLedgerCheck, LambdaContinuation
+
+        config = settings()
+        continuation = None
+        if config.ledger_check_function:
+            import boto3
+
+            continuation = LambdaContinuation(boto3.client("lambda"), config.ledger_check_function)
+        publish = None
+        if digests_configured():
+
+            def publish() -> int:
+                return digest_publisher().publish().digest.number
+
+        return DailyLedgerCheck(
+            ledger_check(), clock(), stage=config.stage, continuation=continuation, publish=publish
+        )
+
+    return cached("daily_ledger_check", build)
 
 
 def export_service() -> ExportService:

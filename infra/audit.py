@@ -31,6 +31,11 @@ def export_function_name(stage: str) -> str:
     return f"court-funds-{stage}-run_export"
 
 
+def ledger_check_function_name(stage: str) -> str:
+    """The daily ledger check's continuation Lambda as Chalice names it."""
+    return f"court-funds-{stage}-continue_ledger_check"
+
+
 def create_exports_bucket(client: Any, name: str) -> None:
     existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
     if name not in existing:
@@ -68,6 +73,7 @@ def cloudformation_resources(stage: str) -> dict[str, Any]:
             "DigestBucket": {
                 "Type": "AWS::S3::Bucket",
                 "DeletionPolicy": "Retain",
+                "UpdateReplacePolicy": "Retain",
                 "Properties": {
                     "BucketName": digest_bucket_name(stage),
                     "ObjectLockEnabled": True,
@@ -116,6 +122,7 @@ def cloudformation_resources(stage: str) -> dict[str, Any]:
             "DigestSigningKey": {
                 "Type": "AWS::KMS::Key",
                 "DeletionPolicy": "Retain",
+                "UpdateReplacePolicy": "Retain",
                 "Properties": {
                     "Description": f"Signs the court funds ledger digests ({stage})",
                     "KeySpec": "ECC_NIST_P256",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
 
 from chalicelib.audit.models import LedgerBreak
 from chalicelib.clock import Clock
@@ -45,17 +44,11 @@ def metric_line(*, stage: str, breaks: int, accounts: int, clock: Clock) -> str:
     )
 
 
-def raise_alarm(breaks: Iterable[LedgerBreak], *, stage: str, accounts: int, clock: Clock) -> int:
-    """Log every break and the metric; return how many breaks there were."""
-    count = 0
-    for found in breaks:
-        count += 1
-        log.error(
-            "ledger break: account %s, entry %s, %s: %s",
-            found.account_id,
-            found.seq,
-            found.kind.value,
-            found.detail,
-        )
-    print(metric_line(stage=stage, breaks=count, accounts=accounts, clock=clock), flush=True)
-    return count
+def log_break(found: LedgerBreak) -> None:
+    log.error(
+        "ledger break: account %s, entry %s, %s: %s",
+        found.account_id,
+        found.seq,
+        found.kind.value,
+        found.detail,
+    )

@@ -3,8 +3,8 @@ public key, inclusion proofs for one account, and the daily check and digest."""
 
 from __future__ import annotations
 
-import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 from urllib.parse import unquote
 
 from chalice.app import Blueprint, Cron
@@ -15,8 +15,6 @@ from chalicelib.audit import DigestNotFound, InvalidAuditQuery
 from chalicelib.cases.scope import check_every_court
 from chalicelib.http import Call, route
 from chalicelib.identity import CourtNotYours, Role
-
-log = logging.getLogger(__name__)
 
 blueprint = Blueprint(__name__)
 
@@ -90,23 +88,32 @@ def inclusion_proof(call: Call, number: str, account_id: str) -> Any:
     return {"proof": proof, "public_key": publisher.public_key_pem()}
 
 
+def _time_left(context: Any) -> Callable[[], float]:
+    """Seconds the invocation has left (unbounded where no Lambda context tells)."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return lambda: float("inf")
+    return lambda: remaining() / 1000
+
+
+def _outcome(result: Any) -> dict[str, Any]:
+    return cast(dict[str, Any], result.model_dump(mode="json"))
+
+
 # 18:00 UTC is 02:00 in China, when courts post little.
 @blueprint.schedule(Cron(0, 18, "*", "*", "?", "*"))
-def daily_ledger_check(event: Any) -> dict[str, int]:
+def daily_ledger_check(event: Any) -> dict[str, Any]:
     """Check the whole ledger against the latest digest; a break is logged and raises the
     ``LedgerBreaks`` alarm. Only a clean ledger gets a new digest, so a tampering found today
-    is never anchored as the truth tomorrow."""
-    from chalicelib.audit.alarm import raise_alarm
+    is never anchored as the truth tomorrow. A ledger too large for one invocation goes on in
+    ``continue_ledger_check``."""
+    return _outcome(wiring.daily_ledger_check().start(_time_left(event.context)))
 
-    breaks = []
-    accounts = 0
-    for page in wiring.ledger_check().run():
-        breaks.extend(page.breaks)
-        accounts += page.accounts_checked
-    raise_alarm(breaks, stage=wiring.settings().stage, accounts=accounts, clock=wiring.clock())
-    published = 0
-    if not breaks and wiring.digests_configured():
-        published = wiring.digest_publisher().publish().digest.number
-    elif breaks:
-        log.error("no digest published: the ledger check found %d breaks", len(breaks))
-    return {"breaks": len(breaks), "accounts": accounts, "digest": published}
+
+@blueprint.lambda_function(name="continue_ledger_check")
+def continue_ledger_check(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The next slice of a daily run, from the cursor the slice before handed over."""
+    from chalicelib.audit.daily import DailyRun
+
+    run = DailyRun.model_validate(event["daily_run"])
+    return _outcome(wiring.daily_ledger_check().resume(run, _time_left(context)))

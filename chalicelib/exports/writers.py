@@ -1,5 +1,5 @@
-"""Writing rows as CSV (UTF-8 with a byte order mark), XLSX or JSON Lines, to a byte stream,
-one row at a time: none of them holds the rows in memory."""
+"""Writing rows as CSV (UTF-8 with a byte order mark), XLSX (``xlsx.py``) or JSON Lines, to a
+byte stream, one row at a time: none of them holds the rows in memory."""
 
 from __future__ import annotations
 
@@ -52,30 +52,11 @@ class JsonLinesRows:
         self._stream.flush()
 
 
-class XlsxRows:
-    """openpyxl in write-only mode: each row goes to a temporary file as it is appended, and
-    saving zips that file into the stream."""
-
-    def __init__(self, stream: BinaryIO, columns: list[str], *, title: str) -> None:
-        from openpyxl import Workbook
-
-        self._stream = stream
-        self._book = Workbook(write_only=True)
-        self._sheet = self._book.create_sheet(title=title[:31])
-        self._columns = columns
-        self._sheet.append(columns)
-
-    def write(self, row: dict[str, Any]) -> None:
-        # ids and hashes stay text, so Excel never turns a 16-digit account number into 4.4E+15
-        self._sheet.append([row[c] for c in self._columns])
-
-    def close(self) -> None:
-        self._book.save(self._stream)
-
-
 def row_writer(fmt: ExportFormat, stream: BinaryIO, columns: list[str], *, title: str) -> RowWriter:
     if fmt == ExportFormat.CSV:
         return CsvRows(stream, columns)
     if fmt == ExportFormat.JSONL:
         return JsonLinesRows(stream, columns)
+    from chalicelib.exports.xlsx import XlsxRows
+
     return XlsxRows(stream, columns, title=title)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from chalicelib.audit import AuditBreakKind
-from chalicelib.audit.alarm import BREAKS_METRIC, raise_alarm
 from chalicelib.audit.check import LedgerCheck
 from chalicelib.audit.models import CheckPage
 from chalicelib.clock import FixedClock
@@ -112,15 +110,3 @@ def test_a_court_check_covers_only_that_courts_accounts(
     assert [(b.account_id, b.seq, b.kind) for b in theirs] == [
         (CASE_OTHER_COURT, 2, AuditBreakKind.MISSING)
     ]
-
-
-def test_alarm_logs_each_break_and_the_metric(
-    history: LedgerService, check: LedgerCheck, capsys: Any
-) -> None:
-    delete_newest_entry_and_roll_back(history, CASE_A)
-    breaks = [b for p in check.run() for b in p.breaks]
-    count = raise_alarm(breaks, stage="test", accounts=8, clock=check.clock)
-    assert count == len(breaks) >= 2
-    metric = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert metric[BREAKS_METRIC] == count
-    assert metric["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"] == BREAKS_METRIC

@@ -58,7 +58,7 @@ def test_the_local_key_file_is_refused_outside_the_local_stack(
 
 
 def test_every_stage_names_its_exports_bucket_and_deployed_stages_the_export_lambda() -> None:
-    from infra.audit import export_function_name, exports_bucket_name
+    from infra.audit import export_function_name, exports_bucket_name, ledger_check_function_name
 
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
     resources = cloudformation_resources("prod")["Resources"]
@@ -74,6 +74,9 @@ def test_every_stage_names_its_exports_bucket_and_deployed_stages_the_export_lam
         assert by_sid["AuditExports"]["Resource"] == [
             f"arn:aws:s3:::{exports_bucket_name(stage)}/*"
         ]
-        assert by_sid["RunExports"]["Resource"] == [
-            f"arn:aws:lambda:*:*:function:{export_function_name(stage)}"
+        assert by_sid["InvokeBackgroundWork"]["Resource"] == [
+            f"arn:aws:lambda:*:*:function:{export_function_name(stage)}",
+            f"arn:aws:lambda:*:*:function:{ledger_check_function_name(stage)}",
         ]
+        if stage != "local":
+            assert env["LEDGER_CHECK_FUNCTION"] == ledger_check_function_name(stage)

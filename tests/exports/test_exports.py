@@ -154,6 +154,7 @@ def test_a_statement_of_an_unknown_account_is_not_found(exports: ExportService) 
 
 def test_a_large_file_streams_to_s3_in_parts_of_bounded_size(exports: ExportService) -> None:
     import hashlib
+    import os
 
     from chalicelib.exports.sink import MultipartSink
 
@@ -161,13 +162,19 @@ def test_a_large_file_streams_to_s3_in_parts_of_bounded_size(exports: ExportServ
     sink = MultipartSink(
         exports.s3, exports.bucket, "exports/parts/big.bin", content_type="x/y", part_bytes=part
     )
-    chunk = bytes(range(256)) * 4096  # 1 MiB
-    for _ in range(11):
-        sink.write(chunk)
-        assert len(sink._buffer) < part  # never more than one part held
+    # every byte different from its neighbours' parts, in chunks that straddle part boundaries,
+    # so a part sent from the reused buffer after it was refilled would show
+    written = b""
+    for size in (3_000_001, 4_000_003, 1, 4_500_000):
+        chunk = os.urandom(size)
+        written += chunk
+        assert sink.write(chunk) == size
+        assert len(sink._buffer) == part  # one part's buffer, allocated once
     sink.finish()
     stored = exports.s3.get_object(Bucket=exports.bucket, Key="exports/parts/big.bin")
-    assert stored["ContentLength"] == 11 * len(chunk)
+    assert stored["ContentLength"] == len(written)
     data = stored["Body"].read()
-    assert hashlib.sha256(data).hexdigest() == sink.sha256 == hashlib.sha256(chunk * 11).hexdigest()
+    assert data == written
+    assert hashlib.sha256(data).hexdigest() == sink.sha256
+    assert sink.size == len(written)
     assert len(sink._parts) == 3

@@ -153,3 +153,28 @@ def test_the_command_exits_nonzero_and_names_the_line(statement: Path) -> None:
     broken = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)  # noqa: S603
     assert broken.returncode == 1
     assert "line 3: missing" in broken.stdout
+
+
+def test_a_streamed_xlsx_verifies_and_a_cell_changed_in_a_spreadsheet_is_caught(
+    exports: ExportService, history: LedgerService, tmp_path: Path
+) -> None:
+    from openpyxl import load_workbook
+
+    job = exports.request(
+        ExportRequest(
+            kind=ExportKind.STATEMENT, format=ExportFormat.XLSX, account=CASE_A, **PERIOD
+        ),
+        requested_by="a-1",
+    )
+    folder = download(exports, job, tmp_path / "xlsx")
+    assert check(folder) == []
+
+    # what an auditee with Excel would do: open it, change one amount, save it
+    book = load_workbook(folder / "statement.xlsx")
+    sheet = book.worksheets[0]
+    header = [cell.value for cell in sheet[1]]
+    sheet.cell(row=3, column=header.index("credit") + 1, value=19_001)
+    book.save(folder / "statement.xlsx")
+    findings = check(folder)
+    assert 3 in at(findings, "altered")
+    assert None in at(findings, "file")
