@@ -73,7 +73,13 @@ def reconciliation_day(call: Call, day: str) -> Any:
     return {"result": result, "items": items}
 
 
-@route(blueprint, "/reconciliation/days/{day}/export.csv", roles=READERS, query=DayQuery)
+@route(
+    blueprint,
+    "/reconciliation/days/{day}/export.csv",
+    roles=READERS,
+    query=DayQuery,
+    media_type="text/csv",
+)
 def reconciliation_export(call: Call, day: str) -> Response:
     query: DayQuery = call.query
     which = _day(day)
