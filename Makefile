@@ -9,7 +9,7 @@ MOTO_PORT ?= 5000
 STRIPE_PORT ?= 8420
 STAGE ?= prod
 
-.PHONY: run test lint format bench package system-deps clean
+.PHONY: run test lint format bench package system-deps clean simulate fuzz
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-face.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,25 @@ run: $(STAMP) system-deps
 test: $(STAMP) system-deps
 	env -u AWS_PROFILE AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 \
 	  $(PY) -m pytest $(PYTEST_ARGS)
+
+# The seeded simulation with faults, longer than in `make test`: SEEDS seeds of STEPS operations
+# each, the auditors' whole-ledger check after each run; SEED=n replays one seed.
+SEEDS ?= 500
+STEPS ?= 30
+simulate: $(STAMP)
+	env -u AWS_PROFILE AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 \
+	  STAGE=local CASES_TABLE=courtfunds-sim-cases PAYOUTS_TABLE=courtfunds-sim-payouts \
+	  LEDGER_TABLE=courtfunds-sim-ledger COLLECTION_TABLE=courtfunds-sim-collection \
+	  IDENTITY_TABLE=courtfunds-sim-identity APPROVALS_TABLE=courtfunds-sim-approvals \
+	  REFUNDS_TABLE=courtfunds-sim-refunds OVERSIGHT_TABLE=courtfunds-sim-oversight \
+	  REFERENCE_PHOTOS_BUCKET=courtfunds-sim-reference-photos \
+	  $(PY) -m tests.simulation --steps $(STEPS) $(if $(SEED),--seed $(SEED),--seeds $(SEEDS))
+
+# Schemathesis over every route with a larger budget than `make test` (FUZZ_EXAMPLES per route).
+FUZZ_EXAMPLES ?= 60
+fuzz: $(STAMP)
+	env -u AWS_PROFILE AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 \
+	  FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/test_api_contract_fuzz.py -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

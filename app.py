@@ -23,6 +23,7 @@ from chalicelib.logs import configure, log_context
 from chalicelib.monitoring.routes import blueprint as monitoring_routes
 from chalicelib.reconciliation.routes import blueprint as reconciliation_routes
 from chalicelib.refunds.routes import blueprint as refund_routes
+from chalicelib.web.api_docs import blueprint as api_docs
 from chalicelib.web.landing import blueprint as landing
 from chalicelib.web.pages import blueprint as web_pages
 from chalicelib.workdays.routes import blueprint as calendar_routes
@@ -48,3 +49,4 @@ app.register_blueprint(calendar_routes)
 app.register_blueprint(deadline_routes)
 app.register_blueprint(monitoring_routes)
 app.register_blueprint(landing)
+app.register_blueprint(api_docs)

@@ -67,6 +67,15 @@ class RouteSpec:
     roles: frozenset[Role]
     public: bool
     rate_limit: str | None = None  # the rate limit bucket counted per client, if any
+    # What the OpenAPI document (chalicelib/openapi.py) says of the route: its models, the
+    # status and media type of a successful answer, and the handler's docstring.
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    answer: type[BaseModel] | None = None
+    status: int = 200
+    media_type: str = "application/json"
+    raw_body: bool = False
+    summary: str = ""
 
 
 ROUTES: list[RouteSpec] = []
@@ -242,6 +251,8 @@ def route(
     raw_body: bool = False,
     max_body_bytes: Callable[[], int] | None = None,
     rate_limit: Bucket | None = None,
+    answer_model: type[BaseModel] | None = None,
+    media_type: str = "application/json",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a route on an app or blueprint with sign-in, parsing and error rendering.
 
@@ -252,6 +263,8 @@ def route(
     ``Response``.
     ``max_body_bytes`` raises the body limit for routes that take a photo (read from settings
     when a request comes, so the limit is the stage's).
+    ``answer_model`` (the model of a successful answer) and ``media_type`` (its media type, for
+    pages, CSV and PDF) only describe the route in the OpenAPI document; they change no answer.
     """
     allowed = frozenset(roles)
     if public == bool(allowed):
@@ -315,6 +328,13 @@ def route(
                     roles=allowed,
                     public=public,
                     rate_limit=rate_limit.value if rate_limit else None,
+                    body=body,
+                    query=query,
+                    answer=answer_model,
+                    status=status,
+                    media_type=media_type,
+                    raw_body=raw_body,
+                    summary=(handler.__doc__ or "").strip(),
                 )
             )
         owner.route(path, methods=method_list, content_types=["*/*"])(view)

@@ -132,7 +132,13 @@ def payment_status(call: Call, payment_id: str) -> dict[str, Any]:
     return payment_view(collection_service().refresh(payment_id))
 
 
-@route(blueprint, "/collection/payments/{payment_id}/receipt.pdf", public=True, query=ReceiptQuery)
+@route(
+    blueprint,
+    "/collection/payments/{payment_id}/receipt.pdf",
+    public=True,
+    query=ReceiptQuery,
+    media_type="application/pdf",
+)
 def receipt_pdf(call: Call, payment_id: str) -> Response:
     from chalicelib.collection.receipt_pdf import render_receipt  # reportlab: only when asked
 

@@ -69,7 +69,7 @@ def refund_due(call: Call) -> Any:
     return deadline_service().published(PublicationStatus.REFUND_DUE)
 
 
-@route(blueprint, "/public/unclaimed", public=True)
+@route(blueprint, "/public/unclaimed", public=True, media_type="text/html")
 def unclaimed_page(call: Call) -> Response:
     """不明款项公示: the published unclaimed payments."""
     published = deadline_service().published(PublicationStatus.PUBLISHED)

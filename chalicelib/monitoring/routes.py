@@ -64,7 +64,13 @@ def monitoring_overview(call: Call) -> Any:
     return _view(call)
 
 
-@route(blueprint, "/monitoring/courts.csv", roles=WATCHERS, query=MonitoringQuery)
+@route(
+    blueprint,
+    "/monitoring/courts.csv",
+    roles=WATCHERS,
+    query=MonitoringQuery,
+    media_type="text/csv",
+)
 def monitoring_csv(call: Call) -> Response:
     view = _view(call)
     return Response(
@@ -78,7 +84,7 @@ def monitoring_csv(call: Call) -> Response:
     )
 
 
-@route(blueprint, "/monitoring", roles=WATCHERS, query=MonitoringQuery)
+@route(blueprint, "/monitoring", roles=WATCHERS, query=MonitoringQuery, media_type="text/html")
 def monitoring_page(call: Call) -> Response:
     """The page for court leaders: the same figures, with charts, no script."""
     query: MonitoringQuery = call.query
@@ -96,7 +102,7 @@ def monitoring_page(call: Call) -> Response:
     )
 
 
-@route(blueprint, "/oversight.css", public=True)
+@route(blueprint, "/oversight.css", public=True, media_type="text/css")
 def oversight_css(call: Call) -> Response:
     return Response(
         body=_css(),

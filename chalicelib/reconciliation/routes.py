@@ -86,7 +86,13 @@ def reconciliation_day(call: Call, day: str) -> Any:
     return {"result": result, "items": [i for i in items if _seen(call.actor, i)]}
 
 
-@route(blueprint, "/reconciliation/days/{day}/export.csv", roles=READERS, query=DayQuery)
+@route(
+    blueprint,
+    "/reconciliation/days/{day}/export.csv",
+    roles=READERS,
+    query=DayQuery,
+    media_type="text/csv",
+)
 def reconciliation_export(call: Call, day: str) -> Response:
     query: DayQuery = call.query
     which = _day(day)

@@ -60,7 +60,7 @@ def _rows() -> str:
     return "\n".join(rows)
 
 
-@route(blueprint, "/", public=True)
+@route(blueprint, "/", public=True, media_type="text/html")
 def landing_page(call: Call) -> Response:
     """Where the pay page and the API's routes are."""
     return Response(

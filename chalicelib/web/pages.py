@@ -66,20 +66,20 @@ def _page(name: str, values: dict[str, str], setup: BrowserSetup | None = None) 
     )
 
 
-@route(blueprint, "/pay", public=True)
+@route(blueprint, "/pay", public=True, media_type="text/html")
 def start_page(call: Call) -> Response:
     """Type the case account number from the enforcement notice."""
     return _page("start.html", {})
 
 
-@route(blueprint, "/claim", public=True)
+@route(blueprint, "/claim", public=True, media_type="text/html")
 def claim_page(call: Call) -> Response:
     """The creditor's claim link (案款领取): the claim code travels in the URL fragment, never
     in the path or query, so it reaches no server log and no Referer."""
     return _page("claim.html", {})
 
 
-@route(blueprint, "/pay/{account_number}", public=True)
+@route(blueprint, "/pay/{account_number}", public=True, media_type="text/html")
 def pay_page(call: Call, account_number: str) -> Response:
     """The case's pay link: what is owed, paid and left, and the payment form."""
     setup = wiring.collection_service().browser_setup()
@@ -92,19 +92,19 @@ def pay_page(call: Call, account_number: str) -> Response:
     return _page("pay.html", values, setup)
 
 
-@route(blueprint, "/receipts/{payment_id}", public=True)
+@route(blueprint, "/receipts/{payment_id}", public=True, media_type="text/html")
 def receipt_page(call: Call, payment_id: str) -> Response:
     """The payment's status as it really is, and its receipt once paid."""
     return _page("receipt.html", {"payment_id": payment_id})
 
 
-@route(blueprint, "/favicon.ico", public=True)
+@route(blueprint, "/favicon.ico", public=True, media_type="image/svg+xml")
 def favicon(call: Call) -> Response:
     """Browsers ask for it on every page even when the page names its icon."""
     return _static("icon.svg")
 
 
-@route(blueprint, "/static/{name}", public=True)
+@route(blueprint, "/static/{name}", public=True, media_type="*/*")
 def static_file(call: Call, name: str) -> Response:
     return _static(name)
 

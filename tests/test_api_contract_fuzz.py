@@ -1,0 +1,150 @@
+"""Schemathesis against the app, from the OpenAPI document the app serves.
+
+Each operation is called with requests drawn from its own contract, signed in as a member of
+staff holding a role the route admits (public routes without a token): no answer may be a
+server error, every answer must match the document, and every error must be problem+json.
+
+The calls go through ``chalice.test.Client`` rather than Chalice's local HTTP server: the
+client runs the same route table, middleware and edge in this process, on the moto mock every
+other test uses, while the local server would rebind the app object's class for the whole test
+session and serve from another thread. Schemathesis sees the answers as HTTP answers (status,
+headers, body) through its ``Response`` type and runs its own checks on them.
+
+``FUZZ_EXAMPLES`` sets the examples per operation: a few in ``make test``, more in ``make fuzz``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.transport import Response
+from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
+
+from chalicelib import wiring
+from tests.collection.conftest import free_port
+from tests.conftest import write_secrets
+
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "3"))
+BASE = "http://courtfunds.test"
+# A creditor's own release needs face-verification grants, which this build does not wire yet
+# (chalicelib.wiring.face_grants): the route answers 503 payouts/face-check-unavailable, by
+# design, until it does. The README lists it.
+UNBUILT = {("POST", "/claims/release")}
+
+
+def send(api: Any, case: Any, headers: dict[str, str]) -> Response:
+    """One generated request through the Chalice test client, answered as schemathesis reads
+    an HTTP answer."""
+    kwargs = case.as_transport_kwargs(base_url=BASE, headers=headers)
+    kwargs.pop("timeout", None)
+    prepared = requests.Request(
+        method=kwargs["method"],
+        url=kwargs["url"],
+        headers=kwargs.get("headers"),
+        params=kwargs.get("params"),
+        json=kwargs.get("json"),
+        data=kwargs.get("data"),
+        cookies=kwargs.get("cookies"),
+    ).prepare()
+    target = urlsplit(prepared.url or "")
+    path = target.path + (f"?{target.query}" if target.query else "")
+    body = prepared.body
+    raw = body.encode() if isinstance(body, str) else (body or b"")
+    answer = api.request(prepared.method, path, headers=dict(prepared.headers), body=raw)
+    return Response(
+        status_code=answer.status_code,
+        headers={name: [str(value)] for name, value in answer.headers.items()},
+        content=answer.body if isinstance(answer.body, bytes) else str(answer.body).encode(),
+        request=prepared,
+        elapsed=0.0,
+        verify=False,
+    )
+
+
+def sign_in(case: Any, token: Any) -> dict[str, str]:
+    """A token for the first role the route admits; none for a public route."""
+    roles = case.operation.definition.raw.get("x-roles") or []
+    return {"Authorization": token(roles[0])["Authorization"]} if roles else {}
+
+
+@pytest.fixture
+def stage(aws: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every setting a deployed stage has: rail keys (the rail itself unreachable, as in an
+    outage), the export and digest buckets and the digest signing key."""
+    from chalicelib.settings import load
+    from infra.audit import create_digest_bucket, create_exports_bucket
+
+    secrets = {
+        "stripe-secret-key": "sk_test_contract",
+        "stripe-publishable-key": "pk_test_contract",
+        "stripe-webhook-secret": "whsec_contract",
+        "face-grant-key": "contract-test-grant-key-" * 2,
+    }
+    monkeypatch.setenv("SECRETS_DIR", str(write_secrets(tmp_path / "secrets", secrets)))
+    monkeypatch.setenv("NOTIFY_OUTBOX_DIR", str(tmp_path / "outbox"))
+    monkeypatch.setenv("STRIPE_API_BASE", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("STRIPE_FINANCIAL_ACCOUNT", "fa_contract")
+    monkeypatch.setenv("STRIPE_PAYOUT_ROUTING_NUMBER", "110000000")
+    create_exports_bucket(wiring.s3(), "courtfunds-contract-exports")
+    create_digest_bucket(wiring.s3(), "courtfunds-contract-digests", retention_days=1)
+    key = wiring.kms().create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")
+    monkeypatch.setenv("EXPORTS_BUCKET", "courtfunds-contract-exports")
+    monkeypatch.setenv("AUDIT_BUCKET", "courtfunds-contract-digests")
+    monkeypatch.setenv("DIGEST_KMS_KEY_ID", key["KeyMetadata"]["KeyId"])
+    wiring.override(settings=load())
+
+
+def test_every_answer_matches_the_contract(api: Any, token: Any, stage: None) -> None:
+    served = api.get("/openapi.json")
+    assert served.status_code == 200
+    schema = schemathesis.openapi.from_dict(json.loads(served.body))
+    failures: list[str] = []
+    operations = 0
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        operations += 1
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        def check(case: Any) -> None:
+            answer = send(api, case, sign_in(case, token))
+            where = f"{case.method} {case.formatted_path}"
+            if (case.method, case.path) not in UNBUILT:
+                assert answer.status_code < 500, (where, answer.content[:300])
+            if answer.status_code >= 400:
+                media = answer.headers.get("content-type", [""])[0]
+                assert media.startswith("application/problem+json"), (where, media)
+                assert json.loads(answer.content)["status"] == answer.status_code, where
+            # The token comes from this test, not from the document's scheme, so schemathesis
+            # cannot tell a valid one from a made-up one; tests/test_routes_roles.py proves
+            # that a missing or wrong token is refused on every staff route.
+            # Positive data the document allows can still be refused with 422: the models'
+            # own validators (court codes, case numbers, dates within range) say more than
+            # their JSON schema can, which the README lists as a limit of the document.
+            excluded = [ignored_auth, positive_data_acceptance]
+            if (case.method, case.path) in UNBUILT:
+                excluded.append(not_a_server_error)
+            case.validate_response(answer, excluded_checks=excluded)
+
+        try:
+            check()
+        except (Exception, BaseExceptionGroup) as error:  # every operation is tried; all shown
+            failures.append(f"{operation.method.upper()} {operation.path}: {error}"[:2000])
+    documented = json.loads(served.body)["paths"]
+    assert operations == sum(len(methods) for methods in documented.values())
+    assert not failures, "\n\n".join(failures)

@@ -1,0 +1,85 @@
+"""The OpenAPI document matches the code: every route, its models, its sign-in, as served."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from openapi_spec_validator import validate
+
+from app import app
+from chalicelib.http import ROUTES
+from chalicelib.web import openapi
+
+
+def test_the_document_is_valid_openapi_3_1() -> None:
+    document = openapi.document()
+    assert document["openapi"].startswith("3.1")
+    validate(document)
+
+
+def test_every_registered_route_is_documented_and_nothing_else() -> None:
+    paths = openapi.document()["paths"]
+    registered = {
+        (path, method.lower()) for path, methods in app.routes.items() for method in methods
+    }
+    documented = {(path, method) for path, methods in paths.items() for method in methods}
+    assert registered == documented
+    assert ("/openapi.json", "get") in documented
+
+
+def test_each_route_documents_its_sign_in_models_and_errors() -> None:
+    paths = openapi.document()["paths"]
+    for spec in ROUTES:
+        operation = paths[spec.path][spec.method.lower()]
+        where = f"{spec.method} {spec.path}"
+        if spec.public:
+            assert operation["security"] == [], where
+            assert "401" not in operation["responses"], where
+        else:
+            assert operation["security"] == [{"bearer": []}], where
+            assert set(operation["x-roles"]) == {role.value for role in spec.roles}, where
+            assert "401" in operation["responses"], where
+            assert "403" in operation["responses"], where
+        if spec.body is not None:
+            schema = operation["requestBody"]["content"]["application/json"]["schema"]
+            assert (
+                schema["$ref"].endswith(spec.body.__name__) or spec.body.__name__ in schema["$ref"]
+            )
+        if spec.query is not None:
+            names = {p["name"] for p in operation["parameters"] if p["in"] == "query"}
+            assert names == set(spec.query.model_fields), where
+        path_names = {p["name"] for p in operation["parameters"] if p["in"] == "path"}
+        assert path_names == set(re.findall(r"\{([^}]+)\}", spec.path)), where
+        assert str(spec.status) in operation["responses"], where
+        assert spec.media_type in operation["responses"][str(spec.status)]["content"], where
+        problem = operation["responses"]["422"]["content"]["application/problem+json"]
+        assert problem["schema"] == {"$ref": "#/components/schemas/Problem"}
+
+
+def test_every_problem_type_of_the_code_is_listed() -> None:
+    listed = openapi.document()["components"]["schemas"]["Problem"]["properties"]["type"]
+    for slug in ("validation-failed", "identity/not-signed-in", "identity/role-not-allowed"):
+        assert openapi.PROBLEM_BASE + slug in listed["examples"]
+
+
+def test_the_app_serves_the_generated_document(api: Any) -> None:
+    answer = api.get("/openapi.json")
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"].startswith("application/json")
+    assert json.loads(answer.body) == openapi.document()
+
+
+def test_the_readable_page_lists_every_route_without_scripts_or_outside_resources(
+    api: Any,
+) -> None:
+    answer = api.get("/api-docs")
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"].startswith("text/html")
+    page = answer.body.decode()
+    for spec in ROUTES:
+        assert f"{spec.method} {spec.path}".replace("&", "&amp;") in page
+    assert "<script" not in page.lower()
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
+    assert "script-src" not in answer.headers["Content-Security-Policy"]
