@@ -1,6 +1,6 @@
 """Face verification routes: the case officer enrols a creditor's reference photo, the creditor's
-claim page sends a selfie for the payout its claim code opens and gets a grant on a match, staff
-see and unlock locked claims."""
+claim page sends a selfie for the payout its claim code opens and gets a grant on a match (or
+asks a person to review a refusal), staff see and unlock locked claims and decide reviews."""
 
 from __future__ import annotations
 
@@ -30,7 +30,6 @@ from chalicelib.wiring import (
 blueprint = Blueprint(__name__)
 
 OFFICERS = (Role.CLERK, Role.ADMIN)
-_ID = r"^[A-Za-z0-9_-]{1,64}$"
 
 
 def _photo_limit() -> int:
