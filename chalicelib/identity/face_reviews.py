@@ -130,6 +130,14 @@ class FaceReviews:
         """A court's reviews waiting for a decision, oldest first."""
         return [r for r in self._store.open_reviews() if r.court == court and r.state == PENDING]
 
+    def court_of(self, review_id: str) -> str:
+        """The court a review belongs to, read before anything is shown or recorded, so staff
+        of another court see none of it."""
+        review = self._store.review(review_id)
+        if review is None:
+            raise ReviewNotFound("no such review")
+        return review.court
+
     def photos(self, review_id: str, *, subject: str, actor: str) -> tuple[Review, bytes, bytes]:
         """Both photos for a reviewer (never the payout's proposer): the selfie and the
         reference. Each look is recorded."""

@@ -16,7 +16,7 @@ from chalicelib import wiring
 from chalicelib.bodies import Reason, RequestBody
 from chalicelib.http import Call, client_address, json_response, route
 from chalicelib.identity import READERS, CourtNotYours, Principal, Role
-from chalicelib.identity.errors import PhotoRefused
+from chalicelib.identity.errors import PhotoRefused, ReviewNotFound
 from chalicelib.problems import Conflict, NotFound
 from chalicelib.ratelimit import Bucket
 from chalicelib.wiring import (
@@ -215,12 +215,16 @@ class ReviewQuery(RequestBody):
 def face_review_queue(call: Call) -> dict[str, Any]:
     """The reviewers' queue: a court's reviews waiting for a decision."""
     query: ReviewQuery = call.query
+    if not call.actor.sees(query.court):
+        raise CourtNotYours(f"you neither belong to nor oversee court {query.court}")
     return {"reviews": [_review_view(r) for r in face_reviews().queue(query.court)]}
 
 
 @route(blueprint, "/identity/face-reviews/{review_id}", roles=REVIEWERS)
 def face_review_photos(call: Call, review_id: str) -> dict[str, Any]:
-    """Both photos for the reviewer, base64 (the look is recorded in the claim's trail)."""
+    """Both photos for the reviewer, base64 (the look is recorded in the claim's trail). Only
+    staff who act in the review's court see them; a higher court overseeing it does not."""
+    _in_review_court(call.actor, review_id)
     review, selfie, reference = face_reviews().photos(
         review_id, subject=call.actor.subject, actor=call.actor.actor
     )
@@ -241,11 +245,18 @@ def face_review_photos(call: Call, review_id: str) -> dict[str, Any]:
 def decide_face_review(call: Call, review_id: str) -> dict[str, Any]:
     """The reviewer decides; never the person who proposed the payout. The selfie is deleted."""
     request: ReviewDecision = call.body
+    _in_review_court(call.actor, review_id)
     review = face_reviews().decide(
         review_id, approve=request.approve, subject=call.actor.subject,
         actor=call.actor.actor, reason=request.reason,
     )  # fmt: skip
     return _review_view(review)
+
+
+def _in_review_court(principal: Principal, review_id: str) -> None:
+    """Another court's review answers as no review at all; an overseer may not act on it."""
+    court = face_reviews().court_of(review_id)
+    principal.check_court(court, act=True, hidden_as=ReviewNotFound("no such review"))
 
 
 @blueprint.schedule(Rate(1, unit=Rate.HOURS))

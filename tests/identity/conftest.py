@@ -12,9 +12,9 @@ import pytest
 
 from tests.conftest import PROJECT_ROOT, write_secrets
 from tests.payouts.conftest import (
-    APPROVER,
     CLERK,
     World,
+    approve_all,
     world,  # noqa: F401 - the payouts' funded case, for claims
 )
 
@@ -89,6 +89,6 @@ def claim(
         {"creditor_party_id": world.creditor_id, "amount": 300_000, "note": "无争议部分"}
     )
     d = world.workflow.propose(world.case.case_id, body, by=CLERK)
-    world.workflow.approve(d.disbursement_id, by=APPROVER)
+    approve_all(world.workflow, d)
     [code] = world.claim_codes()
     return {"code": code, "disbursement_id": d.disbursement_id}

@@ -13,7 +13,7 @@ import pytest
 
 from chalicelib import wiring
 from chalicelib.payouts.bodies import ProposeDisbursement
-from tests.payouts.conftest import APPROVER, CLERK, World
+from tests.payouts.conftest import CLERK, World, approve_all
 
 Face = Callable[[str], bytes]
 JSON = {"Content-Type": "application/json"}
@@ -83,7 +83,7 @@ def test_a_grant_for_another_payout_releases_nothing(
         {"creditor_party_id": world.creditor_id, "amount": 100_000, "note": "第二笔"}
     )
     other = world.workflow.propose(world.case.case_id, body, by=CLERK)
-    world.workflow.approve(other.disbursement_id, by=APPROVER)
+    approve_all(world.workflow, other)
     other_code = world.claim_codes()[-1]
     refused = _post(api, "/claims/release", {"code": other_code, "grant": result["grant"]})
     assert refused.status_code == 403
@@ -111,7 +111,7 @@ def test_without_a_reference_photo_the_check_says_so(
         {"creditor_party_id": world.creditor_id, "amount": 100_000, "note": "无照片"}
     )
     d = world.workflow.propose(world.case.case_id, body, by=CLERK)
-    world.workflow.approve(d.disbursement_id, by=APPROVER)
+    approve_all(world.workflow, d)
     [code] = world.claim_codes()
     answer = _check(api, code, face("obama.jpg"))
     assert answer.status_code == 404

@@ -152,3 +152,37 @@ def test_following_a_review_does_not_spend_the_codes_face_checks(
     assert _refused_then_review(api, claim, face).status_code == 202
     for _ in range(4):  # the page asks every 10 seconds
         assert _status(api, claim["code"])["state"] == "pending"
+
+
+def test_another_courts_staff_see_no_review_and_an_overseer_cannot_act(
+    api: Any, token: Any, world: World, *, claim: dict[str, Any], face: Face, buckets: Any
+) -> None:
+    """A review belongs to its payout's court: staff of another court get 404 for it as for no
+    review, and nothing is recorded; a higher court overseeing it may neither look nor decide."""
+    assert _refused_then_review(api, claim, face).status_code == 202
+    [review] = _queue(api, token)
+    trail_before = api.get(f"/identity/claims/{claim['disbursement_id']}", headers=token("auditor"))
+    stranger = token("clerk", subject="clerk-elsewhere", courts=("粤0605",))
+    missing = api.get("/identity/face-reviews/no-such-review", headers=stranger)
+    for answer in (
+        api.get(f"/identity/face-reviews/{review['review_id']}", headers=stranger),
+        _post(
+            api,
+            f"/identity/face-reviews/{review['review_id']}/decision",
+            {"approve": True, "reason": "核对一致"},
+            headers={**stranger, **JSON},
+        ),
+    ):
+        assert answer.status_code == 404
+        assert json.loads(answer.body)["type"] == json.loads(missing.body)["type"]
+        assert "selfie" not in json.loads(answer.body)
+    queue = api.get("/identity/face-reviews?court=粤0604", headers=stranger)
+    assert queue.status_code == 403
+    overseer = token("clerk", subject="leader-1", courts=("粤06",), oversees=("粤06",))
+    looked = api.get(f"/identity/face-reviews/{review['review_id']}", headers=overseer)
+    assert looked.status_code == 403
+    assert json.loads(looked.body)["type"].endswith("identity/court-not-yours")
+    trail_after = api.get(f"/identity/claims/{claim['disbursement_id']}", headers=token("auditor"))
+    assert json.loads(trail_after.body)["trail"] == json.loads(trail_before.body)["trail"]
+    assert len(_review_objects(buckets)) == 1  # still waiting for its own court's reviewer
+    assert _queue(api, token)[0]["state"] == "pending"
