@@ -63,6 +63,10 @@ class ItemClock(BaseModel):
     provisional: bool = False
     met_on: date | None = None
     deferral: Deferral | None = None
+    # The item ended without being met (a disbursement cancelled or expired): no longer open,
+    # never escalated, not counted as met.
+    withdrawn_on: date | None = None
+    withdrawn_reason: str | None = None
 
 
 @dataclass(frozen=True)
