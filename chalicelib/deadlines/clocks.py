@@ -67,6 +67,10 @@ class ItemClock(BaseModel):
     amount: int | None = Field(default=None, ge=0)
     met_on: date | None = None
     deferral: Deferral | None = None
+    # The item ended without being met (a disbursement cancelled or expired): no longer open,
+    # never escalated, not counted as met.
+    withdrawn_on: date | None = None
+    withdrawn_reason: str | None = None
 
 
 @dataclass(frozen=True)

@@ -191,6 +191,16 @@ class DeadlineService:
                 met += 1
         return met
 
+    def withdraw(self, kind: LimitKind, subject: str, *, on: date, reason: str) -> ItemClock | None:
+        """The item ended without being met (a disbursement cancelled or expired): its clock
+        leaves the open clocks, so nothing escalates it, and it does not count as met."""
+        clock = self.store.clock(kind, subject)
+        if clock is None or clock.met_on is not None or clock.withdrawn_on is not None:
+            return clock
+        withdrawn = clock.model_copy(update={"withdrawn_on": on, "withdrawn_reason": reason})
+        self.store.save(withdrawn)
+        return withdrawn
+
     def defer(self, kind: LimitKind, subject: str, deferral: Deferral) -> ItemClock | None:
         """Record an approved deferral (延缓发放); the approval itself is the caller's."""
         clock = self.store.clock(kind, subject)

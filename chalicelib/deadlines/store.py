@@ -10,7 +10,8 @@
     PUBLISHED#{reference}   NOTICE           unclaimed money published (公示)
                                              gsi1 PUBLISHED#{status} / {since}#{reference}
 
-``state`` in the index is ``open`` or ``met``: the daily job reads the open clocks only. The
+``state`` in the index is ``open``, ``met`` or ``withdrawn``: the daily job reads the open
+clocks only. The
 escalation record is written only if absent, which is what makes a re-run of the daily job
 escalate nothing twice.
 """
@@ -81,7 +82,11 @@ class DeadlineStore:
             args["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
     def _clock_item(self, clock: ItemClock) -> dict[str, Any]:
-        state = "met" if clock.met_on is not None else "open"
+        state = "open"
+        if clock.met_on is not None:
+            state = "met"
+        elif clock.withdrawn_on is not None:
+            state = "withdrawn"
         item = {
             "pk": {"S": _clock_pk(clock.kind, clock.subject)},
             "sk": {"S": "CLOCK"},

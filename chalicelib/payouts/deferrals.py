@@ -144,6 +144,18 @@ class Deferrals:
             log.exception("payouts: the disbursement clock of %s was not deferred",
                           d.disbursement_id)  # fmt: skip
 
+    def withdraw_clock(self, d: Disbursement) -> None:
+        """The disbursement ended unpaid (cancelled or expired): its clock is withdrawn, so it
+        is neither escalated as overdue nor counted as paid in time."""
+        try:
+            self._deadlines.withdraw(
+                LimitKind.DISBURSEMENT, d.disbursement_id, on=court_date(self._clock.now()),
+                reason=d.state.value,
+            )  # fmt: skip
+        except Exception:
+            log.exception("payouts: the disbursement clock of %s was not withdrawn",
+                          d.disbursement_id)  # fmt: skip
+
     def stop_clock(self, d: Disbursement) -> None:
         """The creditor is paid: the clock is met on today's court date."""
         try:

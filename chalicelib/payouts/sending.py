@@ -330,5 +330,6 @@ class PayoutSender:
                               action="expired before release")  # fmt: skip
             self._workflow.save(d, expired)
             self._workflow.release_reservation(expired)
+            self._workflow.withdraw_clock(expired)
             return "expired"
         return None

@@ -349,12 +349,14 @@ class DisbursementWorkflow(Proposing, Asking, Deferrals):
         else:
             self.save(before, ended)
         self.release_reservation(ended)
+        self.withdraw_clock(ended)
         return ended
 
     def clear_ended(self, d: Disbursement) -> Disbursement:
         """The sweeper's half of ``_end``: release the reservation (a replay if done already)
         and take the disbursement off the work list."""
         self.release_reservation(d)
+        self.withdraw_clock(d)
         cleared = d.model_copy(update={"reservation_cleared": True, "version": d.version + 1})
         return self.save(d, cleared)
 

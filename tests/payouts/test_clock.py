@@ -83,3 +83,30 @@ def test_payment_stops_the_clock(world: World) -> None:
     assert clock.met_on == date(2026, 11, 5)
     reading = read_clock(clock, working_calendar(), today=date(2026, 12, 31), near_due=1)
     assert reading.state == ClockState.MET
+
+
+def open_subjects() -> list[str]:
+    return [c.subject for c in deadline_service().store.open_clocks()]
+
+
+def test_a_disbursement_cancelled_after_approval_withdraws_its_clock(world: World) -> None:
+    kept = approve_all(world.workflow, proposed(world))
+    d = approve_all(world.workflow, proposed(world))
+    world.workflow.cancel(d.disbursement_id, by=CLERK, reason="当事人已和解")
+    clock = clock_of(d)
+    assert (clock.withdrawn_on, clock.withdrawn_reason, clock.met_on) == (
+        MONDAY,
+        "cancelled",
+        None,
+    )
+    assert open_subjects() == [kept.disbursement_id]  # the daily job escalates open clocks only
+
+
+def test_an_expired_disbursement_withdraws_its_clock(world: World) -> None:
+    d = approve_all(world.workflow, proposed(world))
+    world.clock.advance(timedelta(days=56))
+    assert world.sender.sweep().expired == 1
+    clock = clock_of(d)
+    assert clock.withdrawn_reason == "expired"
+    assert clock.met_on is None
+    assert open_subjects() == []

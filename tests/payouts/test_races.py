@@ -1,6 +1,7 @@
 """Races over threads against a moto server that serves one call at a time (as DynamoDB makes
-each call atomic): two disbursements for the same balance, and two confirmations of one
-release. Each pair of threads stands for two Lambda instances with their own caches."""
+each call atomic): two disbursements for the same balance, two confirmations of one release,
+and twenty sends of one proposal under one Idempotency-Key. Each thread's services stand for a
+Lambda instance with its own clients and caches."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from chalicelib.approvals import ApprovalError, ApprovalService, ApprovalStore
+from chalicelib.approvals import ApprovalError, ApprovalService, ApprovalStore, ChainKind
 from chalicelib.approvals.chains import default_chains
 from chalicelib.cases import CaseService
 from chalicelib.cases.models import OpenCase
@@ -201,3 +202,32 @@ def test_two_confirmations_of_one_staff_release_send_once(
     assert len(refused) == 1
     assert rail.calls.count("send") == 1
     assert first.workflow.get(d.disbursement_id).state == S.SENT
+
+
+@pytest.mark.slow
+def test_twenty_threads_sending_one_proposal_make_one_disbursement(
+    moto_url: str, clock: FixedClock, tmp_path: Path, signer: Any
+) -> None:
+    rail = FakeRail()
+    instances = [Instance(moto_url, clock, rail, tmp_path) for _ in range(4)]
+    instances[0].ledger.ensure_system_accounts()
+    case = _funded_case(instances[0], 7020, 1_000_000)
+    creditor = next(p.party_id for p in case.parties if p.role.value == "creditor")
+    body = ProposeDisbursement(creditor_party_id=creditor, amount=300_000, note="无争议部分")
+    key = "5d1f0c3e-8b7a-4e6d-9c2b-1a0f9e8d7c6b"
+
+    def send(instance: Instance) -> Callable[[], object]:
+        return lambda: instance.workflow.propose(case.case_id, body, by=CLERK, idempotency_key=key)
+
+    done, refused = _race(*(send(instances[n % 4]) for n in range(20)))
+
+    assert refused == []
+    assert len(done) == 20
+    first = done[0]
+    assert all(d == first for d in done)  # the same answer, whoever wrote it
+    [stored] = instances[0].workflow.of_case(case.case_id)
+    assert stored == first
+    chain = instances[0].workflow.approvals.of_item(ChainKind.DISBURSEMENT, stored.disbursement_id)
+    assert chain is not None
+    assert chain.version == stored.version == 1
+    assert instances[0].ledger.balance(case.account_number).available == 1_000_000
