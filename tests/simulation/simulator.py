@@ -256,6 +256,7 @@ class Stage:
         self._mock.start()
         self._folder = tempfile.TemporaryDirectory()
         self.outbox = Path(self._folder.name) / "outbox"
+        self._outbox_before = os.environ.get("NOTIFY_OUTBOX_DIR")
         os.environ["NOTIFY_OUTBOX_DIR"] = str(self.outbox)
         wiring.reset()
         self.clock = FixedClock(START)
@@ -295,6 +296,10 @@ class Stage:
         wiring.reset()
         self._mock.stop()
         self._folder.cleanup()
+        if self._outbox_before is None:
+            os.environ.pop("NOTIFY_OUTBOX_DIR", None)
+        else:
+            os.environ["NOTIFY_OUTBOX_DIR"] = self._outbox_before
 
 
 _STAGE: Stage | None = None
@@ -305,6 +310,14 @@ def stage() -> Stage:
     if _STAGE is None:
         _STAGE = Stage()
     return _STAGE
+
+
+def close_stage() -> None:
+    """Stop the stage's moto mock, so tests that run later talk to their own mocks and servers."""
+    global _STAGE  # noqa: PLW0603
+    if _STAGE is not None:
+        _STAGE.close()
+        _STAGE = None
 
 
 @contextmanager

@@ -10,11 +10,18 @@ from collections.abc import Iterator
 import pytest
 
 from chalicelib.ledger.models import AccountState, Counters
-from tests.simulation.simulator import Outcome, plan, run, shrink
+from tests.simulation.simulator import Outcome, close_stage, plan, run, shrink
 
 SEEDS = 200
 OVERDRAWING_SEED = 14
 STEPS = 3  # short runs: moto copies a table for every transaction; make simulate runs longer
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_stage() -> Iterator[None]:
+    """The simulation's moto stage lives for this module only."""
+    yield
+    close_stage()
 
 
 @pytest.fixture(autouse=True)
