@@ -67,7 +67,7 @@ class RouteSpec:
     roles: frozenset[Role]
     public: bool
     rate_limit: str | None = None  # the rate limit bucket counted per client, if any
-    # What the OpenAPI document (chalicelib/openapi.py) says of the route: its models, the
+    # What the OpenAPI document (chalicelib/web/openapi.py) says of the route: its models, the
     # status and media type of a successful answer, and the handler's docstring.
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None

@@ -83,3 +83,35 @@ def test_the_readable_page_lists_every_route_without_scripts_or_outside_resource
     assert "<script" not in page.lower()
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
     assert "script-src" not in answer.headers["Content-Security-Policy"]
+
+
+def test_an_answer_with_a_model_validates_against_its_documented_schema(
+    api: Any, token: Any
+) -> None:
+    from jsonschema import Draft202012Validator
+
+    from chalicelib.wiring import ledger_service
+    from tests.ledger.conftest import CASE_A, collect
+
+    ledger = ledger_service()
+    ledger.ensure_system_accounts()
+    ledger.open_case_account(CASE_A, case_id="case-a")
+    collect(ledger, CASE_A, 12_345, "pay-contract-1")
+    document = openapi.document()
+    auditor = token("auditor")
+    for path, template in (
+        (f"/ledger/accounts/{CASE_A}/balance", "/ledger/accounts/{account_id}/balance"),
+        (f"/ledger/accounts/{CASE_A}/verify", "/ledger/accounts/{account_id}/verify"),
+        ("/ledger/transfers/pay-contract-1", "/ledger/transfers/{transfer_id}"),
+    ):
+        answer = api.get(path, headers=auditor)
+        assert answer.status_code == 200, (path, answer.body)
+        content = document["paths"][template]["get"]["responses"]["200"]["content"]
+        schema = content["application/json"]["schema"]
+        assert "$ref" in schema, template
+        validator = Draft202012Validator({**schema, "components": document["components"]})
+        errors = [e.message for e in validator.iter_errors(json.loads(answer.body))]
+        assert errors == [], (path, errors)
+        wrong = {**json.loads(answer.body)}
+        wrong.pop(next(iter(wrong)))
+        assert not validator.is_valid(wrong), f"{template}: the schema requires nothing"

@@ -15,6 +15,7 @@ from chalicelib.http import Call, json_response, route
 from chalicelib.identity import READERS, Principal, Role
 from chalicelib.ledger.errors import AccountNotFound, ProposalNotFound, TransferNotFound
 from chalicelib.ledger.models import (
+    AccountBalance,
     BalanceQuery,
     CorrectionProposal,
     PageQuery,
@@ -22,6 +23,7 @@ from chalicelib.ledger.models import (
     RejectCorrection,
     StatementQuery,
     Transfer,
+    VerifyReport,
 )
 from chalicelib.wiring import ledger_service
 
@@ -60,7 +62,13 @@ def _created(transfer: Transfer, location: str) -> Response:
     return json_response(transfer, status=201, headers={"Location": location})
 
 
-@route(blueprint, "/ledger/accounts/{account_id}/balance", roles=READERS, query=BalanceQuery)
+@route(
+    blueprint,
+    "/ledger/accounts/{account_id}/balance",
+    roles=READERS,
+    query=BalanceQuery,
+    answer_model=AccountBalance,
+)
 def account_balance(call: Call, account_id: str) -> Any:
     """The balance now, or as it stood at ``?at=`` (an ISO time with a zone)."""
     query: BalanceQuery = call.query
@@ -82,13 +90,15 @@ def account_statement(call: Call, account_id: str) -> Any:
     )
 
 
-@route(blueprint, "/ledger/accounts/{account_id}/verify", roles=VERIFIERS)
+@route(
+    blueprint, "/ledger/accounts/{account_id}/verify", roles=VERIFIERS, answer_model=VerifyReport
+)
 def verify_account(call: Call, account_id: str) -> Any:
     """Recompute the account's hash chain and balances and report the first break."""
     return ledger_service().verify(_scoped_account(call.actor, account_id))
 
 
-@route(blueprint, "/ledger/transfers/{transfer_id}", roles=READERS)
+@route(blueprint, "/ledger/transfers/{transfer_id}", roles=READERS, answer_model=Transfer)
 def get_transfer(call: Call, transfer_id: str) -> Any:
     transfer = ledger_service().get_transfer(unquote(transfer_id))
     hidden = TransferNotFound(f"no transfer {transfer.id}", transfer_id=transfer.id)

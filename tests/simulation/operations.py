@@ -229,6 +229,14 @@ def propose_disbursement(w: World, op: Op) -> str:
     return "proposed"
 
 
+def propose_twice(w: World, op: Op) -> str:
+    """Two officers propose at the same time for the same case, each for all it holds: the
+    second approval must find the money reserved already."""
+    propose_disbursement(w, Op(op.kind, op.pick - op.pick % 3))
+    propose_disbursement(w, Op(op.kind, op.pick - op.pick % 3))
+    return "proposed_twice"
+
+
 def _in_state(w: World, *states: DisbursementState) -> list[str]:
     flow = wiring.disbursement_workflow()
     return [i for i in w.disbursements if flow.get(i).state in states]
@@ -315,6 +323,7 @@ _ACTIONS = {
     "claim_unidentified": claim_unidentified,
     "counter_cash": counter_cash,
     "propose_disbursement": propose_disbursement,
+    "propose_twice": propose_twice,
     "approve_disbursement": approve_disbursement,
     "release_disbursement": release_disbursement,
     "bank_moves_payout": bank_moves_payout,

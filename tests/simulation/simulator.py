@@ -71,7 +71,8 @@ OPERATIONS = {
     "claim_unidentified": 1,
     "counter_cash": 1,
     "propose_disbursement": 3,
-    "approve_disbursement": 3,
+    "propose_twice": 1,
+    "approve_disbursement": 4,
     "release_disbursement": 3,
     "bank_moves_payout": 2,
     "deliver_payout_event": 2,
@@ -215,13 +216,16 @@ class Failure:
     step: int  # the step after which an invariant broke (-1: at the end)
     ops: list[Op]
     why: str
+    steps: int = 0  # the length of the seed's plan that failed, to replay it
 
     def report(self) -> str:
         lines = [f"simulation seed {self.seed} broke an invariant after step {self.step}:"]
         lines.append(f"  {self.why}")
-        lines.append(f"  operations ({len(self.ops)}):")
+        lines.append(f"  the shortest failing sequence found ({len(self.ops)} operations):")
         lines += [f"    {n}: {op}" for n, op in enumerate(self.ops)]
-        lines.append(f"  replay: make simulate SEED={self.seed} STEPS={len(self.ops)}")
+        lines.append(
+            f"  replay: make simulate SEED={self.seed} STEPS={self.steps or len(self.ops)}"
+        )
         return "\n".join(lines)
 
 
@@ -252,6 +256,7 @@ class Stage:
         self._mock.start()
         self._folder = tempfile.TemporaryDirectory()
         self.outbox = Path(self._folder.name) / "outbox"
+        self._outbox_before = os.environ.get("NOTIFY_OUTBOX_DIR")
         os.environ["NOTIFY_OUTBOX_DIR"] = str(self.outbox)
         wiring.reset()
         self.clock = FixedClock(START)
@@ -291,6 +296,10 @@ class Stage:
         wiring.reset()
         self._mock.stop()
         self._folder.cleanup()
+        if self._outbox_before is None:
+            os.environ.pop("NOTIFY_OUTBOX_DIR", None)
+        else:
+            os.environ["NOTIFY_OUTBOX_DIR"] = self._outbox_before
 
 
 _STAGE: Stage | None = None
@@ -301,6 +310,14 @@ def stage() -> Stage:
     if _STAGE is None:
         _STAGE = Stage()
     return _STAGE
+
+
+def close_stage() -> None:
+    """Stop the stage's moto mock, so tests that run later talk to their own mocks and servers."""
+    global _STAGE  # noqa: PLW0603
+    if _STAGE is not None:
+        _STAGE.close()
+        _STAGE = None
 
 
 @contextmanager
@@ -363,12 +380,12 @@ def run(seed: int, ops: list[Op], *, audit: bool = False) -> Outcome:
             w.outcomes[result] = w.outcomes.get(result, 0) + 1
             broken = invariants.after_step(w)
             if broken:
-                return _outcome(seed, ops, w, Failure(seed, step, ops, broken))
+                return _outcome(seed, ops, w, Failure(seed, step, ops, broken, len(ops)))
         operations.quiesce(w)
         broken = invariants.after_step(w) or invariants.after_quiet(w)
         if broken is None and audit:
             broken = invariants.audit(w)
-        failure = Failure(seed, -1, ops, broken) if broken else None
+        failure = Failure(seed, -1, ops, broken, len(ops)) if broken else None
         return _outcome(seed, ops, w, failure)
 
 
@@ -394,7 +411,7 @@ def shrink(failure: Failure) -> Failure:
             else:
                 start += chunk
         chunk //= 2
-    return Failure(best.seed, best.step, ops, best.why)
+    return Failure(best.seed, best.step, ops, best.why, failure.steps)
 
 
 def notices_json(outbox: Path) -> list[dict[str, Any]]:
