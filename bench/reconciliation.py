@@ -183,7 +183,11 @@ def _dynamodb() -> Iterator[Any]:
         yield boto3.client("dynamodb", region_name="us-east-1", endpoint_url=url)
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
 
 def _measure(count: int) -> dict[str, float]:
@@ -228,12 +232,14 @@ def _measure(count: int) -> dict[str, float]:
         for day in (result, again):
             if (entries, day.matched, day.open_items) != (count, count, 0):
                 raise RuntimeError(f"the benchmark day did not reconcile: {day}")
-    return {
+    measured = {
         "query": query_seconds,
         "plain": plain_seconds,
         "run": run_seconds,
         "peak": float(peak),
     }
+    print(f"reconciliation, a day of {count:,}: {measured}", file=sys.stderr, flush=True)
+    return measured
 
 
 def run() -> list[Row]:
