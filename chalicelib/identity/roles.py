@@ -19,6 +19,8 @@ class Role(StrEnum):
     ADMIN = "admin"  # system administration
 
 
+NATIONAL = "全国"  # in ``oversees``: the Supreme People's Court's view, every court read-only
+
 ALL_STAFF: frozenset[Role] = frozenset(Role)
 READERS: frozenset[Role] = ALL_STAFF
 
@@ -30,7 +32,8 @@ class Principal:
     ``courts`` are the courts the person belongs to and acts in (court codes, ``粤0604``).
     ``oversees`` are the courts a higher court looks over, read-only: a court code, or the code
     of a higher court's area, which covers every court under it (``粤06`` covers ``粤0604``;
-    ``粤`` the whole province). Four eyes compare ``subject``, never ``name``.
+    ``粤`` the whole province; ``全国`` every court in the country). Four eyes compare
+    ``subject``, never ``name``.
     """
 
     subject: str
@@ -49,7 +52,9 @@ class Principal:
     def sees(self, court: str) -> bool:
         """May this person read ``court``'s cases and money: their own courts and those they
         oversee."""
-        return self.acts_in(court) or any(court.startswith(area) for area in self.oversees)
+        if self.acts_in(court) or NATIONAL in self.oversees:
+            return True
+        return any(court.startswith(area) for area in self.oversees)
 
     def check_court(self, court: str, *, act: bool, hidden_as: ProblemError) -> None:
         """Stop a request outside this person's courts.

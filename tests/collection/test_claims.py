@@ -307,12 +307,30 @@ def test_claim_that_crashed_after_the_ledger_moved_the_money_is_finished_by_the_
 
 @pytest.mark.slow
 def test_twenty_identical_confirmations_sent_together_all_get_the_first_answer(
-    api: Any, clock: FixedClock, token: Any, collection: CollectionService, localstripe: str
+    *,
+    api: Any,
+    clock: FixedClock,
+    token: Any,
+    collection: CollectionService,
+    localstripe: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Twenty identical confirmations of one claim arrive at once over HTTP: every one gets the
-    answer of the one that moved the money, and the money moves once."""
+    answer of the one that moved the money, and the money moves once. Each AWS call is made
+    atomic, as DynamoDB makes it (moto in-process checks a condition and writes in two steps,
+    so threads could both pass it); the calls of the twenty requests still interleave."""
     import threading
 
+    from botocore.client import BaseClient
+
+    one_call = threading.Lock()
+    make_call = BaseClient._make_api_call
+
+    def atomic_call(self: Any, operation: str, params: Any) -> Any:
+        with one_call:
+            return make_call(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", atomic_call)
     case = open_case(serial=2201, amount=10_000)
     reference = unidentified_at_rail(api, clock, localstripe, 1_800)
     assert propose(api, token("clerk"), reference, case.account_number).status_code == 201

@@ -185,3 +185,22 @@ def test_a_cases_standing_is_hidden_from_another_court(
     assert "123456.00" not in answer.body.decode()
     own = api.get(f"/cases/{case['case_id']}/standing", headers=token("finance"))
     assert own.status_code == 200
+
+
+def test_national_oversight_reads_every_court_and_changes_none(
+    api: Any, token: Any, case: dict[str, Any]
+) -> None:
+    """``全国`` in the oversight claim is the national view: every court's case readable, the
+    journal-wide routes open, and no change anywhere."""
+    national = token("auditor", subject="spc-1", courts=(), oversees=("全国",))
+    assert api.get(f"/cases/{case['case_id']}", headers=national).status_code == 200
+    assert api.get("/cases?court=%E6%B9%9801", headers=national).status_code == 200
+    assert api.get("/audit/ledger-check", headers=national).status_code == 200
+    clerk = token("clerk", subject="spc-2", courts=(), oversees=("全国",))
+    suspend = {"status": "suspended", "reason": "reviewed by the supreme court"}
+    answer = post(api, f"/cases/{case['case_id']}/status", suspend, clerk)
+    assert answer.status_code == 403
+    assert json.loads(answer.body)["type"].endswith("identity/court-not-yours")
+    # the marker counts only as a whole: a court code that merely starts alike does not
+    partial = token("auditor", subject="x-1", courts=(), oversees=("全",))
+    assert api.get(f"/cases/{case['case_id']}", headers=partial).status_code == 404
