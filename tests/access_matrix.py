@@ -76,7 +76,11 @@ MATRIX: dict[str, Row] = {
     "GET /refunds/of-payment/{payment_id}": public(),
     "POST /claims/lookup": public(),
     "POST /claims/release": public(),
-    "POST /identity/face-checks": public(),
+    "POST /claims/face-check": public(),
+    "POST /claims/face-review": public(),
+    "POST /claims/face-review/status": public(),
+    "GET /openapi.json": public(),
+    "GET /api-docs": public(),
     "POST /webhooks/stripe": public(),
     "POST /webhooks/stripe/payouts": public(),
     "POST /webhooks/stripe/refunds": public(),
@@ -127,7 +131,7 @@ MATRIX: dict[str, Row] = {
         },
     ),
     "GET /collection/counter-cash/{entry_id}": Row("admin,auditor,clerk,finance", Scope.RECORD),
-    "POST /collection/counter-cash/{entry_id}/confirm": Row("finance", Scope.RECORD),
+    "POST /collection/counter-cash/{entry_id}/confirm": Row("approver,finance", Scope.RECORD),
     "POST /collection/counter-cash/{entry_id}/reject": Row("finance", Scope.RECORD, body=REASON),
     # unidentified money and the review queue have no court until claimed
     "GET /collection/unidentified": Row("admin,auditor,clerk,finance", Scope.SHARED),
@@ -138,7 +142,9 @@ MATRIX: dict[str, Row] = {
         Scope.RECORD,
         body={"account_number": "{account_number}", "reason": "付款人来电确认"},
     ),
-    "POST /collection/unidentified/{reference}/claim/confirm": Row("finance", Scope.RECORD),
+    "POST /collection/unidentified/{reference}/claim/confirm": Row(
+        "approver,finance", Scope.RECORD
+    ),
     "POST /collection/unidentified/{reference}/claim/reject": Row(
         "finance", Scope.RECORD, body=REASON
     ),
@@ -184,21 +190,36 @@ MATRIX: dict[str, Row] = {
     "GET /cases/{case_id}/disbursements": Row(ALL, Scope.RECORD),
     "GET /disbursements": Row(ALL, Scope.COURT, query=f"court={COURT_OF_RECORDS}&state=proposed"),
     "GET /disbursements/{disbursement_id}": Row(ALL, Scope.RECORD),
-    "POST /disbursements/{disbursement_id}/approve": Row("approver", Scope.RECORD),
-    "POST /disbursements/{disbursement_id}/reject": Row("approver", Scope.RECORD, body=REASON),
+    "POST /disbursements/{disbursement_id}/approve": Row("approver,finance", Scope.RECORD),
+    "POST /disbursements/{disbursement_id}/reject": Row(
+        "approver,finance", Scope.RECORD, body=REASON
+    ),
+    "POST /disbursements/{disbursement_id}/return": Row(
+        "approver,finance", Scope.RECORD, body={"question": "债权人收款账户是否已核实？"}
+    ),
+    "POST /disbursements/{disbursement_id}/answer": Row(
+        "clerk", Scope.RECORD, body={"answer": "已与债权人电话核实"}
+    ),
     "POST /disbursements/{disbursement_id}/cancel": Row(
-        "approver,clerk,finance", Scope.RECORD, body=REASON
+        "admin,approver,clerk,finance", Scope.RECORD, body=REASON
     ),
     "POST /disbursements/{disbursement_id}/deferral": Row(
         "clerk", Scope.RECORD, body={**REASON, "until": "2026-12-01T00:00:00+08:00"}
     ),
-    "POST /disbursements/{disbursement_id}/deferral/approve": Row("approver", Scope.RECORD),
-    "POST /disbursements/{disbursement_id}/deferral/refuse": Row("approver", Scope.RECORD),
-    "POST /disbursements/{disbursement_id}/resume": Row("approver", Scope.RECORD),
+    "POST /disbursements/{disbursement_id}/deferral/approve": Row("approver,finance", Scope.RECORD),
+    "POST /disbursements/{disbursement_id}/deferral/refuse": Row(
+        "approver,finance", Scope.RECORD, body=REASON
+    ),
+    "POST /disbursements/{disbursement_id}/resume": Row("approver,finance", Scope.RECORD),
     "POST /disbursements/{disbursement_id}/staff-release": Row(
         "finance", Scope.RECORD, body=REASON
     ),
-    "POST /disbursements/{disbursement_id}/staff-release/confirm": Row("finance", Scope.RECORD),
+    "POST /disbursements/{disbursement_id}/staff-release/confirm": Row(
+        "approver,finance", Scope.RECORD
+    ),
+    "POST /disbursements/{disbursement_id}/staff-release/refuse": Row(
+        "approver,finance", Scope.RECORD, body=REASON
+    ),
     "POST /disbursements/{disbursement_id}/reissue": Row("finance", Scope.RECORD),
     "POST /disbursements/{disbursement_id}/claim-link": Row("clerk", Scope.RECORD),
     # -- face checks ------------------------------------------------------------------------
@@ -209,6 +230,13 @@ MATRIX: dict[str, Row] = {
     "GET /identity/claims/{disbursement_id}": Row(ALL, Scope.FILTERED),
     "POST /identity/claims/{disbursement_id}/unlock": Row(
         "admin,clerk", Scope.FILTERED, body=REASON
+    ),
+    "GET /identity/face-reviews": Row(
+        "admin,approver,clerk", Scope.COURT, query=f"court={COURT_OF_RECORDS}"
+    ),
+    "GET /identity/face-reviews/{review_id}": Row("admin,approver,clerk", Scope.RECORD),
+    "POST /identity/face-reviews/{review_id}/decision": Row(
+        "admin,approver,clerk", Scope.RECORD, body={"approve": False, "reason": "不是本人"}
     ),
     "GET /identity/locked-claims": Row(
         "admin,clerk", Scope.COURT, query=f"court={COURT_OF_RECORDS}"

@@ -151,6 +151,15 @@ def _make_records(client: Any, signer: LocalSigner, clock: FixedClock, outbox: P
     create_digest_bucket(wiring.s3(), "courtfunds-test-digests", retention_days=30)
     create_exports_bucket(wiring.s3(), "courtfunds-test-exports")
     create_buckets(wiring.s3(), bucket_names("test"))
+    reviews = wiring.face_reviews()
+    reviews._photos = Photos()
+    review = reviews.request(
+        replace(BINDING, disbursement_id=disbursement.disbursement_id),
+        b"\xff\xd8\xff\xe0 the creditor's selfie",
+        court=COURT,
+        case_number=found.case_number,
+        proposed_by="matrix-proposer",
+    )
     os.environ.update(
         {
             "AUDIT_BUCKET": "courtfunds-test-digests",
@@ -192,6 +201,7 @@ def _make_records(client: Any, signer: LocalSigner, clock: FixedClock, outbox: P
         "reference": "pi_matrix0001",
         "number": str(digest.digest.number),
         "job_id": job.id,
+        "review_id": review.review_id,
         "day": "2026-11-01",
         "item": "no-such-item",
         "year": "2026",

@@ -130,6 +130,7 @@ def reject(call: Call, disbursement_id: str) -> dict[str, Any]:
 )  # fmt: skip
 def return_for_information(call: Call, disbursement_id: str) -> dict[str, Any]:
     """The step waiting goes back to the proposer with a question; it waits for the answer."""
+    _in_courts(call.actor, disbursement_id)
     d = disbursements().return_for_information(
         disbursement_id, by=call.actor, question=call.body.question
     )
@@ -142,6 +143,7 @@ def return_for_information(call: Call, disbursement_id: str) -> dict[str, Any]:
 )  # fmt: skip
 def answer(call: Call, disbursement_id: str) -> dict[str, Any]:
     """The proposer answers the question; the same step waits again."""
+    _in_courts(call.actor, disbursement_id)
     d = disbursements().answer(disbursement_id, by=call.actor, answer=call.body.answer)
     return staff_view(d, call.actor)
 
