@@ -121,8 +121,9 @@ def test_a_whole_case_leaves_no_personal_data_in_the_log(  # noqa: PLR0917 - fix
     )
     assert proposed.status_code == 201, proposed.body
     d_id = proposed.json_body["disbursement_id"]
-    approved = post(api, f"/disbursements/{d_id}/approve", token("approver", subject="chief-wang"))
-    assert approved.status_code == 200, approved.body
+    for role, subject in (("approver", "chief-wang"), ("finance", "fin-1")):
+        approved = post(api, f"/disbursements/{d_id}/approve", token(role, subject=subject))
+        assert approved.status_code == 200, approved.body
     codes = [
         d.body.split("/claim#", 1)[1].split()[0]
         for d in outbox_deliveries(outbox)
@@ -140,10 +141,12 @@ def test_a_whole_case_leaves_no_personal_data_in_the_log(  # noqa: PLR0917 - fix
         {"reason": "单位债权人，无法刷脸"},
     )
     assert asked_release.status_code == 200, asked_release.body
-    sent = post(
-        api, f"/disbursements/{d_id}/staff-release/confirm", token("finance", subject="fin-2")
-    )
-    assert sent.status_code == 200, sent.body
+    # the staff-release chain: the bureau chief, then a second member of finance sends it
+    for role, subject in (("approver", "chief-wang"), ("finance", "fin-2")):
+        sent = post(
+            api, f"/disbursements/{d_id}/staff-release/confirm", token(role, subject=subject)
+        )
+        assert sent.status_code == 200, sent.body
     key = next(iter(rail.payouts))
     rail.set_status(key, PayoutStatus.PAID)
     notice = json.dumps({"id": "evt_paid", "type": "x", "reference": rail.payouts[key].reference})

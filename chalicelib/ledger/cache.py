@@ -22,6 +22,11 @@ class AccountCache:
         self._states: dict[str, AccountState] = {}
         self._lock = threading.Lock()
 
+    def clear(self) -> None:
+        """Forget every state, as a process starting afresh knows none."""
+        with self._lock:
+            self._states.clear()
+
     def get(self, account_id: str) -> AccountState | None:
         return self._states.get(account_id)
 

@@ -173,10 +173,11 @@ def _approved_payout(
         body={"creditor_party_id": creditor, "amount": PAID, "note": "无争议部分"},
         headers=token("clerk", subject="clerk-1"),
     )
-    _call(
-        f"{api}/disbursements/{proposed['disbursement_id']}/approve",
-        body={}, headers=token("approver", subject="chief-1"),
-    )  # fmt: skip
+    for role, subject in (("approver", "chief-1"), ("finance", "finance-1")):
+        _call(
+            f"{api}/disbursements/{proposed['disbursement_id']}/approve",
+            body={}, headers=token(role, subject=subject),
+        )  # fmt: skip
     return case, proposed
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import Counter
 
 from chalicelib import wiring
+from chalicelib.approvals import ChainKind
 from chalicelib.audit.check import LedgerCheck
 from chalicelib.ledger import SystemAccount, TransferNotFound
 from chalicelib.ledger.listing import LedgerListing
@@ -102,7 +103,8 @@ def _payouts_released(w: World) -> str | None:
         if payout.key != d.rail_key:
             continue  # an earlier attempt's payout, judged when it was sent
         release = d.release
-        if not d.chain_complete or release is None or release.attempt != d.attempt:
+        chain_approved = flow.chain_approved(ChainKind.DISBURSEMENT, d.disbursement_id)
+        if not chain_approved or release is None or release.attempt != d.attempt:
             return (
                 f"payout {payout.reference} of {d.disbursement_id} was sent without a valid release"
             )

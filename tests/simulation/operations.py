@@ -12,9 +12,9 @@ from chalicelib import wiring
 from chalicelib.collection.models import CashEntry, ClaimStatus, StartPayment
 from chalicelib.payouts import DisbursementState, PayoutStatus
 from chalicelib.payouts.bodies import ProposeDisbursement
+from tests.payouts.conftest import approve_all, release_by_staff
 from tests.simulation.rails import sign
 from tests.simulation.simulator import (
-    APPROVER,
     CLERK,
     DECLINED_CARD,
     FINANCE,
@@ -248,7 +248,8 @@ def approve_disbursement(w: World, op: Op) -> str:
     chosen = _pick(_in_state(w, S.PROPOSED), op)
     if chosen is None:
         return "nothing"
-    wiring.disbursement_workflow().approve(chosen, by=APPROVER)
+    flow = wiring.disbursement_workflow()
+    approve_all(flow, flow.get(chosen))  # every step of the chain at the amount's tier
     return "approved"
 
 
@@ -264,7 +265,7 @@ def release_disbursement(w: World, op: Op) -> str:
         wiring.disbursement_workflow().request_staff_release(
             chosen, by=FINANCE, reason="单位债权人"
         )
-    wiring.payout_sender().release_by_staff(chosen, by=FINANCE_2)
+    release_by_staff(wiring.payout_sender(), d, last=FINANCE_2)
     return "released"
 
 

@@ -329,7 +329,7 @@ def world(seed: int) -> Iterator[World]:
     clock.set(START)
     # The ledger's cache of account states belongs to the tables just replaced: a run starts
     # as a fresh Lambda would, or the same seed would not replay the same way.
-    built.ledger._states.clear()
+    built.ledger.cache.clear()
     rail = SimPaymentRail(clock, random.Random(seed + 1))
     payouts = SimPayoutRail(clock)
     wiring.reset()

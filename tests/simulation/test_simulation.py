@@ -13,7 +13,7 @@ from chalicelib.ledger.models import AccountState, Counters
 from tests.simulation.simulator import Outcome, close_stage, plan, run, shrink
 
 SEEDS = 200
-OVERDRAWING_SEED = 14
+OVERDRAWING_SEED = 38
 STEPS = 3  # short runs: moto copies a table for every transaction; make simulate runs longer
 
 
@@ -72,7 +72,7 @@ def test_a_broken_balance_guard_fails_with_its_seed_and_a_shorter_plan(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The ledger's refusal to take a case account below zero, taken out: two disbursements
-    proposed at once for all a case holds, both approved, overdraw it. Seed 14 is the first
+    proposed at once for all a case holds, both approved, overdraw it. Seed 38 is the first
     of ``make simulate STEPS=12`` that meets this (found by running it with the guard out)."""
     monkeypatch.setattr(AccountState, "apply", _without_the_overdraft_guard)
     failure = run(OVERDRAWING_SEED, plan(OVERDRAWING_SEED, 12)).failure
