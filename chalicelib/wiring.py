@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from chalicelib.audit.check import LedgerCheck
     from chalicelib.audit.daily import DailyLedgerCheck
     from chalicelib.audit.publisher import DigestPublisher
+    from chalicelib.cases.accounts import ReceivingAccountChanges
     from chalicelib.cases.service import CaseService
     from chalicelib.collection.claims import ClaimDesk
     from chalicelib.collection.counter_cash import CounterCashDesk
@@ -359,6 +360,34 @@ def case_service() -> CaseService:
         return CaseService(store, clock(), _open_ledger_account)
 
     return cached("cases", build)
+
+
+def receiving_account_changes() -> ReceivingAccountChanges:
+    """Changing a creditor's receiving account: proposed, decided through the chain, refused
+    while a disbursement to that creditor is under way."""
+
+    def build() -> ReceivingAccountChanges:
+        from chalicelib.cases.accounts import ReceivingAccountChanges
+        from chalicelib.cases.store import CasesStore
+
+        return ReceivingAccountChanges(
+            CasesStore(dynamodb(), settings().cases_table),
+            approval_service(),
+            clock(),
+            _disbursements_under_way,
+        )
+
+    return cached("receiving_accounts", build)
+
+
+def _disbursements_under_way(case_id: str, party_id: str) -> list[str]:
+    from chalicelib.payouts.models import UNDER_WAY_STATES
+
+    return [
+        d.disbursement_id
+        for d in disbursement_workflow().of_case(case_id)
+        if d.creditor_party_id == party_id and d.state in UNDER_WAY_STATES
+    ]
 
 
 def collection_service() -> CollectionService:

@@ -96,6 +96,22 @@ MATRIX: dict[str, Row] = {
         "admin,clerk", Scope.RECORD, body={"status": "open", "reason": "核对后恢复"}
     ),
     "GET /case-accounts/{account_number}": Row(ALL, Scope.RECORD),
+    "POST /cases/{case_id}/creditors/{party_id}/receiving-account": Row(
+        "clerk",
+        Scope.RECORD,
+        body={
+            "bank_name": "中国建设银行佛山分行",
+            "account_name": "张三",
+            "account_number": "6217003320000000001",
+            **REASON,
+        },
+    ),
+    "POST /cases/{case_id}/creditors/{party_id}/receiving-account/approve": Row(
+        "approver,finance", Scope.RECORD
+    ),
+    "POST /cases/{case_id}/creditors/{party_id}/receiving-account/reject": Row(
+        "approver,finance", Scope.RECORD, body=REASON
+    ),
     # -- ledger -----------------------------------------------------------------------------
     "GET /ledger/accounts/{account_id}/balance": Row(ALL, Scope.RECORD),
     "GET /ledger/accounts/{account_id}/statement": Row(ALL, Scope.RECORD, query=PERIOD),

@@ -37,3 +37,28 @@ class StatusChangeRefused(CaseError, Conflict):
 class InvalidCursor(CaseError, BadRequest):
     slug = "cases/invalid-cursor"
     title = "The page cursor is not valid"
+
+
+class CreditorNotFound(CaseError, NotFound):
+    slug = "cases/creditor-not-found"
+    title = "The case has no such creditor"
+
+
+class AccountHolderMismatch(CaseError, ValidationFailed):
+    slug = "cases/account-holder-mismatch"
+    title = "The account holder's name does not match the creditor's"
+
+
+class AccountChangeRefused(CaseError, Conflict):
+    slug = "cases/account-change-refused"
+    title = "The receiving account cannot be changed now"
+
+
+class ReceivingAccountInUse(CaseError, Conflict):
+    slug = "cases/receiving-account-in-use"
+    title = "A disbursement to this creditor is under way"
+
+
+class NoAccountChangeWaiting(CaseError, Conflict):
+    slug = "cases/no-account-change-waiting"
+    title = "No change of this creditor's receiving account waits for a decision"

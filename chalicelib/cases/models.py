@@ -62,6 +62,21 @@ class ReceivingAccountIn(RequestBody):
     account_number: Annotated[str, StringConstraints(pattern=r"^\d{8,30}$")]
 
 
+class ProposeReceivingAccount(ReceivingAccountIn):
+    """A clerk proposes a creditor's new receiving account, checked as filing checks it (the
+    holder's name must match the creditor's, which the service compares with the case)."""
+
+    reason: Reason
+
+
+class RejectAccountChange(RequestBody):
+    reason: Reason
+
+
+class ApproveAccountChange(RequestBody):
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
+
+
 class PartyIn(RequestBody):
     role: PartyRole
     name: Name
@@ -145,6 +160,21 @@ class ReceivingAccount(BaseModel):
     confirmed_by: str
 
 
+class PendingAccountChange(BaseModel):
+    """A proposed receiving account waiting for its approval chain; nothing pays to it yet."""
+
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
+    change_id: str
+    bank_name: str
+    account_name: str
+    account_number: str
+    reason: str
+    proposed_by: str  # how the trail names the proposer
+    proposed_by_subject: str  # who, for four eyes
+    proposed_at: datetime
+
+
 class Party(BaseModel):
     model_config = ConfigDict(frozen=True, defer_build=True)
 
@@ -155,6 +185,7 @@ class Party(BaseModel):
     id_number: str
     phone: str
     receiving_account: ReceivingAccount | None = None
+    pending_account_change: PendingAccountChange | None = None
 
 
 class Case(BaseModel):
@@ -181,6 +212,9 @@ class Case(BaseModel):
     @property
     def creditors(self) -> list[Party]:
         return [p for p in self.parties if p.role is PartyRole.CREDITOR]
+
+    def creditor(self, party_id: str) -> Party | None:
+        return next((p for p in self.creditors if p.party_id == party_id), None)
 
     @property
     def debtors(self) -> list[Party]:

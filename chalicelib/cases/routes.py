@@ -8,16 +8,25 @@ from urllib.parse import unquote
 from chalice.app import Blueprint, Response
 
 from chalicelib.cases.errors import CaseNotFound
-from chalicelib.cases.models import ChangeStatus, ListQuery, OpenCase
+from chalicelib.cases.models import (
+    ApproveAccountChange,
+    ChangeStatus,
+    ListQuery,
+    OpenCase,
+    ProposeReceivingAccount,
+    RejectAccountChange,
+)
 from chalicelib.cases.scope import check_case
 from chalicelib.cases.views import case_view, event_view
 from chalicelib.http import Call, json_response, route
 from chalicelib.identity import READERS, CourtNotYours, Role
-from chalicelib.wiring import case_service
+from chalicelib.wiring import case_service, receiving_account_changes
 
 blueprint = Blueprint(__name__)
 
 FILERS = (Role.CLERK, Role.ADMIN)
+DECIDERS = (Role.APPROVER, Role.FINANCE)
+RECEIVING_ACCOUNT = "/cases/{case_id}/creditors/{party_id}/receiving-account"
 
 
 @route(blueprint, "/cases", methods=["POST"], roles=FILERS, body=OpenCase)
@@ -49,7 +58,7 @@ def get_case(call: Call, case_id: str) -> dict[str, Any]:
 @route(blueprint, "/cases/{case_id}/history", roles=READERS)
 def case_history(call: Call, case_id: str) -> dict[str, Any]:
     check_case(call.actor, case_service().get(case_id))
-    return {"events": [event_view(e) for e in case_service().history(case_id)]}
+    return {"events": [event_view(e, call.actor) for e in case_service().history(case_id)]}
 
 
 @route(blueprint, "/cases/{case_id}/status", methods=["POST"], roles=FILERS, body=ChangeStatus)
@@ -87,3 +96,51 @@ def find_by_account(call: Call, account_number: str) -> dict[str, Any]:
     except CaseNotFound as hidden:
         raise CaseNotFound("no case has this account number") from hidden
     return case_view(case, call.actor)
+
+
+@route(
+    blueprint,
+    RECEIVING_ACCOUNT,
+    methods=["POST"],
+    roles=(Role.CLERK,),
+    body=ProposeReceivingAccount,
+    status=202,
+)
+def propose_receiving_account(call: Call, case_id: str, party_id: str) -> Response:
+    """The case's clerk proposes a creditor's new receiving account; it pays nothing until the
+    approval chain approves it."""
+    case = check_case(call.actor, case_service().get(case_id), act=True)
+    changed = receiving_account_changes().propose(case, party_id, call.body, by=call.actor)
+    return json_response(case_view(changed, call.actor), status=202)
+
+
+@route(
+    blueprint,
+    RECEIVING_ACCOUNT + "/approve",
+    methods=["POST"],
+    roles=DECIDERS,
+    body=ApproveAccountChange,
+)
+def approve_receiving_account(call: Call, case_id: str, party_id: str) -> dict[str, Any]:
+    """The step of the change's chain that waits; the last one replaces the account."""
+    case = check_case(call.actor, case_service().get(case_id), act=True)
+    changed = receiving_account_changes().approve(
+        case, party_id, by=call.actor, note=call.body.note
+    )
+    return case_view(changed, call.actor)
+
+
+@route(
+    blueprint,
+    RECEIVING_ACCOUNT + "/reject",
+    methods=["POST"],
+    roles=DECIDERS,
+    body=RejectAccountChange,
+)
+def reject_receiving_account(call: Call, case_id: str, party_id: str) -> dict[str, Any]:
+    """Turn the change down with a reason; the creditor keeps the account confirmed before."""
+    case = check_case(call.actor, case_service().get(case_id), act=True)
+    changed = receiving_account_changes().reject(
+        case, party_id, by=call.actor, reason=call.body.reason
+    )
+    return case_view(changed, call.actor)

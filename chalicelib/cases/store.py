@@ -131,10 +131,17 @@ class CasesStore:
     def save_changed(self, changed: Case, event: CaseEvent, *, expected_version: int) -> bool:
         """Replace the case if it is still at ``expected_version``, with the event that says
         why; False (nothing written) if someone changed it first."""
+        return self._commit(self.changed_items(changed, event, expected_version=expected_version))
+
+    def changed_items(
+        self, changed: Case, event: CaseEvent, *, expected_version: int
+    ) -> list[dict[str, Any]]:
+        """The TransactWriteItems entries of ``save_changed``, for a change committed together
+        with an approval step: the case (if still at ``expected_version``), then its event."""
         put_case = self._put(self._case_item(changed), new=False)
         put_case["Put"]["ConditionExpression"] = "version = :expected"
         put_case["Put"]["ExpressionAttributeValues"] = {":expected": {"N": str(expected_version)}}
-        return self._commit([put_case, self._put(self._event_item(event), new=True)])
+        return [put_case, self._put(self._event_item(event), new=True)]
 
     def _commit(self, items: list[dict[str, Any]]) -> bool:
         try:

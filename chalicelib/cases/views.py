@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.approvals import ChainKind, approval_id
 from chalicelib.cases.identifiers import group_account_number, mask_middle
 from chalicelib.cases.models import Case, CaseEvent, Party
 from chalicelib.identity import Principal, Role
@@ -23,6 +24,13 @@ def mask_phone(value: str) -> str:
     return mask_middle(value, keep_start=3, keep_end=4)
 
 
+def shown_account_number(number: str, viewer: Principal) -> str:
+    """A bank account number in full to those who pay or file, else its last four digits."""
+    if viewer.has_any(SEES_BANK_ACCOUNTS):
+        return number
+    return mask_middle(number, keep_start=0, keep_end=4)
+
+
 def _party(party: Party, viewer: Principal) -> dict[str, Any]:
     personal = viewer.has_any(SEES_PERSONAL_DATA)
     shown: dict[str, Any] = {
@@ -35,17 +43,24 @@ def _party(party: Party, viewer: Principal) -> dict[str, Any]:
     }
     if party.receiving_account is not None:
         account = party.receiving_account
-        number = account.account_number
         shown["receiving_account"] = {
             "bank_name": account.bank_name,
             "account_name": account.account_name,
-            "account_number": (
-                number
-                if viewer.has_any(SEES_BANK_ACCOUNTS)
-                else mask_middle(number, keep_start=0, keep_end=4)
-            ),
+            "account_number": shown_account_number(account.account_number, viewer),
             "confirmed_at": account.confirmed_at.isoformat(),
             "confirmed_by": account.confirmed_by,
+        }
+    pending = party.pending_account_change
+    if pending is not None:
+        shown["pending_account_change"] = {
+            "change_id": pending.change_id,
+            "approval_id": approval_id(ChainKind.PAYEE_CHANGE, pending.change_id),
+            "bank_name": pending.bank_name,
+            "account_name": pending.account_name,
+            "account_number": shown_account_number(pending.account_number, viewer),
+            "reason": pending.reason,
+            "proposed_by": pending.proposed_by,
+            "proposed_at": pending.proposed_at.isoformat(),
         }
     return shown
 
@@ -73,5 +88,16 @@ def case_view(case: Case, viewer: Principal) -> dict[str, Any]:
     }
 
 
-def event_view(event: CaseEvent) -> dict[str, Any]:
-    return event.model_dump(mode="json")
+def event_view(event: CaseEvent, viewer: Principal) -> dict[str, Any]:
+    """A trail line; receiving accounts it names (old and new, on a change of account) are
+    masked as the case view masks them for this viewer."""
+    shown = event.model_dump(mode="json")
+    details = shown["details"]
+    for side in ("old", "new"):
+        account = details.get(side)
+        if isinstance(account, dict) and "account_number" in account:
+            details[side] = {
+                **account,
+                "account_number": shown_account_number(account["account_number"], viewer),
+            }
+    return shown

@@ -32,6 +32,14 @@ class StateRefused(PayoutError, Conflict):
     title = "The disbursement cannot do this now"
 
 
+class DestinationChanged(PayoutError, Conflict):
+    """The creditor's receiving account was changed (an approved change) after the
+    disbursement was proposed with the old one."""
+
+    slug = "payouts/destination-changed"
+    title = "The creditor's receiving account changed since this disbursement was proposed"
+
+
 class ChangedMeanwhile(PayoutError, Conflict):
     """Someone else changed the disbursement between our read and our write; read again."""
 

@@ -47,6 +47,10 @@ ALLOWED_CHANGES: dict[DisbursementState, frozenset[DisbursementState]] = {
 # States in which the money is reserved for this disbursement and not yet settled.
 RESERVED_STATES = frozenset({S.APPROVED, S.DEFERRED, S.RELEASED, S.SENDING, S.SENT})
 FINAL_STATES = frozenset({S.PAID, S.REJECTED, S.CANCELLED, S.EXPIRED})
+# States in which a disbursement is on its way to the account it was proposed with: the
+# creditor's receiving account may not change meanwhile (failed and returned ones reissue only
+# to the account confirmed now).
+UNDER_WAY_STATES = frozenset({S.PROPOSED, *RESERVED_STATES})
 
 
 def can_change(current: DisbursementState, target: DisbursementState) -> bool:

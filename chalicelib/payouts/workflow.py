@@ -49,6 +49,7 @@ from chalicelib.payouts.deferrals import Deferrals
 from chalicelib.payouts.errors import (
     ChangedMeanwhile,
     CreditorRefused,
+    DestinationChanged,
     DisbursementNotFound,
     OverAvailable,
     StateRefused,
@@ -252,6 +253,7 @@ class DisbursementWorkflow(Proposing, Asking, Deferrals):
             changed = advance(pending, None, at=now, actor=by.actor, action="approved",
                               detail=level)  # fmt: skip
             return self.commit(planned, d, changed)
+        self._refuse_stale_destination(d)
         reserved_until = self._reserve(d)
         approved = advance(
             pending, S.APPROVED, at=now, actor=by.actor, action="approved",
@@ -260,6 +262,21 @@ class DisbursementWorkflow(Proposing, Asking, Deferrals):
         linked = self._with_claim_link(d, approved, planned)
         self._start_clock(linked)
         return linked
+
+    def _refuse_stale_destination(self, d: Disbursement) -> None:
+        """Money is reserved only for the account confirmed now: an approved change of the
+        creditor's account (in cases) outdates a disbursement proposed with the old one."""
+        party = self._cases.get(d.case_id).creditor(d.creditor_party_id)
+        account = party.receiving_account if party is not None else None
+        if account is None or (account.bank_name, account.account_number) != (
+            d.destination.bank_name,
+            d.destination.account_number,
+        ):
+            raise DestinationChanged(
+                "the creditor's receiving account was changed after this disbursement was "
+                "proposed; propose a new disbursement to the account confirmed now",
+                disbursement_id=d.disbursement_id,
+            )
 
     def _reserve(self, d: Disbursement) -> datetime:
         days = self._settings.payout_reservation_days
@@ -365,6 +382,7 @@ class DisbursementWorkflow(Proposing, Asking, Deferrals):
         d = self.get(disbursement_id)
         if d.state not in (S.FAILED, S.RETURNED):
             raise StateRefused("only a failed or returned payout is reissued")
+        self._refuse_stale_destination(d)
         again = d.model_copy(
             update={
                 "attempt": d.attempt + 1, "release": None, "staff_release_request": None,
