@@ -19,6 +19,7 @@ TABLES = {
     "LEDGER_TABLE": "bench-ledger",
     "APPROVALS_TABLE": "bench-approvals",
     "REFUNDS_TABLE": "bench-refunds",
+    "OVERSIGHT_TABLE": "bench-oversight",
 }
 WRITES = frozenset({"PutItem", "UpdateItem", "TransactWriteItems", "DeleteItem"})
 
@@ -70,6 +71,13 @@ def _summary(calls: Counter[str]) -> tuple[int, int, str]:
     return writes, refund_writes, text
 
 
+def _due_after(client: Any, clock: Any) -> Any:
+    """The court's working-day calendar the approvals count due times on."""
+    from chalicelib.workdays import ScheduleStore, WorkingCalendar
+
+    return WorkingCalendar(ScheduleStore(client, TABLES["OVERSIGHT_TABLE"]), clock=clock).due_after
+
+
 def run() -> list[Row]:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
@@ -109,6 +117,7 @@ def run() -> list[Row]:
             clock,
             default_chains(),
             overdue_working_days=2,
+            due_after=_due_after(client, clock),
         )
         payback = Payback(store, clock, ledger=ledger, rail=_InstantRail, tell_payer=lambda _: None)  # type: ignore[arg-type]
         refunds = RefundService(

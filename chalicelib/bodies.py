@@ -46,6 +46,18 @@ Reason = Annotated[
 ]
 
 
+class Question(RequestBody):
+    """What an approver needs to know before deciding; whoever asked for the item answers it."""
+
+    question: Reason
+
+
+class Answer(RequestBody):
+    """The requester's answer to an approver's question; the same step then waits again."""
+
+    answer: Reason
+
+
 # A one-line text a person types (a name, a receipt number): not blank, no hidden characters.
 Line = Annotated[
     str,

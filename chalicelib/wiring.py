@@ -585,6 +585,8 @@ def approval_service() -> ApprovalService:
             clock(),
             approval_chains(),
             overdue_working_days=config.approval_overdue_working_days,
+            # the calendar is built when the first due time is asked for, not with the service
+            due_after=lambda moment, days: working_calendar().due_after(moment, days),
         )
 
     return cached("approvals", build)

@@ -149,6 +149,12 @@ MATRIX: dict[str, Row] = {
     "GET /collection/counter-cash/{entry_id}": Row("admin,auditor,clerk,finance", Scope.RECORD),
     "POST /collection/counter-cash/{entry_id}/confirm": Row("approver,finance", Scope.RECORD),
     "POST /collection/counter-cash/{entry_id}/reject": Row("finance", Scope.RECORD, body=REASON),
+    "POST /collection/counter-cash/{entry_id}/return": Row(
+        "approver,finance", Scope.RECORD, body={"question": "收据存根在哪里？"}
+    ),
+    "POST /collection/counter-cash/{entry_id}/answer": Row(
+        "clerk", Scope.RECORD, body={"answer": "存根已交财务"}
+    ),
     # unidentified money and the review queue have no court until claimed
     "GET /collection/unidentified": Row("admin,auditor,clerk,finance", Scope.SHARED),
     "GET /collection/reviews": Row("admin,auditor,clerk,finance", Scope.SHARED),
@@ -163,6 +169,12 @@ MATRIX: dict[str, Row] = {
     ),
     "POST /collection/unidentified/{reference}/claim/reject": Row(
         "finance", Scope.RECORD, body=REASON
+    ),
+    "POST /collection/unidentified/{reference}/claim/return": Row(
+        "approver,finance", Scope.RECORD, body={"question": "付款人如何确认？"}
+    ),
+    "POST /collection/unidentified/{reference}/claim/answer": Row(
+        "clerk,finance", Scope.RECORD, body={"answer": "付款人来电并提供凭证"}
     ),
     "GET /collection/surplus-drafts": Row(ALL, Scope.FILTERED),
     # -- approvals --------------------------------------------------------------------------
@@ -226,6 +238,12 @@ MATRIX: dict[str, Row] = {
     "POST /disbursements/{disbursement_id}/deferral/refuse": Row(
         "approver,finance", Scope.RECORD, body=REASON
     ),
+    "POST /disbursements/{disbursement_id}/deferral/return": Row(
+        "approver,finance", Scope.RECORD, body={"question": "异议是否已经立案审查？"}
+    ),
+    "POST /disbursements/{disbursement_id}/deferral/answer": Row(
+        "clerk", Scope.RECORD, body={"answer": "已立案审查"}
+    ),
     "POST /disbursements/{disbursement_id}/resume": Row("approver,finance", Scope.RECORD),
     "POST /disbursements/{disbursement_id}/staff-release": Row(
         "finance", Scope.RECORD, body=REASON
@@ -235,6 +253,12 @@ MATRIX: dict[str, Row] = {
     ),
     "POST /disbursements/{disbursement_id}/staff-release/refuse": Row(
         "approver,finance", Scope.RECORD, body=REASON
+    ),
+    "POST /disbursements/{disbursement_id}/staff-release/return": Row(
+        "approver,finance", Scope.RECORD, body={"question": "单位账户是否已核实？"}
+    ),
+    "POST /disbursements/{disbursement_id}/staff-release/answer": Row(
+        "finance", Scope.RECORD, body={"answer": "已向开户行核实"}
     ),
     "POST /disbursements/{disbursement_id}/reissue": Row("finance", Scope.RECORD),
     "POST /disbursements/{disbursement_id}/claim-link": Row("clerk", Scope.RECORD),

@@ -7,7 +7,7 @@ so that an owner's state and the decision it acts on change together or not at a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,10 +36,13 @@ from chalicelib.clock import Clock
 from chalicelib.identity.roles import Principal, Role
 from chalicelib.money import Money
 from chalicelib.problems import FieldProblem
-from chalicelib.weekdays import add_working_days
 
 MIN_TEXT = 2
 MAX_TEXT = 500
+
+# The instant a number of working days after another, on the court's working-day calendar
+# (public holidays off, make-up weekends worked); the composition root passes it in.
+DueAfter = Callable[[datetime, int], datetime]
 
 
 @dataclass(frozen=True)
@@ -69,12 +72,19 @@ def _text(value: str | None, *, field: str, needed: bool) -> str | None:
 
 class ApprovalService:
     def __init__(
-        self, store: ApprovalStore, clock: Clock, chains: ChainBook, *, overdue_working_days: int
+        self,
+        store: ApprovalStore,
+        clock: Clock,
+        chains: ChainBook,
+        *,
+        overdue_working_days: int,
+        due_after: DueAfter,
     ) -> None:
         self.store = store
         self._clock = clock
         self._chains = chains
         self._overdue_days = overdue_working_days
+        self._due_after = due_after
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -88,7 +98,7 @@ class ApprovalService:
         return self.store.get(approval_id(kind, item_id))
 
     def due_at(self, approval: Approval) -> datetime:
-        return add_working_days(approval.waiting_since, self._overdue_days)
+        return self._due_after(approval.waiting_since, self._overdue_days)
 
     def is_overdue(self, approval: Approval) -> bool:
         return not approval.status.final and self._clock.now() > self.due_at(approval)

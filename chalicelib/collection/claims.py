@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.approvals import ApprovalStatus, ChainKind, approval_id
 from chalicelib.approvals import Decision as ChainDecision
 from chalicelib.cases import CaseStatus
+from chalicelib.collection import asking
 from chalicelib.collection.errors import (
     AlreadyDecided,
     AmountRefused,
@@ -28,7 +29,7 @@ from chalicelib.collection.models import ClaimProposal, ClaimStatus, Decision, U
 from chalicelib.money import Money
 
 if TYPE_CHECKING:
-    from chalicelib.approvals import ApprovalService
+    from chalicelib.approvals import Approval, ApprovalService
     from chalicelib.cases import CaseService
     from chalicelib.clock import Clock
     from chalicelib.collection.decision_store import DecisionStore
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 
 
 class ClaimDesk:
-    """Propose, confirm and reject claims; every answer can be asked for again."""
+    """Propose, confirm, reject and return claims; every answer can be asked for again."""
 
     def __init__(
         self,
@@ -188,6 +189,21 @@ class ClaimDesk:
         if self._decisions.decide_claim_proposal(decided, also=chain.writes):
             return decided
         return self.reject(reference, by=by, reason=reason)  # decided meanwhile: answer that
+
+    def return_for_information(self, reference: str, *, by: Principal, question: str) -> Approval:
+        """An approver of the step that waits asks the proposer a question; the claim cannot
+        be confirmed until the proposer answers."""
+        proposal = self._decide_check(reference, by)
+        return asking.ask(
+            self._approvals, proposal.approval_id, status=proposal.status, by=by, question=question
+        )
+
+    def answer(self, reference: str, *, by: Principal, answer: str) -> Approval:
+        """The proposer (by token subject) answers; the same step waits again."""
+        proposal = self.proposal(reference)
+        return asking.answer(
+            self._approvals, proposal.approval_id, status=proposal.status, by=by, answer=answer
+        )
 
     def _decide_check(self, reference: str, by: Principal) -> ClaimProposal:
         proposal = self.proposal(reference)

@@ -25,6 +25,7 @@ from chalicelib.approvals import (
     Decision as ChainDecision,
 )
 from chalicelib.cases import CaseStatus
+from chalicelib.collection import asking
 from chalicelib.collection.errors import (
     AlreadyDecided,
     CaseNotPayable,
@@ -38,7 +39,7 @@ from chalicelib.collection.models import CashEntry, CounterCash, Decision
 from chalicelib.money import Money, format_yuan
 
 if TYPE_CHECKING:
-    from chalicelib.approvals import ApprovalService
+    from chalicelib.approvals import Approval, ApprovalService
     from chalicelib.cases import CaseService
     from chalicelib.clock import Clock
     from chalicelib.collection.decision_store import DecisionStore
@@ -50,7 +51,7 @@ CLOCK_SKEW = timedelta(minutes=5)
 
 
 class CounterCashDesk:
-    """Enter, confirm and reject counter cash; every answer can be asked for again."""
+    """Enter, confirm, reject and return counter cash; every answer can be asked for again."""
 
     def __init__(
         self,
@@ -203,6 +204,19 @@ class CounterCashDesk:
         if self._decisions.decide_cash_entry(decided, also=chain.writes):
             return decided
         return self.reject(entry_id, by=by, reason=reason)  # decided meanwhile: answer that
+
+    def return_for_information(self, entry_id: str, *, by: Principal, question: str) -> Approval:
+        """An approver of the step that waits asks the clerk who entered the cash a question;
+        the entry cannot be confirmed until the clerk answers."""
+        entry = self._decide_check(entry_id, by)
+        chain = approval_id(ChainKind.COUNTER_CASH, entry_id)
+        return asking.ask(self._approvals, chain, status=entry.status, by=by, question=question)
+
+    def answer(self, entry_id: str, *, by: Principal, answer: str) -> Approval:
+        """The clerk who entered the cash (by token subject) answers; the step waits again."""
+        entry = self.entry(entry_id)
+        chain = approval_id(ChainKind.COUNTER_CASH, entry_id)
+        return asking.answer(self._approvals, chain, status=entry.status, by=by, answer=answer)
 
     def _decide_check(self, entry_id: str, by: Principal) -> CashEntry:
         entry = self.entry(entry_id)

@@ -11,6 +11,7 @@ from typing import Any
 
 from chalice.app import Blueprint, Rate, Response
 
+from chalicelib.bodies import Answer, Question
 from chalicelib.cases.errors import CaseNotFound
 from chalicelib.cases.identifiers import normalise_account_number
 from chalicelib.cases.scope import check_case
@@ -28,6 +29,7 @@ from chalicelib.collection.models import (
     StartPayment,
 )
 from chalicelib.collection.views import (
+    asked_view,
     browser_view,
     overview_view,
     payment_view,
@@ -245,6 +247,29 @@ def reject_claim(call: Call, reference: str) -> dict[str, Any]:
 
 
 @route(
+    blueprint, "/collection/unidentified/{reference}/claim/return", methods=["POST"],
+    roles=CONFIRMERS, body=Question,
+)  # fmt: skip
+def return_claim(call: Call, reference: str) -> dict[str, Any]:
+    """The claim's step goes back to its proposer with a question; it waits for the answer."""
+    _claim_in_courts(call.actor, reference)
+    chain = claim_desk().return_for_information(
+        reference, by=call.actor, question=call.body.question
+    )
+    return asked_view(chain)
+
+
+@route(
+    blueprint, "/collection/unidentified/{reference}/claim/answer", methods=["POST"],
+    roles=PROPOSERS, body=Answer,
+)  # fmt: skip
+def answer_claim(call: Call, reference: str) -> dict[str, Any]:
+    """The proposer answers; the same step waits again."""
+    _claim_in_courts(call.actor, reference)
+    return asked_view(claim_desk().answer(reference, by=call.actor, answer=call.body.answer))
+
+
+@route(
     blueprint,
     "/collection/counter-cash",
     methods=["POST"],
@@ -347,3 +372,26 @@ def case_payments(call: Call, case_id: str) -> dict[str, Any]:
     """Every online payment attempt of a case, newest first."""
     check_case(call.actor, case_service().get(case_id))
     return {"payments": [payment_view(p) for p in collection_service().payments_of_case(case_id)]}
+
+
+@route(
+    blueprint, "/collection/counter-cash/{entry_id}/return", methods=["POST"], roles=CONFIRMERS,
+    body=Question,
+)  # fmt: skip
+def return_counter_cash(call: Call, entry_id: str) -> dict[str, Any]:
+    """The entry's step goes back to the clerk who entered it with a question."""
+    _entry_in_courts(call.actor, entry_id, act=True)
+    desk = counter_cash_desk()
+    return asked_view(
+        desk.return_for_information(entry_id, by=call.actor, question=call.body.question)
+    )
+
+
+@route(
+    blueprint, "/collection/counter-cash/{entry_id}/answer", methods=["POST"],
+    roles=[Role.CLERK], body=Answer,
+)  # fmt: skip
+def answer_counter_cash(call: Call, entry_id: str) -> dict[str, Any]:
+    """The clerk who entered the cash answers; the same step waits again."""
+    _entry_in_courts(call.actor, entry_id, act=True)
+    return asked_view(counter_cash_desk().answer(entry_id, by=call.actor, answer=call.body.answer))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.approvals import ApprovalStatus
 from chalicelib.cases.identifiers import group_account_number, mask_case_number
 from chalicelib.clock import isoformat
 from chalicelib.collection.models import Payment
@@ -14,6 +15,7 @@ from chalicelib.collection.rail import BrowserSetup
 from chalicelib.money import format_yuan
 
 if TYPE_CHECKING:
+    from chalicelib.approvals import Approval
     from chalicelib.collection.paying import CaseOverview
 
 
@@ -82,4 +84,18 @@ def browser_view(setup: BrowserSetup) -> dict[str, str]:
         "rail": setup.rail,
         "publishable_key": setup.publishable_key,
         "script_url": setup.script_url,
+    }
+
+
+def asked_view(approval: Approval) -> dict[str, Any]:
+    """Where a two-person entry's chain stands after a question or an answer; its whole history
+    is at ``GET /approvals/{id}``."""
+    step = approval.current_step
+    return {
+        "approval_id": approval.id,
+        "item_id": approval.item_id,
+        "status": approval.status.value,
+        "question": approval.last_question if approval.status is ApprovalStatus.RETURNED else None,
+        "waiting_for": None if step is None else {"role": step.role.value, "title": step.title},
+        "waiting_since": isoformat(approval.waiting_since),
     }

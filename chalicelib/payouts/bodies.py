@@ -34,16 +34,6 @@ class Rejection(RequestBody):
     reason: Reason
 
 
-class Question(RequestBody):
-    """What an approver needs to know before deciding; the proposer answers it."""
-
-    question: Reason
-
-
-class Answer(RequestBody):
-    answer: Reason
-
-
 class DeferralRequest(RequestBody):
     reason: Reason
     until: datetime

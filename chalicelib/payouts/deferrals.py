@@ -89,9 +89,7 @@ class Deferrals:
         """A step of the deferral's chain: approved, the disbursement is deferred (its money
         stays reserved); refused, the deferral request is dropped."""
         d = self.get(disbursement_id)
-        deferral = d.deferral
-        if d.state != S.APPROVED or deferral is None or deferral.approved_by is not None:
-            raise StateRefused("no deferral is waiting for approval")
+        deferral = self.waiting_deferral(d)
         decision = Decision.APPROVE if approve else Decision.REJECT
         planned = self.approvals.plan_decision(
             deferral.approval_id, decision, by=by, text=None if approve else reason
@@ -112,6 +110,13 @@ class Deferrals:
         if status == ApprovalStatus.APPROVED:
             self._defer_clock(committed, deferral, by=by)
         return committed
+
+    def waiting_deferral(self, d: Disbursement) -> Deferral:
+        """The deferral that waits for its chain (asked for, not approved yet)."""
+        deferral = d.deferral
+        if d.state != S.APPROVED or deferral is None or deferral.approved_by is not None:
+            raise StateRefused("no deferral is waiting for approval")
+        return deferral
 
     def resume(self, disbursement_id: str, *, by: Principal) -> Disbursement:
         """End a deferral early; the sweeper ends it by itself on its end date."""

@@ -13,18 +13,17 @@ from typing import Any
 
 from chalice.app import Blueprint, Rate, Response
 
+from chalicelib.bodies import Answer, Question
 from chalicelib.cases.scope import check_case
 from chalicelib.http import Call, json_response, route
 from chalicelib.idempotency import HEADER
 from chalicelib.identity import READERS, CourtNotYours, Principal, Role
 from chalicelib.payouts.bodies import (
-    Answer,
     ClaimLookup,
     Decision,
     DeferralRequest,
     FaceRelease,
     ProposeDisbursement,
-    Question,
     QueueQuery,
     Rejection,
     StaffRelease,
@@ -192,6 +191,28 @@ def refuse_deferral(call: Call, disbursement_id: str) -> dict[str, Any]:
     return staff_view(d, call.actor)
 
 
+@route(
+    blueprint, "/disbursements/{disbursement_id}/deferral/return", methods=["POST"],
+    roles=DECIDERS, body=Question,
+)  # fmt: skip
+def return_deferral(call: Call, disbursement_id: str) -> dict[str, Any]:
+    """The deferral's step goes back to the clerk who asked for it, with a question."""
+    _in_courts(call.actor, disbursement_id)
+    d = disbursements().return_deferral(disbursement_id, by=call.actor, question=call.body.question)
+    return staff_view(d, call.actor)
+
+
+@route(
+    blueprint, "/disbursements/{disbursement_id}/deferral/answer", methods=["POST"],
+    roles=PROPOSERS, body=Answer,
+)  # fmt: skip
+def answer_deferral(call: Call, disbursement_id: str) -> dict[str, Any]:
+    """The clerk who asked for the deferral answers; the same step waits again."""
+    _in_courts(call.actor, disbursement_id)
+    d = disbursements().answer_deferral(disbursement_id, by=call.actor, answer=call.body.answer)
+    return staff_view(d, call.actor)
+
+
 @route(blueprint, "/disbursements/{disbursement_id}/resume", methods=["POST"], roles=DECIDERS)
 def resume(call: Call, disbursement_id: str) -> dict[str, Any]:
     """End a deferral before its end date."""
@@ -231,6 +252,32 @@ def refuse_staff_release(call: Call, disbursement_id: str) -> dict[str, Any]:
     _in_courts(call.actor, disbursement_id)
     d = payout_sender().decide_staff_release(
         disbursement_id, by=call.actor, approve=False, reason=call.body.reason
+    )
+    return staff_view(d, call.actor)
+
+
+@route(
+    blueprint, "/disbursements/{disbursement_id}/staff-release/return", methods=["POST"],
+    roles=DECIDERS, body=Question,
+)  # fmt: skip
+def return_staff_release(call: Call, disbursement_id: str) -> dict[str, Any]:
+    """The staff release's step goes back to finance, who asked for it, with a question."""
+    _in_courts(call.actor, disbursement_id)
+    d = disbursements().return_staff_release(
+        disbursement_id, by=call.actor, question=call.body.question
+    )
+    return staff_view(d, call.actor)
+
+
+@route(
+    blueprint, "/disbursements/{disbursement_id}/staff-release/answer", methods=["POST"],
+    roles=FINANCE, body=Answer,
+)  # fmt: skip
+def answer_staff_release(call: Call, disbursement_id: str) -> dict[str, Any]:
+    """Finance, who asked for the staff release, answers; the same step waits again."""
+    _in_courts(call.actor, disbursement_id)
+    d = disbursements().answer_staff_release(
+        disbursement_id, by=call.actor, answer=call.body.answer
     )
     return staff_view(d, call.actor)
 

@@ -33,7 +33,6 @@ from chalicelib.payouts.errors import (
     GrantRefused,
     PayoutRailRefused,
     PayoutRailUnavailable,
-    SamePerson,
     StateRefused,
     TooManyAttempts,
 )
@@ -87,11 +86,7 @@ class PayoutSender:
         release is recorded with it, and the money is sent."""
         d = self._workflow.get(disbursement_id)
         self._releasable(d)
-        request = d.staff_release_request
-        if request is None or request.attempt != d.attempt:
-            raise StateRefused("no staff release was requested for this payout")
-        if by.subject in (request.subject, d.proposed_by):
-            raise SamePerson("a second person decides a staff release")
+        request = self._workflow.waiting_staff_release(d, by=by)
         planned = self._workflow.approvals.plan_decision(
             request.approval_id, Decision.APPROVE if approve else Decision.REJECT, by=by,
             text=None if approve else reason,

@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from typing import Any, Protocol
 
 from chalicelib.clock import Clock
 from chalicelib.workdays.errors import CalendarError
 from chalicelib.workdays.models import (
+    CHINA_TIME,
     CalendarStatus,
     DaySource,
     WorkingDay,
@@ -116,6 +117,20 @@ class WorkingCalendar:
             provisional=bool(unknown),
             unknown_years=tuple(sorted(unknown)),
         )
+
+    def due_after(self, moment: datetime, working_days: int) -> datetime:
+        """The instant ``working_days`` working days after ``moment``, at the same court time of
+        day: what is waiting since Wednesday 10:00 before a holiday week is due two working
+        days on, after the holiday. What begins on a day off counts from the start of the next
+        working day. Beyond the years known it counts Monday to Friday (provisional, alarmed)."""
+        local = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(CHINA_TIME)
+        day = local.date()
+        if not self.day(day).working:
+            while not self.day(day).working:
+                day += timedelta(days=1)
+            local = datetime.combine(day, time(0), CHINA_TIME)
+        due = self.add_working_days(day, working_days).due
+        return datetime.combine(due, local.timetz()).astimezone(UTC)
 
     def working_days_between(self, start: date, end: date) -> WorkingSpan:
         """Working days after ``start`` up to and including ``end`` (0 when ``end`` is not

@@ -18,7 +18,7 @@ from chalicelib.approvals import (
 from chalicelib.clock import FixedClock
 from chalicelib.identity.roles import Role
 from chalicelib.money import Money
-from chalicelib.weekdays import add_working_days
+from chalicelib.workdays import CHINA_TIME
 from tests.approvals.conftest import CHIEF, CLERK, COURT, FINANCE, LEADER, person
 
 OWNER_TABLE = "courtfunds-test-collection"  # any other table stands for the owner's
@@ -89,13 +89,36 @@ def test_a_step_is_overdue_after_the_working_days_the_setting_allows(
     assert approvals.overdue(COURT, Role.FINANCE) == []
 
 
-def test_working_days_skip_the_weekend() -> None:
-    friday = datetime(2026, 11, 6, 15, 0, tzinfo=UTC)
-    assert add_working_days(friday, 1) == datetime(2026, 11, 9, 15, 0, tzinfo=UTC)
-    assert add_working_days(friday, 5) == datetime(2026, 11, 13, 15, 0, tzinfo=UTC)
-    saturday = friday + timedelta(days=1)
-    assert add_working_days(saturday, 0) == datetime(2026, 11, 9, 15, 0, tzinfo=UTC)
-    assert add_working_days(saturday, 1) == datetime(2026, 11, 10, 15, 0, tzinfo=UTC)
+def test_a_step_waiting_across_a_holiday_week_is_not_overdue_on_the_holidays(
+    approvals: ApprovalService, clock: FixedClock
+) -> None:
+    # National Day 2026: 1 to 7 October off; Saturday 10 October is a make-up working day.
+    clock.set(datetime(2026, 9, 30, 2, 0, tzinfo=UTC))  # Wednesday 10:00 at the court
+    before = _open(approvals, "before-holiday")
+    # two working days on are Thursday 8 and Friday 9 October, not 1 and 2 October
+    assert approvals.due_at(approvals.get(before)) == datetime(2026, 10, 9, 2, 0, tzinfo=UTC)
+    clock.set(datetime(2026, 10, 5, 2, 0, tzinfo=UTC))  # a Monday of the holiday
+    assert approvals.overdue(COURT, Role.APPROVER) == []
+    clock.set(datetime(2026, 10, 9, 2, 0, 1, tzinfo=UTC))
+    assert [a.id for a in approvals.overdue(COURT, Role.APPROVER)] == [before]
+
+
+def test_a_make_up_saturday_counts_and_a_holiday_start_waits_for_the_first_working_day(
+    approvals: ApprovalService, clock: FixedClock
+) -> None:
+    clock.set(datetime(2026, 10, 3, 4, 0, tzinfo=UTC))  # Saturday 3 October, a holiday
+    on_holiday = _open(approvals, "on-holiday")
+    # counted from the start of Thursday 8 October: Friday 9 and Saturday 10 are the two days
+    due = datetime(2026, 10, 10, 0, 0, tzinfo=CHINA_TIME)
+    assert approvals.due_at(approvals.get(on_holiday)) == due
+    clock.set(datetime(2026, 10, 9, 2, 0, tzinfo=UTC))  # Friday 10:00 at the court
+    made_up = _open(approvals, "before-make-up-saturday")
+    clock.set(due)
+    assert approvals.overdue(COURT, Role.APPROVER) == []
+    clock.set(due + timedelta(seconds=1))
+    assert [a.id for a in approvals.overdue(COURT, Role.APPROVER)] == [on_holiday]
+    # Saturday 10 October is worked: two working days from Friday end on Monday 12 October
+    assert approvals.due_at(approvals.get(made_up)) == datetime(2026, 10, 12, 2, 0, tzinfo=UTC)
 
 
 def test_two_approvers_racing_for_one_step_cannot_both_win(approvals: ApprovalService) -> None:

@@ -80,16 +80,17 @@ class Instance:
 
         self.cases = CaseService(CasesStore(client, NAMES["CASES_TABLE"]), clock, open_account)
         settings = load()
-        approvals = ApprovalService(
-            ApprovalStore(client, NAMES["APPROVALS_TABLE"]), clock, default_chains(),
-            overdue_working_days=settings.approval_overdue_working_days,
-        )  # fmt: skip
-        notifier = OutboxNotifier(outbox / "n.jsonl", clock=clock)
         calendar = WorkingCalendar(
             ScheduleStore(client, NAMES["OVERSIGHT_TABLE"]), clock=clock,
             refresh_seconds=settings.calendar_refresh_seconds,
             horizon_days=settings.calendar_alarm_horizon_days,
         )  # fmt: skip
+        approvals = ApprovalService(
+            ApprovalStore(client, NAMES["APPROVALS_TABLE"]), clock, default_chains(),
+            overdue_working_days=settings.approval_overdue_working_days,
+            due_after=calendar.due_after,
+        )  # fmt: skip
+        notifier = OutboxNotifier(outbox / "n.jsonl", clock=clock)
         deadlines = DeadlineService(
             DeadlineStore(client, NAMES["OVERSIGHT_TABLE"]), calendar, settings,
             CollectionStore(client, NAMES["COLLECTION_TABLE"]), notifier=notifier, clock=clock,

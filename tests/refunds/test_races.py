@@ -22,6 +22,7 @@ from chalicelib.refunds.models import Origin, ReasonCode, RefundSource, SourceKi
 from chalicelib.refunds.payback import Payback
 from chalicelib.refunds.sources import Sources
 from chalicelib.refunds.store import RefundStore
+from chalicelib.workdays import WorkingCalendar
 from infra.moto_server import start_moto_server, stop_moto_server
 from infra.tables import TABLES, create_table_request
 from tests.refunds.conftest import CHIEF, CLERK, person
@@ -33,6 +34,16 @@ NAMES = {
     "APPROVALS_TABLE": "race-approvals",
     "REFUNDS_TABLE": "race-refunds",
 }
+
+
+class NoAnnouncedYears:
+    """No schedule entered by an administrator: the package's years are all a refund needs."""
+
+    def current(self, year: int) -> None:
+        return None
+
+    def years(self) -> tuple[int, ...]:
+        return ()
 
 
 class InstantRail:
@@ -78,6 +89,7 @@ def services(url: str, clock: FixedClock) -> RefundService:
         clock,
         default_chains(),
         overdue_working_days=2,
+        due_after=WorkingCalendar(NoAnnouncedYears(), clock=clock).due_after,
     )
     payback = Payback(
         store,
