@@ -5,6 +5,7 @@ sweeper, and meeting the case's 5-working-day notice clock when sent."""
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -33,6 +34,7 @@ from tests.collection.conftest import (
     rail_event,
     sign,
 )
+from tests.test_logs_full_scenario import log_output, phone_forms  # noqa: F401 - the capture
 
 ARRIVED = "case.money_arrived"
 PAID_IN_FULL = "case.paid_in_full"
@@ -127,7 +129,8 @@ def test_a_duplicate_webhook_or_a_second_settlement_tells_nobody_again(
 
 
 class FailingFor:
-    """A notifier whose gateway refuses the first message to ``address``."""
+    """A notifier whose gateway refuses the first message to ``address``, naming it in its
+    error as a real gateway might."""
 
     def __init__(self, inner: Any, address: str) -> None:
         self.inner = inner
@@ -138,7 +141,7 @@ class FailingFor:
         [recipient] = notification.recipients
         if recipient.address == self.address and not self.failed:
             self.failed = True
-            raise ConnectionError("SMS gateway unreachable")
+            raise ConnectionError(f"SMS gateway refused {recipient.address}")
         return self.inner.notify(notification)
 
 
@@ -165,7 +168,11 @@ def two_creditor_case(amount: int) -> Case:
 
 @pytest.mark.usefixtures("rail_emptied")
 def test_an_arrival_notice_that_failed_stays_pending_and_the_sweeper_tells_only_who_was_missed(
-    collection: CollectionService, localstripe: str, clock: FixedClock, outbox: Path
+    collection: CollectionService,
+    localstripe: str,
+    clock: FixedClock,
+    outbox: Path,
+    log_output: io.StringIO,  # noqa: F811 - the fixture imported above
 ) -> None:
     case = two_creditor_case(amount=10_000)
     first, second = (party.phone for party in case.creditors)
@@ -185,6 +192,11 @@ def test_an_arrival_notice_that_failed_stays_pending_and_the_sweeper_tells_only_
     assert (pending.kind, pending.amount, pending.paid) == (ARRIVED, 1_500, 1_500)
     assert pending.status == NoticeStatus.PENDING
     assert notice_clock(payment.transfer_id).met_on is None  # not everyone told yet
+    logged = log_output.getvalue()
+    assert f"notice {pending.key} not sent to a recipient" in logged
+    assert "139****0000" in logged  # the gateway's error was logged, with the number masked
+    for form in phone_forms(second):
+        assert form not in logged, f"the phone number as {form} is in the log"
 
     assert flaky.sweep().notices_sent == 1
     assert told(outbox) == [(ARRIVED, first), (ARRIVED, second)]
@@ -195,26 +207,38 @@ def test_an_arrival_notice_that_failed_stays_pending_and_the_sweeper_tells_only_
     assert len(outbox_deliveries(outbox)) == 2
 
 
+def counter_cash(case: Case, clock: FixedClock, entry_id: str, amount: int) -> None:
+    desk = counter_cash_desk()
+    desk.enter(
+        id=entry_id,
+        account_number=case.account_number,
+        amount=amount,
+        receipt_no=f"GD-2026-{entry_id}",
+        received_at=clock.now() - timedelta(hours=2),
+        by=CLERK,
+    )
+    desk.confirm(entry_id, by=FINANCE)
+
+
 def test_confirmed_counter_cash_tells_the_creditor_once(
     collection: CollectionService, clock: FixedClock, outbox: Path
 ) -> None:
     case = open_case(amount=10_000)
-    desk = counter_cash_desk()
-    desk.enter(
-        id="cash-told-1",
-        account_number=case.account_number,
-        amount=3_000,
-        receipt_no="GD-2026-501",
-        received_at=clock.now() - timedelta(hours=2),
-        by=CLERK,
-    )
-    desk.confirm("cash-told-1", by=FINANCE)
-    desk.confirm("cash-told-1", by=FINANCE)  # a retried confirmation counts and tells nothing
+    counter_cash(case, clock, "cash-told-1", 3_000)
+    # a retried confirmation counts nothing and tells nobody
+    counter_cash_desk().confirm("cash-told-1", by=FINANCE)
 
     [message] = outbox_deliveries(outbox)
     assert (message.kind, message.address) == (ARRIVED, case.creditors[0].phone)
     assert "执行款30.00元已到账，累计到账30.00元" in message.body
     assert notice_clock("cash-told-1").met_on == court_date(clock.now())
+
+    # Cash beyond what is owed, after the case is paid in full, is money arriving too.
+    counter_cash(case, clock, "cash-told-2", 7_000)
+    counter_cash(case, clock, "cash-told-3", 500)
+    assert [kind for kind, _ in told(outbox)] == [ARRIVED, PAID_IN_FULL, ARRIVED]
+    assert "执行款5.00元已到账，累计到账105.00元" in outbox_deliveries(outbox)[-1].body
+    assert notice_clock("cash-told-3").met_on == court_date(clock.now())
 
 
 def test_a_confirmed_claim_of_unidentified_money_tells_the_creditor_once(
