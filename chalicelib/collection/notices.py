@@ -54,26 +54,31 @@ class Notices:
         except Exception:
             log.exception("collection: notice %s not sent; the sweeper retries", notice.key)
             return False
-        complete = True
+        untold: dict[str, Recipient] = {}  # once per address, even if two creditors share one
         for recipient in message.recipients:
             told = f"{recipient.channel.value}:{recipient.address}"
-            if told in notice.sent_to:
-                continue
+            if told not in notice.sent_to:
+                untold.setdefault(told, recipient)
+        stored = len(notice.sent_to)  # recipients told as the table holds it
+        complete = True
+        for index, (told, recipient) in enumerate(untold.items()):
             try:
                 self._notifier.notify(replace(message, recipients=(recipient,)))
             except Exception:
                 log.exception("collection: notice %s not sent to a recipient", notice.key)
                 complete = False
                 continue
-            progressed = notice.model_copy(update={"sent_to": (*notice.sent_to, told)})
-            if not self._store.save_pending_notice(progressed, told_before=len(notice.sent_to)):
+            notice = notice.model_copy(update={"sent_to": (*notice.sent_to, told)})
+            if complete and index == len(untold) - 1:
+                break  # the last one: recorded below with the notice sent, in one write
+            if not self._store.save_pending_notice(notice, told_before=stored):
                 return False  # another run is sending it
-            notice = progressed
+            stored = len(notice.sent_to)
         if not complete:
             return False
         at = self._clock.now()
         sent = notice.model_copy(update={"status": NoticeStatus.SENT, "sent_at": at})
-        if not self._store.save_pending_notice(sent, told_before=len(notice.sent_to)):
+        if not self._store.save_pending_notice(sent, told_before=stored):
             return False
         self._clocks.notified(notice.case_id, at)
         return True
