@@ -3,8 +3,10 @@ settlement, a claim of unidentified money, counter cash).
 
 The case's standing (paid, remaining, paid in full) moves in the same conditional transaction
 as the record that caused it; when another payment of the case got there first, the standing is
-read again and the step retried, with jittered backoff, a bounded number of times. A notice the
-payment brings about (paid in full) is written in that transaction and sent after it.
+read again and the step retried, with jittered backoff, a bounded number of times. Every count
+owes the case's creditors a notice: of the money arrived (案款到账通知), or that the case is paid
+in full when this money crosses what is owed (that one message instead of both). It is written
+in that transaction, keyed by the arrival's ledger transfer, and sent after it.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TypeVar
 
 from chalicelib.clock import Clock
 from chalicelib.collection.arrivals import Arrival, ClockTeller
 from chalicelib.collection.errors import CollectionBusy
 from chalicelib.collection.models import CaseSnapshot, CaseStanding, Notice, SurplusDraft
-from chalicelib.collection.notices import PAID_IN_FULL, Notices
+from chalicelib.collection.notices import MONEY_ARRIVED, PAID_IN_FULL, Notices
 from chalicelib.collection.store import Contended
 from chalicelib.retry import Backoff
 
@@ -30,12 +33,12 @@ Read = TypeVar("Read")
 
 @dataclass(frozen=True)
 class Credit:
-    """A case's standing after a payment, with the surplus draft and the paid-in-full notice
+    """A case's standing after a payment, with the surplus draft and the creditors' notice
     the payment brings about."""
 
     standing: CaseStanding
     surplus: SurplusDraft | None
-    notice: Notice | None
+    notice: Notice
 
 
 class Counting:
@@ -74,7 +77,7 @@ class Counting:
         whether this call counted it."""
         for attempt in range(MAX_ATTEMPTS):
             before = read()
-            credit = self.credit(arrival.case, standing_of(before), arrival.amount, source)
+            credit = self.credit(arrival, standing_of(before), source)
             try:
                 done = commit(before, credit)
             except Contended:
@@ -82,14 +85,14 @@ class Counting:
                 continue
             if done:
                 self._clocks.counted(arrival)
-                if credit.notice is not None:
-                    self._notices.send(credit.notice)
+                self._notices.send(credit.notice)
             return done
         raise CollectionBusy("the case is settling many payments at once; try again")
 
-    def credit(self, case: CaseSnapshot, before: CaseStanding, amount: int, source: str) -> Credit:
-        """The case's standing after ``amount`` more is paid, with the surplus draft and the
-        paid-in-full notice that this payment brings about."""
+    def credit(self, arrival: Arrival, before: CaseStanding, source: str) -> Credit:
+        """The case's standing after ``arrival`` counts, with the surplus draft and the notice
+        to the creditors that it brings about."""
+        case, amount = arrival.case, arrival.amount
         now = self._clock.now()
         owed = case.adjudicated_amount
         crosses = before.paid < owed <= before.paid + amount
@@ -113,12 +116,26 @@ class Counting:
                 last_payment_id=source,
                 updated_at=now,
             )
-        notice = None
-        if crosses:
-            notice = Notice(
-                key=f"{PAID_IN_FULL}:{case.case_id}",
-                kind=PAID_IN_FULL,
-                case_id=case.case_id,
-                created_at=now,
-            )
-        return Credit(standing, surplus, notice)
+        return Credit(standing, surplus, _notice(case, arrival, standing, crosses, now))
+
+
+def _notice(
+    case: CaseSnapshot, arrival: Arrival, standing: CaseStanding, crosses: bool, now: datetime
+) -> Notice:
+    """Paid in full once per case; otherwise one arrival notice per ledger transfer, so a
+    count retried after a race writes the same notice and one counted again writes none."""
+    if crosses:
+        return Notice(
+            key=f"{PAID_IN_FULL}:{case.case_id}",
+            kind=PAID_IN_FULL,
+            case_id=case.case_id,
+            created_at=now,
+        )
+    return Notice(
+        key=f"{MONEY_ARRIVED}:{case.case_id}:{arrival.transfer_id}",
+        kind=MONEY_ARRIVED,
+        case_id=case.case_id,
+        created_at=now,
+        amount=arrival.amount,
+        paid=standing.paid,
+    )

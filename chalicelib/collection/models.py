@@ -321,6 +321,9 @@ class Notice(BaseModel):
     kind: str
     case_id: str
     created_at: datetime
+    # An arrival's fen and the case's total with it, kept so a later send tells of that arrival
+    amount: int | None = None
+    paid: int | None = None
     status: NoticeStatus = NoticeStatus.PENDING
     sent_to: tuple[str, ...] = ()  # "channel:address" of each recipient told so far
     sent_at: datetime | None = None

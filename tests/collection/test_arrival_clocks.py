@@ -1,6 +1,6 @@
 """Money counted on a case starts the clock for telling its creditor (5 working days on the PRC
-calendar), once per arrival, and telling the creditor stops it; unidentified money's claim clock
-runs from its arrival, and a claim stops it."""
+calendar), once per arrival, and telling the creditor (the SMS each arrival sends) stops it;
+unidentified money's claim clock runs from its arrival, and a claim stops it."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def pay(collection: CollectionService, localstripe: str, account: str, amount: i
     return step.payment.payment_id
 
 
-def test_a_payment_starts_one_notice_clock_and_paying_in_full_tells_the_creditor(
+def test_a_payment_starts_one_notice_clock_and_telling_the_creditor_meets_it(
     collection: CollectionService, localstripe: str
 ) -> None:
     case = open_case(amount=10_000)
@@ -44,7 +44,9 @@ def test_a_payment_starts_one_notice_clock_and_paying_in_full_tells_the_creditor
     running = clock_of(LimitKind.NOTICE, first.transfer_id)
     assert (running.case_id, running.court, running.amount) == (case.case_id, "粤0604", 4_000)
     assert running.due_on == working_days_after(first.paid_at, 5)
-    assert running.met_on is None  # part paid: nobody told the creditor yet
+    # A part payment: the creditor is told of it by SMS, which meets its clock that day.
+    assert first.paid_at is not None
+    assert running.met_on == court_date(first.paid_at)
 
     # The rail tells us again (a webhook retry, the sweeper): still one clock, unchanged.
     assert first.rail_reference is not None
@@ -56,11 +58,10 @@ def test_a_payment_starts_one_notice_clock_and_paying_in_full_tells_the_creditor
 
     rest = collection.payment(pay(collection, localstripe, case.account_number, 6_000))
     assert rest.transfer_id is not None
-    # Paid in full: the creditors are told by SMS, which meets the clock of every arrival.
+    # Paid in full: the creditors are told by SMS, which meets the clock of that arrival too.
     assert rest.paid_at is not None
-    told_on = court_date(rest.paid_at)
-    assert clock_of(LimitKind.NOTICE, first.transfer_id).met_on == told_on
-    assert clock_of(LimitKind.NOTICE, rest.transfer_id).met_on == told_on
+    assert clock_of(LimitKind.NOTICE, rest.transfer_id).met_on == court_date(rest.paid_at)
+    assert clock_of(LimitKind.NOTICE, first.transfer_id) == running
 
 
 def test_unidentified_money_starts_its_claim_clock_on_arrival_and_a_claim_meets_it(

@@ -213,18 +213,21 @@ def test_a_crash_after_the_ledger_posted_is_counted_exactly_once_by_the_retry(
     assert ledger_service().balance(case.account_number).posted == 3_000
 
 
-def test_paying_in_full_at_the_counter_tells_the_creditor_once_and_closes_the_pay_page(
+def test_paying_in_full_at_the_counter_tells_the_creditor_of_each_and_closes_the_pay_page(
     api: Any, token: Any, clock: FixedClock, collection: CollectionService, outbox: Path
 ) -> None:
     case = open_case(amount=10_000)
     entered_and_confirmed(api, token, cash(case, clock, id="cash-1", amount=4_000))
-    assert outbox_deliveries(outbox) == []
+    [arrived] = outbox_deliveries(outbox)
+    assert (arrived.kind, arrived.address) == ("case.money_arrived", case.creditors[0].phone)
+    assert "执行款40.00元已到账，累计到账40.00元" in arrived.body
     final = cash(case, clock, id="cash-2", amount=6_000, receipt_no="GD-2026-000124")
     assert entered_and_confirmed(api, token, final).status_code == 201
     assert confirm(api, token, "cash-2").status_code == 201
 
-    [message] = outbox_deliveries(outbox)
+    [_, message] = outbox_deliveries(outbox)
     assert (message.kind, message.address) == ("case.paid_in_full", case.creditors[0].phone)
+    assert "执行款100.00元已足额到账" in message.body
     view = standing(api, token, case)
     assert (view["paid"]["fen"], view["remaining"]["fen"], view["paid_in_full"]) == (
         10_000,

@@ -226,7 +226,10 @@ def test_payer_pays_in_two_parts_on_a_phone_and_the_case_is_paid(stack: dict[str
     assert len(delivered) >= 2
     assert ledger_service().balance(case.account_number).posted == 10_000
     messages = outbox_deliveries(stack["outbox"])
-    assert [(m.kind, m.address) for m in messages] == [("case.paid_in_full", "13812345678")]
+    assert [(m.kind, m.address) for m in messages] == [
+        ("case.money_arrived", "13812345678"),
+        ("case.paid_in_full", "13812345678"),
+    ]
 
 
 def fail_once(route: Any, failed: list[str]) -> None:

@@ -194,10 +194,14 @@ def test_surplus_is_flagged_and_offered_as_a_draft_refund(
     ]
     assert (draft["case_id"], draft["amount"], draft["status"]) == (case.case_id, 3_000, "draft")
     assert ledger_service().balance(case.account_number).posted == 13_000
-    assert [d.kind for d in outbox_deliveries(outbox)] == ["case.paid_in_full"]
+    # told of the first part, then once that the case is paid in full (not of the surplus)
+    assert [d.kind for d in outbox_deliveries(outbox)] == [
+        "case.money_arrived",
+        "case.paid_in_full",
+    ]
 
 
-def test_instalments_add_up_and_the_creditor_is_told_once_when_paid_in_full(
+def test_instalments_add_up_and_the_creditor_is_told_of_each_and_of_paid_in_full_once(
     api: Any, token: Any, collection: CollectionService, localstripe: str, outbox: Any
 ) -> None:
     case = open_case(amount=10_000)
@@ -214,10 +218,17 @@ def test_instalments_add_up_and_the_creditor_is_told_once_when_paid_in_full(
         0,
         True,
     )
-    [message] = outbox_deliveries(outbox)
-    assert message.address == case.creditors[0].phone
-    assert "100.00元已足额到账" in message.body
-    assert case.debtors[0].name not in message.body
+    messages = outbox_deliveries(outbox)
+    assert [(m.kind, m.address) for m in messages] == [
+        ("case.money_arrived", case.creditors[0].phone),
+        ("case.money_arrived", case.creditors[0].phone),
+        ("case.paid_in_full", case.creditors[0].phone),
+    ]
+    first, second, full = (m.body for m in messages)
+    assert "执行款25.00元已到账，累计到账25.00元" in first
+    assert "执行款25.00元已到账，累计到账50.00元" in second
+    assert "100.00元已足额到账" in full
+    assert all(case.debtors[0].name not in m.body for m in messages)
 
 
 def test_same_idempotency_key_opens_one_payment(

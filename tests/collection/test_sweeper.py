@@ -3,7 +3,6 @@ once; notices left pending are sent; it runs on a schedule."""
 
 from __future__ import annotations
 
-import urllib.request
 from datetime import timedelta
 from typing import Any
 
@@ -21,14 +20,6 @@ from chalicelib.notifications import Channel, ChannelNotifier, Notification
 from chalicelib.wiring import case_service, ledger_service
 from tests.cases.factories import filing
 from tests.collection.conftest import foreign_intent, open_case, outbox_deliveries, pay_at_rail
-
-
-@pytest.fixture
-def rail_emptied(localstripe: str) -> None:
-    """The sweeper asks the rail for every success in its window; start from an empty rail so
-    other tests' payments are not in it."""
-    request = urllib.request.Request(f"{localstripe}/_config/data", method="DELETE")  # noqa: S310
-    urllib.request.urlopen(request, timeout=5).close()  # noqa: S310
 
 
 def paid_without_webhook(collection: CollectionService, localstripe: str, amount: int) -> Any:
