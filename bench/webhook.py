@@ -2,9 +2,11 @@
 conditional UpdateItem on the same moto, with 30% duplicate deliveries.
 
 The events are signed here with the endpoint secret exactly as Stripe signs them, and each
-refers to a payment recorded beforehand, so a delivery does all the work a real one does:
-signature and timestamp check, the event record, the ledger transfer, and the transaction that
-records the payment, the case standing and the receipt number. No network is involved.
+refers to a payment recorded beforehand on a filed case, so a delivery does all the work a real
+one does: signature and timestamp check, the event record, the PaymentIntent read back from the
+rail (answered here in memory, as Stripe answers it for these intents: the network is not what
+is measured), the ledger transfer, the transaction that records the payment, the case standing,
+the receipt number and the creditor's arrival notice, and that notice sent to the outbox.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from typing import Any
 
 from bench import Row
 
-CASE_ACCOUNT = "4406042600000016"
 UNIQUE_EVENTS = 140
 DUPLICATE_SHARE = 0.30  # of all deliveries
 SEED_ITEMS = 500  # per table, so moto's transaction cost is measured at a realistic size
@@ -54,7 +55,7 @@ def _seed(client: Any, table: str) -> None:
         client.batch_write_item(RequestItems={table: items[start : start + 25]})
 
 
-def _event(number: int, payment_id: str, created: int) -> bytes:
+def _event(number: int, payment_id: str, created: int, account: str) -> bytes:
     intent = {
         "id": f"pi_bench_{number}",
         "object": "payment_intent",
@@ -62,7 +63,7 @@ def _event(number: int, payment_id: str, created: int) -> bytes:
         "currency": "cny",
         "status": "succeeded",
         "created": created,
-        "metadata": {"payment_id": payment_id, "case_account": CASE_ACCOUNT},
+        "metadata": {"payment_id": payment_id, "case_account": account},
     }
     event = {
         "id": f"evt_bench_{number}",
@@ -79,12 +80,44 @@ def _signature(body: bytes, timestamp: int) -> dict[str, str]:
     return {"Stripe-Signature": f"t={timestamp},v1={digest.hexdigest()}"}
 
 
-def _service(client: Any, names: dict[str, str], scratch: Path) -> tuple[Any, Any]:
-    """Collection and the ledger, wired by hand to one moto client."""
+FILING: dict[str, Any] = {
+    "case_number": "(2026)粤0604执1号",
+    "court_code": "粤0604",
+    "court_name": "佛山市禅城区人民法院",
+    "fund_types": ["enforcement"],
+    "adjudicated_amount": 10**12,  # never paid in full: every delivery tells of an arrival
+    "parties": [
+        {
+            "role": "creditor",
+            "name": "张三",
+            "type": "person",
+            "id_number": "440104198001011238",
+            "phone": "13812345678",
+            "receiving_account": {
+                "bank_name": "中国工商银行佛山分行",
+                "account_name": "张三",
+                "account_number": "6222020200112233445",
+            },
+        },
+        {
+            "role": "debtor",
+            "name": "佛山某某贸易有限公司",
+            "type": "organisation",
+            "id_number": "91350100M000100Y43",
+            "phone": "13987654321",
+        },
+    ],
+}
+
+
+def _service(client: Any, names: dict[str, str], scratch: Path) -> tuple[Any, Any, Any]:
+    """Collection, the cases and the ledger, wired by hand to one moto client, and the case
+    the payments are for."""
     from chalicelib.cases import CaseService
+    from chalicelib.cases.models import OpenCase
     from chalicelib.cases.store import CasesStore
     from chalicelib.clock import FixedClock
-    from chalicelib.collection import CollectionService, CollectionStore
+    from chalicelib.collection import CollectionService, CollectionStore, RailPayment, RailStatus
     from chalicelib.collection.stripe_rail import StripeRail, StripeSettings
     from chalicelib.ledger import LedgerService
     from chalicelib.notifications import OutboxNotifier
@@ -92,38 +125,52 @@ def _service(client: Any, names: dict[str, str], scratch: Path) -> tuple[Any, An
     clock = FixedClock(START)
     ledger = LedgerService(client, names["LEDGER_TABLE"], clock)
     ledger.ensure_system_accounts()
-    ledger.open_case_account(CASE_ACCOUNT, case_id="bench-case")
+
+    def open_account(number: str, case_id: str, currency: str) -> object:
+        return ledger.open_case_account(number, case_id=case_id, currency=currency)
+
+    cases = CaseService(CasesStore(client, names["CASES_TABLE"]), clock, open_account)
+    case, _ = cases.open(OpenCase.model_validate(FILING), actor="bench")
     settings = StripeSettings(
-        secret_key="sk_bench",  # noqa: S106 - never sent anywhere: webhooks need no API call
+        secret_key="sk_bench",  # noqa: S106 - never sent anywhere: retrieves answer in memory
         publishable_key="pk_bench",
         webhook_secrets=(ENDPOINT_SECRET,),
     )
-    rail = StripeRail(settings, clock=clock)
+
+    class AnsweringRail(StripeRail):
+        """Stripe as it answers a retrieve of these intents: succeeded, 1.00 yuan, with the
+        metadata the pay page attached."""
+
+        def retrieve(self, reference: str) -> RailPayment:
+            number = int(reference.removeprefix("pi_bench_"))
+            return RailPayment(
+                reference=reference,
+                amount=100,
+                currency="CNY",
+                status=RailStatus.SUCCEEDED,
+                created_at=START,
+                payment_id=f"pay_bench_{number:04d}",
+                account_number=case.account_number,
+            )
+
+    rail = AnsweringRail(settings, clock=clock)
     service = CollectionService(
         CollectionStore(client, names["COLLECTION_TABLE"]),
         lambda: rail,
         clock,
-        cases=CaseService(CasesStore(client, names["CASES_TABLE"]), clock, lambda *_, **__: None),
+        cases=cases,
         ledger=ledger,
         notifier=OutboxNotifier(scratch / "outbox.jsonl", clock=clock),
     )
-    return service, ledger
+    return service, ledger, case
 
 
-def _events(service: Any) -> list[bytes]:
+def _events(service: Any, filed: Any) -> list[bytes]:
     """Payments waiting for their rail's word, and the succeeded event of each."""
     from chalicelib.collection import Payment, PaymentStatus
-    from chalicelib.collection.models import CaseSnapshot
+    from chalicelib.collection.paying import snapshot
 
-    case = CaseSnapshot(
-        case_id="bench-case",
-        case_number="(2026)粤0604执1号",
-        court_code="粤0604",
-        court_name="佛山市禅城区人民法院",
-        account_number=CASE_ACCOUNT,
-        adjudicated_amount=10**12,  # never paid in full: no notice in the measured path
-        currency="CNY",
-    )
+    case = snapshot(filed)
     events = []
     for number in range(UNIQUE_EVENTS):
         payment_id = f"pay_bench_{number:04d}"
@@ -139,7 +186,7 @@ def _events(service: Any) -> list[bytes]:
             rail_reference=f"pi_bench_{number}",
         )
         service.store.add_payment(payment, request_digest="bench")
-        events.append(_event(number, payment_id, int(START.timestamp())))
+        events.append(_event(number, payment_id, int(START.timestamp()), case.account_number))
     return events
 
 
@@ -161,8 +208,8 @@ def _measure() -> Measured:
         names = {spec.env_var: f"courtfunds-bench-{spec.env_var.lower()}" for spec in TABLES}
         for spec in TABLES:
             client.create_table(**create_table_request(spec, names[spec.env_var]))
-        service, ledger = _service(client, names, Path(scratch))
-        events = _events(service)
+        service, ledger, case = _service(client, names, Path(scratch))
+        events = _events(service, case)
         duplicates = round(UNIQUE_EVENTS * DUPLICATE_SHARE / (1 - DUPLICATE_SHARE))
         deliveries = events + [rng.choice(events) for _ in range(duplicates)]
         rng.shuffle(deliveries)
@@ -224,7 +271,7 @@ def _measure() -> Measured:
             measured.calls["duplicate" if body in seen else "new"].update(calls)
             seen.add(body)
         measured.in_calls = delivery_in_calls
-        measured.posted = ledger.balance(CASE_ACCOUNT).posted
+        measured.posted = ledger.balance(case.account_number).posted
     return measured
 
 
