@@ -112,6 +112,12 @@ MATRIX: dict[str, Row] = {
     "POST /cases/{case_id}/creditors/{party_id}/receiving-account/reject": Row(
         "approver,finance", Scope.RECORD, body=REASON
     ),
+    "POST /cases/{case_id}/creditors/{party_id}/receiving-account/return": Row(
+        "approver,finance", Scope.RECORD, body={"question": "开户证明是否已附卷？"}
+    ),
+    "POST /cases/{case_id}/creditors/{party_id}/receiving-account/answer": Row(
+        "clerk", Scope.RECORD, body={"answer": "已附卷"}
+    ),
     # -- ledger -----------------------------------------------------------------------------
     "GET /ledger/accounts/{account_id}/balance": Row(ALL, Scope.RECORD),
     "GET /ledger/accounts/{account_id}/statement": Row(ALL, Scope.RECORD, query=PERIOD),

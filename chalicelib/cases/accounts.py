@@ -200,6 +200,55 @@ class ReceivingAccountChanges:
         )
         return self._commit(planned, case, changed, event)
 
+    def ask(self, case: Case, party_id: str, *, by: Principal, question: str) -> Case:
+        """The approver of the step that waits returns the change to its proposer with a
+        question; nothing changes on the account meanwhile."""
+        return self._step(
+            case,
+            party_id,
+            by=by,
+            action="receiving_account_returned",
+            text=question,
+            plan=lambda chain: self._approvals.plan_decision(
+                chain, Decision.RETURN, by=by, text=question
+            ),
+        )
+
+    def answer(self, case: Case, party_id: str, *, by: Principal, answer: str) -> Case:
+        """The proposer (by token subject) answers; the same step waits again."""
+        return self._step(
+            case,
+            party_id,
+            by=by,
+            action="receiving_account_answered",
+            text=answer,
+            plan=lambda chain: self._approvals.plan_answer(chain, by=by, answer=answer),
+        )
+
+    def _step(
+        self,
+        case: Case,
+        party_id: str,
+        *,
+        by: Principal,
+        action: str,
+        text: str,
+        plan: Callable[[str], Planned],
+    ) -> Case:
+        """A question or its answer on the change's chain, recorded in the case's history in
+        the same transaction."""
+        party, pending = self._waiting(case, party_id)
+        planned = plan(approval_id(KIND, pending.change_id))
+        changed, event = self._changed(
+            case,
+            party,
+            by=by,
+            action=action,
+            reason=text,
+            details={"party_id": party_id, "change_id": pending.change_id},
+        )
+        return self._commit(planned, case, changed, event)
+
     # --- helpers -------------------------------------------------------------------------
 
     @staticmethod

@@ -7,6 +7,7 @@ from urllib.parse import unquote
 
 from chalice.app import Blueprint, Response
 
+from chalicelib.bodies import Answer, Question
 from chalicelib.cases.errors import CaseNotFound
 from chalicelib.cases.models import (
     ApproveAccountChange,
@@ -142,5 +143,37 @@ def reject_receiving_account(call: Call, case_id: str, party_id: str) -> dict[st
     case = check_case(call.actor, case_service().get(case_id), act=True)
     changed = receiving_account_changes().reject(
         case, party_id, by=call.actor, reason=call.body.reason
+    )
+    return case_view(changed, call.actor)
+
+
+@route(
+    blueprint,
+    RECEIVING_ACCOUNT + "/return",
+    methods=["POST"],
+    roles=DECIDERS,
+    body=Question,
+)
+def return_receiving_account(call: Call, case_id: str, party_id: str) -> dict[str, Any]:
+    """The approver of the waiting step asks the proposer a question before deciding."""
+    case = check_case(call.actor, case_service().get(case_id), act=True)
+    changed = receiving_account_changes().ask(
+        case, party_id, by=call.actor, question=call.body.question
+    )
+    return case_view(changed, call.actor)
+
+
+@route(
+    blueprint,
+    RECEIVING_ACCOUNT + "/answer",
+    methods=["POST"],
+    roles=(Role.CLERK,),
+    body=Answer,
+)
+def answer_receiving_account(call: Call, case_id: str, party_id: str) -> dict[str, Any]:
+    """The proposer answers the question; the same step waits again."""
+    case = check_case(call.actor, case_service().get(case_id), act=True)
+    changed = receiving_account_changes().answer(
+        case, party_id, by=call.actor, answer=call.body.answer
     )
     return case_view(changed, call.actor)

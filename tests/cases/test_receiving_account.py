@@ -169,3 +169,56 @@ def test_only_the_clerk_proposes(api: Any, token: Any, case: dict[str, Any], rol
     refused = post(api, path(case), CHANGE, token(role))
     assert refused.status_code == 403
     assert problem(refused).endswith("identity/role-not-allowed")
+
+
+def test_an_approver_returns_the_change_with_a_question_and_only_the_proposer_answers(
+    api: Any, token: Any, case: dict[str, Any]
+) -> None:
+    assert post(api, path(case), CHANGE, token("clerk")).status_code == 202
+    question = {"question": "新账户的开户证明是否已附卷？"}
+    # the proposer cannot return their own change
+    own = post(api, path(case, "/return"), question, token("clerk", "approver", subject="clerk-1"))
+    assert own.status_code == 403, own.body
+    returned = post(api, path(case, "/return"), question, token("approver", subject="chief-1"))
+    assert returned.status_code == 200, returned.body
+    # a returned change waits for its answer: no step can be taken on it meanwhile
+    early = post(api, path(case, "/approve"), {}, token("approver", subject="chief-2"))
+    assert early.status_code == 409, early.body
+    # only the proposer answers, by subject
+    before = read(api, token, case)
+    stranger = post(
+        api, path(case, "/answer"), {"answer": "已附卷"}, token("clerk", subject="clerk-2")
+    )
+    assert stranger.status_code == 403, stranger.body
+    assert read(api, token, case) == before
+    answered = post(api, path(case, "/answer"), {"answer": "已附卷，见第12页"}, token("clerk"))
+    assert answered.status_code == 200, answered.body
+    # the same step waits again: the chief approves, finance completes it
+    assert (
+        post(api, path(case, "/approve"), {}, token("approver", subject="chief-1")).status_code
+        == 200
+    )
+    assert post(api, path(case, "/approve"), {}, token("finance")).status_code == 200
+    assert read(api, token, case)["parties"][0]["receiving_account"]["account_number"] == NEW
+    actions = [e["action"] for e in events(api, token, case, "finance")]
+    assert actions[-4:] == [
+        "receiving_account_returned",
+        "receiving_account_answered",
+        "receiving_account_step_approved",
+        "receiving_account_changed",
+    ]
+
+
+def test_another_courts_staff_cannot_return_or_answer(
+    api: Any, token: Any, case: dict[str, Any]
+) -> None:
+    assert post(api, path(case), CHANGE, token("clerk")).status_code == 202
+    before = read(api, token, case)
+    stranger = token("approver", subject="chief-far", courts=OTHER)
+    returned = post(api, path(case, "/return"), {"question": "开户证明是否已附卷？"}, stranger)
+    assert returned.status_code == 404
+    answered = post(
+        api, path(case, "/answer"), {"answer": "已附卷，见第12页"}, token("clerk", courts=OTHER)
+    )
+    assert answered.status_code == 404
+    assert read(api, token, case) == before
