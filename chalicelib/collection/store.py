@@ -1,5 +1,9 @@
 """Collection's items in the collection table (one table, generic pk/sk, sparse gsi1/gsi2).
 
+One module on purpose: it is the only place that knows this table's layout and the conditions
+its transactions rely on (the standing's version, the gapless receipt counter), so the layout
+below and every read and write of it stay side by side.
+
     pk                        sk        what                        index (pk / sk)
     PAY#{payment_id}          PAY       a payment                   gsi1 CASEPAY#{case} / {at}#{id}
     CASE#{case_id}            STANDING  paid so far, versioned

@@ -1,5 +1,9 @@
 """The ledger's DynamoDB adapter: item layout, serialisation and the calls, nothing else.
 
+One module on purpose: every item of the ledger table, its keys and the conditions a posting
+commits on are read and written here only, and a cancelled posting is decoded here by what each
+position of its transaction was.
+
 Item layout in the one ledger table (keys ``pk``/``sk``, sparse indexes gsi1 and gsi2):
 
 ===================  ==========================  ============================================
