@@ -31,6 +31,14 @@ _IDENTITY = re.compile(r"(?<![0-9A-Z])([0-9A-Z]{4})[0-9A-Z]{10}([0-9A-Z]{3}[0-9X
 _MOBILE = re.compile(r"(?<![\d+])(?:(?:\+|00)?86[ -]?)?(1[3-9]\d)[ -]?\d{4}[ -]?(\d{4})(?!\d)")
 # Bank account and card numbers: 13 to 25 digits, maybe grouped by spaces or hyphens.
 _ACCOUNT = re.compile(r"(?<![\d*])\d(?:[ -]?\d){12,24}(?!\d)")
+# Identifiers that carry no personal data but may hold long runs of digits: request and record
+# ids (UUIDs, whose hyphenated digit groups would otherwise read as an account number) and the
+# rail's object ids (``pi_...``, ``evt_...``). They are kept whole so a log line can be found by
+# the id its problem document or the rail's dashboard shows.
+_IDENTIFIER = re.compile(
+    r"(?<![0-9A-Za-z])(?:[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}"
+    r"|[a-z]{2,5}_(?:test_|live_)?[0-9A-Za-z]{14,})(?![0-9A-Za-z])"
+)
 
 
 def _last_four(match: re.Match[str]) -> str:
@@ -38,7 +46,18 @@ def _last_four(match: re.Match[str]) -> str:
 
 
 def mask_text(text: str) -> str:
-    """The text with every ID number, mobile number and bank account number masked."""
+    """The text with every ID number, mobile number and bank account number masked; request,
+    record and rail ids are left whole."""
+    pieces: list[str] = []
+    start = 0
+    for match in _IDENTIFIER.finditer(text):
+        pieces.extend((_mask_personal(text[start : match.start()]), match.group(0)))
+        start = match.end()
+    pieces.append(_mask_personal(text[start:]))
+    return "".join(pieces)
+
+
+def _mask_personal(text: str) -> str:
     text = _IDENTITY.sub(lambda m: m.group(1) + "*" * 10 + m.group(2), text)
     text = _MOBILE.sub(lambda m: m.group(1) + "****" + m.group(2), text)
     return _ACCOUNT.sub(_last_four, text)

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chalicelib.logs import SERVICE, configure, log_context, mask_text
 
@@ -51,6 +53,33 @@ def test_bank_account_numbers_keep_only_their_last_four_digits(account: str) -> 
 def test_amounts_dates_and_request_ids_are_left_alone() -> None:
     text = "paid 1234567 fen on 2026-11-28 request c6af9ac6-7b61-11e6-9a41-93e812345678"
     assert mask_text(text) == text
+
+
+def _ids(alphabet: str) -> st.SearchStrategy[str]:
+    groups = [st.text(alphabet, min_size=n, max_size=n) for n in (8, 4, 4, 4, 12)]
+    return st.tuples(*groups).map("-".join)
+
+
+# Request ids are UUIDs; the all-digit ones are where a hyphenated group could read as a card.
+@given(st.uuids().map(str) | _ids("0123456789") | _ids("0123456789abcdef"))
+def test_every_request_id_is_left_whole(request_id: str) -> None:
+    text = f"unexpected error request_id={request_id} to {CARD}"
+    assert mask_text(text) == f"unexpected error request_id={request_id} to ****0123"
+
+
+@given(
+    st.sampled_from(["pi", "evt", "ch", "re", "po", "txn"]), st.text("0123456789aZ", min_size=14)
+)
+def test_rail_object_ids_are_left_whole(prefix: str, body: str) -> None:
+    text = f"intent {prefix}_{body} succeeded for 13812345678"
+    assert mask_text(text) == f"intent {prefix}_{body} succeeded for 138****5678"
+
+
+def test_personal_data_next_to_an_id_is_still_masked() -> None:
+    text = f"c6af9ac6-7b61-11e6-9a41-93e812345678 {ID_NUMBER},13812345678;{CARD}"
+    assert mask_text(text) == (
+        "c6af9ac6-7b61-11e6-9a41-93e812345678 1101**********002X,138****5678;****0123"
+    )
 
 
 @pytest.fixture
