@@ -36,9 +36,14 @@ system-deps:
 run: $(STAMP) system-deps
 	$(PY) -m infra.localstack --api-port $(API_PORT) --moto-port $(MOTO_PORT) --stripe-port $(STRIPE_PORT) $(if $(FRESH),--fresh,)
 
+# The suite runs on every core (TEST_WORKERS=auto; TEST_WORKERS=0 runs it in one process). Each
+# worker has its own in-process moto, free ports and temporary folders, so tests share nothing;
+# work stealing keeps both cores busy to the end, as a few tests (the simulation, the ledger's
+# state machine) take a minute each.
+TEST_WORKERS ?= auto
 test: $(STAMP) system-deps
 	env -u AWS_PROFILE AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 \
-	  $(PY) -m pytest $(PYTEST_ARGS)
+	  $(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 # The seeded simulation with faults, longer than in `make test`: SEEDS seeds of STEPS operations
 # each, the auditors' whole-ledger check after each run; SEED=n replays one seed.
