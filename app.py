@@ -19,4 +19,9 @@ app = Chalice(app_name="court-funds")
 app.register_middleware(log_context, "all")
 app.api.binary_types = ["application/pdf", "image/jpeg", "image/png", "application/octet-stream"]
 
-route_map.register(app)
+# Each schedule and each function invoked by name is deployed as ``app.<function>``: its Lambda
+# starts here as the API's does, with logs configured and the log middleware around it.
+for _name, _handler in route_map.register(app).items():
+    if _name in globals():
+        raise ValueError(f"{_name}: a schedule or function by this name would hide app.{_name}")
+    globals()[_name] = _handler

@@ -6,7 +6,8 @@ serves it), every schedule and every function invoked by name. ``register(app)``
 them on the app with thin handlers. The first request to a route imports the module that serves
 it (with pydantic, its models and its services) and hands the request to the real view, so a
 Lambda cold start pays for Chalice and this map, and a request pays only for the capability it
-needs. A schedule's Lambda function is still deployed with the module's own handler, as before.
+needs. A schedule's or invoked function's Lambda starts in ``app`` too (``app.sweep_payments``),
+so its log lines are masked JSON with the invocation's id, as the API's are.
 The landing page and the API's contract list every route, so they load every capability first.
 
 ``python -m chalicelib.route_map`` rewrites the map from the modules (``--check`` only compares);
@@ -23,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from chalice.app import Blueprint, Chalice, Cron, Rate, ScheduledEventConfig
+from chalice.app import Chalice, Cron, Rate, ScheduledEventConfig
 
 # Each module exposes ``blueprint``; the order is the order the app registers them in.
 CAPABILITIES = (
@@ -108,9 +109,10 @@ def stored() -> Described:
     return mapped
 
 
-def register(app: Chalice) -> None:
+def register(app: Chalice) -> dict[str, Callable[..., Any]]:
     """Register every mapped route, schedule and invoked function on ``app``, each served by
-    its module once first called."""
+    its module once first called. Returns the schedules' and invoked functions' handlers by
+    function name: Chalice deploys each as ``app.<function>``, so the app module exposes them."""
     mapped = stored()
     for item in mapped["routes"]:
         app.route(
@@ -120,21 +122,16 @@ def register(app: Chalice) -> None:
             content_types=item["content_types"],
             api_key_required=item["api_key_required"],
         )(_route_view(app, item))
-    # A schedule's handler is its module's function (``chalicelib.audit.routes.daily_...``), as
-    # when the module registered it: Chalice names the handler by the blueprint's module.
-    blueprints: dict[str, Blueprint] = {}
+    handlers: dict[str, Callable[..., Any]] = {}
     for item in mapped["schedules"]:
         module, function = item["handler"].rsplit(".", 1)
-        blueprint = blueprints.setdefault(module, Blueprint(module))
-        blueprint.schedule(
+        handlers[function] = app.schedule(
             _schedule(item["schedule"]), name=item["name"], description=item["description"]
         )(_scheduled(module, function))
     for item in mapped["invoked"]:
         module, function = item["handler"].rsplit(".", 1)
-        blueprint = blueprints.setdefault(module, Blueprint(module))
-        blueprint.lambda_function(name=item["name"])(_invoked(module, function))
-    for blueprint in blueprints.values():
-        app.register_blueprint(blueprint)
+        handlers[function] = app.lambda_function(name=item["name"])(_invoked(module, function))
+    return handlers
 
 
 # Each loaded module's blueprint, registered on an app of its own. Chalice lets a blueprint be

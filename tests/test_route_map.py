@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -26,11 +27,14 @@ def test_the_map_is_what_the_modules_register() -> None:
 
 def test_the_app_registers_what_every_module_registers() -> None:
     """Paths, methods, view names, route options, docstrings (the API's summaries), schedules
-    with their handlers and expressions, functions invoked by name: what ``chalice package``
-    and the local server read, the same as when the app registered each module's blueprint."""
+    with their expressions, functions invoked by name: what ``chalice package`` and the local
+    server read, the same as when the app registered each module's blueprint, but for the
+    schedules' handlers, which start in ``app``."""
     served = route_map.describe(app)
     for part, items in route_map.scan().items():
         modules = [{k: v for k, v in item.items() if k != "module"} for item in items]
+        if part != "routes":
+            modules = [{**item, "handler": "app." + item["name"]} for item in modules]
         assert sorted(served[part], key=_key) == sorted(modules, key=_key), part
 
 
@@ -105,8 +109,26 @@ def test_the_contract_served_first_lists_every_route() -> None:
     assert listed == len(registered)
 
 
-def test_a_schedule_runs_its_modules_handler_and_keeps_its_deployed_handler() -> None:
-    [schedule] = [s for s in app.event_sources if s.name == "sweep_payments"]
-    assert schedule.handler_string == "chalicelib.collection.routes.sweep_payments"
-    [invoked] = [f for f in app.pure_lambda_functions if f.name == "run_export"]
-    assert invoked.handler_string == "chalicelib.exports.routes.run_export"
+def test_every_schedule_and_invoked_function_starts_in_the_app_with_its_log_middleware() -> None:
+    import app as app_module
+    from chalicelib.logs import log_context
+
+    functions = [*app.event_sources, *app.pure_lambda_functions]
+    assert len(functions) == len(route_map.stored()["schedules"] + route_map.stored()["invoked"])
+    for function in functions:
+        module, name = function.handler_string.rsplit(".", 1)
+        assert module == "app", function.handler_string
+        handler = getattr(app_module, name)
+        assert handler is app.handler_map[function.name]
+        assert log_context in handler.middleware_handlers
+
+
+@pytest.mark.usefixtures("aws")
+def test_a_schedule_run_through_its_deployed_handler_runs_its_modules_function() -> None:
+    import app as app_module
+
+    context = SimpleNamespace(aws_request_id="5e1f0c2a-0000-4000-8000-000000000001")
+    event = {"version": "0", "id": "e-1", "detail-type": "Scheduled Event", "source": "aws.events",
+             "account": "1", "time": "2026-11-02T09:00:00Z", "region": "us-east-1",
+             "resources": [], "detail": {}}  # fmt: skip
+    assert app_module.expire_pending_transfers(event, context) == {"expired": 0}
