@@ -109,9 +109,8 @@ def test_the_contract_served_first_lists_every_route() -> None:
     assert listed == len(registered)
 
 
-def test_every_schedule_and_invoked_function_starts_in_the_app_with_its_log_middleware() -> None:
+def test_every_schedule_and_invoked_function_starts_in_the_app() -> None:
     import app as app_module
-    from chalicelib.logs import log_context
 
     functions = [*app.event_sources, *app.pure_lambda_functions]
     assert len(functions) == len(route_map.stored()["schedules"] + route_map.stored()["invoked"])
@@ -120,7 +119,6 @@ def test_every_schedule_and_invoked_function_starts_in_the_app_with_its_log_midd
         assert module == "app", function.handler_string
         handler = getattr(app_module, name)
         assert handler is app.handler_map[function.name]
-        assert log_context in handler.middleware_handlers
 
 
 @pytest.mark.usefixtures("aws")
@@ -132,3 +130,34 @@ def test_a_schedule_run_through_its_deployed_handler_runs_its_modules_function()
              "account": "1", "time": "2026-11-02T09:00:00Z", "region": "us-east-1",
              "resources": [], "detail": {}}  # fmt: skip
     assert app_module.expire_pending_transfers(event, context) == {"expired": 0}
+
+
+def test_a_schedules_log_lines_are_masked_json_with_the_invocations_id(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+    import logging
+
+    import app as app_module
+    from chalicelib.logs import configure
+
+    def sweep(event: dict[str, Any], context: Any) -> str:
+        logging.getLogger("chalicelib.collection").info("told 13812345678")
+        return "swept"
+
+    monkeypatch.setattr("chalicelib.collection.routes.sweep_payments", sweep)
+    handler = configure().logger_handler
+    assert isinstance(handler, logging.StreamHandler)
+    captured = io.StringIO()
+    original = handler.setStream(captured)
+    context = SimpleNamespace(aws_request_id="5e1f0c2a-0000-4000-8000-000000000002")
+    event = {"version": "0", "id": "e-2", "detail-type": "Scheduled Event", "source": "aws.events",
+             "account": "1", "time": "2026-11-02T09:00:00Z", "region": "us-east-1",
+             "resources": [], "detail": {}}  # fmt: skip
+    try:
+        assert app_module.sweep_payments(event, context) == "swept"
+    finally:
+        handler.setStream(original)
+    [line] = [json.loads(text) for text in captured.getvalue().splitlines()]
+    assert line["message"] == "told 138****5678"
+    assert line["correlation_id"] == context.aws_request_id
