@@ -28,6 +28,7 @@ from chalicelib.problems import (
     FieldProblem,
     PayloadTooLarge,
     ProblemError,
+    ServiceUnavailable,
     UnsupportedMediaType,
     ValidationFailed,
 )
@@ -304,15 +305,8 @@ def route(
                 result = handler(call, **params)
             except ProblemError as error:
                 return problem_response(error, instance=_instance(request), request_id=rid)
-            except Exception:
-                # The trace goes to the log (never the body or personal data), not to the client;
-                # the request id in both lets support find one from the other.
-                log.exception("unexpected error in %s %s request_id=%s", request.method, path, rid)
-                failure = ProblemError(
-                    "something went wrong on our side; nothing was changed by this request "
-                    "unless its status says so, and it is safe to retry; quote the request id "
-                    "to support"
-                )
+            except Exception as error:
+                failure = _failure(error, f"{request.method} {path}", rid)
                 return problem_response(failure, instance=_instance(request), request_id=rid)
             if isinstance(result, Response):
                 return result
@@ -341,6 +335,27 @@ def route(
         return handler
 
     return decorate
+
+
+def _failure(error: Exception, where: str, rid: str) -> ProblemError:
+    """The problem for an error that is not the caller's, logged with what support needs. The
+    trace goes to the log (never the body or personal data), not to the client; the request id
+    in both lets support find one from the other."""
+    from chalicelib.settings import MissingSetting  # already loaded if it raised this
+
+    if isinstance(error, MissingSetting):
+        # A stage deployed without a setting this route needs: the log names it, and retrying
+        # does not help until someone sets it.
+        log.error("%s cannot run in this stage: %s request_id=%s", where, error, rid)
+        return ServiceUnavailable(
+            "this service is not fully set up yet; nothing was changed by this request; quote "
+            "the request id to support"
+        )
+    log.exception("unexpected error in %s request_id=%s", where, rid)
+    return ProblemError(
+        "something went wrong on our side; nothing was changed by this request unless its "
+        "status says so, and it is safe to retry; quote the request id to support"
+    )
 
 
 def client_address(request: Any) -> str:

@@ -17,7 +17,7 @@ import pytest
 from moto import mock_aws
 
 from app import app as chalice_app
-from chalicelib import wiring
+from chalicelib import route_map, wiring
 from chalicelib.clock import FixedClock
 from chalicelib.http import ROUTES
 from chalicelib.identity import Principal, Role
@@ -26,6 +26,8 @@ from infra.tables import create_tables, table_names
 from tests.access_matrix import MATRIX, Row, Scope
 from tests.cases.factories import filing
 from tests.conftest import NATIONWIDE, PROJECT_ROOT, START, write_secrets
+
+route_map.load_all()  # a capability's routes join the registry when it is loaded
 
 COURT = "粤0604"
 OTHER_COURT = "粤0605"

@@ -48,8 +48,12 @@ def sources() -> Iterator[Path]:
 
 
 def is_entry_point(source: Path) -> bool:
-    """Where a request or a schedule comes in: routes, pages, and the HTTP edge."""
-    return source.name in ("routes.py", "pages.py") or source == CHALICELIB / "http.py"
+    """Where a request or a schedule comes in: routes, pages, the HTTP edge, and the route map
+    that loads a capability's routes on its first request."""
+    return source.name in ("routes.py", "pages.py") or source in (
+        CHALICELIB / "http.py",
+        CHALICELIB / "route_map.py",
+    )
 
 
 def capabilities() -> list[str]:
@@ -204,16 +208,18 @@ def test_only_the_settings_read_the_environment() -> None:
     assert reading == []
 
 
-def test_importing_the_app_imports_no_service_until_a_route_runs() -> None:
-    """A capability's service (and its store) is imported when its first route runs, so a
-    cold start pays only for routes, models and views."""
+def test_importing_the_app_imports_no_capability_until_a_route_runs() -> None:
+    """A cold start registers the routes from the route map: no capability, no model, no
+    pydantic and no AWS or Stripe SDK is imported until a request needs them
+    (``tests/test_route_map.py`` shows a request loading only its own capability)."""
+    import json
     import subprocess
     import sys
 
     probe = (
-        "import sys, app; "
-        "print(sorted(m for m in sys.modules if m.startswith('chalicelib') "
-        "and m.rsplit('.', 1)[-1] in ('service', 'store', 'stripe_rail', 'receipt_pdf')))"
+        "import json, sys, app; "
+        "print(json.dumps(sorted(m for m in sys.modules "
+        "if m.startswith(('chalicelib', 'pydantic', 'boto3', 'stripe')))))"
     )
     done = subprocess.run(  # noqa: S603 - our own interpreter and a fixed snippet
         [sys.executable, "-c", probe],
@@ -222,4 +228,16 @@ def test_importing_the_app_imports_no_service_until_a_route_runs() -> None:
         text=True,
         check=True,
     )
-    assert done.stdout.strip() == "[]"
+    loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    assert loaded == ["chalicelib", "chalicelib.logs", "chalicelib.route_map"]
+
+
+def test_the_route_map_loads_entry_points_only() -> None:
+    """The map imports its modules by name, which the import checks above cannot see: each is
+    an entry point, so the rules for entry points hold for what it loads."""
+    from chalicelib.route_map import CAPABILITIES
+
+    for module in CAPABILITIES:
+        source = PROJECT_ROOT / (module.replace(".", "/") + ".py")
+        assert source.is_file(), module
+        assert is_entry_point(source) or source.parent == CHALICELIB / "web", module
