@@ -193,6 +193,24 @@ def test_importing_the_composition_root_builds_nothing() -> None:
     assert done.stdout.strip() == "[] {}"
 
 
+def test_only_the_shared_stripe_module_builds_a_stripe_client() -> None:
+    """Every rail on Stripe gets its client, its error handling and its webhook check from
+    ``chalicelib/stripe_api.py``, so Stripe's answers mean the same on every rail."""
+    building = []
+    for source in sources():
+        if source == CHALICELIB / "stripe_api.py":
+            continue
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in ("StripeClient", "WebhookSignature", "StripeError")
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "stripe"
+            ):
+                building.append(f"{module_name(source)}:{node.lineno}")
+    assert building == []
+
+
 def test_entry_points_call_services_only() -> None:
     for source in [*filter(is_entry_point, sources()), PROJECT_ROOT / "app.py"]:
         names = imported_modules(source)
