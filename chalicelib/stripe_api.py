@@ -13,13 +13,36 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import TYPE_CHECKING, ClassVar, Generic, Protocol, TypeVar
 
 import stripe
+
+if TYPE_CHECKING:
+    from chalicelib.clock import Clock
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+
+class StripeAccount(Protocol):
+    """What every rail's settings say of the Stripe account it uses."""
+
+    @property
+    def secret_key(self) -> str: ...
+    @property
+    def api_base(self) -> str | None: ...
+    @property
+    def timeout_seconds(self) -> float: ...
+    @property
+    def webhook_secrets(self) -> tuple[str, ...]: ...
+    @property
+    def tolerance(self) -> timedelta: ...
+    @property
+    def future_skew(self) -> timedelta: ...
+
+
+Account = TypeVar("Account", bound=StripeAccount)
 
 
 def stripe_client(
@@ -47,6 +70,7 @@ class StripeFailures:
     service: str
     refused: Callable[[str], Exception]  # the request was refused: resending it will not help
     unavailable: Callable[[str], Exception]  # no answer: the same request may be sent again
+    rejected: Callable[[str], Exception]  # a webhook that is not Stripe's, or not fresh
     # a card declined, with Stripe's decline code; None where the rail takes no cards
     declined: Callable[[str, str | None], Exception] | None = None
     # our keys or permissions refused (nothing was sent); None lets the SDK's error through
@@ -128,3 +152,42 @@ def verify_webhook(
     if signed_at > now + future_skew:
         raise rejected("the webhook timestamp is in the future")
     return signed_at
+
+
+class StripeAdapter(Generic[Account]):
+    """A rail on Stripe: one client with the account's keys, every call answered in the rail's
+    own errors (``failures``), and its webhooks checked against our own clock."""
+
+    name = "stripe"
+    failures: ClassVar[StripeFailures]
+
+    def __init__(
+        self,
+        settings: Account,
+        *,
+        clock: Clock,
+        http_client: stripe.HTTPClient | None = None,
+    ) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._client = stripe_client(
+            settings.secret_key,
+            api_base=settings.api_base,
+            timeout_seconds=settings.timeout_seconds,
+            http_client=http_client,
+        )
+
+    def _call(self, request: Callable[[], T]) -> T:
+        return call(request, self.failures)
+
+    def _verify(self, raw_body: bytes, headers: Mapping[str, str]) -> datetime:
+        """When the webhook was signed, once it is checked as Stripe's own."""
+        return verify_webhook(
+            raw_body,
+            headers,
+            secrets=self._settings.webhook_secrets,
+            now=self._clock.now(),
+            tolerance=self._settings.tolerance,
+            future_skew=self._settings.future_skew,
+            rejected=self.failures.rejected,
+        )

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
-import stripe
-
 from chalicelib import jsondepth
-from chalicelib.clock import Clock
 from chalicelib.collection.errors import (
     PaymentConflict,
     PaymentDeclined,
@@ -40,10 +37,8 @@ from chalicelib.collection.rail import (
 )
 from chalicelib.collection.stripe_events import MisshapenData, event_shape, intent_payment
 from chalicelib.stripe_api import (
+    StripeAdapter,
     StripeFailures,
-    call,
-    stripe_client,
-    verify_webhook,
     webhook_secrets,
 )
 
@@ -51,15 +46,6 @@ STRIPE_API = "https://api.stripe.com"
 WALLETS = frozenset({"alipay", "wechat_pay"})  # Stripe payment method types for Chinese wallets
 STRIPE_JS = "https://js.stripe.com/v3/"
 MAX_EVENT_DEPTH = 32  # Stripe's events nest a handful of levels
-
-T = TypeVar("T")
-
-_FAILURES = StripeFailures(
-    service="the payment service",
-    refused=PaymentConflict,
-    unavailable=RailUnavailable,
-    declined=lambda message, code: PaymentDeclined(message, decline_code=code),
-)
 
 _EVENT_KINDS = {
     "payment_intent.succeeded": RailEventKind.SUCCEEDED,
@@ -153,26 +139,16 @@ def balance_from_object(data: Mapping[str, Any]) -> RailBalanceTransaction:
     )
 
 
-class StripeRail:
+class StripeRail(StripeAdapter[StripeSettings]):
     """``PaymentRail`` on Stripe's PaymentIntents API."""
 
-    name = "stripe"
-
-    def __init__(
-        self,
-        settings: StripeSettings,
-        *,
-        clock: Clock,
-        http_client: stripe.HTTPClient | None = None,
-    ) -> None:
-        self._settings = settings
-        self._clock = clock
-        self._client = stripe_client(
-            settings.secret_key,
-            api_base=settings.api_base,
-            timeout_seconds=settings.timeout_seconds,
-            http_client=http_client,
-        )
+    failures = StripeFailures(
+        service="the payment service",
+        refused=PaymentConflict,
+        unavailable=RailUnavailable,
+        rejected=WebhookRejected,
+        declined=lambda message, code: PaymentDeclined(message, decline_code=code),
+    )
 
     def create_payment(
         self,
@@ -344,18 +320,3 @@ class StripeRail:
             frame_origins=frames,
             wallets=self._settings.wallets,
         )
-
-    def _verify(self, raw_body: bytes, headers: Mapping[str, str]) -> datetime:
-        return verify_webhook(
-            raw_body,
-            headers,
-            secrets=self._settings.webhook_secrets,
-            now=self._clock.now(),
-            tolerance=self._settings.tolerance,
-            future_skew=self._settings.future_skew,
-            rejected=WebhookRejected,
-        )
-
-    @staticmethod
-    def _call(request: Callable[[], T]) -> T:
-        return call(request, _FAILURES)

@@ -9,14 +9,11 @@ idempotency key, with the disbursement id in its metadata. Its status moves from
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
-import stripe
-
-from chalicelib.clock import Clock
 from chalicelib.payouts.errors import (
     PayoutRailRefused,
     PayoutRailUnavailable,
@@ -24,20 +21,9 @@ from chalicelib.payouts.errors import (
 )
 from chalicelib.payouts.rail import PayoutDestination, PayoutEvent, PayoutStatus, RailPayout
 from chalicelib.stripe_api import (
+    StripeAdapter,
     StripeFailures,
-    call,
-    stripe_client,
-    verify_webhook,
     webhook_secrets,
-)
-
-T = TypeVar("T")
-
-_FAILURES = StripeFailures(
-    service="the payout service",
-    refused=PayoutRailRefused,
-    unavailable=PayoutRailUnavailable,
-    credentials=PayoutRailUnavailable,  # keys, permissions: nothing was sent
 )
 
 _STATUSES = {
@@ -92,26 +78,16 @@ def payout_from_object(data: Mapping[str, Any]) -> RailPayout:
     )
 
 
-class StripePayoutRail:
+class StripePayoutRail(StripeAdapter[StripePayoutSettings]):
     """``PayoutRail`` on Stripe Treasury OutboundPayments."""
 
-    name = "stripe"
-
-    def __init__(
-        self,
-        settings: StripePayoutSettings,
-        *,
-        clock: Clock,
-        http_client: stripe.HTTPClient | None = None,
-    ) -> None:
-        self._settings = settings
-        self._clock = clock
-        self._client = stripe_client(
-            settings.secret_key,
-            api_base=settings.api_base,
-            timeout_seconds=settings.timeout_seconds,
-            http_client=http_client,
-        )
+    failures = StripeFailures(
+        service="the payout service",
+        refused=PayoutRailRefused,
+        unavailable=PayoutRailUnavailable,
+        rejected=PayoutWebhookRejected,
+        credentials=PayoutRailUnavailable,  # keys, permissions: nothing was sent
+    )
 
     def send(
         self,
@@ -167,15 +143,7 @@ class StripePayoutRail:
         return payout_from_object(payment.to_dict())
 
     def parse_event(self, raw_body: bytes, headers: Mapping[str, str]) -> PayoutEvent:
-        verify_webhook(
-            raw_body,
-            headers,
-            secrets=self._settings.webhook_secrets,
-            now=self._clock.now(),
-            tolerance=self._settings.tolerance,
-            future_skew=self._settings.future_skew,
-            rejected=PayoutWebhookRejected,
-        )
+        self._verify(raw_body, headers)
         try:
             event = json.loads(raw_body)
             data = event["data"]["object"]
@@ -186,7 +154,3 @@ class StripePayoutRail:
         if isinstance(data, dict) and data.get("object") == "treasury.outbound_payment":
             reference = str(data["id"])
         return PayoutEvent(event_id=event_id, event_type=event_type, reference=reference)
-
-    @staticmethod
-    def _call(request: Callable[[], T]) -> T:
-        return call(request, _FAILURES)
