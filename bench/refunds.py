@@ -14,7 +14,6 @@ from typing import Any
 
 from bench import Row
 
-ACCOUNT = "4406042600000016"
 TABLES = {
     "LEDGER_TABLE": "bench-ledger",
     "APPROVALS_TABLE": "bench-approvals",
@@ -22,24 +21,6 @@ TABLES = {
     "OVERSIGHT_TABLE": "bench-oversight",
 }
 WRITES = frozenset({"PutItem", "UpdateItem", "TransactWriteItems", "DeleteItem"})
-
-
-class _InstantRail:
-    """The rail answers at once; only DynamoDB calls are counted here."""
-
-    name = "bench"
-
-    def refund(self, payment_reference: str, *, key: str, amount: int, currency: str) -> Any:
-        from chalicelib.collection import RailRefund, RefundStatus
-
-        return RailRefund(
-            reference=f"re_{key}",
-            payment_reference=payment_reference,
-            amount=amount,
-            currency=currency,
-            status=RefundStatus.SUCCEEDED,
-            key=key,
-        )
 
 
 @contextmanager
@@ -85,18 +66,12 @@ def run() -> list[Row]:
     import boto3
     from moto import mock_aws
 
-    from chalicelib.approvals import ApprovalService, ApprovalStore, Decision, default_chains
+    from chalicelib.approvals import Decision
     from chalicelib.clock import FixedClock
     from chalicelib.identity.roles import Principal, Role
-    from chalicelib.ledger import LedgerService, SystemAccount, TransferCode, TransferRequest
     from chalicelib.problems import ProblemError
-    from chalicelib.refunds import RefundService
-    from chalicelib.refunds.models import Origin, ReasonCode, RefundSource, SourceKind
-    from chalicelib.refunds.payback import Payback
-    from chalicelib.refunds.sources import Sources
-    from chalicelib.refunds.store import RefundStore
-    from infra.tables import TABLES as SPECS
-    from infra.tables import create_table_request
+    from chalicelib.refunds.models import Origin, ReasonCode
+    from infra.refund_desk import create_tables, funded_payment, refund_desk
 
     def person(subject: str, role: Role) -> Principal:
         return Principal(subject=subject, name=subject, roles=frozenset({role}))
@@ -106,46 +81,15 @@ def run() -> list[Row]:
     rows: list[Row] = []
     with mock_aws():
         client = boto3.client("dynamodb")
-        for spec in SPECS:
-            if spec.env_var in TABLES:
-                client.create_table(**create_table_request(spec, TABLES[spec.env_var]))
+        create_tables(client, TABLES)
         clock = FixedClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
-        ledger = LedgerService(client, TABLES["LEDGER_TABLE"], clock)
-        store = RefundStore(client, TABLES["REFUNDS_TABLE"])
-        approvals = ApprovalService(
-            ApprovalStore(client, TABLES["APPROVALS_TABLE"]),
-            clock,
-            default_chains(),
-            overdue_working_days=2,
-            due_after=_due_after(client, clock),
+        desk = refund_desk(client, TABLES, clock, due_after=_due_after(client, clock))
+        refunds, payback = desk.refunds, desk.payback
+        source = funded_payment(
+            desk.ledger, reference="bench-pay", amount=100_000, case_id="bench-case", at=clock.now()
         )
-        payback = Payback(store, clock, ledger=ledger, rail=_InstantRail, tell_payer=lambda _: None)  # type: ignore[arg-type]
-        refunds = RefundService(
-            store, clock, approvals=approvals, sources=Sources.__new__(Sources), payback=payback
-        )
-        ledger.ensure_system_accounts()
-        ledger.open_case_account(ACCOUNT, case_id="bench-case")
-        ledger.transfer(
-            TransferRequest.between(
-                id="collection:bench-pay",
-                debit=SystemAccount.PAYMENT_CLEARING.of("CNY"),
-                credit=ACCOUNT,
-                amount=100_000,
-                code=TransferCode.COLLECTION,
-                requested_by="bench",
-            )
-        )
-        source = RefundSource(
-            kind=SourceKind.ONLINE,
-            reference="bench-pay",
-            paid=100_000,
-            currency="CNY",
-            court="粤0604",
-            ledger_account=ACCOUNT,
-            rail_reference="pi_bench",
-            received_at=clock.now(),
-        )
-        ledger.balance(ACCOUNT)  # the ledger knows the account, as a warm Lambda would
+        # the ledger knows the account, as a warm Lambda would
+        desk.ledger.balance(source.ledger_account)
 
         def step(name: str, changes: int, action: Callable[[], object], note: str = "") -> None:
             # a replay is refused; what it costs is the measure

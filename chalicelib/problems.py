@@ -1,11 +1,14 @@
 """The errors a client can see: each carries an RFC 9457 problem type, status and title.
 
 Every package derives its own error base from ``ProblemError`` (or one of the generic kinds
-below), and ``chalicelib.http`` is the one place that turns them into HTTP answers.
+below), and ``chalicelib.http`` is the one place that turns them into HTTP answers. A package
+base that names its ``area`` lets each of its errors take its problem type from its own name:
+``InsufficientFunds`` under the ledger's area is ``ledger/insufficient-funds``.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -29,6 +32,12 @@ class ProblemError(Exception):
     status: ClassVar[int] = 500
     slug: ClassVar[str] = "internal-error"
     title: ClassVar[str] = "Internal error"
+    area: ClassVar[str | None] = None  # where a package's problem types are named
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.area is not None and "slug" not in cls.__dict__:
+            cls.slug = f"{cls.area}/{_spelled_out(cls.__name__)}"
 
     def __init__(
         self,
@@ -59,6 +68,11 @@ class ProblemError(Exception):
             body["errors"] = [e.as_dict() for e in self.errors]
         body.update(self.extensions)
         return body
+
+
+def _spelled_out(name: str) -> str:
+    """A class name as a problem type: ``InsufficientFunds`` as ``insufficient-funds``."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
 
 
 class BadRequest(ProblemError):

@@ -2,9 +2,11 @@
 
 - The ledger knows no capability that uses it, so money can only come into a case through the
   use cases that count it.
-- One composition root (``chalicelib/wiring.py``) builds every service and adapter; only the
+- One composition root (``chalicelib/wiring/``) builds every service and adapter; only the
   entry points (``app.py``, each capability's ``routes.py``, the pages, the HTTP edge) ask it
-  for one, so no capability builds its own dependencies or reaches the root from below.
+  for one, so no capability builds its own dependencies or reaches the root from below. Its
+  modules, one per capability, import each other in one direction and export every builder
+  from the package, and importing it builds nothing.
 - Entry points call services only: no store, no AWS or Stripe SDK, no ``.store`` reach-in.
 - The shared kernel (money, clock, problems, settings ...) imports no capability, and only the
   settings read the environment.
@@ -56,9 +58,15 @@ def is_entry_point(source: Path) -> bool:
     )
 
 
+def in_the_root(source: Path) -> bool:
+    return within(module_name(source), ROOT)
+
+
 def capabilities() -> list[str]:
     return sorted(
-        f"chalicelib.{d.name}" for d in CHALICELIB.iterdir() if (d / "__init__.py").is_file()
+        f"chalicelib.{d.name}"
+        for d in CHALICELIB.iterdir()
+        if (d / "__init__.py").is_file() and f"chalicelib.{d.name}" != ROOT
     )
 
 
@@ -82,7 +90,7 @@ def test_only_entry_points_reach_the_composition_root() -> None:
     reaching = [
         module_name(source)
         for source in sources()
-        if source.name != "wiring.py"
+        if not in_the_root(source)
         and not is_entry_point(source)
         and any(within(name, ROOT) for name in imported_modules(source))
     ]
@@ -92,7 +100,7 @@ def test_only_entry_points_reach_the_composition_root() -> None:
 def test_only_the_composition_root_builds_aws_clients() -> None:
     building = []
     for source in [*sources(), PROJECT_ROOT / "app.py"]:
-        if source.name == "wiring.py":
+        if in_the_root(source):
             continue
         for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
             if (
@@ -119,6 +127,94 @@ def test_no_package_builds_its_own_services() -> None:
     assert factories == []
 
 
+def test_the_composition_root_imports_its_own_modules_in_one_direction() -> None:
+    """A capability's wiring imports the builders it needs from the others at the top; a
+    reference back would be a cycle that breaks (or silently changes) at import, so it is
+    imported inside the builder, when first built."""
+    modules = sorted((CHALICELIB / "wiring").glob("*.py"))
+    assert len(modules) > 2
+    uses: dict[str, set[str]] = {}
+    for source in modules:
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+        uses[module_name(source)] = {
+            node.module
+            for node in tree.body  # the top level only: a builder's own import runs when built
+            if isinstance(node, ast.ImportFrom)
+            and node.module
+            and within(node.module, ROOT)
+            and node.module != ROOT
+        }
+
+    def reaches(start: str, target: str, seen: set[str]) -> bool:
+        for other in uses.get(start, set()):
+            if other == target or (other not in seen and reaches(other, target, seen | {other})):
+                return True
+        return False
+
+    cyclic = sorted(name for name in uses if reaches(name, name, {name}))
+    assert cyclic == []
+
+
+def test_every_builder_of_the_composition_root_is_exported_from_it() -> None:
+    """Callers write ``from chalicelib.wiring import x`` whichever module builds ``x``."""
+    import importlib
+
+    import chalicelib.wiring as root
+
+    for source in sorted((CHALICELIB / "wiring").glob("*.py")):
+        if source.name == "__init__.py":
+            continue
+        module = importlib.import_module(module_name(source))
+        builders = [
+            node.name
+            for node in ast.parse(source.read_text(encoding="utf-8")).body
+            if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")
+        ]
+        assert builders, source.name
+        for name in builders:
+            assert name in root.__all__, f"{module_name(source)}.{name} is not exported"
+            assert getattr(root, name) is getattr(module, name)
+
+
+def test_importing_the_composition_root_builds_nothing() -> None:
+    """No AWS client, no SDK and no capability is loaded until a builder is first called."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, chalicelib.wiring as w; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore', 'stripe') "
+        "or (m.startswith('chalicelib.') and not m.startswith('chalicelib.wiring') "
+        "and m != 'chalicelib.clock')), w.shared._cache)"
+    )
+    done = subprocess.run(  # noqa: S603 - our own interpreter and a fixed snippet
+        [sys.executable, "-c", probe],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip() == "[] {}"
+
+
+def test_only_the_shared_stripe_module_builds_a_stripe_client() -> None:
+    """Every rail on Stripe gets its client, its error handling and its webhook check from
+    ``chalicelib/stripe_api.py``, so Stripe's answers mean the same on every rail."""
+    building = []
+    for source in sources():
+        if source == CHALICELIB / "stripe_api.py":
+            continue
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in ("StripeClient", "WebhookSignature", "StripeError")
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "stripe"
+            ):
+                building.append(f"{module_name(source)}:{node.lineno}")
+    assert building == []
+
+
 def test_entry_points_call_services_only() -> None:
     for source in [*filter(is_entry_point, sources()), PROJECT_ROOT / "app.py"]:
         names = imported_modules(source)
@@ -140,7 +236,7 @@ def test_entry_points_call_services_only() -> None:
 
 
 def test_the_shared_kernel_imports_no_capability() -> None:
-    kernel = [s for s in CHALICELIB.glob("*.py") if s.name != "wiring.py" and not is_entry_point(s)]
+    kernel = [s for s in CHALICELIB.glob("*.py") if not is_entry_point(s)]
     assert kernel
     for source in kernel:
         wrong = {

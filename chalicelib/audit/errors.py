@@ -8,6 +8,7 @@ from chalicelib.problems import NotFound, ProblemError, ServiceUnavailable, Vali
 class AuditError(ProblemError):
     """Base of every audit error."""
 
+    area = "audit"  # each error's problem type is audit/ and its own name
     slug = "audit/error"
     title = "Audit error"
 
@@ -20,19 +21,16 @@ class InvalidAuditQuery(AuditError, ValidationFailed):
 
 
 class DigestNotFound(AuditError, NotFound):
-    slug = "audit/digest-not-found"
     title = "No such ledger digest"
 
 
 class DigestInvalid(AuditError):
     """A published digest fails its signature or its chain: the anchor itself was touched."""
 
-    slug = "audit/digest-invalid"
     title = "A published ledger digest does not verify"
 
 
 class AnchorUnavailable(AuditError, ServiceUnavailable):
     """The digest bucket or signing key is not configured or cannot be reached."""
 
-    slug = "audit/anchor-unavailable"
     title = "The digest store or signing key is unavailable"

@@ -13,47 +13,31 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.approvals import ApprovalStatus, ChainKind, approval_id
-from chalicelib.approvals import Decision as ChainDecision
+from chalicelib.approvals import ChainKind, approval_id
 from chalicelib.cases import CaseStatus
-from chalicelib.collection import asking
 from chalicelib.collection.errors import (
     AlreadyDecided,
     AmountRefused,
     CaseNotPayable,
     ClaimAlreadySettled,
     ClaimNotFound,
-    SamePerson,
 )
+from chalicelib.collection.four_eyes import FourEyesDesk
 from chalicelib.collection.models import ClaimProposal, ClaimStatus, Decision, UnidentifiedPayment
 from chalicelib.money import Money
 
 if TYPE_CHECKING:
-    from chalicelib.approvals import Approval, ApprovalService
-    from chalicelib.cases import CaseService
-    from chalicelib.clock import Clock
-    from chalicelib.collection.decision_store import DecisionStore
-    from chalicelib.collection.service import CollectionService
+    from datetime import datetime
+
     from chalicelib.identity import Principal
 
 
-class ClaimDesk:
-    """Propose, confirm, reject and return claims; every answer can be asked for again."""
+class ClaimDesk(FourEyesDesk[ClaimProposal, UnidentifiedPayment]):
+    """Propose, confirm, reject and return claims; every answer can be asked for again. A
+    rejected claim leaves the money waiting for another claim."""
 
-    def __init__(
-        self,
-        collection: CollectionService,
-        decisions: DecisionStore,
-        cases: CaseService,
-        clock: Clock,
-        *,
-        approvals: ApprovalService,
-    ) -> None:
-        self._approvals = approvals
-        self._collection = collection
-        self._decisions = decisions
-        self._cases = cases
-        self._clock = clock
+    named = "the claim of {key}"
+    yours = "you proposed this claim"
 
     def unidentified(self, reference: str) -> UnidentifiedPayment:
         item = self._collection.store.unidentified(reference)
@@ -130,83 +114,27 @@ class ClaimDesk:
     def proposals(self, status: Decision, *, limit: int) -> list[ClaimProposal]:
         return self._decisions.claim_proposals(status, limit=limit)
 
-    def confirm(self, reference: str, *, by: Principal) -> UnidentifiedPayment | ClaimProposal:
-        """A step of the claim's chain. Its last step (a second person) moves the money to the
-        case, once; an earlier step (a court's higher tier) answers the proposal, still waiting
-        for the next approver."""
-        proposal = self._decide_check(reference, by)
-        if proposal.status == Decision.REJECTED:
-            raise AlreadyDecided(f"the claim of {reference} was rejected by {proposal.decided_by}")
-        chain_writes: tuple[dict[str, Any], ...] = ()
-        if proposal.status == Decision.PROPOSED:
-            chain = self._approvals.plan_decision(
-                proposal.approval_id, ChainDecision.APPROVE, by=by
-            )
-            if chain.approval.status != ApprovalStatus.APPROVED:
-                self._approvals.commit(chain)
-                return proposal
-            chain_writes = chain.writes
+    def _find(self, key: str) -> ClaimProposal:
+        return self.proposal(key)
+
+    def _chain(self, entry: ClaimProposal) -> str:
+        return entry.approval_id
+
+    def _requester(self, entry: ClaimProposal) -> str:
+        return entry.proposer_subject
+
+    def _save_decision(self, decided: ClaimProposal, *, also: tuple[dict[str, Any], ...]) -> bool:
+        return self._decisions.decide_claim_proposal(decided, also=also)
+
+    def _move(
+        self, entry: ClaimProposal, *, by: Principal
+    ) -> tuple[UnidentifiedPayment, str | None, datetime | None]:
         claimed = self._collection.claim(
-            reference,
-            account_number=proposal.account_number,
-            reason=proposal.reason,
-            actor=proposal.proposed_by,
+            entry.reference,
+            account_number=entry.account_number,
+            reason=entry.reason,
+            actor=entry.proposed_by,
             confirmed_by=by.actor,
             confirmer_subject=by.subject,
         )
-        if proposal.status == Decision.PROPOSED:
-            decided = proposal.model_copy(
-                update={
-                    "status": Decision.CONFIRMED,
-                    "decided_by": claimed.confirmed_by,
-                    "decider_subject": by.subject,
-                    "decided_at": claimed.claimed_at,
-                }
-            )
-            # False: a twin request marked it
-            self._decisions.decide_claim_proposal(decided, also=chain_writes)
-        return claimed
-
-    def reject(self, reference: str, *, by: Principal, reason: str) -> ClaimProposal:
-        """A second person turns the proposal down; the money waits for another claim."""
-        proposal = self._decide_check(reference, by)
-        if proposal.status != Decision.PROPOSED:
-            if proposal.status == Decision.REJECTED and proposal.decider_subject == by.subject:
-                return proposal
-            raise AlreadyDecided(f"the claim of {reference} was already {proposal.status.value}")
-        chain = self._approvals.plan_decision(
-            proposal.approval_id, ChainDecision.REJECT, by=by, text=reason
-        )
-        decided = proposal.model_copy(
-            update={
-                "status": Decision.REJECTED,
-                "decided_by": by.actor,
-                "decider_subject": by.subject,
-                "decided_at": self._clock.now(),
-                "decision_reason": reason,
-            }
-        )
-        if self._decisions.decide_claim_proposal(decided, also=chain.writes):
-            return decided
-        return self.reject(reference, by=by, reason=reason)  # decided meanwhile: answer that
-
-    def return_for_information(self, reference: str, *, by: Principal, question: str) -> Approval:
-        """An approver of the step that waits asks the proposer a question; the claim cannot
-        be confirmed until the proposer answers."""
-        proposal = self._decide_check(reference, by)
-        return asking.ask(
-            self._approvals, proposal.approval_id, status=proposal.status, by=by, question=question
-        )
-
-    def answer(self, reference: str, *, by: Principal, answer: str) -> Approval:
-        """The proposer (by token subject) answers; the same step waits again."""
-        proposal = self.proposal(reference)
-        return asking.answer(
-            self._approvals, proposal.approval_id, status=proposal.status, by=by, answer=answer
-        )
-
-    def _decide_check(self, reference: str, by: Principal) -> ClaimProposal:
-        proposal = self.proposal(reference)
-        if by.same_person(proposal.proposer_subject):
-            raise SamePerson("you proposed this claim; another person must confirm or reject it")
-        return proposal
+        return claimed, claimed.confirmed_by, claimed.claimed_at

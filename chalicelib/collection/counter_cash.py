@@ -17,15 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.approvals import (
     ApprovalExists,
-    ApprovalStatus,
     ChainKind,
     approval_id,
 )
-from chalicelib.approvals import (
-    Decision as ChainDecision,
-)
 from chalicelib.cases import CaseStatus
-from chalicelib.collection import asking
 from chalicelib.collection.errors import (
     AlreadyDecided,
     CaseNotPayable,
@@ -33,13 +28,13 @@ from chalicelib.collection.errors import (
     EntryIdTaken,
     EntryNotFound,
     ReceiptNumberTaken,
-    SamePerson,
 )
+from chalicelib.collection.four_eyes import FourEyesDesk
 from chalicelib.collection.models import CashEntry, CounterCash, Decision
 from chalicelib.money import Money, format_yuan
 
 if TYPE_CHECKING:
-    from chalicelib.approvals import Approval, ApprovalService
+    from chalicelib.approvals import ApprovalService
     from chalicelib.cases import CaseService
     from chalicelib.clock import Clock
     from chalicelib.collection.decision_store import DecisionStore
@@ -50,8 +45,12 @@ if TYPE_CHECKING:
 CLOCK_SKEW = timedelta(minutes=5)
 
 
-class CounterCashDesk:
-    """Enter, confirm, reject and return counter cash; every answer can be asked for again."""
+class CounterCashDesk(FourEyesDesk[CashEntry, CounterCash]):
+    """Enter, confirm, reject and return counter cash; every answer can be asked for again. A
+    rejected entry frees its receipt number."""
+
+    named = "entry {key}"
+    yours = "you entered {key}"
 
     def __init__(
         self,
@@ -64,11 +63,7 @@ class CounterCashDesk:
         ceiling: int,
         max_age: timedelta,
     ) -> None:
-        self._approvals = approvals
-        self._collection = collection
-        self._decisions = decisions
-        self._cases = cases
-        self._clock = clock
+        super().__init__(collection, decisions, cases, clock, approvals=approvals)
         self._ceiling = ceiling
         self._max_age = max_age
 
@@ -150,76 +145,24 @@ class CounterCashDesk:
     def entries(self, status: Decision, *, limit: int) -> list[CashEntry]:
         return self._decisions.cash_entries(status, limit=limit)
 
-    def confirm(self, entry_id: str, *, by: Principal) -> CounterCash | CashEntry:
-        """A step of the entry's chain. Its last step (a second person) posts the cash to the
-        case account, once; an earlier step (a court's higher tier) answers the entry, still
-        waiting for the next approver."""
-        entry = self._decide_check(entry_id, by)
-        if entry.status == Decision.REJECTED:
-            raise AlreadyDecided(f"entry {entry_id} was rejected by {entry.decided_by}")
+    def _find(self, key: str) -> CashEntry:
+        return self.entry(key)
+
+    def _chain(self, entry: CashEntry) -> str:
+        return approval_id(ChainKind.COUNTER_CASH, entry.id)
+
+    def _requester(self, entry: CashEntry) -> str:
+        return entry.entered_by_subject
+
+    def _save_decision(self, decided: CashEntry, *, also: tuple[dict[str, Any], ...]) -> bool:
+        return self._decisions.decide_cash_entry(decided, also=also)
+
+    def _refuse_confirmation(self, entry: CashEntry, key: str, *, by: Principal) -> None:
         if entry.status == Decision.CONFIRMED and entry.decider_subject != by.subject:
-            raise AlreadyDecided(f"entry {entry_id} was confirmed by {entry.decided_by}")
-        chain_writes: tuple[dict[str, Any], ...] = ()
-        if entry.status == Decision.PROPOSED:
-            chain = self._approvals.plan_decision(
-                approval_id(ChainKind.COUNTER_CASH, entry_id), ChainDecision.APPROVE, by=by
-            )
-            if chain.approval.status != ApprovalStatus.APPROVED:
-                self._approvals.commit(chain)
-                return entry
-            chain_writes = chain.writes
+            raise AlreadyDecided(f"entry {key} was confirmed by {entry.decided_by}")
+
+    def _move(
+        self, entry: CashEntry, *, by: Principal
+    ) -> tuple[CounterCash, str | None, datetime | None]:
         counted = self._collection.count_counter_cash(entry, confirmed_by=by.actor)
-        decided = entry.model_copy(
-            update={
-                "status": Decision.CONFIRMED,
-                "decided_by": counted.confirmed_by,
-                "decider_subject": by.subject,
-                "decided_at": counted.counted_at,
-            }
-        )
-        if entry.status == Decision.PROPOSED:  # False: a twin request marked it
-            self._decisions.decide_cash_entry(decided, also=chain_writes)
-        return counted
-
-    def reject(self, entry_id: str, *, by: Principal, reason: str) -> CashEntry:
-        """A second person turns the entry down; its receipt number is free again."""
-        entry = self._decide_check(entry_id, by)
-        if entry.status != Decision.PROPOSED:
-            if entry.status == Decision.REJECTED and entry.decider_subject == by.subject:
-                return entry
-            raise AlreadyDecided(f"entry {entry_id} was already {entry.status.value}")
-        chain = self._approvals.plan_decision(
-            approval_id(ChainKind.COUNTER_CASH, entry_id), ChainDecision.REJECT, by=by,
-            text=reason,
-        )  # fmt: skip
-        decided = entry.model_copy(
-            update={
-                "status": Decision.REJECTED,
-                "decided_by": by.actor,
-                "decider_subject": by.subject,
-                "decided_at": self._clock.now(),
-                "decision_reason": reason,
-            }
-        )
-        if self._decisions.decide_cash_entry(decided, also=chain.writes):
-            return decided
-        return self.reject(entry_id, by=by, reason=reason)  # decided meanwhile: answer that
-
-    def return_for_information(self, entry_id: str, *, by: Principal, question: str) -> Approval:
-        """An approver of the step that waits asks the clerk who entered the cash a question;
-        the entry cannot be confirmed until the clerk answers."""
-        entry = self._decide_check(entry_id, by)
-        chain = approval_id(ChainKind.COUNTER_CASH, entry_id)
-        return asking.ask(self._approvals, chain, status=entry.status, by=by, question=question)
-
-    def answer(self, entry_id: str, *, by: Principal, answer: str) -> Approval:
-        """The clerk who entered the cash (by token subject) answers; the step waits again."""
-        entry = self.entry(entry_id)
-        chain = approval_id(ChainKind.COUNTER_CASH, entry_id)
-        return asking.answer(self._approvals, chain, status=entry.status, by=by, answer=answer)
-
-    def _decide_check(self, entry_id: str, by: Principal) -> CashEntry:
-        entry = self.entry(entry_id)
-        if by.same_person(entry.entered_by_subject):
-            raise SamePerson(f"you entered {entry_id}; another person must confirm or reject it")
-        return entry
+        return counted, counted.confirmed_by, counted.counted_at

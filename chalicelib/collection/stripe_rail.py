@@ -9,19 +9,14 @@ Stripe and the localstripe stand-in (used by the local stack and the tests) supp
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
-import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-import stripe
-
 from chalicelib import jsondepth
-from chalicelib.clock import Clock
 from chalicelib.collection.errors import (
     PaymentConflict,
     PaymentDeclined,
@@ -41,8 +36,11 @@ from chalicelib.collection.rail import (
     RefundStatus,
 )
 from chalicelib.collection.stripe_events import MisshapenData, event_shape, intent_payment
-
-log = logging.getLogger(__name__)
+from chalicelib.stripe_api import (
+    StripeAdapter,
+    StripeFailures,
+    webhook_secrets,
+)
 
 STRIPE_API = "https://api.stripe.com"
 WALLETS = frozenset({"alipay", "wechat_pay"})  # Stripe payment method types for Chinese wallets
@@ -73,10 +71,7 @@ class StripeSettings:
     wallets: tuple[str, ...] = ()  # enable only those the Stripe account has activated
 
     def __post_init__(self) -> None:
-        # An empty key is one anyone can sign with: a stray comma or space in the rotation
-        # list must never become an accepted secret.
-        secrets = tuple(s.strip() for s in self.webhook_secrets if s.strip())
-        object.__setattr__(self, "webhook_secrets", secrets)
+        object.__setattr__(self, "webhook_secrets", webhook_secrets(self.webhook_secrets))
         unknown = set(self.wallets) - WALLETS
         if unknown:
             raise ValueError(f"unknown wallets {sorted(unknown)}; known: {sorted(WALLETS)}")
@@ -144,28 +139,16 @@ def balance_from_object(data: Mapping[str, Any]) -> RailBalanceTransaction:
     )
 
 
-class StripeRail:
+class StripeRail(StripeAdapter[StripeSettings]):
     """``PaymentRail`` on Stripe's PaymentIntents API."""
 
-    name = "stripe"
-
-    def __init__(
-        self,
-        settings: StripeSettings,
-        *,
-        clock: Clock,
-        http_client: stripe.HTTPClient | None = None,
-    ) -> None:
-        self._settings = settings
-        self._clock = clock
-        base = {"api": settings.api_base} if settings.api_base else None
-        self._client = stripe.StripeClient(
-            settings.secret_key,
-            base_addresses=base,  # type: ignore[arg-type]
-            max_network_retries=2,  # the SDK resends with the same idempotency key
-            http_client=http_client
-            or stripe.new_default_http_client(timeout=settings.timeout_seconds),
-        )
+    failures = StripeFailures(
+        service="the payment service",
+        refused=PaymentConflict,
+        unavailable=RailUnavailable,
+        rejected=WebhookRejected,
+        declined=lambda message, code: PaymentDeclined(message, decline_code=code),
+    )
 
     def create_payment(
         self,
@@ -337,57 +320,3 @@ class StripeRail:
             frame_origins=frames,
             wallets=self._settings.wallets,
         )
-
-    def _verify(self, raw_body: bytes, headers: Mapping[str, str]) -> datetime:
-        """Stripe's scheme: HMAC-SHA256 of ``"{t}." + body`` under the endpoint secret, sent as
-        ``Stripe-Signature: t=...,v1=...``. The timestamp is inside the signature, so a replay
-        cannot refresh it; stale and future timestamps are refused."""
-        header = next((v for k, v in headers.items() if k.lower() == "stripe-signature"), None)
-        if not header:
-            raise WebhookRejected("the Stripe-Signature header is missing")
-        timestamp: str | None = None
-        signatures: list[str] = []
-        for part in header.split(","):
-            name, _, value = part.strip().partition("=")
-            if name == "t":
-                timestamp = value
-            elif name == "v1":
-                signatures.append(value)
-        if timestamp is None or not (timestamp.isascii() and timestamp.isdigit()) or not signatures:
-            raise WebhookRejected("the Stripe-Signature header is malformed")
-        if not self._settings.webhook_secrets:
-            log.error("no Stripe webhook secret is configured; every webhook is refused")
-            raise WebhookRejected("no webhook secret is configured here")
-        signed_payload = timestamp.encode() + b"." + raw_body
-        expected = [
-            hmac.new(secret.encode(), signed_payload, hashlib.sha256).hexdigest().encode()
-            for secret in self._settings.webhook_secrets
-        ]
-        # Bytes, not str: compare_digest refuses non-ASCII text, which a forger may send.
-        given = [s.encode("utf-8", "replace") for s in signatures]
-        if not any(hmac.compare_digest(e, s) for e in expected for s in given):
-            raise WebhookRejected("the webhook signature does not match its body")
-        signed_at = _from_timestamp(timestamp)
-        now = self._clock.now()
-        if signed_at < now - self._settings.tolerance:
-            raise WebhookRejected("the webhook timestamp is too old; a replay is refused")
-        if signed_at > now + self._settings.future_skew:
-            raise WebhookRejected("the webhook timestamp is in the future")
-        return signed_at
-
-    @staticmethod
-    def _call(request: Any) -> Any:
-        """Run one SDK call, turning Stripe's errors into collection errors."""
-        try:
-            return request()
-        except stripe.CardError as error:
-            raise PaymentDeclined(
-                error.user_message or "the card was declined",
-                decline_code=error.code,
-            ) from error
-        except stripe.InvalidRequestError as error:
-            raise PaymentConflict(
-                error.user_message or "the payment service refused the request"
-            ) from error
-        except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as error:
-            raise RailUnavailable("the payment service did not answer; try again") from error

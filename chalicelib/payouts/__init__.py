@@ -1,7 +1,7 @@
 """Paying creditors (案款发放): disbursements, their approval, the payout rail and claim links.
 
 Other packages use the names exported here, nothing deeper; the composition root
-(``chalicelib/wiring.py``) builds the workflow and the sender.
+(``chalicelib.wiring``) builds the workflow and the sender.
 """
 
 from __future__ import annotations

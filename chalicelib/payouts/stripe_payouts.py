@@ -9,22 +9,22 @@ idempotency key, with the disbursement id in its metadata. Its status moves from
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
-import stripe
-
-from chalicelib.clock import Clock
 from chalicelib.payouts.errors import (
     PayoutRailRefused,
     PayoutRailUnavailable,
     PayoutWebhookRejected,
 )
 from chalicelib.payouts.rail import PayoutDestination, PayoutEvent, PayoutStatus, RailPayout
-
-T = TypeVar("T")
+from chalicelib.stripe_api import (
+    StripeAdapter,
+    StripeFailures,
+    webhook_secrets,
+)
 
 _STATUSES = {
     "processing": PayoutStatus.PROCESSING,
@@ -51,9 +51,7 @@ class StripePayoutSettings:
     timeout_seconds: float = 10.0
 
     def __post_init__(self) -> None:
-        # an empty secret is one anyone can sign with
-        secrets = tuple(s.strip() for s in self.webhook_secrets if s.strip())
-        object.__setattr__(self, "webhook_secrets", secrets)
+        object.__setattr__(self, "webhook_secrets", webhook_secrets(self.webhook_secrets))
 
 
 def payout_from_object(data: Mapping[str, Any]) -> RailPayout:
@@ -80,28 +78,16 @@ def payout_from_object(data: Mapping[str, Any]) -> RailPayout:
     )
 
 
-class StripePayoutRail:
+class StripePayoutRail(StripeAdapter[StripePayoutSettings]):
     """``PayoutRail`` on Stripe Treasury OutboundPayments."""
 
-    name = "stripe"
-
-    def __init__(
-        self,
-        settings: StripePayoutSettings,
-        *,
-        clock: Clock,
-        http_client: stripe.HTTPClient | None = None,
-    ) -> None:
-        self._settings = settings
-        self._clock = clock
-        base = {"api": settings.api_base} if settings.api_base else None
-        self._client = stripe.StripeClient(
-            settings.secret_key,
-            base_addresses=base,  # type: ignore[arg-type]
-            max_network_retries=2,  # the SDK resends with the same idempotency key
-            http_client=http_client
-            or stripe.new_default_http_client(timeout=settings.timeout_seconds),
-        )
+    failures = StripeFailures(
+        service="the payout service",
+        refused=PayoutRailRefused,
+        unavailable=PayoutRailUnavailable,
+        rejected=PayoutWebhookRejected,
+        credentials=PayoutRailUnavailable,  # keys, permissions: nothing was sent
+    )
 
     def send(
         self,
@@ -157,17 +143,7 @@ class StripePayoutRail:
         return payout_from_object(payment.to_dict())
 
     def parse_event(self, raw_body: bytes, headers: Mapping[str, str]) -> PayoutEvent:
-        header = next((v for k, v in headers.items() if k.lower() == "stripe-signature"), None)
-        if not header:
-            raise PayoutWebhookRejected("the Stripe-Signature header is missing")
-        if not any(self._signed_by(raw_body, header, s) for s in self._settings.webhook_secrets):
-            raise PayoutWebhookRejected("the webhook signature does not match its body")
-        signed_at = _timestamp(header)
-        now = self._clock.now()
-        if signed_at < now - self._settings.tolerance:
-            raise PayoutWebhookRejected("the webhook timestamp is too old; a replay is refused")
-        if signed_at > now + self._settings.future_skew:
-            raise PayoutWebhookRejected("the webhook timestamp is in the future")
+        self._verify(raw_body, headers)
         try:
             event = json.loads(raw_body)
             data = event["data"]["object"]
@@ -178,34 +154,3 @@ class StripePayoutRail:
         if isinstance(data, dict) and data.get("object") == "treasury.outbound_payment":
             reference = str(data["id"])
         return PayoutEvent(event_id=event_id, event_type=event_type, reference=reference)
-
-    @staticmethod
-    def _signed_by(raw_body: bytes, header: str, secret: str) -> bool:
-        # The timestamp is checked against our own clock below, not the SDK's time.time().
-        try:
-            stripe.WebhookSignature.verify_header(raw_body, header, secret, tolerance=None)
-        except stripe.SignatureVerificationError:
-            return False
-        return True
-
-    @staticmethod
-    def _call(request: Callable[[], T]) -> T:
-        """Run one SDK call, turning Stripe's errors into payout errors."""
-        try:
-            return request()
-        except stripe.InvalidRequestError as error:
-            raise PayoutRailRefused(
-                error.user_message or "the payout service refused the request"
-            ) from error
-        except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as error:
-            raise PayoutRailUnavailable("the payout service did not answer; try again") from error
-        except stripe.StripeError as error:  # keys, permissions: nothing was sent
-            raise PayoutRailUnavailable("the payout service refused our credentials") from error
-
-
-def _timestamp(header: str) -> datetime:
-    for part in header.split(","):
-        name, _, value = part.strip().partition("=")
-        if name == "t" and value.isascii() and value.isdigit():
-            return datetime.fromtimestamp(int(value), UTC)
-    raise PayoutWebhookRejected("the Stripe-Signature header is malformed")

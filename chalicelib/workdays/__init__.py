@@ -1,6 +1,6 @@
 """The working-day calendar (工作日) that every statutory time limit is counted on.
 
-Other packages are handed a ``WorkingCalendar`` (built in ``chalicelib/wiring.py``) and use the
+Other packages are handed a ``WorkingCalendar`` (built in ``chalicelib.wiring``) and use the
 names exported here: ``add_working_days``
 for a due date, ``working_days_between`` for how long money waited, ``court_date`` for the
 court's date of an instant.

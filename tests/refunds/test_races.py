@@ -11,23 +11,17 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from chalicelib.approvals import ApprovalService, ApprovalStore, Decision, default_chains
+from chalicelib.approvals import Decision
 from chalicelib.clock import FixedClock
-from chalicelib.collection import RailRefund, RefundStatus
 from chalicelib.identity.roles import Role
-from chalicelib.ledger import LedgerService, SystemAccount, TransferCode, TransferRequest
 from chalicelib.problems import ProblemError
-from chalicelib.refunds import RefundExceedsPayment, RefundService, RefundState
-from chalicelib.refunds.models import Origin, ReasonCode, RefundSource, SourceKind
-from chalicelib.refunds.payback import Payback
-from chalicelib.refunds.sources import Sources
-from chalicelib.refunds.store import RefundStore
+from chalicelib.refunds import RefundExceedsPayment, RefundState
+from chalicelib.refunds.models import Origin, ReasonCode
 from chalicelib.workdays import WorkingCalendar
 from infra.moto_server import start_moto_server, stop_moto_server
-from infra.tables import TABLES, create_table_request
+from infra.refund_desk import ACCOUNT, RefundDesk, create_tables, funded_payment, refund_desk
 from tests.refunds.conftest import CHIEF, CLERK, person
 
-ACCOUNT = "4406042600000016"
 THREADS = 6
 NAMES = {
     "LEDGER_TABLE": "race-ledger",
@@ -44,22 +38,6 @@ class NoAnnouncedYears:
 
     def years(self) -> tuple[int, ...]:
         return ()
-
-
-class InstantRail:
-    """The rail side of a refund answered at once; the Stripe adapter has its own tests."""
-
-    name = "instant"
-
-    def refund(self, payment_reference: str, *, key: str, amount: int, currency: str) -> RailRefund:
-        return RailRefund(
-            reference=f"re_{key}",
-            payment_reference=payment_reference,
-            amount=amount,
-            currency=currency,
-            status=RefundStatus.SUCCEEDED,
-            key=key,
-        )
 
 
 @pytest.fixture(scope="module")
@@ -80,27 +58,9 @@ def client(url: str) -> object:
     )
 
 
-def services(url: str, clock: FixedClock) -> RefundService:
-    db = client(url)
-    store = RefundStore(db, NAMES["REFUNDS_TABLE"])
-    ledger = LedgerService(db, NAMES["LEDGER_TABLE"], clock, max_attempts=30)
-    approvals = ApprovalService(
-        ApprovalStore(db, NAMES["APPROVALS_TABLE"]),
-        clock,
-        default_chains(),
-        overdue_working_days=2,
-        due_after=WorkingCalendar(NoAnnouncedYears(), clock=clock).due_after,
-    )
-    payback = Payback(
-        store,
-        clock,
-        ledger=ledger,
-        rail=InstantRail,  # type: ignore[arg-type,return-value]
-        tell_payer=lambda refund: None,
-    )
-    return RefundService(
-        store, clock, approvals=approvals, sources=Sources.__new__(Sources), payback=payback
-    )
+def services(url: str, clock: FixedClock) -> RefundDesk:
+    calendar = WorkingCalendar(NoAnnouncedYears(), clock=clock)
+    return refund_desk(client(url), NAMES, clock, due_after=calendar.due_after, ledger_attempts=30)
 
 
 def test_refunds_racing_for_one_payment_never_return_more_than_it_brought_in(
@@ -108,37 +68,14 @@ def test_refunds_racing_for_one_payment_never_return_more_than_it_brought_in(
 ) -> None:
     clock = FixedClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
     setup = services(moto_url, clock)
-    db = setup.store._db
-    for spec in TABLES:
-        if spec.env_var in NAMES:
-            db.create_table(**create_table_request(spec, NAMES[spec.env_var]))  # type: ignore[attr-defined]
-    ledger = setup.payback._ledger
-    ledger.ensure_system_accounts()
-    ledger.open_case_account(ACCOUNT, case_id="case-race")
-    ledger.transfer(
-        TransferRequest.between(
-            id="collection:pay-race",
-            debit=SystemAccount.PAYMENT_CLEARING.of("CNY"),
-            credit=ACCOUNT,
-            amount=10_000,
-            code=TransferCode.COLLECTION,
-            requested_by="test",
-        )
-    )
-    source = RefundSource(
-        kind=SourceKind.ONLINE,
-        reference="pay-race",
-        paid=10_000,
-        currency="CNY",
-        court="粤0604",
-        ledger_account=ACCOUNT,
-        case_id="case-race",
-        rail_reference="pi_race",
-        received_at=clock.now(),
+    create_tables(client(moto_url), NAMES)
+    ledger = setup.ledger
+    source = funded_payment(
+        ledger, reference="pay-race", amount=10_000, case_id="case-race", at=clock.now()
     )
     ids = []
     for n in range(THREADS):
-        draft = setup.draft(
+        draft = setup.refunds.draft(
             f"rf-race-{n}",
             source,
             3_000,
@@ -147,8 +84,8 @@ def test_refunds_racing_for_one_payment_never_return_more_than_it_brought_in(
             note="race",
         )
         assert draft is not None
-        setup.submit(draft.refund_id, by=CLERK)
-        setup.decide(draft.refund_id, Decision.APPROVE, by=CHIEF, text=None)
+        setup.refunds.submit(draft.refund_id, by=CLERK)
+        setup.refunds.decide(draft.refund_id, Decision.APPROVE, by=CHIEF, text=None)
         ids.append(draft.refund_id)
 
     outcomes: dict[str, str] = {}
@@ -160,7 +97,7 @@ def test_refunds_racing_for_one_payment_never_return_more_than_it_brought_in(
         who = person(f"finance-{n}", Role.FINANCE)
         start.wait()
         try:
-            done = mine.decide(ids[n], Decision.APPROVE, by=who, text=None)
+            done = mine.refunds.decide(ids[n], Decision.APPROVE, by=who, text=None)
             outcome = done.state.value
         except RefundExceedsPayment:
             outcome = "refused"
@@ -182,4 +119,4 @@ def test_refunds_racing_for_one_payment_never_return_more_than_it_brought_in(
     balance = ledger.balance(ACCOUNT)
     assert (balance.posted, balance.debits_pending) == (1_000, 0)
     for refund_id in set(ids) - set(paid):
-        assert setup.get(refund_id).state == RefundState.SUBMITTED
+        assert setup.refunds.get(refund_id).state == RefundState.SUBMITTED
