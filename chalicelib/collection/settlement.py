@@ -149,6 +149,7 @@ class Settling:
                 receipt=(payment.case.court_code, year, seq),
                 surplus=credit.surplus,
                 notice=credit.notice,
+                clock=credit.clock,
             )
 
         arrival = Arrival(payment.case, transfer_id, current.amount, self._clock.now())

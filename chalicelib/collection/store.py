@@ -222,6 +222,7 @@ class CollectionStore:
         receipt: tuple[str, int, int] | None,
         surplus: SurplusDraft | None,
         notice: Notice | None,
+        clock: dict[str, Any] | None = None,
     ) -> bool:
         """One transaction: the payment succeeds, the standing and receipt counter advance, and
         any surplus draft and notice are written. False if the payment had already succeeded;
@@ -241,7 +242,7 @@ class CollectionStore:
                     {":seen": _n(before.receipt_seq)},
                 )
             )
-        writes += self._derived_puts(surplus, notice)
+        writes += self._derived_puts(surplus, notice, clock)
         return self._transact(writes)
 
     def commit_claim(
@@ -252,6 +253,7 @@ class CollectionStore:
         standing: CaseStanding,
         surplus: SurplusDraft | None,
         notice: Notice | None,
+        clock: dict[str, Any] | None = None,
     ) -> bool:
         """One transaction: the unidentified payment is marked claimed and counts toward the
         case. False if it was no longer open."""
@@ -262,7 +264,7 @@ class CollectionStore:
                 {":open": _s(ClaimStatus.OPEN.value)},
             ),
             self._standing_put(standing, before.version),
-            *self._derived_puts(surplus, notice),
+            *self._derived_puts(surplus, notice, clock),
         ]
         return self._transact(writes)
 
@@ -274,6 +276,7 @@ class CollectionStore:
         standing: CaseStanding,
         surplus: SurplusDraft | None,
         notice: Notice | None,
+        clock: dict[str, Any] | None = None,
     ) -> bool:
         """One transaction: counter cash is recorded under its ledger transfer's id and counts
         toward the case. False if that transfer was counted before."""
@@ -281,7 +284,7 @@ class CollectionStore:
         writes = [
             self._conditional_put(item, "attribute_not_exists(pk)", {}),
             self._standing_put(standing, before.version),
-            *self._derived_puts(surplus, notice),
+            *self._derived_puts(surplus, notice, clock),
         ]
         return self._transact(writes)
 
@@ -299,8 +302,10 @@ class CollectionStore:
         )
 
     def _derived_puts(
-        self, surplus: SurplusDraft | None, notice: Notice | None
+        self, surplus: SurplusDraft | None, notice: Notice | None, clock: dict[str, Any] | None
     ) -> list[dict[str, Any]]:
+        """What a count brings about, written with it: the surplus draft, the creditors' notice
+        and, in the oversight table, the notice clock's start (an item the clocks built)."""
         puts = []
         if surplus is not None:
             item = {
@@ -315,6 +320,8 @@ class CollectionStore:
             puts.append(
                 self._conditional_put(self._notice_item(notice), "attribute_not_exists(pk)", {})
             )
+        if clock is not None:
+            puts.append(clock)
         return puts
 
     def surplus(self, case_id: str) -> SurplusDraft | None:
