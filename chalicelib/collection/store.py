@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -51,6 +51,9 @@ from chalicelib.collection.models import (
 )
 from chalicelib.retry import Backoff
 
+if TYPE_CHECKING:
+    from chalicelib.ledger import PlannedPosting
+
 M = TypeVar("M", bound=BaseModel)
 CONDITION_FAILED = "ConditionalCheckFailed"
 TRANSACTION_CONFLICT = "TransactionConflict"
@@ -66,6 +69,12 @@ def _n(value: int) -> dict[str, str]:
 
 class Contended(Exception):
     """Another writer changed a guarded item between our read and our write; read and retry."""
+
+
+class PostedBefore(Exception):
+    """The ledger transfer a settlement would post exists already (posted to the case by an
+    earlier settlement that stopped before its record, or to unidentified funds): nothing of
+    this transaction was written."""
 
 
 @dataclass(frozen=True)
@@ -223,10 +232,13 @@ class CollectionStore:
         surplus: SurplusDraft | None,
         notice: Notice | None,
         clock: dict[str, Any] | None = None,
+        posting: PlannedPosting | None = None,
     ) -> bool:
-        """One transaction: the payment succeeds, the standing and receipt counter advance, and
-        any surplus draft and notice are written. False if the payment had already succeeded;
-        ``Contended`` if the standing or counter moved since ``before``."""
+        """One transaction: the ledger posting (if given) with the payment it settles, the
+        standing and receipt counter advanced, and any surplus draft, notice and notice clock.
+        False if the payment had already succeeded (whatever else failed: that is the first
+        outcome); ``PostedBefore`` if the posting's transfer id is taken; ``Contended`` if the
+        standing, the counter or a ledger account moved since they were read."""
         writes: list[dict[str, Any]] = [
             self._payment_update(
                 payment, "#status <> :succeeded", {":succeeded": _s(PaymentStatus.SUCCEEDED.value)}
@@ -243,7 +255,7 @@ class CollectionStore:
                 )
             )
         writes += self._derived_puts(surplus, notice, clock)
-        return self._transact(writes)
+        return self._transact(writes, posting)
 
     def commit_claim(
         self,
@@ -535,18 +547,30 @@ class CollectionStore:
             put["ExpressionAttributeValues"] = values
         return {"Put": put}
 
-    def _transact(self, writes: Sequence[dict[str, Any]]) -> bool:
-        """Commit ``writes``; the first is the idempotency guard, whose failure means the work
-        was done before (False), while a failure of any other guard means a race (retry)."""
+    def _transact(
+        self, writes: Sequence[dict[str, Any]], posting: PlannedPosting | None = None
+    ) -> bool:
+        """Commit ``writes`` and the posting's items after them; the first write is the
+        idempotency guard, whose failure means the work was done before (False), while a
+        failure of any other guard means a race (retry). The posting hears how it went."""
+        items = [*writes, *(posting.items if posting else ())]
         try:
-            self._db.transact_write_items(TransactItems=list(writes))
+            self._db.transact_write_items(TransactItems=items)
         except self._db.exceptions.TransactionCanceledException as error:
             reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+            taken = False
+            if posting is not None:
+                ledger = tuple(str(r or "None") for r in reasons[len(writes) :])
+                taken = posting.cancelled(ledger).transfer_exists
             if reasons[:1] == [CONDITION_FAILED]:
                 return False
+            if taken:
+                raise PostedBefore(posting.transfer.id if posting else "") from error
             # TransactionConflict: another transaction (the same payment settling from the
             # webhook and the page at once) held an item; reading again settles who won.
             if CONDITION_FAILED in reasons or TRANSACTION_CONFLICT in reasons:
                 raise Contended("a guarded item changed; read again") from error
             raise
+        if posting is not None:
+            posting.committed()
         return True
