@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.clock import Clock
 from chalicelib.collection.arrivals import Arrival, ClockTeller
@@ -73,12 +73,15 @@ class Settling:
         self._counting = counting
         self._clocks = clocks
 
-    def settle(self, current: RailPayment) -> Settlement:
+    def settle(
+        self, current: RailPayment, *, finishing: dict[str, Any] | None = None
+    ) -> Settlement:
         """Post a payment the rail reports succeeded, exactly once.
 
         ``current`` is the rail's own answer (a retrieve, a confirm, the rail's event list),
         never a webhook body. It is checked against our payment record: an amount, currency or
-        case that differs goes to review and moves nothing."""
+        case that differs goes to review and moves nothing. ``finishing`` (the webhook event
+        that told us, marked processed) commits with the posting when this call posts it."""
         if current.status != RailStatus.SUCCEEDED:
             raise PaymentConflict("only a succeeded payment is settled")
         found = self._store.payment(current.payment_id) if current.payment_id else None
@@ -94,9 +97,11 @@ class Settling:
             )
         if payment.status == PaymentStatus.SUCCEEDED:
             return Settlement(Outcome.ALREADY_POSTED, payment)
-        return self._settle_ours(payment, current)
+        return self._settle_ours(payment, current, finishing)
 
-    def _settle_ours(self, payment: Payment, current: RailPayment) -> Settlement:
+    def _settle_ours(
+        self, payment: Payment, current: RailPayment, finishing: dict[str, Any] | None
+    ) -> Settlement:
         """Our payment, succeeded at the rail: checked against what the rail holds, then posted
         under the rail's reference and recorded in one transaction."""
         mismatch = _mismatch(payment, current)
@@ -112,10 +117,14 @@ class Settling:
             payment_id=payment.payment_id,
             case_id=payment.case.case_id,
         )
-        return self._record(payment, current, request)
+        return self._record(payment, current, request, finishing)
 
     def _record(
-        self, payment: Payment, current: RailPayment, request: TransferRequest
+        self,
+        payment: Payment,
+        current: RailPayment,
+        request: TransferRequest,
+        finishing: dict[str, Any] | None,
     ) -> Settlement:
         """Post the payment and record it with its receipt number, counted toward its case, in
         one transaction: exactly once by construction. Retried when another payment of the
@@ -158,6 +167,7 @@ class Settling:
                     notice=credit.notice,
                     clock=credit.clock,
                     posting=self._ledger.plan_transfer(request) if unposted[0] else None,
+                    also=finishing,
                 )
             except PostedBefore:
                 posted = self._ledger.get_transfer(request.id)
