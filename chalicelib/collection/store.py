@@ -60,6 +60,8 @@ if TYPE_CHECKING:
 M = TypeVar("M", bound=BaseModel)
 CONDITION_FAILED = "ConditionalCheckFailed"
 TRANSACTION_CONFLICT = "TransactionConflict"
+# the whole call refused because another transaction held an item: a race, to read again
+RETRYABLE_ERRORS = frozenset({"TransactionConflictException", "TransactionInProgressException"})
 
 
 class Contended(Exception):
@@ -562,15 +564,22 @@ class CollectionStore:
         """Commit ``writes`` and the posting's items after them; the first write is the
         idempotency guard, whose failure means the work was done before (False), while a
         failure of any other guard means a race (retry). The posting hears how it went."""
+        from botocore.exceptions import ClientError
+
         items = [*writes, *(posting.items if posting else ())]
         try:
             self._db.transact_write_items(TransactItems=items)
-        except self._db.exceptions.TransactionCanceledException as error:
-            reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+        except ClientError as error:
+            reasons = dynamo.cancellation_reasons(error)
+            if reasons is None:
+                if error.response.get("Error", {}).get("Code") in RETRYABLE_ERRORS:
+                    if posting is not None:
+                        posting.cancelled((TRANSACTION_CONFLICT,))
+                    raise Contended("another transaction held an item; read again") from error
+                raise
             taken = False
             if posting is not None:
-                ledger = tuple(str(r or "None") for r in reasons[len(writes) :])
-                taken = posting.cancelled(ledger).transfer_exists
+                taken = posting.cancelled(tuple(reasons[len(writes) :])).transfer_exists
             if reasons[:1] == [CONDITION_FAILED]:
                 return False
             if taken:
