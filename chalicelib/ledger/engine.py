@@ -8,6 +8,10 @@ it started from. A stale state (another process posted meanwhile) cancels the tr
 engine re-reads the accounts and tries again, a bounded number of times with jittered backoff.
 Because the balance guard is checked on exactly the state the condition pins, an overdraft can
 never be committed.
+
+A posting can also be planned and handed back (``PlannedPosting``) for a caller to commit with
+the record it settles. One module on purpose: planning, committing and reading a cancellation
+share one account cache and one idea of what a stale state is, for both ways of committing.
 """
 
 from __future__ import annotations
