@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from chalicelib.collection.models import CaseSnapshot, UnidentifiedPayment
 
@@ -28,6 +28,23 @@ class ArrivalClocks(Protocol):
     ) -> object:
         """Money counted on a case under its ledger transfer; the creditor must be told within
         the court's limit. Told twice about one transfer, the clock starts once."""
+        ...
+
+    def arrival_clock_item(
+        self,
+        *,
+        case_id: str,
+        court: str,
+        transfer_id: str,
+        amount: int,
+        arrived_at: datetime,
+    ) -> dict[str, Any]:
+        """The same clock's start as one item of the TransactWriteItems that counts the money,
+        so no arrival counts without its clock."""
+        ...
+
+    def claimed(self, reference: str, *, at: datetime) -> object:
+        """Money nobody could place was claimed to a case: its claim clock is met."""
         ...
 
     def unidentified_arrived(self, item: UnidentifiedPayment) -> object:
@@ -52,15 +69,39 @@ class Arrival:
 
 
 class ClockTeller:
-    """Tells the statutory clocks what collection did. The money and its count are committed
-    before the clocks hear of it, so a clock that cannot be written is logged and never undoes
-    or fails the payment."""
+    """Tells the statutory clocks what collection did. The notice clock of money counted on a
+    case starts in the transaction that counts it (``start_item``); what the clocks hear after
+    a commit is logged when it cannot be written and never undoes or fails the payment."""
 
     def __init__(self, clocks: Callable[[], ArrivalClocks] | None) -> None:
         self._clocks = clocks  # built on the first arrival: the pay page never needs them
 
-    def counted(self, arrival: Arrival) -> None:
-        """Money counted on a case starts the clock for telling its creditor."""
+    def start_item(self, arrival: Arrival) -> dict[str, Any] | None:
+        """The notice clock's start, for the transaction that counts ``arrival``; None without
+        clocks, or if the clock could not be computed (then ``counted`` starts it after the
+        commit, as a separate write)."""
+        if self._clocks is None:
+            return None
+        try:
+            return self._clocks().arrival_clock_item(
+                case_id=arrival.case.case_id,
+                court=arrival.case.court_code,
+                transfer_id=arrival.transfer_id,
+                amount=arrival.amount,
+                arrived_at=arrival.arrived_at,
+            )
+        except Exception:
+            log.exception("collection: the notice clock of an arrival could not be computed")
+            return None
+
+    def counted(self, arrival: Arrival, *, clock_started: bool) -> None:
+        """Money counted on a case: a claim meets the claim clock of the money it placed, and
+        a notice clock that was not in the count's transaction is started now."""
+        if arrival.claimed_reference is not None:
+            reference = arrival.claimed_reference
+            self._tell(lambda clocks: clocks.claimed(reference, at=arrival.arrived_at))
+        if clock_started:
+            return
         self._tell(
             lambda clocks: clocks.arrived(
                 case_id=arrival.case.case_id,
@@ -68,7 +109,6 @@ class ClockTeller:
                 transfer_id=arrival.transfer_id,
                 amount=arrival.amount,
                 arrived_at=arrival.arrived_at,
-                claimed_reference=arrival.claimed_reference,
             )
         )
 

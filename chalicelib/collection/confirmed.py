@@ -147,6 +147,7 @@ class ConfirmedMoney:
                 standing=credit.standing,
                 surplus=credit.surplus,
                 notice=credit.notice,
+                clock=credit.clock,
             )
 
         arrival = Arrival(
@@ -216,6 +217,7 @@ class ConfirmedMoney:
                 standing=credit.standing,
                 surplus=credit.surplus,
                 notice=credit.notice,
+                clock=credit.clock,
             )
 
         # the cash reached the court when the counter took it, not when it was entered

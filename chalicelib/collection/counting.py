@@ -6,7 +6,9 @@ as the record that caused it; when another payment of the case got there first, 
 read again and the step retried, with jittered backoff, a bounded number of times. Every count
 owes the case's creditors a notice: of the money arrived (案款到账通知), or that the case is paid
 in full when this money crosses what is owed (that one message instead of both). It is written
-in that transaction, keyed by the arrival's ledger transfer, and sent after it.
+in that transaction, keyed by the arrival's ledger transfer, and sent after it. The clock for
+telling the creditor (5 working days) starts in that transaction too, so no money counts on a
+case without its clock, whatever crashes after.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from chalicelib.clock import Clock
 from chalicelib.collection.arrivals import Arrival, ClockTeller
@@ -39,6 +41,7 @@ class Credit:
     standing: CaseStanding
     surplus: SurplusDraft | None
     notice: Notice
+    clock: dict[str, Any] | None = None  # the notice clock's start, committed with the count
 
 
 class Counting:
@@ -75,16 +78,17 @@ class Counting:
         one conditional transaction, answering False if the record was written before (then
         nothing is counted again) or raising ``Contended`` if a guarded item moved. Returns
         whether this call counted it."""
+        clock = self._clocks.start_item(arrival)
         for attempt in range(MAX_ATTEMPTS):
             before = read()
-            credit = self.credit(arrival, standing_of(before), source)
+            credit = replace(self.credit(arrival, standing_of(before), source), clock=clock)
             try:
                 done = commit(before, credit)
             except Contended:
                 self._backoff.pause(attempt)
                 continue
             if done:
-                self._clocks.counted(arrival)
+                self._clocks.counted(arrival, clock_started=clock is not None)
                 self._notices.send(credit.notice)
             return done
         raise CollectionBusy("the case is settling many payments at once; try again")

@@ -61,7 +61,8 @@ class Intake:
         self._sweep_lookback = sweep_lookback  # Stripe retries a webhook for up to 3 days
 
     def ingest_webhook(self, raw_body: bytes, headers: Mapping[str, str]) -> dict[str, str]:
-        """Verify, record the event id, act, mark done. A duplicate is acknowledged and does
+        """Verify, record the event id, act, mark done (in the posting's own transaction when
+        the event posts a payment). A duplicate is acknowledged and does
         nothing; an event recorded but never finished (a crash) is acted on again, which is
         safe because every action is idempotent. A verified event of the wrong shape is kept
         for review and acknowledged, never acted on."""
@@ -87,9 +88,10 @@ class Intake:
         ):
             return {"event": event.event_id, "outcome": Outcome.DUPLICATE.value}
         outcome, status = self._act(event)
-        self._store.finish_event(
-            self._rail().name, event.event_id, outcome.value, isoformat(self._clock.now())
-        )
+        if outcome != Outcome.POSTED:  # a posting marked its event processed as it committed
+            self._store.finish_event(
+                self._rail().name, event.event_id, outcome.value, isoformat(self._clock.now())
+            )
         answer = {"event": event.event_id, "outcome": outcome.value}
         if status is not None:
             answer["status"] = status.value
@@ -173,7 +175,13 @@ class Intake:
             )
             return Outcome.UNKNOWN_PAYMENT, None
         if current.status == RailStatus.SUCCEEDED:
-            return self._settling.settle(current).outcome, None
+            finishing = self._store.finish_event_item(
+                self._rail().name,
+                event.event_id,
+                Outcome.POSTED.value,
+                isoformat(self._clock.now()),
+            )
+            return self._settling.settle(current, finishing=finishing).outcome, None
         found = self._store.payment(current.payment_id) if current.payment_id else None
         if found is None:
             return Outcome.UNKNOWN_PAYMENT, None

@@ -4,8 +4,9 @@ counted, or posted to unidentified funds, or held for review.
 Whatever tells us a payment succeeded (the confirm answer, the page polling, a webhook, the
 sweeper), the same ``settle`` runs, on the rail's own answer, never a webhook body. The ledger
 transfer is keyed by the rail's reference, so one rail payment posts once whichever way it is
-routed; our own records (payment, case standing, receipt number, surplus draft, paid-in-full
-notice) then move in one conditional transaction.
+routed. The ledger posting and our own records (payment, case standing, receipt number, surplus
+draft, the creditors' notice and its clock) commit in one conditional transaction, so a payment
+is posted and counted together or not at all.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.clock import Clock
 from chalicelib.collection.arrivals import Arrival, ClockTeller
@@ -30,7 +31,12 @@ from chalicelib.collection.models import (
     UnidentifiedPayment,
 )
 from chalicelib.collection.rail import PaymentRail, RailPayment, RailStatus
-from chalicelib.collection.store import CollectionStore, SettlementState
+from chalicelib.collection.store import (
+    CollectionStore,
+    Contended,
+    PostedBefore,
+    SettlementState,
+)
 from chalicelib.ledger import (
     IdempotencyConflict,
     Side,
@@ -67,12 +73,15 @@ class Settling:
         self._counting = counting
         self._clocks = clocks
 
-    def settle(self, current: RailPayment) -> Settlement:
+    def settle(
+        self, current: RailPayment, *, finishing: dict[str, Any] | None = None
+    ) -> Settlement:
         """Post a payment the rail reports succeeded, exactly once.
 
         ``current`` is the rail's own answer (a retrieve, a confirm, the rail's event list),
         never a webhook body. It is checked against our payment record: an amount, currency or
-        case that differs goes to review and moves nothing."""
+        case that differs goes to review and moves nothing. ``finishing`` (the webhook event
+        that told us, marked processed) commits with the posting when this call posts it."""
         if current.status != RailStatus.SUCCEEDED:
             raise PaymentConflict("only a succeeded payment is settled")
         found = self._store.payment(current.payment_id) if current.payment_id else None
@@ -88,36 +97,42 @@ class Settling:
             )
         if payment.status == PaymentStatus.SUCCEEDED:
             return Settlement(Outcome.ALREADY_POSTED, payment)
-        return self._settle_ours(payment, current)
+        return self._settle_ours(payment, current, finishing)
 
-    def _settle_ours(self, payment: Payment, current: RailPayment) -> Settlement:
-        """Our payment, succeeded at the rail: checked against what the rail holds, posted
-        once under the rail's reference, then recorded."""
+    def _settle_ours(
+        self, payment: Payment, current: RailPayment, finishing: dict[str, Any] | None
+    ) -> Settlement:
+        """Our payment, succeeded at the rail: checked against what the rail holds, then posted
+        under the rail's reference and recorded in one transaction."""
         mismatch = _mismatch(payment, current)
         if mismatch:
             return self._for_review(current, mismatch)
         self._ledger.ensure_system_accounts(payment.currency)
-        transfer = self._post_rail_money(
-            postings.rail_collection(
-                rail=self._rail().name,
-                reference=current.reference,
-                account=payment.case.account_number,
-                amount=current.amount,
-                currency=payment.currency,
-                payment_id=payment.payment_id,
-                case_id=payment.case.case_id,
-            )
+        request = postings.rail_collection(
+            rail=self._rail().name,
+            reference=current.reference,
+            account=payment.case.account_number,
+            amount=current.amount,
+            currency=payment.currency,
+            payment_id=payment.payment_id,
+            case_id=payment.case.case_id,
         )
-        if payment.case.account_number not in _credited(transfer):
-            # This rail payment was posted once already, to unidentified funds; it is claimed
-            # from there (认领), never posted a second time.
-            return Settlement(Outcome.ALREADY_POSTED, payment)
-        return self._record(payment, current, transfer.id)
+        return self._record(payment, current, request, finishing)
 
-    def _record(self, payment: Payment, current: RailPayment, transfer_id: str) -> Settlement:
-        """Record the posted payment with its receipt number and count it toward its case,
-        retrying when another payment of the same case or court got there first."""
+    def _record(
+        self,
+        payment: Payment,
+        current: RailPayment,
+        request: TransferRequest,
+        finishing: dict[str, Any] | None,
+    ) -> Settlement:
+        """Post the payment and record it with its receipt number, counted toward its case, in
+        one transaction: exactly once by construction. Retried when another payment of the
+        same case or court, or another posting on its accounts, got there first."""
         succeeded: list[Payment] = []
+        # Whether the ledger transfer is still to be posted: it exists already when an earlier
+        # settlement posted it and stopped before its record (the two were once separate).
+        unposted = [True]
 
         def read() -> tuple[datetime, SettlementState]:
             paid_at = self._clock.now()
@@ -137,21 +152,33 @@ class Settling:
                     "updated_at": paid_at,
                     "amount_received": current.amount,
                     "receipt_number": f"{payment.case.court_code}-{year}-{seq:07d}",
-                    "transfer_id": transfer_id,
+                    "transfer_id": request.id,
                     "failure_message": None,
                 }
             )
             succeeded[:] = [paid]
-            return self._store.commit_settlement(
-                paid,
-                before=state,
-                standing=credit.standing,
-                receipt=(payment.case.court_code, year, seq),
-                surplus=credit.surplus,
-                notice=credit.notice,
-            )
+            try:
+                return self._store.commit_settlement(
+                    paid,
+                    before=state,
+                    standing=credit.standing,
+                    receipt=(payment.case.court_code, year, seq),
+                    surplus=credit.surplus,
+                    notice=credit.notice,
+                    clock=credit.clock,
+                    posting=self._ledger.plan_transfer(request) if unposted[0] else None,
+                    also=finishing,
+                )
+            except PostedBefore:
+                posted = self._ledger.get_transfer(request.id)
+                if payment.case.account_number not in _credited(posted):
+                    # This rail payment was posted once already, to unidentified funds; it is
+                    # claimed from there (认领), never posted a second time.
+                    return False
+                unposted[0] = False
+                raise Contended("the transfer was posted before; record the payment") from None
 
-        arrival = Arrival(payment.case, transfer_id, current.amount, self._clock.now())
+        arrival = Arrival(payment.case, request.id, current.amount, self._clock.now())
         counted = self._counting.count_toward_case(
             arrival,
             payment.payment_id,

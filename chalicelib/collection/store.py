@@ -21,7 +21,9 @@ below and every read and write of it stay side by side.
                                         (it leaves gsi1 once settled; the policy has no DeleteItem)
 
 Each model is stored whole as JSON in ``doc``; the attributes that conditions and indexes read
-(``status``, ``version``, ``next``, ``state``) sit beside it.
+(``status``, ``version``, ``next``, ``state``) sit beside it. Items and keys are built as plain
+values and turned into DynamoDB's attribute values by the shared codec (``chalicelib.dynamo``)
+where they are sent, and read back through it.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -49,23 +51,27 @@ from chalicelib.collection.models import (
     SurplusDraft,
     UnidentifiedPayment,
 )
+from chalicelib.dynamo import from_item, to_item
 from chalicelib.retry import Backoff
+
+if TYPE_CHECKING:
+    from chalicelib.ledger import PlannedPosting
 
 M = TypeVar("M", bound=BaseModel)
 CONDITION_FAILED = "ConditionalCheckFailed"
 TRANSACTION_CONFLICT = "TransactionConflict"
-
-
-def _s(value: str) -> dict[str, str]:
-    return {"S": value}
-
-
-def _n(value: int) -> dict[str, str]:
-    return {"N": str(value)}
+# the whole call refused because another transaction held an item: a race, to read again
+RETRYABLE_ERRORS = frozenset({"TransactionConflictException", "TransactionInProgressException"})
 
 
 class Contended(Exception):
     """Another writer changed a guarded item between our read and our write; read and retry."""
+
+
+class PostedBefore(Exception):
+    """The ledger transfer a settlement would post exists already (posted to the case by an
+    earlier settlement that stopped before its record, or to unidentified funds): nothing of
+    this transaction was written."""
 
 
 @dataclass(frozen=True)
@@ -77,39 +83,39 @@ class SettlementState:
 
 
 def payment_key(payment_id: str) -> dict[str, Any]:
-    return {"pk": _s(f"PAY#{payment_id}"), "sk": _s("PAY")}
+    return {"pk": f"PAY#{payment_id}", "sk": "PAY"}
 
 
 def _standing_key(case_id: str) -> dict[str, Any]:
-    return {"pk": _s(f"CASE#{case_id}"), "sk": _s("STANDING")}
+    return {"pk": f"CASE#{case_id}", "sk": "STANDING"}
 
 
 def _receipt_key(court_code: str, year: int) -> dict[str, Any]:
-    return {"pk": _s(f"RECEIPTNO#{court_code}#{year}"), "sk": _s("SEQ")}
+    return {"pk": f"RECEIPTNO#{court_code}#{year}", "sk": "SEQ"}
 
 
 def _event_key(rail: str, event_id: str) -> dict[str, Any]:
-    return {"pk": _s(f"EVENT#{rail}#{event_id}"), "sk": _s("EVENT")}
+    return {"pk": f"EVENT#{rail}#{event_id}", "sk": "EVENT"}
 
 
 def _unidentified_key(reference: str) -> dict[str, Any]:
-    return {"pk": _s(f"UNIDENTIFIED#{reference}"), "sk": _s("ITEM")}
+    return {"pk": f"UNIDENTIFIED#{reference}", "sk": "ITEM"}
 
 
 def _sweep_key(rail: str) -> dict[str, Any]:
-    return {"pk": _s(f"SWEEP#{rail}"), "sk": _s("MARK")}
+    return {"pk": f"SWEEP#{rail}", "sk": "MARK"}
 
 
 def _sweep_retry_key(rail: str, reference: str) -> dict[str, Any]:
-    return {"pk": _s(f"SWEEPRETRY#{rail}"), "sk": _s(reference)}
+    return {"pk": f"SWEEPRETRY#{rail}", "sk": reference}
 
 
 def _notice_key(key: str) -> dict[str, Any]:
-    return {"pk": _s(f"NOTICE#{key}"), "sk": _s("NOTICE")}
+    return {"pk": f"NOTICE#{key}", "sk": "NOTICE"}
 
 
 def _counter_cash_key(transfer_id: str) -> dict[str, Any]:
-    return {"pk": _s(f"COUNTERCASH#{transfer_id}"), "sk": _s("COUNTED")}
+    return {"pk": f"COUNTERCASH#{transfer_id}", "sk": "COUNTED"}
 
 
 class CollectionStore:
@@ -127,17 +133,17 @@ class CollectionStore:
         item = self._get(payment_key(payment_id))
         if item is None:
             return None
-        return Payment.model_validate_json(item["doc"]["S"]), item["request_digest"]["S"]
+        return Payment.model_validate_json(item["doc"]), item["request_digest"]
 
     def add_payment(self, payment: Payment, *, request_digest: str) -> bool:
         """Record a new payment; False if the id exists (a replayed request)."""
-        item = self._payment_item(payment) | {"request_digest": _s(request_digest)}
+        item = self._payment_item(payment) | {"request_digest": request_digest}
         return self._put(item, "attribute_not_exists(pk)", {})
 
     def save_payment(self, payment: Payment, *, from_statuses: Iterable[PaymentStatus]) -> bool:
         """Move a payment on, only from one of ``from_statuses``; False if it had moved, or
         if a settlement transaction holds it right now (the caller reads it again)."""
-        allowed = {f":from{i}": _s(s.value) for i, s in enumerate(from_statuses)}
+        allowed = {f":from{i}": s.value for i, s in enumerate(from_statuses)}
         update = self._payment_update(payment, f"#status IN ({', '.join(allowed)})", allowed)
         try:
             self._db.update_item(**update["Update"])
@@ -153,18 +159,18 @@ class CollectionStore:
             TableName=self._table,
             IndexName="gsi1",
             KeyConditionExpression="gsi1pk = :pk",
-            ExpressionAttributeValues={":pk": _s(f"CASEPAY#{case_id}")},
+            ExpressionAttributeValues=to_item({":pk": f"CASEPAY#{case_id}"}),
             ScanIndexForward=False,
             Limit=limit,
         )
-        return [Payment.model_validate_json(i["doc"]["S"]) for i in page["Items"]]
+        return [Payment.model_validate_json(from_item(i)["doc"]) for i in page["Items"]]
 
     def _payment_item(self, payment: Payment) -> dict[str, Any]:
         return payment_key(payment.payment_id) | {
-            "status": _s(payment.status.value),
-            "doc": _s(payment.model_dump_json()),
-            "gsi1pk": _s(f"CASEPAY#{payment.case.case_id}"),
-            "gsi1sk": _s(f"{isoformat(payment.created_at)}#{payment.payment_id}"),
+            "status": payment.status.value,
+            "doc": payment.model_dump_json(),
+            "gsi1pk": f"CASEPAY#{payment.case.case_id}",
+            "gsi1sk": f"{isoformat(payment.created_at)}#{payment.payment_id}",
         }
 
     def _payment_update(
@@ -174,15 +180,13 @@ class CollectionStore:
         return {
             "Update": {
                 "TableName": self._table,
-                "Key": payment_key(payment.payment_id),
+                "Key": to_item(payment_key(payment.payment_id)),
                 "UpdateExpression": "SET #status = :status, doc = :doc",
                 "ConditionExpression": condition,
                 "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": {
-                    ":status": _s(payment.status.value),
-                    ":doc": _s(payment.model_dump_json()),
-                    **values,
-                },
+                "ExpressionAttributeValues": to_item(
+                    {":status": payment.status.value, ":doc": payment.model_dump_json(), **values}
+                ),
             }
         }
 
@@ -192,25 +196,25 @@ class CollectionStore:
         item = self._get(_standing_key(case_id))
         if item is None:
             return CaseStanding(case_id=case_id)
-        return CaseStanding.model_validate_json(item["doc"]["S"])
+        return CaseStanding.model_validate_json(item["doc"])
 
     def settlement_state(self, case_id: str, court_code: str, year: int) -> SettlementState:
         """The case's standing and the court's receipt counter, read together and consistently."""
-        keys = [_standing_key(case_id), _receipt_key(court_code, year)]
+        keys = [to_item(_standing_key(case_id)), to_item(_receipt_key(court_code, year))]
         try:
             read = dynamo.batch_get(self._db, self._table, keys, backoff=self._backoff)
         except dynamo.UnreadKeys as unread:
             raise CollectionBusy("the payments table is busy; nothing was changed") from unread
-        items = {i["pk"]["S"]: i for i in read}
+        items = {i["pk"]: i for i in map(from_item, read)}
         standing_item = items.get(f"CASE#{case_id}")
         receipt_item = items.get(f"RECEIPTNO#{court_code}#{year}")
         return SettlementState(
             standing=(
-                CaseStanding.model_validate_json(standing_item["doc"]["S"])
+                CaseStanding.model_validate_json(standing_item["doc"])
                 if standing_item
                 else CaseStanding(case_id=case_id)
             ),
-            receipt_seq=int(receipt_item["next"]["N"]) if receipt_item else 0,
+            receipt_seq=int(receipt_item["next"]) if receipt_item else 0,
         )
 
     def commit_settlement(
@@ -222,13 +226,19 @@ class CollectionStore:
         receipt: tuple[str, int, int] | None,
         surplus: SurplusDraft | None,
         notice: Notice | None,
+        clock: dict[str, Any] | None = None,
+        posting: PlannedPosting | None = None,
+        also: dict[str, Any] | None = None,
     ) -> bool:
-        """One transaction: the payment succeeds, the standing and receipt counter advance, and
-        any surplus draft and notice are written. False if the payment had already succeeded;
-        ``Contended`` if the standing or counter moved since ``before``."""
+        """One transaction: the ledger posting (if given) with the payment it settles, the
+        standing and receipt counter advanced, and any surplus draft, notice and notice clock.
+        False if the payment had already succeeded (whatever else failed: that is the first
+        outcome); ``PostedBefore`` if the posting's transfer id is taken; ``Contended`` if the
+        standing, the counter or a ledger account moved since they were read. ``also`` is one
+        more item of the same transaction (the webhook event that told us, marked processed)."""
         writes: list[dict[str, Any]] = [
             self._payment_update(
-                payment, "#status <> :succeeded", {":succeeded": _s(PaymentStatus.SUCCEEDED.value)}
+                payment, "#status <> :succeeded", {":succeeded": PaymentStatus.SUCCEEDED.value}
             ),
             self._standing_put(standing, before.standing.version),
         ]
@@ -236,13 +246,15 @@ class CollectionStore:
             court_code, year, seq = receipt
             writes.append(
                 self._conditional_put(
-                    _receipt_key(court_code, year) | {"next": _n(seq)},
+                    _receipt_key(court_code, year) | {"next": seq},
                     "attribute_not_exists(pk) OR #next = :seen",
-                    {":seen": _n(before.receipt_seq)},
+                    {":seen": before.receipt_seq},
                 )
             )
-        writes += self._derived_puts(surplus, notice)
-        return self._transact(writes)
+        writes += self._derived_puts(surplus, notice, clock)
+        if also is not None:
+            writes.append(also)
+        return self._transact(writes, posting)
 
     def commit_claim(
         self,
@@ -252,6 +264,7 @@ class CollectionStore:
         standing: CaseStanding,
         surplus: SurplusDraft | None,
         notice: Notice | None,
+        clock: dict[str, Any] | None = None,
     ) -> bool:
         """One transaction: the unidentified payment is marked claimed and counts toward the
         case. False if it was no longer open."""
@@ -259,10 +272,10 @@ class CollectionStore:
             self._conditional_put(
                 self._unidentified_item(claimed),
                 "#status = :open",
-                {":open": _s(ClaimStatus.OPEN.value)},
+                {":open": ClaimStatus.OPEN.value},
             ),
             self._standing_put(standing, before.version),
-            *self._derived_puts(surplus, notice),
+            *self._derived_puts(surplus, notice, clock),
         ]
         return self._transact(writes)
 
@@ -274,52 +287,57 @@ class CollectionStore:
         standing: CaseStanding,
         surplus: SurplusDraft | None,
         notice: Notice | None,
+        clock: dict[str, Any] | None = None,
     ) -> bool:
         """One transaction: counter cash is recorded under its ledger transfer's id and counts
         toward the case. False if that transfer was counted before."""
-        item = _counter_cash_key(entry.transfer_id) | {"doc": _s(entry.model_dump_json())}
+        item = _counter_cash_key(entry.transfer_id) | {"doc": entry.model_dump_json()}
         writes = [
             self._conditional_put(item, "attribute_not_exists(pk)", {}),
             self._standing_put(standing, before.version),
-            *self._derived_puts(surplus, notice),
+            *self._derived_puts(surplus, notice, clock),
         ]
         return self._transact(writes)
 
     def counter_cash(self, transfer_id: str) -> CounterCash | None:
         item = self._get(_counter_cash_key(transfer_id))
-        return CounterCash.model_validate_json(item["doc"]["S"]) if item else None
+        return CounterCash.model_validate_json(item["doc"]) if item else None
 
     def _standing_put(self, standing: CaseStanding, seen_version: int) -> dict[str, Any]:
         item = _standing_key(standing.case_id) | {
-            "version": _n(standing.version),
-            "doc": _s(standing.model_dump_json()),
+            "version": standing.version,
+            "doc": standing.model_dump_json(),
         }
         return self._conditional_put(
-            item, "attribute_not_exists(pk) OR #version = :seen", {":seen": _n(seen_version)}
+            item, "attribute_not_exists(pk) OR #version = :seen", {":seen": seen_version}
         )
 
     def _derived_puts(
-        self, surplus: SurplusDraft | None, notice: Notice | None
+        self, surplus: SurplusDraft | None, notice: Notice | None, clock: dict[str, Any] | None
     ) -> list[dict[str, Any]]:
+        """What a count brings about, written with it: the surplus draft, the creditors' notice
+        and, in the oversight table, the notice clock's start (an item the clocks built)."""
         puts = []
         if surplus is not None:
             item = {
-                "pk": _s(f"CASE#{surplus.case_id}"),
-                "sk": _s("SURPLUS"),
-                "doc": _s(surplus.model_dump_json()),
-                "gsi2pk": _s(f"SURPLUS#{surplus.status}"),
-                "gsi2sk": _s(f"{isoformat(surplus.updated_at)}#{surplus.case_id}"),
+                "pk": f"CASE#{surplus.case_id}",
+                "sk": "SURPLUS",
+                "doc": surplus.model_dump_json(),
+                "gsi2pk": f"SURPLUS#{surplus.status}",
+                "gsi2sk": f"{isoformat(surplus.updated_at)}#{surplus.case_id}",
             }
-            puts.append({"Put": {"TableName": self._table, "Item": item}})
+            puts.append({"Put": {"TableName": self._table, "Item": to_item(item)}})
         if notice is not None:
             puts.append(
                 self._conditional_put(self._notice_item(notice), "attribute_not_exists(pk)", {})
             )
+        if clock is not None:
+            puts.append(clock)
         return puts
 
     def surplus(self, case_id: str) -> SurplusDraft | None:
-        item = self._get({"pk": _s(f"CASE#{case_id}"), "sk": _s("SURPLUS")})
-        return SurplusDraft.model_validate_json(item["doc"]["S"]) if item else None
+        item = self._get({"pk": f"CASE#{case_id}", "sk": "SURPLUS"})
+        return SurplusDraft.model_validate_json(item["doc"]) if item else None
 
     def surplus_drafts(self, *, limit: int = 100) -> list[SurplusDraft]:
         """Cases paid beyond what they owe, newest first: the refunds workflow's inbox."""
@@ -331,36 +349,47 @@ class CollectionStore:
         """Record an event before acting on it. True if it is new, or was recorded before but
         never finished (a crash, a timeout); False if it was already processed."""
         item = _event_key(rail, event_id) | {
-            "state": _s("received"),
-            "event_type": _s(event_type),
-            "received_at": _s(received_at),
+            "state": "received",
+            "event_type": event_type,
+            "received_at": received_at,
         }
         return self._put(
             item,
             "attribute_not_exists(pk) OR #state = :received",
-            {":received": _s("received")},
+            {":received": "received"},
         )
 
     def finish_event(self, rail: str, event_id: str, outcome: str, processed_at: str) -> None:
         self._db.update_item(
-            TableName=self._table,
-            Key=_event_key(rail, event_id),
-            UpdateExpression="SET #state = :processed, outcome = :outcome, processed_at = :at",
-            ExpressionAttributeNames={"#state": "state"},
-            ExpressionAttributeValues={
-                ":processed": _s("processed"),
-                ":outcome": _s(outcome),
-                ":at": _s(processed_at),
-            },
+            **self.finish_event_item(rail, event_id, outcome, processed_at)["Update"]
         )
+
+    def finish_event_item(
+        self, rail: str, event_id: str, outcome: str, processed_at: str
+    ) -> dict[str, Any]:
+        """An event marked processed with its outcome, as one item of a transaction: the
+        settlement an event brings about commits with it."""
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": to_item(_event_key(rail, event_id)),
+                "UpdateExpression": (
+                    "SET #state = :processed, outcome = :outcome, processed_at = :at"
+                ),
+                "ExpressionAttributeNames": {"#state": "state"},
+                "ExpressionAttributeValues": to_item(
+                    {":processed": "processed", ":outcome": outcome, ":at": processed_at}
+                ),
+            }
+        }
 
     def record_malformed_event(self, record: MalformedEventRecord) -> bool:
         """Keep a misshapen event for review, once; False if it was recorded before."""
         item = _event_key(record.rail, record.key) | {
-            "state": _s("malformed"),
-            "doc": _s(record.model_dump_json()),
-            "gsi1pk": _s("EVENTQ#malformed"),
-            "gsi1sk": _s(f"{isoformat(record.received_at)}#{record.key}"),
+            "state": "malformed",
+            "doc": record.model_dump_json(),
+            "gsi1pk": "EVENTQ#malformed",
+            "gsi1sk": f"{isoformat(record.received_at)}#{record.key}",
         }
         return self._put(item, "attribute_not_exists(pk)", {})
 
@@ -369,21 +398,21 @@ class CollectionStore:
 
     def event_state(self, rail: str, event_id: str) -> str | None:
         item = self._get(_event_key(rail, event_id))
-        return item["state"]["S"] if item else None
+        return item["state"] if item else None
 
     def sweep_mark(self, rail: str) -> datetime | None:
         """When the last complete sweep of this rail started."""
         item = self._get(_sweep_key(rail))
-        return parse_iso(item["started_at"]["S"]) if item else None
+        return parse_iso(item["started_at"]) if item else None
 
     def set_sweep_mark(self, rail: str, started: datetime) -> None:
         """Move the mark forward only: a slow sweep finishing late never moves it back."""
         try:
             self._db.put_item(
                 TableName=self._table,
-                Item=_sweep_key(rail) | {"started_at": _s(isoformat(started))},
+                Item=to_item(_sweep_key(rail) | {"started_at": isoformat(started)}),
                 ConditionExpression="attribute_not_exists(pk) OR started_at < :started",
-                ExpressionAttributeValues={":started": _s(isoformat(started))},
+                ExpressionAttributeValues=to_item({":started": isoformat(started)}),
             )
         except self._db.exceptions.ConditionalCheckFailedException:
             return
@@ -393,18 +422,20 @@ class CollectionStore:
         and the mark can move on. It waits in gsi1 until it settles."""
         self._db.update_item(
             TableName=self._table,
-            Key=_sweep_retry_key(rail, reference),
+            Key=to_item(_sweep_retry_key(rail, reference)),
             UpdateExpression=(
                 "SET first_failed_at = if_not_exists(first_failed_at, :at), "
                 "last_failed_at = :at, gsi1pk = :queue, "
                 "gsi1sk = if_not_exists(gsi1sk, :order) ADD attempts :one"
             ),
-            ExpressionAttributeValues={
-                ":at": _s(isoformat(failed_at)),
-                ":queue": _s(f"RETRYQ#{rail}"),
-                ":order": _s(f"{isoformat(failed_at)}#{reference}"),
-                ":one": _n(1),
-            },
+            ExpressionAttributeValues=to_item(
+                {
+                    ":at": isoformat(failed_at),
+                    ":queue": f"RETRYQ#{rail}",
+                    ":order": f"{isoformat(failed_at)}#{reference}",
+                    ":one": 1,
+                }
+            ),
         )
 
     def sweep_retries(self, rail: str, *, limit: int = 100) -> list[str]:
@@ -413,18 +444,18 @@ class CollectionStore:
             TableName=self._table,
             IndexName="gsi1",
             KeyConditionExpression="gsi1pk = :pk",
-            ExpressionAttributeValues={":pk": _s(f"RETRYQ#{rail}")},
+            ExpressionAttributeValues=to_item({":pk": f"RETRYQ#{rail}"}),
             Limit=limit,
         )
-        return [item["sk"]["S"] for item in page["Items"]]
+        return [from_item(item)["sk"] for item in page["Items"]]
 
     def settle_sweep_retry(self, rail: str, reference: str, settled_at: datetime) -> None:
         """The payment settled: it leaves the retry queue (kept, not deleted, as a record)."""
         self._db.update_item(
             TableName=self._table,
-            Key=_sweep_retry_key(rail, reference),
+            Key=to_item(_sweep_retry_key(rail, reference)),
             UpdateExpression="SET settled_at = :at REMOVE gsi1pk, gsi1sk",
-            ExpressionAttributeValues={":at": _s(isoformat(settled_at))},
+            ExpressionAttributeValues=to_item({":at": isoformat(settled_at)}),
         )
 
     # -- unidentified funds and review -------------------------------------------------------
@@ -434,7 +465,7 @@ class CollectionStore:
 
     def unidentified(self, reference: str) -> UnidentifiedPayment | None:
         item = self._get(_unidentified_key(reference))
-        return UnidentifiedPayment.model_validate_json(item["doc"]["S"]) if item else None
+        return UnidentifiedPayment.model_validate_json(item["doc"]) if item else None
 
     def unidentified_queue(self, status: ClaimStatus, *, limit: int) -> list[UnidentifiedPayment]:
         return self._query_index(
@@ -443,19 +474,19 @@ class CollectionStore:
 
     def _unidentified_item(self, item: UnidentifiedPayment) -> dict[str, Any]:
         return _unidentified_key(item.reference) | {
-            "status": _s(item.status.value),
-            "doc": _s(item.model_dump_json()),
-            "gsi1pk": _s(f"CLAIMQ#{item.status.value}"),
-            "gsi1sk": _s(f"{isoformat(item.received_at)}#{item.reference}"),
+            "status": item.status.value,
+            "doc": item.model_dump_json(),
+            "gsi1pk": f"CLAIMQ#{item.status.value}",
+            "gsi1sk": f"{isoformat(item.received_at)}#{item.reference}",
         }
 
     def add_review(self, item: ReviewItem) -> bool:
         record = {
-            "pk": _s(f"REVIEW#{item.reference}"),
-            "sk": _s("ITEM"),
-            "doc": _s(item.model_dump_json()),
-            "gsi1pk": _s("REVIEWQ#open"),
-            "gsi1sk": _s(f"{isoformat(item.received_at)}#{item.reference}"),
+            "pk": f"REVIEW#{item.reference}",
+            "sk": "ITEM",
+            "doc": item.model_dump_json(),
+            "gsi1pk": "REVIEWQ#open",
+            "gsi1sk": f"{isoformat(item.received_at)}#{item.reference}",
         }
         return self._put(record, "attribute_not_exists(pk)", {})
 
@@ -466,11 +497,11 @@ class CollectionStore:
 
     def _notice_item(self, notice: Notice) -> dict[str, Any]:
         return _notice_key(notice.key) | {
-            "status": _s(notice.status.value),
-            "version": _n(len(notice.sent_to)),
-            "doc": _s(notice.model_dump_json()),
-            "gsi2pk": _s(f"NOTICE#{notice.status.value}"),
-            "gsi2sk": _s(f"{isoformat(notice.created_at)}#{notice.key}"),
+            "status": notice.status.value,
+            "version": len(notice.sent_to),
+            "doc": notice.model_dump_json(),
+            "gsi2pk": f"NOTICE#{notice.status.value}",
+            "gsi2sk": f"{isoformat(notice.created_at)}#{notice.key}",
         }
 
     def pending_notices(self, *, limit: int = 100) -> list[Notice]:
@@ -482,16 +513,15 @@ class CollectionStore:
         return self._put(
             self._notice_item(notice),
             "#status = :pending AND (attribute_not_exists(#version) OR #version = :told)",
-            {":pending": _s(NoticeStatus.PENDING.value), ":told": _n(told_before)},
+            {":pending": NoticeStatus.PENDING.value, ":told": told_before},
         )
 
     # -- plumbing ----------------------------------------------------------------------------
 
     def _get(self, key: dict[str, Any]) -> dict[str, Any] | None:
-        item: dict[str, Any] | None = self._db.get_item(
-            TableName=self._table, Key=key, ConsistentRead=True
-        ).get("Item")
-        return item
+        """The item under ``key``, read consistently, as plain values."""
+        item = self._db.get_item(TableName=self._table, Key=to_item(key), ConsistentRead=True)
+        return from_item(item["Item"]) if "Item" in item else None
 
     def _query_index(
         self, index: str, partition: str, model: type[M], *, limit: int, oldest_first: bool = False
@@ -500,11 +530,11 @@ class CollectionStore:
             TableName=self._table,
             IndexName=index,
             KeyConditionExpression=f"{index}pk = :pk",
-            ExpressionAttributeValues={":pk": _s(partition)},
+            ExpressionAttributeValues=to_item({":pk": partition}),
             ScanIndexForward=oldest_first,
             Limit=limit,
         )
-        return [model.model_validate_json(i["doc"]["S"]) for i in page["Items"]]
+        return [model.model_validate_json(from_item(i)["doc"]) for i in page["Items"]]
 
     def _put(self, item: dict[str, Any], condition: str, values: dict[str, Any]) -> bool:
         try:
@@ -519,27 +549,46 @@ class CollectionStore:
         names = {f"#{n}": n for n in ("status", "version", "next", "state") if f"#{n}" in condition}
         put: dict[str, Any] = {
             "TableName": self._table,
-            "Item": item,
+            "Item": to_item(item),
             "ConditionExpression": condition,
         }
         if names:
             put["ExpressionAttributeNames"] = names
         if values:
-            put["ExpressionAttributeValues"] = values
+            put["ExpressionAttributeValues"] = to_item(values)
         return {"Put": put}
 
-    def _transact(self, writes: Sequence[dict[str, Any]]) -> bool:
-        """Commit ``writes``; the first is the idempotency guard, whose failure means the work
-        was done before (False), while a failure of any other guard means a race (retry)."""
+    def _transact(
+        self, writes: Sequence[dict[str, Any]], posting: PlannedPosting | None = None
+    ) -> bool:
+        """Commit ``writes`` and the posting's items after them; the first write is the
+        idempotency guard, whose failure means the work was done before (False), while a
+        failure of any other guard means a race (retry). The posting hears how it went."""
+        from botocore.exceptions import ClientError
+
+        items = [*writes, *(posting.items if posting else ())]
         try:
-            self._db.transact_write_items(TransactItems=list(writes))
-        except self._db.exceptions.TransactionCanceledException as error:
-            reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+            self._db.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            reasons = dynamo.cancellation_reasons(error)
+            if reasons is None:
+                if error.response.get("Error", {}).get("Code") in RETRYABLE_ERRORS:
+                    if posting is not None:
+                        posting.cancelled((TRANSACTION_CONFLICT,))
+                    raise Contended("another transaction held an item; read again") from error
+                raise
+            taken = False
+            if posting is not None:
+                taken = posting.cancelled(tuple(reasons[len(writes) :])).transfer_exists
             if reasons[:1] == [CONDITION_FAILED]:
                 return False
+            if taken:
+                raise PostedBefore(posting.transfer.id if posting else "") from error
             # TransactionConflict: another transaction (the same payment settling from the
             # webhook and the page at once) held an item; reading again settles who won.
             if CONDITION_FAILED in reasons or TRANSACTION_CONFLICT in reasons:
                 raise Contended("a guarded item changed; read again") from error
             raise
+        if posting is not None:
+            posting.committed()
         return True

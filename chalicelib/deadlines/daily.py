@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.approvals import default_chains
 from chalicelib.clock import Clock
@@ -166,6 +166,34 @@ class DeadlineService:
             case_id=case_id,
             amount=amount,
         )
+
+    def arrival_clock_item(
+        self,
+        *,
+        case_id: str,
+        court: str,
+        transfer_id: str,
+        amount: int,
+        arrived_at: datetime,
+    ) -> dict[str, Any]:
+        """The notice clock of money counted on a case, as one item of the transaction that
+        counts it: the count and its clock commit together or not at all. A clock that exists
+        for the transfer is kept."""
+        clock = start_clock(
+            self._calendar,
+            self._settings.limits_for(court),
+            LimitKind.NOTICE,
+            subject=transfer_id,
+            court=court,
+            arrived_at=arrived_at,
+            case_id=case_id,
+            amount=amount,
+        )
+        return self.store.start_item(clock)
+
+    def claimed(self, reference: str, *, at: datetime) -> None:
+        """Unidentified money was claimed to a case: its claim clock is met."""
+        self._claim_met(reference, court_date(at))
 
     def unidentified_arrived(self, item: UnidentifiedPayment) -> ItemClock:
         """Money nobody could place (不明款): the claim clock runs from its arrival."""

@@ -52,6 +52,24 @@ class DeadlineStore:
         """Record a new clock; one that exists is kept as it is (False)."""
         return self._put(self._clock_item(clock), "attribute_not_exists(pk)")
 
+    def start_item(self, clock: ItemClock) -> dict[str, Any]:
+        """A clock's start as one item of another capability's TransactWriteItems, so the clock
+        starts in the transaction of what started it. A clock that exists is kept as it is
+        (every attribute only if absent), so the item never cancels that transaction."""
+        item = self._clock_item(clock)
+        key = {"pk": item.pop("pk"), "sk": item.pop("sk")}
+        names = {f"#{name}": name for name in item}
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": key,
+                "UpdateExpression": "SET "
+                + ", ".join(f"#{name} = if_not_exists(#{name}, :{name})" for name in item),
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": {f":{name}": value for name, value in item.items()},
+            }
+        }
+
     def save(self, clock: ItemClock) -> None:
         self._client.put_item(TableName=self._table, Item=self._clock_item(clock))
 

@@ -50,7 +50,9 @@ from chalicelib.ledger.models import (
 )
 
 if TYPE_CHECKING:
+    from chalicelib.ledger.engine import PlannedPosting
     from chalicelib.ledger.service import LedgerService
+    from chalicelib.ledger.store import PostingCancelled
 
 __all__ = [
     "Account",
@@ -76,6 +78,8 @@ __all__ = [
     "PendingExpired",
     "PendingNotActive",
     "PendingState",
+    "PlannedPosting",
+    "PostingCancelled",
     "ProposalNotFound",
     "ProposalNotOpen",
     "ProposalStatus",
@@ -92,9 +96,13 @@ __all__ = [
     "VerifyReport",
 ]
 
-# The service loads when first asked for, so a route that imports this package's models
-# does not pay for the service at cold start.
-_LAZY = {"LedgerService": "chalicelib.ledger.service"}
+# The service, the engine and the store load when first asked for, so a route that imports
+# this package's models does not pay for them at cold start.
+_LAZY = {
+    "LedgerService": "chalicelib.ledger.service",
+    "PlannedPosting": "chalicelib.ledger.engine",
+    "PostingCancelled": "chalicelib.ledger.store",
+}
 
 
 def __getattr__(name: str) -> Any:

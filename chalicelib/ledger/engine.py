@@ -8,6 +8,10 @@ it started from. A stale state (another process posted meanwhile) cancels the tr
 engine re-reads the accounts and tries again, a bounded number of times with jittered backoff.
 Because the balance guard is checked on exactly the state the condition pins, an overdraft can
 never be committed.
+
+A posting can also be planned and handed back (``PlannedPosting``) for a caller to commit with
+the record it settles. One module on purpose: planning, committing and reading a cancellation
+share one account cache and one idea of what a stale state is, for both ways of committing.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ from chalicelib.ledger.models import (
     sha256_hex,
 )
 from chalicelib.ledger.shards import shard_for
-from chalicelib.ledger.store import LedgerStore, PostingCancelled
+from chalicelib.ledger.store import Cancelled, LedgerStore, PostingCancelled
 from chalicelib.retry import Backoff
 
 _RESOLVED_STATE = {
@@ -68,6 +72,38 @@ class _Plan:
     before: dict[str, AccountState]
     after: dict[str, AccountState]
     entries: list[Entry]
+
+
+class PlannedPosting:
+    """A posting planned on the accounts' last known states and not committed: its items go
+    into the caller's own TransactWriteItems beside the records the money settles (DynamoDB
+    transactions span tables), so both commit together or not at all.
+
+    After the caller's transaction, tell the plan how it went: ``committed()`` keeps the new
+    account states; ``cancelled(reasons)`` (the cancellation reasons of this plan's ``items``,
+    in their order) forgets what went stale and says what failed. A taken transfer id means
+    the money was posted before; plan again to retry a stale account."""
+
+    def __init__(
+        self,
+        engine: PostingEngine,
+        transfer: Transfer,
+        fingerprint: str,
+        plan: _Plan,
+        guards: list[Guard],
+    ) -> None:
+        self.transfer = transfer
+        self._engine = engine
+        self._fingerprint = fingerprint
+        self._plan = plan
+        self._guards = guards
+        self.items = engine.posting_items(transfer, fingerprint, plan, guards)
+
+    def committed(self) -> None:
+        self._engine.remember(self._plan)
+
+    def cancelled(self, reasons: tuple[str, ...]) -> PostingCancelled:
+        return self._engine.forget_cancelled(self._plan, self._guards, reasons)
 
 
 class PostingEngine:
@@ -99,13 +135,42 @@ class PostingEngine:
     def post(self, request: TransferRequest, guards: list[Guard]) -> tuple[Transfer, bool]:
         """Post (or reserve) ``request`` with ``guards``; return the transfer and whether this
         call posted it (False: an idempotent replay)."""
-        now = self._clock.now()
         if request.reverses is not None:
             try:
                 guards = [*guards, self._reversal_guard(request)]
             except LedgerError:
                 self.replay(request.id, request.fingerprint())  # a reused id says so first
                 raise
+        transfer, deltas = self._transfer_of(request)
+        return self._commit(transfer, request.fingerprint(), deltas, guards)
+
+    def plan(self, request: TransferRequest) -> PlannedPosting:
+        """Plan ``request`` (neither a reversal nor a resolution) on the accounts' last known
+        states, for the caller to commit in its own transaction. A refused plan (an account
+        missing, a currency that differs, funds short on a state read now) raises as
+        ``post`` would; a transfer id already taken shows only when the items commit."""
+        if request.reverses is not None:
+            raise InvalidTransfer("a reversal is posted by the ledger itself, not planned")
+        transfer, deltas = self._transfer_of(request)
+        account_ids = sorted(deltas)
+        for _ in range(2):
+            states, cached = self._cache.states_for(account_ids, transfer.currency)
+            try:
+                plan = self._plan(transfer, states, deltas)
+            except InsufficientFunds as short:
+                if short.extensions.get("account_id") not in cached:
+                    raise
+                self._cache.forget(account_ids)  # refused on a cached balance: look again
+                continue
+            return PlannedPosting(self, transfer, request.fingerprint(), plan, [])
+        states = {i: self._cache.read(i) for i in account_ids}
+        return PlannedPosting(
+            self, transfer, request.fingerprint(), self._plan(transfer, states, deltas), []
+        )
+
+    def _transfer_of(self, request: TransferRequest) -> tuple[Transfer, dict[str, Counters]]:
+        """The transfer a request makes, with what each of its legs does to its account."""
+        now = self._clock.now()
         # A system account's leg posts to the shard its transfer id picks (the fingerprint
         # stays that of the request, so a replay matches whatever the shard count is now).
         legs = tuple(
@@ -131,8 +196,7 @@ class PostingEngine:
             ),
             state=PendingState.PENDING if request.pending else None,
         )
-        deltas = {leg.account_id: leg_delta(leg, pending=request.pending) for leg in legs}
-        return self._commit(transfer, request.fingerprint(), deltas, guards)
+        return transfer, {leg.account_id: leg_delta(leg, pending=request.pending) for leg in legs}
 
     def resolve(
         self,
@@ -280,39 +344,58 @@ class PostingEngine:
                     return replayed, False
                 raise
             try:
-                self._store.commit_posting(
-                    transfer,
-                    fingerprint,
-                    [(plan.before[i], plan.after[i]) for i in account_ids],
-                    plan.entries,
-                    [guard.item for guard in guards],
-                )
-            except PostingCancelled as cancelled:
+                self._store.commit(self.posting_items(transfer, fingerprint, plan, guards))
+            except Cancelled as whole:
+                cancelled = self.forget_cancelled(plan, guards, whole.reasons)
                 if cancelled.refused:
                     raise LedgerError(
                         f"the ledger could not store transfer {transfer.id}: an item was "
                         "refused as invalid; nothing was posted"
-                    ) from cancelled
+                    ) from whole
                 if cancelled.transfer_exists:
-                    self._cache.forget(account_ids)
                     replayed = self.replay(transfer.id, fingerprint)
                     if replayed is not None:
                         return replayed, False
-                stale = cancelled.stale_accounts
-                if not stale:
+                if not cancelled.stale_accounts:
                     for index in cancelled.failed_guards:
                         guards[index].on_failed()
-                contended = cancelled.contended or not stale
-                self._cache.forget(account_ids if contended else stale)
                 self._contention.pause(attempt)
                 continue
-            self._cache.remember(plan.after)
+            self.remember(plan)
             return transfer, True
         raise ConcurrencyExhausted(
             f"transfer {transfer.id} met concurrent updates {self._max_attempts} times; "
             "nothing was posted, try again",
             transfer_id=transfer.id,
         )
+
+    def posting_items(
+        self, transfer: Transfer, fingerprint: str, plan: _Plan, guards: list[Guard]
+    ) -> list[dict[str, Any]]:
+        moves = [(plan.before[i], plan.after[i]) for i in sorted(plan.after)]
+        return self._store.posting_items(
+            transfer, fingerprint, moves, plan.entries, [guard.item for guard in guards]
+        )
+
+    def remember(self, plan: _Plan) -> None:
+        """The plan committed: its accounts' new states are the last known."""
+        self._cache.remember(plan.after)
+
+    def forget_cancelled(
+        self, plan: _Plan, guards: list[Guard], reasons: tuple[str, ...]
+    ) -> PostingCancelled:
+        """What a cancelled plan's items failed on; the states that may have moved (all of
+        them under contention or a taken id, else the stale ones) are forgotten."""
+        moves = [(plan.before[i], plan.after[i]) for i in sorted(plan.after)]
+        cancelled = self._store.posting_cancelled(
+            reasons, moves, plan.entries, [guard.item for guard in guards]
+        )
+        everything = cancelled.transfer_exists or cancelled.contended
+        if everything or not cancelled.stale_accounts:
+            self._cache.forget(plan.after)
+        else:
+            self._cache.forget(cancelled.stale_accounts)
+        return cancelled
 
     def _plan(
         self, transfer: Transfer, states: dict[str, AccountState], deltas: dict[str, Counters]

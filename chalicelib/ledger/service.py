@@ -20,7 +20,7 @@ from chalicelib.clock import Clock
 from chalicelib.ledger import audit, postings
 from chalicelib.ledger.cache import AccountCache
 from chalicelib.ledger.corrections import Corrections
-from chalicelib.ledger.engine import PostingEngine, mirrored
+from chalicelib.ledger.engine import PlannedPosting, PostingEngine, mirrored
 from chalicelib.ledger.errors import (
     AccountConflict,
     InvalidAccount,
@@ -152,6 +152,12 @@ class LedgerService:
     def transfer(self, request: TransferRequest) -> Transfer:
         """Post (or, if ``request.pending``, reserve) a transfer, exactly once per id."""
         return self._engine.post(request, [])[0]
+
+    def plan_transfer(self, request: TransferRequest) -> PlannedPosting:
+        """Plan a transfer without committing it: its items go into the caller's transaction
+        with the record the money settles, exactly once by construction (see
+        ``PlannedPosting``)."""
+        return self._engine.plan(request)
 
     def reverse(self, original_id: str, *, id: str, requested_by: str, reason: str) -> Transfer:
         """Undo a posted transfer with its mirror image; a transfer is reversed at most once."""

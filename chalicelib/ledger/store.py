@@ -367,47 +367,50 @@ class LedgerStore:
         """Store a new correction proposal; False if its id is taken."""
         return self.put_new(proposal_pk(proposal.id), PROPOSAL_SK, self.proposal_values(proposal))
 
-    def commit_posting(
+    def posting_items(
         self,
         transfer: Transfer,
         fingerprint: str,
         moves: list[tuple[AccountState, AccountState]],
         entries: list[Entry],
         guards: list[dict[str, Any]],
-    ) -> None:
-        """Commit one posting in one TransactWriteItems: the transfer record, each account moved
+    ) -> list[dict[str, Any]]:
+        """The items of one posting, in this order: the transfer record, each account moved
         from its state before to its state after (conditional on nobody moving it meanwhile),
-        one entry per account, and the caller's guard items. A cancellation is raised as
-        ``PostingCancelled``, which says what failed."""
+        one entry per account (both in the order of ``moves``), then the caller's guards."""
         seqs = {entry.account_id: entry.seq for entry in entries}
         items = [self.new_transfer_item(transfer, fingerprint, seqs)]
         items += [self.state_update_item(before, after) for before, after in moves]
         items += [self.new_entry_item(entry) for entry in entries]
-        items += guards
-        try:
-            self.commit(items)
-        except Cancelled as cancelled:
-            # the items' order above: transfer, one state per account, one entry per account
-            # (both in the order of ``moves``), then the guards
-            count = len(moves)
-            accounts = [after.account.id for _, after in moves]
-            entry_at = {entry.account_id: 1 + count + k for k, entry in enumerate(entries)}
-            stale = frozenset(
-                account_id
-                for k, account_id in enumerate(accounts)
-                if cancelled.failed(1 + k)
-                or (account_id in entry_at and cancelled.failed(entry_at[account_id]))
-            )
-            guard_start = 1 + count + len(entries)
-            raise PostingCancelled(
-                transfer_exists=cancelled.failed(0),
-                stale_accounts=stale,
-                failed_guards=tuple(
-                    k for k in range(len(guards)) if cancelled.failed(guard_start + k)
-                ),
-                contended=cancelled.contended,
-                refused=cancelled.refused,
-            ) from cancelled
+        return items + guards
+
+    def posting_cancelled(
+        self,
+        reasons: tuple[str, ...],
+        moves: list[tuple[AccountState, AccountState]],
+        entries: list[Entry],
+        guards: list[dict[str, Any]],
+    ) -> PostingCancelled:
+        """What a cancellation means for a posting, from the reasons of its own items (in the
+        order ``posting_items`` gave them), wherever they sat in the transaction."""
+        cancelled = Cancelled(reasons)
+        count = len(moves)
+        accounts = [after.account.id for _, after in moves]
+        entry_at = {entry.account_id: 1 + count + k for k, entry in enumerate(entries)}
+        stale = frozenset(
+            account_id
+            for k, account_id in enumerate(accounts)
+            if cancelled.failed(1 + k)
+            or (account_id in entry_at and cancelled.failed(entry_at[account_id]))
+        )
+        guard_start = 1 + count + len(entries)
+        return PostingCancelled(
+            transfer_exists=cancelled.failed(0),
+            stale_accounts=stale,
+            failed_guards=tuple(k for k in range(len(guards)) if cancelled.failed(guard_start + k)),
+            contended=cancelled.contended,
+            refused=cancelled.refused,
+        )
 
     # -- transaction items -------------------------------------------------------------------
 
