@@ -10,11 +10,17 @@ other test uses, while the local server would rebind the app object's class for 
 session and serve from another thread. Schemathesis sees the answers as HTTP answers (status,
 headers, body) through its ``Response`` type and runs its own checks on them.
 
-``FUZZ_EXAMPLES`` sets the examples per operation: a few in ``make test``, more in ``make fuzz``.
+The stateful run follows the document's links (file a case, then read it, pay it, propose
+paying it out, ...) with the ids the answers gave, so calls reach records that exist; a link
+whose target answers 404 for what was just made fails it.
+
+``FUZZ_EXAMPLES`` sets the examples per operation and ``FUZZ_SCENARIOS`` the stateful scenarios:
+a few in ``make test``, more in ``make fuzz``.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from pathlib import Path
@@ -30,10 +36,12 @@ from schemathesis.core.transport import Response
 from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 
 from chalicelib import wiring
+from tests.cases.factories import filing
 from tests.collection.conftest import free_port
 from tests.conftest import write_secrets
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "3"))
+SCENARIOS = int(os.environ.get("FUZZ_SCENARIOS", "8"))
 BASE = "http://courtfunds.test"
 # A creditor's own release needs face-verification grants, which this build does not wire yet
 # (chalicelib.wiring.face_grants): the route answers 503 payouts/face-check-unavailable, by
@@ -74,6 +82,28 @@ def sign_in(case: Any, token: Any) -> dict[str, str]:
     """A token for the first role the route admits; none for a public route."""
     roles = case.operation.definition.raw.get("x-roles") or []
     return {"Authorization": token(roles[0])["Authorization"]} if roles else {}
+
+
+def holds_to_contract(case: Any, answer: Response, **recorded: Any) -> None:
+    """No server error, every error problem+json with its status, and schemathesis's checks
+    of the answer against the document (``recorded``: the stateful run's recorder)."""
+    where = f"{case.method} {case.formatted_path}"
+    if (case.method, case.path) not in UNBUILT:
+        assert answer.status_code < 500, (where, answer.content[:300])
+    if answer.status_code >= 400:
+        media = answer.headers.get("content-type", [""])[0]
+        assert media.startswith("application/problem+json"), (where, media)
+        assert json.loads(answer.content)["status"] == answer.status_code, where
+    # The token comes from this test, not from the document's scheme, so schemathesis cannot
+    # tell a valid one from a made-up one; tests/test_routes_roles.py proves that a missing or
+    # wrong token is refused on every staff route.
+    # Positive data the document allows can still be refused with 422: the models' own
+    # validators (court codes, case numbers, dates within range) say more than their JSON
+    # schema can, which the README lists as a limit of the document.
+    excluded = [ignored_auth, positive_data_acceptance]
+    if (case.method, case.path) in UNBUILT:
+        excluded.append(not_a_server_error)
+    case.validate_response(answer, excluded_checks=excluded, **recorded)
 
 
 @pytest.fixture
@@ -123,23 +153,7 @@ def test_every_answer_matches_the_contract(api: Any, token: Any, stage: None) ->
         )
         def check(case: Any) -> None:
             answer = send(api, case, sign_in(case, token))
-            where = f"{case.method} {case.formatted_path}"
-            if (case.method, case.path) not in UNBUILT:
-                assert answer.status_code < 500, (where, answer.content[:300])
-            if answer.status_code >= 400:
-                media = answer.headers.get("content-type", [""])[0]
-                assert media.startswith("application/problem+json"), (where, media)
-                assert json.loads(answer.content)["status"] == answer.status_code, where
-            # The token comes from this test, not from the document's scheme, so schemathesis
-            # cannot tell a valid one from a made-up one; tests/test_routes_roles.py proves
-            # that a missing or wrong token is refused on every staff route.
-            # Positive data the document allows can still be refused with 422: the models'
-            # own validators (court codes, case numbers, dates within range) say more than
-            # their JSON schema can, which the README lists as a limit of the document.
-            excluded = [ignored_auth, positive_data_acceptance]
-            if (case.method, case.path) in UNBUILT:
-                excluded.append(not_a_server_error)
-            case.validate_response(answer, excluded_checks=excluded)
+            holds_to_contract(case, answer)
 
         try:
             check()
@@ -148,3 +162,68 @@ def test_every_answer_matches_the_contract(api: Any, token: Any, stage: None) ->
     documented = json.loads(served.body)["paths"]
     assert operations == sum(len(methods) for methods in documented.values())
     assert not failures, "\n\n".join(failures)
+
+
+def linked_scenarios(api: Any, token: Any, schema: Any) -> Any:
+    """Schemathesis's state machine over the document's links, calling the app in process.
+    A case filed by a scenario gets a filing the validators accept (a fresh case number each
+    time): random text almost never makes a valid case number, ID number and check digit, so
+    without it no chain would get past its first call."""
+    serials = itertools.count(7000)
+
+    class Scenarios(schema.as_state_machine()):  # type: ignore[misc]
+        def before_call(self, case: Any) -> None:
+            if (case.method, case.path) == ("POST", "/cases"):
+                case.body = filing(next(serials))
+
+        def call(self, case: Any, **kwargs: Any) -> Response:
+            return send(api, case, sign_in(case, token))
+
+        def validate_response(self, response: Response, case: Any, *_: Any, **__: Any) -> None:
+            holds_to_contract(case, response, recorder=self.recorder)
+
+    return Scenarios
+
+
+def scenario_settings(scenarios: int) -> Any:
+    return settings(
+        max_examples=scenarios,
+        stateful_step_count=6,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+
+
+def test_linked_calls_hold_to_the_contract(api: Any, token: Any, stage: None) -> None:
+    document = json.loads(api.get("/openapi.json").body)
+    links = sum(
+        len(answer.get("links", {}))
+        for operations in document["paths"].values()
+        for operation in operations.values()
+        for answer in operation["responses"].values()
+    )
+    assert links > 50
+    machine = linked_scenarios(api, token, schemathesis.openapi.from_dict(document))
+    machine.run(settings=scenario_settings(SCENARIOS))
+
+
+def test_a_link_whose_target_loses_what_was_just_made_fails_the_stateful_run(
+    api: Any, token: Any, stage: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stateful run can fail: with the case routes answering 404 for every case, the
+    case a scenario just filed is "not available" through its link, and the run says so."""
+    from chalicelib.cases import routes
+    from chalicelib.cases.errors import CaseNotFound
+
+    def lost(*_: Any, **__: Any) -> Any:
+        raise CaseNotFound("no case with this id")
+
+    monkeypatch.setattr(routes, "check_case", lost)
+    document = json.loads(api.get("/openapi.json").body)
+    filed = schemathesis.openapi.from_dict(document).include(path_regex=r"^/cases")
+    machine = linked_scenarios(api, token, filed)
+    with pytest.raises(BaseException) as failed:  # noqa: PT011
+        machine.run(settings=scenario_settings(12))
+    assert "for a resource that was just created" in str(failed.value), failed.value
