@@ -58,11 +58,13 @@ simulate: $(STAMP)
 	  REFERENCE_PHOTOS_BUCKET=courtfunds-sim-reference-photos \
 	  $(PY) -m tests.simulation --steps $(STEPS) $(if $(SEED),--seed $(SEED),--seeds $(SEEDS))
 
-# Schemathesis over every route with a larger budget than `make test` (FUZZ_EXAMPLES per route).
+# Schemathesis over every route with a larger budget than `make test` (FUZZ_EXAMPLES per route,
+# FUZZ_SCENARIOS linked scenarios of the stateful run).
 FUZZ_EXAMPLES ?= 60
+FUZZ_SCENARIOS ?= 60
 fuzz: $(STAMP)
 	env -u AWS_PROFILE AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 \
-	  FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/test_api_contract_fuzz.py -p no:cacheprovider $(PYTEST_ARGS)
+	  FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SCENARIOS=$(FUZZ_SCENARIOS) $(PY) -m pytest tests/test_api_contract_fuzz.py -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

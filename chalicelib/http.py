@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
@@ -69,10 +69,10 @@ class RouteSpec:
     public: bool
     rate_limit: str | None = None  # the rate limit bucket counted per client, if any
     # What the OpenAPI document (chalicelib/web/openapi.py) says of the route: its models, the
-    # status and media type of a successful answer, and the handler's docstring.
+    # model of each successful answer by status, the media type, and the handler's docstring.
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
-    answer: type[BaseModel] | None = None
+    answers: Mapping[int, type[BaseModel]] = field(default_factory=dict)
     status: int = 200
     media_type: str = "application/json"
     raw_body: bool = False
@@ -252,7 +252,7 @@ def route(
     raw_body: bool = False,
     max_body_bytes: Callable[[], int] | None = None,
     rate_limit: Bucket | None = None,
-    answer_model: type[BaseModel] | None = None,
+    answer: type[BaseModel] | Mapping[int, type[BaseModel]] | None = None,
     media_type: str = "application/json",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a route on an app or blueprint with sign-in, parsing and error rendering.
@@ -264,21 +264,28 @@ def route(
     ``Response``.
     ``max_body_bytes`` raises the body limit for routes that take a photo (read from settings
     when a request comes, so the limit is the stage's).
-    ``answer_model`` (the model of a successful answer) and ``media_type`` (its media type, for
-    pages, CSV and PDF) only describe the route in the OpenAPI document; they change no answer.
+    ``answer`` is the model of a successful JSON answer (of ``status``), or the model of each
+    status the route answers with (``{201: Made, 200: Made}``). It is the route's contract: the
+    OpenAPI document shows it, and an answer that is not an instance of it is checked against
+    it before it leaves, so a route cannot answer what its document does not say (a breach is
+    our error, logged with the request id). ``media_type`` names what other routes answer
+    (pages, CSV, PDF).
     """
     allowed = frozenset(roles)
     if public == bool(allowed):
         raise ValueError(f"{path}: a route is either public or has roles, not both or neither")
     method_list = [m.upper() for m in methods]
+    answers = dict(answer) if isinstance(answer, Mapping) else {status: answer} if answer else {}
+    if (media_type == "application/json") != bool(answers):
+        raise ValueError(f"{path}: a JSON route names the model of its answer, and only it")
 
     def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
         def view(**params: str) -> Response:
             request = owner.current_request
             rid = request_id(request)
-            return _with_edge_headers(answer(request, rid, params), rid)
+            return _with_edge_headers(respond(request, rid, params), rid)
 
-        def answer(request: Any, rid: str, params: dict[str, str]) -> Response:
+        def respond(request: Any, rid: str, params: dict[str, str]) -> Response:
             try:
                 if rate_limit is not None and wiring.settings().rate_limits_on:
                     wiring.rate_limiter().hit(rate_limit, client_address(request))
@@ -303,14 +310,16 @@ def route(
                         depth = wiring.settings().max_json_depth
                         call.body = parse_model(body, parse_json(raw, limit=limit, max_depth=depth))
                 result = handler(call, **params)
+                if isinstance(result, Response):
+                    return _kept_to(answers, result, path)
+                if isinstance(result, BaseModel) and type(result) is answers.get(status):
+                    return json_response(result, status=status)
+                return _kept_to(answers, json_response(result, status=status), path)
             except ProblemError as error:
                 return problem_response(error, instance=_instance(request), request_id=rid)
             except Exception as error:
                 failure = _failure(error, f"{request.method} {path}", rid)
                 return problem_response(failure, instance=_instance(request), request_id=rid)
-            if isinstance(result, Response):
-                return result
-            return json_response(result, status=status)
 
         view.__name__ = handler.__name__
         view.__doc__ = handler.__doc__
@@ -324,7 +333,7 @@ def route(
                     rate_limit=rate_limit.value if rate_limit else None,
                     body=body,
                     query=query,
-                    answer=answer_model,
+                    answers=answers,
                     status=status,
                     media_type=media_type,
                     raw_body=raw_body,
@@ -356,6 +365,23 @@ def _failure(error: Exception, where: str, rid: str) -> ProblemError:
         "something went wrong on our side; nothing was changed by this request unless its "
         "status says so, and it is safe to retry; quote the request id to support"
     )
+
+
+def _kept_to(answers: Mapping[int, type[BaseModel]], response: Response, path: str) -> Response:
+    """The answer, if it is what the route's contract says for its status: the JSON text that
+    leaves is validated (strictly, as a client would read it) against the declared model."""
+    if not answers or response.status_code >= 400:
+        return response
+    model = answers.get(response.status_code)
+    if model is None:
+        raise TypeError(f"{path} answered {response.status_code}, which its contract does not name")
+    try:
+        model.model_validate_json(response.body, strict=True)
+    except ValidationError as error:
+        # Places and kinds only: the values may be personal data.
+        broken = "; ".join(f"{_pointer(tuple(e['loc']))}: {e['type']}" for e in error.errors())
+        raise TypeError(f"{path} answered off its contract {model.__name__}: {broken}") from None
+    return response
 
 
 def client_address(request: Any) -> str:

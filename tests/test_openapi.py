@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from typing import Any
 
+import pytest
 from openapi_spec_validator import validate
 
 from app import app
@@ -55,10 +57,35 @@ def test_each_route_documents_its_sign_in_models_and_errors() -> None:
             assert names == set(spec.query.model_fields), where
         path_names = {p["name"] for p in operation["parameters"] if p["in"] == "path"}
         assert path_names == set(re.findall(r"\{([^}]+)\}", spec.path)), where
-        assert str(spec.status) in operation["responses"], where
-        assert spec.media_type in operation["responses"][str(spec.status)]["content"], where
+        succeeded = {code for code in operation["responses"] if code.startswith(("1", "2", "3"))}
+        if spec.media_type == "application/json":
+            assert succeeded == {str(status) for status in spec.answers}, where
+        else:
+            assert succeeded == {str(spec.status)}, where
+            assert spec.media_type in operation["responses"][str(spec.status)]["content"], where
         problem = operation["responses"]["422"]["content"]["application/problem+json"]
         assert problem["schema"] == {"$ref": "#/components/schemas/Problem"}
+
+
+def test_every_json_answer_is_the_model_its_route_declares() -> None:
+    """No route answers "any JSON": each successful status names the model the edge holds the
+    answer to, as the model itself draws its schema."""
+    document = openapi.document()
+    schemas = document["components"]["schemas"]
+    json_routes = [spec for spec in ROUTES if spec.media_type == "application/json"]
+    assert len(json_routes) > 100
+    for spec in json_routes:
+        operation = document["paths"][spec.path][spec.method.lower()]
+        for status, model in spec.answers.items():
+            where = f"{spec.method} {spec.path} {status}"
+            content = operation["responses"][str(status)]["content"]
+            assert list(content) == ["application/json"], where
+            reference = content["application/json"]["schema"]["$ref"]
+            documented = schemas[reference.removeprefix("#/components/schemas/")]
+            drawn = model.model_json_schema(mode="serialization")
+            assert documented.get("title") == drawn.get("title"), where
+            assert set(documented.get("properties", {})) == set(drawn.get("properties", {})), where
+            assert documented.get("required") == drawn.get("required"), where
 
 
 def test_every_problem_type_of_the_code_is_listed() -> None:
@@ -118,3 +145,59 @@ def test_an_answer_with_a_model_validates_against_its_documented_schema(
         wrong = {**json.loads(answer.body)}
         wrong.pop(next(iter(wrong)))
         assert not validator.is_valid(wrong), f"{template}: the schema requires nothing"
+
+
+def test_an_answer_off_its_contract_never_leaves(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The edge holds each answer to the model its route declares: a field the model does not
+    name, a field missing or of another type, or a status the route does not declare is our
+    error (500, logged with the route), and the off-contract body is not sent."""
+    from chalice.app import Chalice, Response
+    from chalice.test import Client
+
+    from chalicelib import http
+    from chalicelib.answers import AnswerBody
+
+    monkeypatch.setattr(http, "ROUTES", [])  # this app's routes stay out of the registry
+    contract_app = Chalice(app_name="contract")
+
+    class Shown(AnswerBody):
+        case_id: str
+        paid: int
+
+    answers: dict[str, Any] = {
+        "/kept": {"case_id": "c-1", "paid": 100},
+        "/extra": {"case_id": "c-1", "paid": 100, "id_number": "110101199003074514"},
+        "/missing": {"case_id": "c-1"},
+        "/text-for-number": {"case_id": "c-1", "paid": "100"},
+        "/model": Shown(case_id="c-1", paid=100),
+    }
+    for path, body in answers.items():
+        http.route(contract_app, path, public=True, answer=Shown)(lambda call, body=body: body)
+    http.route(contract_app, "/undeclared-status", public=True, answer=Shown)(
+        lambda call: http.json_response({"case_id": "c-1", "paid": 1}, status=202)
+    )
+    http.route(contract_app, "/created", public=True, answer={201: Shown})(
+        lambda call: Response(body='{"case_id":"c-1","paid":1}', status_code=201)
+    )
+    with pytest.raises(ValueError, match="names the model of its answer"):
+        http.route(contract_app, "/no-contract", public=True)(lambda call: {})
+
+    with Client(contract_app) as client, caplog.at_level(logging.ERROR):
+        for path in ("/kept", "/model"):
+            answer = client.http.get(path)
+            assert answer.status_code == 200, path
+            assert json.loads(answer.body) == {"case_id": "c-1", "paid": 100}
+        assert client.http.get("/created").status_code == 201
+        for path in ("/extra", "/missing", "/text-for-number", "/undeclared-status"):
+            answer = client.http.get(path)
+            assert answer.status_code == 500, path
+            assert answer.headers["Content-Type"].startswith("application/problem+json")
+            assert b"110101199003074514" not in answer.body
+    logged = caplog.text
+    assert "/extra answered off its contract Shown: /id_number: extra_forbidden" in logged
+    assert "/missing answered off its contract Shown: /paid: missing" in logged
+    assert "/text-for-number answered off its contract Shown: /paid: int_type" in logged
+    assert "/undeclared-status answered 202, which its contract does not name" in logged
+    assert "110101199003074514" not in logged

@@ -10,6 +10,8 @@ from urllib.parse import unquote
 from chalice.app import Blueprint
 from pydantic import Field
 
+from chalicelib.answers import Items
+from chalicelib.approvals.answers import ApprovalShown
 from chalicelib.approvals.errors import ApprovalNotFound
 from chalicelib.approvals.views import approval_view
 from chalicelib.bodies import RequestBody
@@ -40,7 +42,9 @@ def _court_seen(principal: Principal, court: str) -> str:
     return court
 
 
-@route(blueprint, "/approvals/waiting", roles=READERS, query=CourtQuery)
+@route(
+    blueprint, "/approvals/waiting", roles=READERS, query=CourtQuery, answer=Items[ApprovalShown]
+)
 def waiting_for_me(call: Call) -> Any:
     """What waits for the caller at a court: steps of their roles they may take."""
     service = approval_service()
@@ -51,7 +55,7 @@ def waiting_for_me(call: Call) -> Any:
     return {"items": [approval_view(a, service) for a in found]}
 
 
-@route(blueprint, "/approvals/mine", roles=READERS, query=LimitQuery)
+@route(blueprint, "/approvals/mine", roles=READERS, query=LimitQuery, answer=Items[ApprovalShown])
 def asked_by_me(call: Call) -> Any:
     """What the caller asked for, newest first, with where each stands."""
     service = approval_service()
@@ -59,7 +63,9 @@ def asked_by_me(call: Call) -> Any:
     return {"items": [approval_view(a, service) for a in found if call.actor.sees(a.court)]}
 
 
-@route(blueprint, "/approvals/overdue", roles=READERS, query=OverdueQuery)
+@route(
+    blueprint, "/approvals/overdue", roles=READERS, query=OverdueQuery, answer=Items[ApprovalShown]
+)
 def overdue(call: Call) -> Any:
     """Steps of one role at a court waiting longer than the overdue setting, oldest first."""
     service = approval_service()
@@ -68,7 +74,7 @@ def overdue(call: Call) -> Any:
     return {"items": [approval_view(a, service) for a in found]}
 
 
-@route(blueprint, "/approvals/{approval_id}", roles=READERS)
+@route(blueprint, "/approvals/{approval_id}", roles=READERS, answer=ApprovalShown)
 def approval(call: Call, approval_id: str) -> Any:
     """One approval with its chain and every step taken (who, role, when, what, why)."""
     service = approval_service()

@@ -11,7 +11,10 @@ from chalice.app import Blueprint, Cron
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib import wiring
+from chalicelib.answers import AnswerBody
 from chalicelib.audit import DigestNotFound, InvalidAuditQuery
+from chalicelib.audit.digest import InclusionProof, SignedDigest
+from chalicelib.audit.models import CheckPage
 from chalicelib.cases.scope import check_every_court
 from chalicelib.http import Call, route
 from chalicelib.identity import CourtNotYours, Role
@@ -31,13 +34,27 @@ class CheckQuery(BaseModel):
     limit: int = Field(default=100, ge=1, le=MAX_PAGE)
 
 
+class DigestShown(AnswerBody):
+    """A signed digest and the public key (PEM) that verifies it."""
+
+    digest: SignedDigest
+    public_key: str
+
+
+class ProofShown(AnswerBody):
+    """An account's inclusion proof and the public key (PEM) that checks it."""
+
+    proof: InclusionProof
+    public_key: str
+
+
 def _number(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) < 10**10:
         raise InvalidAuditQuery(f"a digest is named by its number, not {text!r}")
     return int(text)
 
 
-@route(blueprint, "/audit/ledger-check", roles=AUDITORS, query=CheckQuery)
+@route(blueprint, "/audit/ledger-check", roles=AUDITORS, query=CheckQuery, answer=CheckPage)
 def check_ledger(call: Call) -> Any:
     """Check up to ``limit`` accounts, transfers or published heads of the whole ledger (or
     one court's) and report every break; pass ``cursor`` back to carry on until ``done``.
@@ -53,7 +70,9 @@ def check_ledger(call: Call) -> Any:
     return wiring.ledger_check().page(court=query.court, cursor=query.cursor, budget=query.limit)
 
 
-@route(blueprint, "/audit/digests", methods=["POST"], roles=PUBLISHERS, status=201)
+@route(
+    blueprint, "/audit/digests", methods=["POST"], roles=PUBLISHERS, status=201, answer=SignedDigest
+)
 def publish_digest(call: Call) -> Any:
     """Publish a digest now, besides the daily one. It signs the heads of every court's
     accounts, so it is for those who oversee every province."""
@@ -61,7 +80,7 @@ def publish_digest(call: Call) -> Any:
     return wiring.digest_publisher().publish()
 
 
-@route(blueprint, "/audit/latest-digest", roles=AUDITORS)
+@route(blueprint, "/audit/latest-digest", roles=AUDITORS, answer=DigestShown)
 def latest_digest(call: Call) -> Any:
     """The latest signed digest and the public key that verifies it."""
     publisher = wiring.digest_publisher()
@@ -71,13 +90,13 @@ def latest_digest(call: Call) -> Any:
     return {"digest": latest, "public_key": publisher.public_key_pem()}
 
 
-@route(blueprint, "/audit/digests/{number}", roles=AUDITORS)
+@route(blueprint, "/audit/digests/{number}", roles=AUDITORS, answer=DigestShown)
 def get_digest(call: Call, number: str) -> Any:
     publisher = wiring.digest_publisher()
     return {"digest": publisher.number(_number(number)), "public_key": publisher.public_key_pem()}
 
 
-@route(blueprint, "/audit/digests/{number}/proofs/{account_id}", roles=AUDITORS)
+@route(blueprint, "/audit/digests/{number}/proofs/{account_id}", roles=AUDITORS, answer=ProofShown)
 def inclusion_proof(call: Call, number: str, account_id: str) -> Any:
     """Proof that one account's head is in a digest, checkable with the public key alone."""
     publisher = wiring.digest_publisher()

@@ -8,9 +8,11 @@ from urllib.parse import unquote
 from chalice.app import Blueprint, Response
 
 from chalicelib.bodies import Answer, Question
+from chalicelib.cases.answers import CaseBalances, CaseHistory, CaseList, CaseShown
 from chalicelib.cases.errors import CaseNotFound
 from chalicelib.cases.models import (
     ApproveAccountChange,
+    Case,
     ChangeStatus,
     ListQuery,
     OpenCase,
@@ -21,6 +23,7 @@ from chalicelib.cases.scope import check_case
 from chalicelib.cases.views import case_view, event_view
 from chalicelib.http import Call, json_response, route
 from chalicelib.identity import READERS, CourtNotYours, Role
+from chalicelib.step_routes import StepRoutes
 from chalicelib.wiring import case_service, receiving_account_changes
 
 blueprint = Blueprint(__name__)
@@ -30,7 +33,10 @@ DECIDERS = (Role.APPROVER, Role.FINANCE)
 RECEIVING_ACCOUNT = "/cases/{case_id}/creditors/{party_id}/receiving-account"
 
 
-@route(blueprint, "/cases", methods=["POST"], roles=FILERS, body=OpenCase)
+@route(
+    blueprint, "/cases", methods=["POST"], roles=FILERS, body=OpenCase,
+    answer={201: CaseShown, 200: CaseShown},
+)  # fmt: skip
 def open_case(call: Call) -> Response:
     body: OpenCase = call.body
     if not call.actor.acts_in(body.court_code):
@@ -43,7 +49,7 @@ def open_case(call: Call) -> Response:
     )
 
 
-@route(blueprint, "/cases", roles=READERS, query=ListQuery)
+@route(blueprint, "/cases", roles=READERS, query=ListQuery, answer=CaseList)
 def list_cases(call: Call) -> dict[str, Any]:
     if not call.actor.sees(call.query.court):
         raise CourtNotYours(f"you neither belong to nor oversee court {call.query.court}")
@@ -51,18 +57,21 @@ def list_cases(call: Call) -> dict[str, Any]:
     return {"cases": [case_view(c, call.actor) for c in page.cases], "cursor": page.cursor}
 
 
-@route(blueprint, "/cases/{case_id}", roles=READERS)
+@route(blueprint, "/cases/{case_id}", roles=READERS, answer=CaseShown)
 def get_case(call: Call, case_id: str) -> dict[str, Any]:
     return case_view(check_case(call.actor, case_service().get(case_id)), call.actor)
 
 
-@route(blueprint, "/cases/{case_id}/history", roles=READERS)
+@route(blueprint, "/cases/{case_id}/history", roles=READERS, answer=CaseHistory)
 def case_history(call: Call, case_id: str) -> dict[str, Any]:
     check_case(call.actor, case_service().get(case_id))
     return {"events": [event_view(e, call.actor) for e in case_service().history(case_id)]}
 
 
-@route(blueprint, "/cases/{case_id}/status", methods=["POST"], roles=FILERS, body=ChangeStatus)
+@route(
+    blueprint, "/cases/{case_id}/status", methods=["POST"], roles=FILERS, body=ChangeStatus,
+    answer=CaseShown,
+)  # fmt: skip
 def change_status(call: Call, case_id: str) -> dict[str, Any]:
     body: ChangeStatus = call.body
     check_case(call.actor, case_service().get(case_id), act=True)
@@ -72,23 +81,22 @@ def change_status(call: Call, case_id: str) -> dict[str, Any]:
     return case_view(case, call.actor)
 
 
-@route(blueprint, "/cases/{case_id}/balances", roles=READERS)
-def case_balances(call: Call, case_id: str) -> dict[str, Any]:
+@route(blueprint, "/cases/{case_id}/balances", roles=READERS, answer=CaseBalances)
+def case_balances(call: Call, case_id: str) -> CaseBalances:
     """What the case account holds: posted, reserved for pending payouts, and available."""
     from chalicelib.wiring import ledger_service
 
     case = check_case(call.actor, case_service().get(case_id))
-    balance = ledger_service().balance(case.account_number)
-    return {
-        "case_id": case.case_id,
-        "case_number": case.case_number,
-        "account_number": case.account_number,
-        "adjudicated_amount": case.adjudicated_amount,
-        "balance": balance.model_dump(mode="json"),
-    }
+    return CaseBalances(
+        case_id=case.case_id,
+        case_number=case.case_number,
+        account_number=case.account_number,
+        adjudicated_amount=case.adjudicated_amount,
+        balance=ledger_service().balance(case.account_number),
+    )
 
 
-@route(blueprint, "/case-accounts/{account_number}", roles=READERS)
+@route(blueprint, "/case-accounts/{account_number}", roles=READERS, answer=CaseShown)
 def find_by_account(call: Call, account_number: str) -> dict[str, Any]:
     # People type the number in groups ("4406 0426 ..."); the path carries it URL-encoded.
     typed = unquote(account_number)
@@ -99,81 +107,52 @@ def find_by_account(call: Call, account_number: str) -> dict[str, Any]:
     return case_view(case, call.actor)
 
 
-@route(
+# Every step on a creditor's receiving-account change: the case found in a court the caller
+# acts in, shown as their role sees it.
+changes = StepRoutes(
     blueprint,
-    RECEIVING_ACCOUNT,
-    methods=["POST"],
-    roles=(Role.CLERK,),
-    body=ProposeReceivingAccount,
-    status=202,
+    find=lambda call: check_case(call.actor, case_service().get(call.params["case_id"]), act=True),
+    show=case_view,
+    answer=CaseShown,
 )
-def propose_receiving_account(call: Call, case_id: str, party_id: str) -> Response:
+
+
+@changes.step(RECEIVING_ACCOUNT, roles=(Role.CLERK,), body=ProposeReceivingAccount, status=202)
+def propose_receiving_account(call: Call, case: Case) -> Case:
     """The case's clerk proposes a creditor's new receiving account; it pays nothing until the
     approval chain approves it."""
-    case = check_case(call.actor, case_service().get(case_id), act=True)
-    changed = receiving_account_changes().propose(case, party_id, call.body, by=call.actor)
-    return json_response(case_view(changed, call.actor), status=202)
+    return receiving_account_changes().propose(
+        case, call.params["party_id"], call.body, by=call.actor
+    )
 
 
-@route(
-    blueprint,
-    RECEIVING_ACCOUNT + "/approve",
-    methods=["POST"],
-    roles=DECIDERS,
-    body=ApproveAccountChange,
-)
-def approve_receiving_account(call: Call, case_id: str, party_id: str) -> dict[str, Any]:
+@changes.step(RECEIVING_ACCOUNT + "/approve", roles=DECIDERS, body=ApproveAccountChange)
+def approve_receiving_account(call: Call, case: Case) -> Case:
     """The step of the change's chain that waits; the last one replaces the account."""
-    case = check_case(call.actor, case_service().get(case_id), act=True)
-    changed = receiving_account_changes().approve(
-        case, party_id, by=call.actor, note=call.body.note
+    return receiving_account_changes().approve(
+        case, call.params["party_id"], by=call.actor, note=call.body.note
     )
-    return case_view(changed, call.actor)
 
 
-@route(
-    blueprint,
-    RECEIVING_ACCOUNT + "/reject",
-    methods=["POST"],
-    roles=DECIDERS,
-    body=RejectAccountChange,
-)
-def reject_receiving_account(call: Call, case_id: str, party_id: str) -> dict[str, Any]:
+@changes.step(RECEIVING_ACCOUNT + "/reject", roles=DECIDERS, body=RejectAccountChange)
+def reject_receiving_account(call: Call, case: Case) -> Case:
     """Turn the change down with a reason; the creditor keeps the account confirmed before."""
-    case = check_case(call.actor, case_service().get(case_id), act=True)
-    changed = receiving_account_changes().reject(
-        case, party_id, by=call.actor, reason=call.body.reason
+    return receiving_account_changes().reject(
+        case, call.params["party_id"], by=call.actor, reason=call.body.reason
     )
-    return case_view(changed, call.actor)
 
 
-@route(
-    blueprint,
-    RECEIVING_ACCOUNT + "/return",
-    methods=["POST"],
-    roles=DECIDERS,
-    body=Question,
-)
-def return_receiving_account(call: Call, case_id: str, party_id: str) -> dict[str, Any]:
+@changes.step(RECEIVING_ACCOUNT + "/return", roles=DECIDERS, body=Question)
+def return_receiving_account(call: Call, case: Case) -> Case:
     """The approver of the waiting step asks the proposer a question before deciding."""
-    case = check_case(call.actor, case_service().get(case_id), act=True)
-    changed = receiving_account_changes().ask(
-        case, party_id, by=call.actor, question=call.body.question
+    return receiving_account_changes().ask(
+        case, call.params["party_id"], by=call.actor, question=call.body.question
     )
-    return case_view(changed, call.actor)
 
 
-@route(
-    blueprint,
-    RECEIVING_ACCOUNT + "/answer",
-    methods=["POST"],
-    roles=(Role.CLERK,),
-    body=Answer,
-)
-def answer_receiving_account(call: Call, case_id: str, party_id: str) -> dict[str, Any]:
+@changes.step(RECEIVING_ACCOUNT + "/answer", roles=(Role.CLERK,), body=Answer)
+def answer_receiving_account(call: Call, case: Case) -> Case:
     """The proposer answers the question; the same step waits again."""
-    case = check_case(call.actor, case_service().get(case_id), act=True)
-    changed = receiving_account_changes().answer(
-        case, party_id, by=call.actor, answer=call.body.answer
+    return receiving_account_changes().answer(
+        case, call.params["party_id"], by=call.actor, answer=call.body.answer
     )
-    return case_view(changed, call.actor)

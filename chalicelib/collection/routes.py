@@ -11,22 +11,38 @@ from typing import Any
 
 from chalice.app import Blueprint, Rate, Response
 
+from chalicelib.answers import Items
+from chalicelib.approvals.answers import AskedShown
 from chalicelib.bodies import Answer, Question
 from chalicelib.cases.errors import CaseNotFound
 from chalicelib.cases.identifiers import normalise_account_number
 from chalicelib.cases.scope import check_case
+from chalicelib.collection.answers import (
+    CardConfirmed,
+    CasePayments,
+    CaseStandingShown,
+    CaseToPay,
+    PaymentEventReceived,
+    PaymentShown,
+    PaymentStarted,
+)
 from chalicelib.collection.errors import ClaimNotFound, EntryNotFound
 from chalicelib.collection.models import (
     CardConfirmation,
     CashEntry,
     ClaimProposal,
     ClaimRequest,
+    CounterCash,
     CounterCashEntry,
     DecisionQuery,
+    MalformedEventRecord,
     QueueQuery,
     ReceiptQuery,
     RejectEntry,
+    ReviewItem,
     StartPayment,
+    SurplusDraft,
+    UnidentifiedPayment,
 )
 from chalicelib.collection.views import (
     asked_view,
@@ -84,20 +100,19 @@ def _claim_in_courts(principal: Principal, reference: str) -> None:
 # -- the payer -------------------------------------------------------------------------------
 
 
-@route(blueprint, "/collection/cases/{account_number}", public=True, rate_limit=Bucket.LOOKUP)
+@route(
+    blueprint, "/collection/cases/{account_number}", public=True, rate_limit=Bucket.LOOKUP,
+    answer=CaseToPay,
+)  # fmt: skip
 def case_overview(call: Call, account_number: str) -> dict[str, Any]:
     """What the case owes, has been paid and has left; a mistyped number is refused."""
     return overview_view(collection_service().overview(account_number))
 
 
 @route(
-    blueprint,
-    "/collection/cases/{account_number}/payments",
-    methods=["POST"],
-    public=True,
-    body=StartPayment,
-    rate_limit=Bucket.PAYMENT,
-)
+    blueprint, "/collection/cases/{account_number}/payments", methods=["POST"], public=True,
+    body=StartPayment, rate_limit=Bucket.PAYMENT, answer={201: PaymentStarted},
+)  # fmt: skip
 def start_payment(call: Call, account_number: str) -> Response:
     step = collection_service().start_payment(
         account_number,
@@ -116,31 +131,24 @@ def start_payment(call: Call, account_number: str) -> Response:
 
 
 @route(
-    blueprint,
-    "/collection/payments/{payment_id}/card",
-    methods=["POST"],
-    public=True,
-    body=CardConfirmation,
-    rate_limit=Bucket.PAYMENT,
-)
+    blueprint, "/collection/payments/{payment_id}/card", methods=["POST"], public=True,
+    body=CardConfirmation, rate_limit=Bucket.PAYMENT, answer=CardConfirmed,
+)  # fmt: skip
 def confirm_card(call: Call, payment_id: str) -> dict[str, Any]:
     step = collection_service().confirm_card(payment_id, call.body.card_token)
     return {"payment": payment_view(step.payment), "client_secret": step.client_secret}
 
 
-@route(blueprint, "/collection/payments/{payment_id}", public=True)
+@route(blueprint, "/collection/payments/{payment_id}", public=True, answer=PaymentShown)
 def payment_status(call: Call, payment_id: str) -> dict[str, Any]:
     """The payment as it really stands: asked of the rail while it is in flight."""
     return payment_view(collection_service().refresh(payment_id))
 
 
 @route(
-    blueprint,
-    "/collection/payments/{payment_id}/receipt.pdf",
-    public=True,
-    query=ReceiptQuery,
+    blueprint, "/collection/payments/{payment_id}/receipt.pdf", public=True, query=ReceiptQuery,
     media_type="application/pdf",
-)
+)  # fmt: skip
 def receipt_pdf(call: Call, payment_id: str) -> Response:
     from chalicelib.collection.receipt_pdf import render_receipt  # reportlab: only when asked
 
@@ -161,7 +169,10 @@ def receipt_pdf(call: Call, payment_id: str) -> Response:
 # -- the rail --------------------------------------------------------------------------------
 
 
-@route(blueprint, "/webhooks/stripe", methods=["POST"], public=True, raw_body=True)
+@route(
+    blueprint, "/webhooks/stripe", methods=["POST"], public=True, raw_body=True,
+    answer=PaymentEventReceived,
+)  # fmt: skip
 def stripe_webhook(call: Call) -> dict[str, str]:
     """Verified over the raw body; a 2xx tells Stripe to stop retrying, so errors that a retry
     could fix (the ledger busy, a timeout) answer 5xx and the event comes again."""
@@ -185,7 +196,10 @@ def sweep_payments(event: Any) -> dict[str, int]:
 # -- staff -----------------------------------------------------------------------------------
 
 
-@route(blueprint, "/collection/unidentified", roles=QUEUE_READERS, query=QueueQuery)
+@route(
+    blueprint, "/collection/unidentified", roles=QUEUE_READERS, query=QueueQuery,
+    answer=Items[UnidentifiedPayment],
+)  # fmt: skip
 def unidentified_queue(call: Call) -> dict[str, Any]:
     """不明款 waiting to be claimed (or, with ``status=claimed``, what was claimed)."""
     items = collection_service().unidentified_queue(call.query.status, limit=call.query.limit)
@@ -193,13 +207,9 @@ def unidentified_queue(call: Call) -> dict[str, Any]:
 
 
 @route(
-    blueprint,
-    "/collection/unidentified/{reference}/claim",
-    methods=["POST"],
-    roles=PROPOSERS,
-    body=ClaimRequest,
-    status=201,
-)
+    blueprint, "/collection/unidentified/{reference}/claim", methods=["POST"], roles=PROPOSERS,
+    body=ClaimRequest, status=201, answer=ClaimProposal,
+)  # fmt: skip
 def propose_claim(call: Call, reference: str) -> dict[str, Any]:
     """认领, first person: the case the money belongs to and why. Nothing moves until another
     person (finance) confirms it."""
@@ -211,7 +221,10 @@ def propose_claim(call: Call, reference: str) -> dict[str, Any]:
     return proposal.model_dump(mode="json")
 
 
-@route(blueprint, "/collection/claims", roles=QUEUE_READERS, query=DecisionQuery)
+@route(
+    blueprint, "/collection/claims", roles=QUEUE_READERS, query=DecisionQuery,
+    answer=Items[ClaimProposal],
+)  # fmt: skip
 def claim_proposals(call: Call) -> dict[str, Any]:
     """Claims waiting for confirmation (or, with ``status``, decided ones), of the courts the
     caller sees."""
@@ -220,11 +233,9 @@ def claim_proposals(call: Call) -> dict[str, Any]:
 
 
 @route(
-    blueprint,
-    "/collection/unidentified/{reference}/claim/confirm",
-    methods=["POST"],
-    roles=CONFIRMERS,
-)
+    blueprint, "/collection/unidentified/{reference}/claim/confirm", methods=["POST"],
+    roles=CONFIRMERS, answer={200: UnidentifiedPayment, 202: ClaimProposal},
+)  # fmt: skip
 def confirm_claim(call: Call, reference: str) -> Response:
     """认领, second person: the money moves to the case through the ledger's claim. Where the
     court's chain has another step above the amount, 202 with the proposal still waiting."""
@@ -234,12 +245,9 @@ def confirm_claim(call: Call, reference: str) -> Response:
 
 
 @route(
-    blueprint,
-    "/collection/unidentified/{reference}/claim/reject",
-    methods=["POST"],
-    roles=[Role.FINANCE],
-    body=RejectEntry,
-)
+    blueprint, "/collection/unidentified/{reference}/claim/reject", methods=["POST"],
+    roles=[Role.FINANCE], body=RejectEntry, answer=ClaimProposal,
+)  # fmt: skip
 def reject_claim(call: Call, reference: str) -> dict[str, Any]:
     _claim_in_courts(call.actor, reference)
     decided = claim_desk().reject(reference, by=call.actor, reason=call.body.reason)
@@ -248,7 +256,7 @@ def reject_claim(call: Call, reference: str) -> dict[str, Any]:
 
 @route(
     blueprint, "/collection/unidentified/{reference}/claim/return", methods=["POST"],
-    roles=CONFIRMERS, body=Question,
+    roles=CONFIRMERS, body=Question, answer=AskedShown,
 )  # fmt: skip
 def return_claim(call: Call, reference: str) -> dict[str, Any]:
     """The claim's step goes back to its proposer with a question; it waits for the answer."""
@@ -261,7 +269,7 @@ def return_claim(call: Call, reference: str) -> dict[str, Any]:
 
 @route(
     blueprint, "/collection/unidentified/{reference}/claim/answer", methods=["POST"],
-    roles=PROPOSERS, body=Answer,
+    roles=PROPOSERS, body=Answer, answer=AskedShown,
 )  # fmt: skip
 def answer_claim(call: Call, reference: str) -> dict[str, Any]:
     """The proposer answers; the same step waits again."""
@@ -270,12 +278,9 @@ def answer_claim(call: Call, reference: str) -> dict[str, Any]:
 
 
 @route(
-    blueprint,
-    "/collection/counter-cash",
-    methods=["POST"],
-    roles=[Role.CLERK],
-    body=CounterCashEntry,
-)
+    blueprint, "/collection/counter-cash", methods=["POST"], roles=[Role.CLERK],
+    body=CounterCashEntry, answer={201: CashEntry},
+)  # fmt: skip
 def enter_counter_cash(call: Call) -> Response:
     """现场交款补录, first person: the cash taken at the counter, with its paper receipt.
     Nothing moves until another person (finance) confirms it; the same entry sent again gets
@@ -295,7 +300,10 @@ def enter_counter_cash(call: Call) -> Response:
     )
 
 
-@route(blueprint, "/collection/counter-cash", roles=QUEUE_READERS, query=DecisionQuery)
+@route(
+    blueprint, "/collection/counter-cash", roles=QUEUE_READERS, query=DecisionQuery,
+    answer=Items[CashEntry],
+)  # fmt: skip
 def counter_cash_entries(call: Call) -> dict[str, Any]:
     """Entries waiting for confirmation (or, with ``status``, decided ones), of the courts the
     caller sees."""
@@ -303,17 +311,15 @@ def counter_cash_entries(call: Call) -> dict[str, Any]:
     return {"items": [e for e in found if call.actor.sees(e.court_code)]}
 
 
-@route(blueprint, "/collection/counter-cash/{entry_id}", roles=QUEUE_READERS)
+@route(blueprint, "/collection/counter-cash/{entry_id}", roles=QUEUE_READERS, answer=CashEntry)
 def counter_cash_entry(call: Call, entry_id: str) -> Any:
     return _entry_in_courts(call.actor, entry_id, act=False)
 
 
 @route(
-    blueprint,
-    "/collection/counter-cash/{entry_id}/confirm",
-    methods=["POST"],
-    roles=CONFIRMERS,
-)
+    blueprint, "/collection/counter-cash/{entry_id}/confirm", methods=["POST"], roles=CONFIRMERS,
+    answer={201: CounterCash, 202: CashEntry},
+)  # fmt: skip
 def confirm_counter_cash(call: Call, entry_id: str) -> Response:
     """现场交款补录, second person: the cash posts to the case account and counts, once. Where
     the court's chain has another step above the amount, 202 with the entry still waiting."""
@@ -327,24 +333,27 @@ def confirm_counter_cash(call: Call, entry_id: str) -> Response:
 
 
 @route(
-    blueprint,
-    "/collection/counter-cash/{entry_id}/reject",
-    methods=["POST"],
-    roles=[Role.FINANCE],
-    body=RejectEntry,
-)
+    blueprint, "/collection/counter-cash/{entry_id}/reject", methods=["POST"], roles=[Role.FINANCE],
+    body=RejectEntry, answer=CashEntry,
+)  # fmt: skip
 def reject_counter_cash(call: Call, entry_id: str) -> Any:
     _entry_in_courts(call.actor, entry_id, act=True)
     return counter_cash_desk().reject(entry_id, by=call.actor, reason=call.body.reason)
 
 
-@route(blueprint, "/collection/reviews", roles=QUEUE_READERS, query=QueueQuery)
+@route(
+    blueprint, "/collection/reviews", roles=QUEUE_READERS, query=QueueQuery,
+    answer=Items[ReviewItem],
+)  # fmt: skip
 def review_queue(call: Call) -> dict[str, Any]:
     """Payments that could not be posted as they came (another currency)."""
     return {"items": collection_service().review_queue(limit=call.query.limit)}
 
 
-@route(blueprint, "/collection/reviews/events", roles=QUEUE_READERS, query=QueueQuery)
+@route(
+    blueprint, "/collection/reviews/events", roles=QUEUE_READERS, query=QueueQuery,
+    answer=Items[MalformedEventRecord],
+)  # fmt: skip
 def malformed_events(call: Call) -> dict[str, Any]:
     """Signed rail events of a shape collection does not act on, newest first: nothing was
     posted for them; finance looks at the rail for what really happened."""
@@ -352,14 +361,17 @@ def malformed_events(call: Call) -> dict[str, Any]:
     return {"items": [i.model_dump(mode="json") for i in items]}
 
 
-@route(blueprint, "/collection/surplus-drafts", roles=READERS, query=QueueQuery)
+@route(
+    blueprint, "/collection/surplus-drafts", roles=READERS, query=QueueQuery,
+    answer=Items[SurplusDraft],
+)  # fmt: skip
 def surplus_drafts(call: Call) -> dict[str, Any]:
     """Cases paid beyond what they owe: draft refunds for the refunds workflow."""
     drafts = collection_service().surplus_drafts(limit=call.query.limit)
     return {"items": [d for d in drafts if call.actor.sees_accounts([d.account_number])]}
 
 
-@route(blueprint, "/cases/{case_id}/standing", roles=READERS)
+@route(blueprint, "/cases/{case_id}/standing", roles=READERS, answer=CaseStandingShown)
 def case_standing(call: Call, case_id: str) -> dict[str, Any]:
     """What the case owes, has been paid (online, claimed, at the counter), has left and was
     overpaid: the figures the public page no longer shows."""
@@ -367,7 +379,7 @@ def case_standing(call: Call, case_id: str) -> dict[str, Any]:
     return standing_view(collection_service().standing_of_case(case_id))
 
 
-@route(blueprint, "/cases/{case_id}/payments", roles=READERS)
+@route(blueprint, "/cases/{case_id}/payments", roles=READERS, answer=CasePayments)
 def case_payments(call: Call, case_id: str) -> dict[str, Any]:
     """Every online payment attempt of a case, newest first."""
     check_case(call.actor, case_service().get(case_id))
@@ -376,7 +388,7 @@ def case_payments(call: Call, case_id: str) -> dict[str, Any]:
 
 @route(
     blueprint, "/collection/counter-cash/{entry_id}/return", methods=["POST"], roles=CONFIRMERS,
-    body=Question,
+    body=Question, answer=AskedShown,
 )  # fmt: skip
 def return_counter_cash(call: Call, entry_id: str) -> dict[str, Any]:
     """The entry's step goes back to the clerk who entered it with a question."""
@@ -389,7 +401,7 @@ def return_counter_cash(call: Call, entry_id: str) -> dict[str, Any]:
 
 @route(
     blueprint, "/collection/counter-cash/{entry_id}/answer", methods=["POST"],
-    roles=[Role.CLERK], body=Answer,
+    roles=[Role.CLERK], body=Answer, answer=AskedShown,
 )  # fmt: skip
 def answer_counter_cash(call: Call, entry_id: str) -> dict[str, Any]:
     """The clerk who entered the cash answers; the same step waits again."""

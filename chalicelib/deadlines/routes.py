@@ -4,14 +4,18 @@ demand, and the public page of unclaimed money (公示)."""
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import date
 from typing import Any
 
 from chalice.app import Blueprint, Cron, Response
-from pydantic import Field
+from pydantic import Field, RootModel
 
+from chalicelib.answers import AnswerBody
 from chalicelib.bodies import RequestBody
 from chalicelib.cases.scope import check_every_court
 from chalicelib.deadlines import ClockState, PublicationStatus
+from chalicelib.deadlines.clocks import Deferral, LimitKind
+from chalicelib.deadlines.models import Publication
 from chalicelib.deadlines.page import render
 from chalicelib.http import Call, route
 from chalicelib.identity import READERS, CourtNotYours, Role
@@ -37,13 +41,51 @@ class ClockQuery(RequestBody):
     limit: int = Field(default=200, ge=1, le=1000)
 
 
+class ClockShown(AnswerBody):
+    """One open item's clock as it reads today."""
+
+    kind: LimitKind
+    subject: str
+    court: str
+    started_on: date
+    due_on: date
+    state: ClockState
+    working_days_left: int
+    provisional: bool
+    deferral: Deferral | None
+
+
+class OpenClocks(RootModel[list[ClockShown]]):
+    """Open items, most overdue first."""
+
+
+class RunReport(AnswerBody):
+    """What the daily job did: clocks read and how they stand, escalations, publications."""
+
+    day: date
+    clocks_read: int
+    near_due: int
+    overdue: int
+    deferred: int
+    met: int
+    escalated: int
+    published: int
+    refund_due: int
+    calendar_alarm: str | None
+    refunds_drafted: int
+
+
+class Publications(RootModel[list[Publication]]):
+    """Unclaimed money, oldest arrival first."""
+
+
 def report_dict(report: Any) -> dict[str, Any]:
     values = asdict(report)
     values["day"] = report.day.isoformat()
     return values
 
 
-@route(blueprint, "/deadlines", roles=READERS, query=ClockQuery)
+@route(blueprint, "/deadlines", roles=READERS, query=ClockQuery, answer=OpenClocks)
 def open_clocks(call: Call) -> Any:
     """Open items with their clocks as they read today, most overdue first: of the courts the
     caller sees (``?court=`` for one of them), and unidentified money, which has no court."""
@@ -55,7 +97,7 @@ def open_clocks(call: Call) -> Any:
     )
 
 
-@route(blueprint, "/deadlines/run", methods=["POST"], roles=[Role.ADMIN])
+@route(blueprint, "/deadlines/run", methods=["POST"], roles=[Role.ADMIN], answer=RunReport)
 def run_deadlines(call: Call) -> Any:
     """Run the daily job now (it is safe to run again: nothing is escalated twice a day). It
     runs for every court and reports their totals, so it needs oversight of every province."""
@@ -63,7 +105,12 @@ def run_deadlines(call: Call) -> Any:
     return report_dict(deadline_service().run())
 
 
-@route(blueprint, "/deadlines/refund-due", roles=[Role.FINANCE, Role.AUDITOR, Role.ADMIN])
+@route(
+    blueprint,
+    "/deadlines/refund-due",
+    roles=[Role.FINANCE, Role.AUDITOR, Role.ADMIN],
+    answer=Publications,
+)
 def refund_due(call: Call) -> Any:
     """Unclaimed money whose published period ended: to be refunded to the payer."""
     return deadline_service().published(PublicationStatus.REFUND_DUE)

@@ -7,6 +7,7 @@ from typing import Any
 
 from chalice.app import Blueprint, Response
 
+from chalicelib.answers import AnswerBody
 from chalicelib.cases.scope import check_every_court, sees_every_court
 from chalicelib.exports import ExportJob, ExportNotFound, ExportRequest, JobStatus
 from chalicelib.http import Call, json_response, route
@@ -18,13 +19,22 @@ blueprint = Blueprint(__name__)
 EXPORTERS = (Role.AUDITOR, Role.FINANCE, Role.ADMIN)
 
 
-def _view(job: ExportJob) -> dict[str, Any]:
+class ExportShown(AnswerBody):
+    """The export, how far it has come (0 to 1, where it can tell), and its download links by
+    file once done (they expire)."""
+
+    job: ExportJob
+    progress: float | None
+    downloads: dict[str, str]
+
+
+def _view(job: ExportJob) -> ExportShown:
     progress = None
     if job.status == JobStatus.DONE:
         progress = 1.0
     elif job.rows_expected:
         progress = min(job.rows_written / job.rows_expected, 0.99)
-    return {"job": job, "progress": progress, "downloads": export_service().links(job)}
+    return ExportShown(job=job, progress=progress, downloads=export_service().links(job))
 
 
 def _check_scope(principal: Principal, request: ExportRequest) -> None:
@@ -51,7 +61,14 @@ def _job_seen(principal: Principal, job: ExportJob) -> ExportJob:
     return job
 
 
-@route(blueprint, "/exports", methods=["POST"], roles=EXPORTERS, body=ExportRequest)
+@route(
+    blueprint,
+    "/exports",
+    methods=["POST"],
+    roles=EXPORTERS,
+    body=ExportRequest,
+    answer={201: ExportShown, 202: ExportShown},
+)
 def request_export(call: Call) -> Response:
     """Ask for an export. A short statement comes back made (201); anything else is queued
     (202): follow ``Location`` until its status is done."""
@@ -62,7 +79,7 @@ def request_export(call: Call) -> Response:
     return json_response(_view(job), status=status, headers={"Location": f"/exports/{job.id}"})
 
 
-@route(blueprint, "/exports/{job_id}", roles=EXPORTERS)
+@route(blueprint, "/exports/{job_id}", roles=EXPORTERS, answer=ExportShown)
 def export_status(call: Call, job_id: str) -> Any:
     """The export's progress and, once done, its download links (they expire)."""
     return _view(_job_seen(call.actor, export_service().job(job_id)))

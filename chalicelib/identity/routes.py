@@ -16,6 +16,17 @@ from chalicelib import wiring
 from chalicelib.bodies import Reason, RequestBody
 from chalicelib.http import Call, client_address, json_response, route
 from chalicelib.identity import READERS, CourtNotYours, Principal, Role
+from chalicelib.identity.answers import (
+    ClaimChecks,
+    FaceCheckShown,
+    LockedClaims,
+    ReferencePhotoEnrolled,
+    ReviewPhotos,
+    ReviewQueue,
+    ReviewRequested,
+    ReviewShown,
+    ReviewStanding,
+)
 from chalicelib.identity.errors import PhotoRefused, ReviewNotFound
 from chalicelib.problems import Conflict, NotFound
 from chalicelib.ratelimit import Bucket
@@ -72,6 +83,7 @@ def _creditor(case_id: str, party_id: str, principal: Principal | None = None) -
     roles=OFFICERS,
     raw_body=True,
     max_body_bytes=_photo_limit,
+    answer={201: ReferencePhotoEnrolled},
 )
 def enrol_reference_photo(call: Call, case_id: str, party_id: str) -> Response:
     """The creditor's reference photo, sent as the body (image/jpeg or image/png)."""
@@ -97,6 +109,7 @@ def enrol_reference_photo(call: Call, case_id: str, party_id: str) -> Response:
     body=ClaimFaceCheck,
     max_body_bytes=_json_photo_limit,
     rate_limit=Bucket.FACE_CHECK,
+    answer=FaceCheckShown,
 )
 def claim_face_check(call: Call) -> dict[str, Any]:
     """The creditor's selfie against the reference photo, for the payout the claim code opens;
@@ -157,6 +170,7 @@ class ReviewDecision(RequestBody):
     body=ClaimFaceCheck,
     max_body_bytes=_json_photo_limit,
     rate_limit=Bucket.FACE_CHECK,
+    answer={202: ReviewRequested},
 )
 def request_face_review(call: Call) -> Response:
     """A creditor refused by the face check asks a person to compare the photos; the selfie is
@@ -179,6 +193,7 @@ def request_face_review(call: Call) -> Response:
     public=True,
     body=ClaimCode,
     rate_limit=Bucket.LOOKUP,
+    answer=ReviewStanding,
 )
 def face_review_status(call: Call) -> dict[str, Any]:
     """How the creditor's review stands; once approved, the grant (issued now, once). The page
@@ -211,7 +226,7 @@ class ReviewQuery(RequestBody):
     court: str = Field(min_length=2, max_length=20)
 
 
-@route(blueprint, "/identity/face-reviews", roles=REVIEWERS, query=ReviewQuery)
+@route(blueprint, "/identity/face-reviews", roles=REVIEWERS, query=ReviewQuery, answer=ReviewQueue)
 def face_review_queue(call: Call) -> dict[str, Any]:
     """The reviewers' queue: a court's reviews waiting for a decision."""
     query: ReviewQuery = call.query
@@ -220,7 +235,7 @@ def face_review_queue(call: Call) -> dict[str, Any]:
     return {"reviews": [_review_view(r) for r in face_reviews().queue(query.court)]}
 
 
-@route(blueprint, "/identity/face-reviews/{review_id}", roles=REVIEWERS)
+@route(blueprint, "/identity/face-reviews/{review_id}", roles=REVIEWERS, answer=ReviewPhotos)
 def face_review_photos(call: Call, review_id: str) -> dict[str, Any]:
     """Both photos for the reviewer, base64 (the look is recorded in the claim's trail). Only
     staff who act in the review's court see them; a higher court overseeing it does not."""
@@ -241,6 +256,7 @@ def face_review_photos(call: Call, review_id: str) -> dict[str, Any]:
     methods=["POST"],
     roles=REVIEWERS,
     body=ReviewDecision,
+    answer=ReviewShown,
 )
 def decide_face_review(call: Call, review_id: str) -> dict[str, Any]:
     """The reviewer decides; never the person who proposed the payout. The selfie is deleted."""
@@ -311,7 +327,7 @@ def _claim_view(disbursement_id: str, principal: Principal, *, act: bool = False
     }
 
 
-@route(blueprint, "/identity/claims/{disbursement_id}", roles=READERS)
+@route(blueprint, "/identity/claims/{disbursement_id}", roles=READERS, answer=ClaimChecks)
 def claim_trail(call: Call, disbursement_id: str) -> dict[str, Any]:
     """Every face check on a claim (decisions only, never a photo) and every unlock."""
     return _claim_view(disbursement_id, call.actor)
@@ -323,6 +339,7 @@ def claim_trail(call: Call, disbursement_id: str) -> dict[str, Any]:
     methods=["POST"],
     roles=OFFICERS,
     body=UnlockRequest,
+    answer=ClaimChecks,
 )
 def unlock_claim(call: Call, disbursement_id: str) -> dict[str, Any]:
     """The case officer unlocks a claim locked after failed face checks, with a reason."""
@@ -338,7 +355,7 @@ class LockedQuery(RequestBody):
     court: str = Field(min_length=2, max_length=20)
 
 
-@route(blueprint, "/identity/locked-claims", roles=OFFICERS, query=LockedQuery)
+@route(blueprint, "/identity/locked-claims", roles=OFFICERS, query=LockedQuery, answer=LockedClaims)
 def locked_claims(call: Call) -> dict[str, Any]:
     """The case officers' queue: claims of a court locked after failed face checks."""
     query: LockedQuery = call.query

@@ -11,6 +11,7 @@ from urllib.parse import unquote
 
 from chalice.app import Blueprint, Rate, Response
 
+from chalicelib.answers import AnswerBody
 from chalicelib.http import Call, json_response, route
 from chalicelib.identity import READERS, Principal, Role
 from chalicelib.ledger.errors import AccountNotFound, ProposalNotFound, TransferNotFound
@@ -21,6 +22,7 @@ from chalicelib.ledger.models import (
     PageQuery,
     ProposeCorrection,
     RejectCorrection,
+    Statement,
     StatementQuery,
     Transfer,
     VerifyReport,
@@ -31,6 +33,13 @@ blueprint = Blueprint(__name__)
 
 EXPIRE_EVERY_MINUTES = 5
 VERIFIERS = (Role.AUDITOR, Role.FINANCE, Role.ADMIN)
+
+
+class OpenCorrections(AnswerBody):
+    """A page of proposals waiting for finance; ``cursor`` goes on to the next."""
+
+    proposals: list[CorrectionProposal]
+    cursor: str | None
 
 
 def _account(typed: str) -> str:
@@ -67,7 +76,7 @@ def _created(transfer: Transfer, location: str) -> Response:
     "/ledger/accounts/{account_id}/balance",
     roles=READERS,
     query=BalanceQuery,
-    answer_model=AccountBalance,
+    answer=AccountBalance,
 )
 def account_balance(call: Call, account_id: str) -> Any:
     """The balance now, or as it stood at ``?at=`` (an ISO time with a zone)."""
@@ -77,7 +86,13 @@ def account_balance(call: Call, account_id: str) -> Any:
     return ledger_service().balance(_scoped_account(call.actor, account_id))
 
 
-@route(blueprint, "/ledger/accounts/{account_id}/statement", roles=READERS, query=StatementQuery)
+@route(
+    blueprint,
+    "/ledger/accounts/{account_id}/statement",
+    roles=READERS,
+    query=StatementQuery,
+    answer=Statement,
+)
 def account_statement(call: Call, account_id: str) -> Any:
     """Entries between ``start`` and ``end`` with running balances, a page at a time."""
     query: StatementQuery = call.query
@@ -90,15 +105,13 @@ def account_statement(call: Call, account_id: str) -> Any:
     )
 
 
-@route(
-    blueprint, "/ledger/accounts/{account_id}/verify", roles=VERIFIERS, answer_model=VerifyReport
-)
+@route(blueprint, "/ledger/accounts/{account_id}/verify", roles=VERIFIERS, answer=VerifyReport)
 def verify_account(call: Call, account_id: str) -> Any:
     """Recompute the account's hash chain and balances and report the first break."""
     return ledger_service().verify(_scoped_account(call.actor, account_id))
 
 
-@route(blueprint, "/ledger/transfers/{transfer_id}", roles=READERS, answer_model=Transfer)
+@route(blueprint, "/ledger/transfers/{transfer_id}", roles=READERS, answer=Transfer)
 def get_transfer(call: Call, transfer_id: str) -> Any:
     transfer = ledger_service().get_transfer(unquote(transfer_id))
     hidden = TransferNotFound(f"no transfer {transfer.id}", transfer_id=transfer.id)
@@ -107,7 +120,12 @@ def get_transfer(call: Call, transfer_id: str) -> Any:
 
 
 @route(
-    blueprint, "/ledger/corrections", methods=["POST"], roles=[Role.CLERK], body=ProposeCorrection
+    blueprint,
+    "/ledger/corrections",
+    methods=["POST"],
+    roles=[Role.CLERK],
+    body=ProposeCorrection,
+    answer={201: CorrectionProposal},
 )
 def propose_correction(call: Call) -> Response:
     """A clerk proposes a correction; finance posts it. Nothing moves until then."""
@@ -130,22 +148,29 @@ def propose_correction(call: Call) -> Response:
     )
 
 
-@route(blueprint, "/ledger/corrections", roles=READERS, query=PageQuery)
-def open_corrections(call: Call) -> dict[str, Any]:
+@route(blueprint, "/ledger/corrections", roles=READERS, query=PageQuery, answer=OpenCorrections)
+def open_corrections(call: Call) -> OpenCorrections:
     """Proposals waiting for finance, oldest first, of the courts the caller sees (a page
     may then hold fewer than ``limit``; the cursor goes on)."""
     query: PageQuery = call.query
     proposals, cursor = ledger_service().open_proposals(limit=query.limit, cursor=query.cursor)
-    return {"proposals": [p for p in proposals if _visible(call.actor, p)], "cursor": cursor}
+    seen = [p for p in proposals if _visible(call.actor, p)]
+    return OpenCorrections(proposals=seen, cursor=cursor)
 
 
-@route(blueprint, "/ledger/corrections/{proposal_id}", roles=READERS)
+@route(blueprint, "/ledger/corrections/{proposal_id}", roles=READERS, answer=CorrectionProposal)
 def get_correction(call: Call, proposal_id: str) -> Any:
     _scoped_proposal(call.actor, proposal_id, act=False)
     return ledger_service().proposal(proposal_id)
 
 
-@route(blueprint, "/ledger/corrections/{proposal_id}/post", methods=["POST"], roles=[Role.FINANCE])
+@route(
+    blueprint,
+    "/ledger/corrections/{proposal_id}/post",
+    methods=["POST"],
+    roles=[Role.FINANCE],
+    answer={201: Transfer},
+)
 def post_correction(call: Call, proposal_id: str) -> Response:
     """Finance posts a proposed correction; the proposer may not post their own."""
     _scoped_proposal(call.actor, proposal_id, act=True)
@@ -161,6 +186,7 @@ def post_correction(call: Call, proposal_id: str) -> Response:
     methods=["POST"],
     roles=[Role.FINANCE],
     body=RejectCorrection,
+    answer=CorrectionProposal,
 )
 def reject_correction(call: Call, proposal_id: str) -> Any:
     body: RejectCorrection = call.body

@@ -19,6 +19,7 @@ from chalicelib import wiring
 from chalicelib.bodies import RequestBody
 from chalicelib.http import Call, route
 from chalicelib.identity import Principal, Role
+from chalicelib.monitoring.figures import Overview
 from chalicelib.monitoring.page import render
 from chalicelib.problems import NotFound
 from chalicelib.wiring import monitoring_service
@@ -58,7 +59,7 @@ def _view(call: Call) -> Any:
     )
 
 
-@route(blueprint, "/monitoring/overview", roles=WATCHERS, query=MonitoringQuery)
+@route(blueprint, "/monitoring/overview", roles=WATCHERS, query=MonitoringQuery, answer=Overview)
 def monitoring_overview(call: Call) -> Any:
     """The figures per court and across the courts monitored here (``?court=`` for one)."""
     return _view(call)

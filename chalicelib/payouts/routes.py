@@ -13,11 +13,18 @@ from typing import Any
 
 from chalice.app import Blueprint, Rate, Response
 
+from chalicelib.answers import Items
 from chalicelib.bodies import Answer, Question
 from chalicelib.cases.scope import check_case
 from chalicelib.http import Call, json_response, route
 from chalicelib.idempotency import HEADER
 from chalicelib.identity import READERS, CourtNotYours, Principal, Role
+from chalicelib.payouts.answers import (
+    CaseDisbursements,
+    ClaimShown,
+    DisbursementShown,
+    PayoutEventReceived,
+)
 from chalicelib.payouts.bodies import (
     ClaimLookup,
     Decision,
@@ -30,7 +37,9 @@ from chalicelib.payouts.bodies import (
 )
 from chalicelib.payouts.claims import client_key
 from chalicelib.payouts.errors import DisbursementNotFound
+from chalicelib.payouts.models import Disbursement
 from chalicelib.payouts.views import claim_view, staff_view
+from chalicelib.step_routes import StepRoutes
 from chalicelib.wiring import case_service, payout_sender
 from chalicelib.wiring import disbursement_workflow as disbursements
 
@@ -49,12 +58,23 @@ def _client(call: Call) -> str:
     return client_key(identity.get("sourceIp"))
 
 
-def _in_courts(principal: Principal, disbursement_id: str, *, act: bool = True) -> None:
+def _in_courts(principal: Principal, disbursement_id: str, *, act: bool = True) -> Disbursement:
     """Another court's disbursement answers as a missing one; a court the person only
     oversees is read, never changed."""
     found = disbursements().get(disbursement_id)
     hidden = DisbursementNotFound(f"no disbursement {disbursement_id}")
     principal.check_court(found.court_code, act=act, hidden_as=hidden)
+    return found
+
+
+# Every step on a disbursement: found in a court the caller acts in, shown as their role sees it.
+STEP = "/disbursements/{disbursement_id}/"
+steps = StepRoutes(
+    blueprint,
+    find=lambda call: _in_courts(call.actor, call.params["disbursement_id"]),
+    show=staff_view,
+    answer=DisbursementShown,
+)
 
 
 # -- staff -----------------------------------------------------------------------------------
@@ -62,7 +82,7 @@ def _in_courts(principal: Principal, disbursement_id: str, *, act: bool = True) 
 
 @route(
     blueprint, "/cases/{case_id}/disbursements", methods=["POST"], roles=PROPOSERS,
-    body=ProposeDisbursement,
+    body=ProposeDisbursement, answer={201: DisbursementShown},
 )  # fmt: skip
 def propose(call: Call, case_id: str) -> Response:
     """案款发放: propose paying one creditor of the case (all, or the undisputed part). With an
@@ -78,7 +98,7 @@ def propose(call: Call, case_id: str) -> Response:
     )
 
 
-@route(blueprint, "/cases/{case_id}/disbursements", roles=READERS)
+@route(blueprint, "/cases/{case_id}/disbursements", roles=READERS, answer=CaseDisbursements)
 def of_case(call: Call, case_id: str) -> dict[str, Any]:
     """Every disbursement of the case with its status, oldest first."""
     check_case(call.actor, case_service().get(case_id))
@@ -86,7 +106,9 @@ def of_case(call: Call, case_id: str) -> dict[str, Any]:
     return {"disbursements": [staff_view(d, call.actor) for d in found]}
 
 
-@route(blueprint, "/disbursements", roles=READERS, query=QueueQuery)
+@route(
+    blueprint, "/disbursements", roles=READERS, query=QueueQuery, answer=Items[DisbursementShown]
+)
 def queue(call: Call) -> dict[str, Any]:
     """A court's queue of disbursements in one state, oldest proposal first."""
     q: QueueQuery = call.query
@@ -96,221 +118,145 @@ def queue(call: Call) -> dict[str, Any]:
     return {"items": [staff_view(d, call.actor) for d in found]}
 
 
-@route(blueprint, "/disbursements/{disbursement_id}", roles=READERS)
+@route(blueprint, "/disbursements/{disbursement_id}", roles=READERS, answer=DisbursementShown)
 def get_one(call: Call, disbursement_id: str) -> dict[str, Any]:
-    _in_courts(call.actor, disbursement_id, act=False)
-    return staff_view(disbursements().get(disbursement_id), call.actor)
+    return staff_view(_in_courts(call.actor, disbursement_id, act=False), call.actor)
 
 
-@route(
-    blueprint, "/disbursements/{disbursement_id}/approve", methods=["POST"], roles=DECIDERS,
-    body=Decision,
-)  # fmt: skip
-def approve(call: Call, disbursement_id: str) -> dict[str, Any]:
+@steps.step(STEP + "approve", roles=DECIDERS, body=Decision)
+def approve(call: Call, d: Disbursement) -> Disbursement:
     """One level of the chain; the last level reserves the money and sends the claim link."""
-    _in_courts(call.actor, disbursement_id)
-    d = disbursements().approve(disbursement_id, by=call.actor, note=call.body.note)
-    return staff_view(d, call.actor)
+    return disbursements().approve(d.disbursement_id, by=call.actor, note=call.body.note)
 
 
-@route(
-    blueprint, "/disbursements/{disbursement_id}/reject", methods=["POST"], roles=DECIDERS,
-    body=Rejection,
-)  # fmt: skip
-def reject(call: Call, disbursement_id: str) -> dict[str, Any]:
-    _in_courts(call.actor, disbursement_id)
-    d = disbursements().reject(disbursement_id, by=call.actor, reason=call.body.reason)
-    return staff_view(d, call.actor)
+@steps.step(STEP + "reject", roles=DECIDERS, body=Rejection)
+def reject(call: Call, d: Disbursement) -> Disbursement:
+    return disbursements().reject(d.disbursement_id, by=call.actor, reason=call.body.reason)
 
 
-@route(
-    blueprint, "/disbursements/{disbursement_id}/return", methods=["POST"], roles=DECIDERS,
-    body=Question,
-)  # fmt: skip
-def return_for_information(call: Call, disbursement_id: str) -> dict[str, Any]:
+@steps.step(STEP + "return", roles=DECIDERS, body=Question)
+def return_for_information(call: Call, d: Disbursement) -> Disbursement:
     """The step waiting goes back to the proposer with a question; it waits for the answer."""
-    _in_courts(call.actor, disbursement_id)
-    d = disbursements().return_for_information(
-        disbursement_id, by=call.actor, question=call.body.question
+    return disbursements().return_for_information(
+        d.disbursement_id, by=call.actor, question=call.body.question
     )
-    return staff_view(d, call.actor)
 
 
-@route(
-    blueprint, "/disbursements/{disbursement_id}/answer", methods=["POST"], roles=PROPOSERS,
-    body=Answer,
-)  # fmt: skip
-def answer(call: Call, disbursement_id: str) -> dict[str, Any]:
+@steps.step(STEP + "answer", roles=PROPOSERS, body=Answer)
+def answer(call: Call, d: Disbursement) -> Disbursement:
     """The proposer answers the question; the same step waits again."""
-    _in_courts(call.actor, disbursement_id)
-    d = disbursements().answer(disbursement_id, by=call.actor, answer=call.body.answer)
-    return staff_view(d, call.actor)
+    return disbursements().answer(d.disbursement_id, by=call.actor, answer=call.body.answer)
 
 
-@route(
-    blueprint, "/disbursements/{disbursement_id}/cancel", methods=["POST"], roles=CANCELLERS,
-    body=Rejection,
-)  # fmt: skip
-def cancel(call: Call, disbursement_id: str) -> dict[str, Any]:
+@steps.step(STEP + "cancel", roles=CANCELLERS, body=Rejection)
+def cancel(call: Call, d: Disbursement) -> Disbursement:
     """Withdraw before the money is released; a reservation goes back to the case."""
-    _in_courts(call.actor, disbursement_id)
-    d = disbursements().cancel(disbursement_id, by=call.actor, reason=call.body.reason)
-    return staff_view(d, call.actor)
+    return disbursements().cancel(d.disbursement_id, by=call.actor, reason=call.body.reason)
 
 
-@route(
-    blueprint, "/disbursements/{disbursement_id}/deferral", methods=["POST"], roles=PROPOSERS,
-    body=DeferralRequest,
-)  # fmt: skip
-def request_deferral(call: Call, disbursement_id: str) -> dict[str, Any]:
+@steps.step(STEP + "deferral", roles=PROPOSERS, body=DeferralRequest)
+def request_deferral(call: Call, d: Disbursement) -> Disbursement:
     """延缓发放: ask to hold an approved payout, with the reason and the end date."""
-    _in_courts(call.actor, disbursement_id)
-    d = disbursements().request_deferral(disbursement_id, call.body, by=call.actor)
-    return staff_view(d, call.actor)
+    return disbursements().request_deferral(d.disbursement_id, call.body, by=call.actor)
 
 
-@route(
-    blueprint, "/disbursements/{disbursement_id}/deferral/approve", methods=["POST"],
-    roles=DECIDERS,
-)  # fmt: skip
-def approve_deferral(call: Call, disbursement_id: str) -> dict[str, Any]:
-    _in_courts(call.actor, disbursement_id)
-    d = disbursements().decide_deferral(disbursement_id, by=call.actor, approve=True)
-    return staff_view(d, call.actor)
+@steps.step(STEP + "deferral/approve", roles=DECIDERS)
+def approve_deferral(call: Call, d: Disbursement) -> Disbursement:
+    return disbursements().decide_deferral(d.disbursement_id, by=call.actor, approve=True)
 
 
-@route(
-    blueprint, "/disbursements/{disbursement_id}/deferral/refuse", methods=["POST"],
-    roles=DECIDERS, body=Rejection,
-)  # fmt: skip
-def refuse_deferral(call: Call, disbursement_id: str) -> dict[str, Any]:
-    _in_courts(call.actor, disbursement_id)
-    d = disbursements().decide_deferral(
-        disbursement_id, by=call.actor, approve=False, reason=call.body.reason
+@steps.step(STEP + "deferral/refuse", roles=DECIDERS, body=Rejection)
+def refuse_deferral(call: Call, d: Disbursement) -> Disbursement:
+    return disbursements().decide_deferral(
+        d.disbursement_id, by=call.actor, approve=False, reason=call.body.reason
     )
-    return staff_view(d, call.actor)
 
 
-@route(
-    blueprint, "/disbursements/{disbursement_id}/deferral/return", methods=["POST"],
-    roles=DECIDERS, body=Question,
-)  # fmt: skip
-def return_deferral(call: Call, disbursement_id: str) -> dict[str, Any]:
+@steps.step(STEP + "deferral/return", roles=DECIDERS, body=Question)
+def return_deferral(call: Call, d: Disbursement) -> Disbursement:
     """The deferral's step goes back to the clerk who asked for it, with a question."""
-    _in_courts(call.actor, disbursement_id)
-    d = disbursements().return_deferral(disbursement_id, by=call.actor, question=call.body.question)
-    return staff_view(d, call.actor)
+    return disbursements().return_deferral(
+        d.disbursement_id, by=call.actor, question=call.body.question
+    )
 
 
-@route(
-    blueprint, "/disbursements/{disbursement_id}/deferral/answer", methods=["POST"],
-    roles=PROPOSERS, body=Answer,
-)  # fmt: skip
-def answer_deferral(call: Call, disbursement_id: str) -> dict[str, Any]:
+@steps.step(STEP + "deferral/answer", roles=PROPOSERS, body=Answer)
+def answer_deferral(call: Call, d: Disbursement) -> Disbursement:
     """The clerk who asked for the deferral answers; the same step waits again."""
-    _in_courts(call.actor, disbursement_id)
-    d = disbursements().answer_deferral(disbursement_id, by=call.actor, answer=call.body.answer)
-    return staff_view(d, call.actor)
+    return disbursements().answer_deferral(
+        d.disbursement_id, by=call.actor, answer=call.body.answer
+    )
 
 
-@route(blueprint, "/disbursements/{disbursement_id}/resume", methods=["POST"], roles=DECIDERS)
-def resume(call: Call, disbursement_id: str) -> dict[str, Any]:
+@steps.step(STEP + "resume", roles=DECIDERS)
+def resume(call: Call, d: Disbursement) -> Disbursement:
     """End a deferral before its end date."""
-    _in_courts(call.actor, disbursement_id)
-    return staff_view(disbursements().resume(disbursement_id, by=call.actor), call.actor)
+    return disbursements().resume(d.disbursement_id, by=call.actor)
 
 
-@route(
-    blueprint, "/disbursements/{disbursement_id}/staff-release", methods=["POST"], roles=FINANCE,
-    body=StaffRelease,
-)  # fmt: skip
-def request_staff_release(call: Call, disbursement_id: str) -> dict[str, Any]:
+@steps.step(STEP + "staff-release", roles=FINANCE, body=StaffRelease)
+def request_staff_release(call: Call, d: Disbursement) -> Disbursement:
     """Finance asks to pay without the creditor's face check (an organisation, no phone)."""
-    _in_courts(call.actor, disbursement_id)
-    d = disbursements().request_staff_release(
-        disbursement_id, by=call.actor, reason=call.body.reason
+    return disbursements().request_staff_release(
+        d.disbursement_id, by=call.actor, reason=call.body.reason
     )
-    return staff_view(d, call.actor)
 
 
-@route(
-    blueprint, "/disbursements/{disbursement_id}/staff-release/confirm", methods=["POST"],
-    roles=DECIDERS,
-)  # fmt: skip
-def confirm_staff_release(call: Call, disbursement_id: str) -> dict[str, Any]:
+@steps.step(STEP + "staff-release/confirm", roles=DECIDERS)
+def confirm_staff_release(call: Call, d: Disbursement) -> Disbursement:
     """A step of the staff-release chain; its last one, a second person, sends the payout."""
-    _in_courts(call.actor, disbursement_id)
-    d = payout_sender().decide_staff_release(disbursement_id, by=call.actor, approve=True)
-    return staff_view(d, call.actor)
+    return payout_sender().decide_staff_release(d.disbursement_id, by=call.actor, approve=True)
 
 
-@route(
-    blueprint, "/disbursements/{disbursement_id}/staff-release/refuse", methods=["POST"],
-    roles=DECIDERS, body=Rejection,
-)  # fmt: skip
-def refuse_staff_release(call: Call, disbursement_id: str) -> dict[str, Any]:
-    _in_courts(call.actor, disbursement_id)
-    d = payout_sender().decide_staff_release(
-        disbursement_id, by=call.actor, approve=False, reason=call.body.reason
+@steps.step(STEP + "staff-release/refuse", roles=DECIDERS, body=Rejection)
+def refuse_staff_release(call: Call, d: Disbursement) -> Disbursement:
+    return payout_sender().decide_staff_release(
+        d.disbursement_id, by=call.actor, approve=False, reason=call.body.reason
     )
-    return staff_view(d, call.actor)
 
 
-@route(
-    blueprint, "/disbursements/{disbursement_id}/staff-release/return", methods=["POST"],
-    roles=DECIDERS, body=Question,
-)  # fmt: skip
-def return_staff_release(call: Call, disbursement_id: str) -> dict[str, Any]:
+@steps.step(STEP + "staff-release/return", roles=DECIDERS, body=Question)
+def return_staff_release(call: Call, d: Disbursement) -> Disbursement:
     """The staff release's step goes back to finance, who asked for it, with a question."""
-    _in_courts(call.actor, disbursement_id)
-    d = disbursements().return_staff_release(
-        disbursement_id, by=call.actor, question=call.body.question
+    return disbursements().return_staff_release(
+        d.disbursement_id, by=call.actor, question=call.body.question
     )
-    return staff_view(d, call.actor)
 
 
-@route(
-    blueprint, "/disbursements/{disbursement_id}/staff-release/answer", methods=["POST"],
-    roles=FINANCE, body=Answer,
-)  # fmt: skip
-def answer_staff_release(call: Call, disbursement_id: str) -> dict[str, Any]:
+@steps.step(STEP + "staff-release/answer", roles=FINANCE, body=Answer)
+def answer_staff_release(call: Call, d: Disbursement) -> Disbursement:
     """Finance, who asked for the staff release, answers; the same step waits again."""
-    _in_courts(call.actor, disbursement_id)
-    d = disbursements().answer_staff_release(
-        disbursement_id, by=call.actor, answer=call.body.answer
+    return disbursements().answer_staff_release(
+        d.disbursement_id, by=call.actor, answer=call.body.answer
     )
-    return staff_view(d, call.actor)
 
 
-@route(
-    blueprint, "/disbursements/{disbursement_id}/reissue", methods=["POST"], roles=FINANCE,
-    body=Decision,
-)  # fmt: skip
-def reissue(call: Call, disbursement_id: str) -> dict[str, Any]:
+@steps.step(STEP + "reissue", roles=FINANCE, body=Decision)
+def reissue(call: Call, d: Disbursement) -> Disbursement:
     """After a failure or a return: reserve again; a new release is needed."""
-    _in_courts(call.actor, disbursement_id)
-    d = disbursements().reissue(disbursement_id, by=call.actor, note=call.body.note)
-    return staff_view(d, call.actor)
+    return disbursements().reissue(d.disbursement_id, by=call.actor, note=call.body.note)
 
 
-@route(blueprint, "/disbursements/{disbursement_id}/claim-link", methods=["POST"], roles=PROPOSERS)
-def new_claim_link(call: Call, disbursement_id: str) -> dict[str, Any]:
+@steps.step(STEP + "claim-link", roles=PROPOSERS)
+def new_claim_link(call: Call, d: Disbursement) -> Disbursement:
     """Send the creditor a new claim link; the old one stops working."""
-    _in_courts(call.actor, disbursement_id)
-    d = disbursements().send_new_claim_link(disbursement_id, by=call.actor)
-    return staff_view(d, call.actor)
+    return disbursements().send_new_claim_link(d.disbursement_id, by=call.actor)
 
 
 # -- the creditor ----------------------------------------------------------------------------
 
 
-@route(blueprint, "/claims/lookup", methods=["POST"], public=True, body=ClaimLookup)
+@route(
+    blueprint, "/claims/lookup", methods=["POST"], public=True, body=ClaimLookup, answer=ClaimShown
+)
 def claim_lookup(call: Call) -> dict[str, Any]:
     """What the claim page shows: the case, the amount, the masked account, the status."""
     return claim_view(payout_sender().claim(call.body.code, client=_client(call)))
 
 
-@route(blueprint, "/claims/release", methods=["POST"], public=True, body=FaceRelease)
+@route(
+    blueprint, "/claims/release", methods=["POST"], public=True, body=FaceRelease, answer=ClaimShown
+)
 def claim_release(call: Call) -> dict[str, Any]:
     """The creditor's face check passed: its grant releases this payout, once."""
     body: FaceRelease = call.body
@@ -321,7 +267,14 @@ def claim_release(call: Call) -> dict[str, Any]:
 # -- the rail --------------------------------------------------------------------------------
 
 
-@route(blueprint, "/webhooks/stripe/payouts", methods=["POST"], public=True, raw_body=True)
+@route(
+    blueprint,
+    "/webhooks/stripe/payouts",
+    methods=["POST"],
+    public=True,
+    raw_body=True,
+    answer=PayoutEventReceived,
+)
 def payout_webhook(call: Call) -> dict[str, str]:
     """A signed notice that a payout changed; the payout is read back before money moves."""
     return payout_sender().on_webhook(call.raw_body, dict(call.request.headers))

@@ -14,14 +14,15 @@ from datetime import date, timedelta
 from typing import Any
 
 from chalice.app import Blueprint, Cron, Response
-from pydantic import Field
+from pydantic import Field, RootModel
 
 from chalicelib import wiring
+from chalicelib.answers import AnswerBody
 from chalicelib.bodies import Reason, RequestBody
 from chalicelib.http import Call, route
 from chalicelib.identity import Principal, Role
 from chalicelib.reconciliation.errors import ItemNotFound, ReconciliationError
-from chalicelib.reconciliation.models import ReconciliationItem
+from chalicelib.reconciliation.models import DayResult, ReconciliationItem
 from chalicelib.wiring import reconciliation_service
 from chalicelib.workdays import court_date
 
@@ -49,6 +50,17 @@ class ResolveItem(RequestBody):
     correction_transfer_id: str | None = Field(default=None, min_length=1, max_length=200)
 
 
+class DayResults(RootModel[list[DayResult]]):
+    """Results of days, newest first."""
+
+
+class DayShown(AnswerBody):
+    """A day's result and the differences the caller sees."""
+
+    result: DayResult
+    items: list[ReconciliationItem]
+
+
 def _day(text: str) -> date:
     try:
         day = date.fromisoformat(text)
@@ -64,26 +76,33 @@ def _seen(principal: Principal, item: ReconciliationItem) -> bool:
     return principal.sees_accounts([item.reference])
 
 
-@route(blueprint, "/reconciliation/days", roles=READERS, query=DaysQuery)
+@route(blueprint, "/reconciliation/days", roles=READERS, query=DaysQuery, answer=DayResults)
 def reconciliation_days(call: Call) -> Any:
     """Results of the days from ``start`` to ``end``, newest first."""
     query: DaysQuery = call.query
     return reconciliation_service().days(query.currency, query.start, query.end, limit=query.limit)
 
 
-@route(blueprint, "/reconciliation/days/{day}/run", methods=["POST"], roles=RUNNERS, query=DayQuery)
+@route(
+    blueprint,
+    "/reconciliation/days/{day}/run",
+    methods=["POST"],
+    roles=RUNNERS,
+    query=DayQuery,
+    answer=DayResult,
+)
 def run_reconciliation(call: Call, day: str) -> Any:
     """Reconcile a day on demand; safe to repeat."""
     query: DayQuery = call.query
     return reconciliation_service().run(_day(day), currency=query.currency, by=call.actor.actor)
 
 
-@route(blueprint, "/reconciliation/days/{day}", roles=READERS, query=DayQuery)
+@route(blueprint, "/reconciliation/days/{day}", roles=READERS, query=DayQuery, answer=DayShown)
 def reconciliation_day(call: Call, day: str) -> Any:
     """The day's result and its differences."""
     query: DayQuery = call.query
     result, items = reconciliation_service().day(_day(day), currency=query.currency)
-    return {"result": result, "items": [i for i in items if _seen(call.actor, i)]}
+    return DayShown(result=result, items=[i for i in items if _seen(call.actor, i)])
 
 
 @route(
@@ -118,6 +137,7 @@ def reconciliation_export(call: Call, day: str) -> Response:
     roles=[Role.FINANCE],
     body=ResolveItem,
     query=DayQuery,
+    answer=ReconciliationItem,
 )
 def resolve_item(call: Call, day: str, item: str) -> Any:
     """Finance explains one difference with a note (and the correction, where money moved)."""
@@ -145,6 +165,7 @@ def resolve_item(call: Call, day: str, item: str) -> Any:
     methods=["POST"],
     roles=[Role.FINANCE],
     query=DayQuery,
+    answer=DayResult,
 )
 def close_day(call: Call, day: str) -> Any:
     """Close the day; refused (409) while any difference is unexplained."""

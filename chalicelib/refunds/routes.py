@@ -11,11 +11,18 @@ from typing import Any
 
 from chalice.app import Blueprint, Rate
 
+from chalicelib.answers import Items
 from chalicelib.approvals.views import approval_view
 from chalicelib.cases.scope import check_case
 from chalicelib.http import Call, route
 from chalicelib.idempotency import HEADER
 from chalicelib.identity import READERS, CourtNotYours, Principal, Role
+from chalicelib.refunds.answers import (
+    RefundEventReceived,
+    RefundHistory,
+    RefundShown,
+    RefundShownToPayer,
+)
 from chalicelib.refunds.errors import RefundNotFound, SourceNotFound
 from chalicelib.refunds.models import (
     AnswerReturn,
@@ -70,7 +77,15 @@ def _source_check(principal: Principal) -> Callable[[RefundSource], None]:
     return check
 
 
-@route(blueprint, "/refunds", methods=["POST"], roles=ASKERS, body=RequestRefund, status=201)
+@route(
+    blueprint,
+    "/refunds",
+    methods=["POST"],
+    roles=ASKERS,
+    body=RequestRefund,
+    status=201,
+    answer=RefundShown,
+)
 def request_refund(call: Call) -> Any:
     """A refund request, kept as a draft: the payment, the amount, the reason code, a note.
     With an ``Idempotency-Key`` header, sending the same request again gives the same refund."""
@@ -83,14 +98,20 @@ def request_refund(call: Call) -> Any:
     return refund_view(refund)
 
 
-@route(blueprint, "/refunds/drafts/concluded/{case_id}", methods=["POST"], roles=ASKERS)
+@route(
+    blueprint,
+    "/refunds/drafts/concluded/{case_id}",
+    methods=["POST"],
+    roles=ASKERS,
+    answer=Items[RefundShown],
+)
 def draft_for_concluded_case(call: Call, case_id: str) -> Any:
     """Drafts returning the money a concluded case still holds, newest payment first."""
     check_case(call.actor, case_service().get(case_id), act=True)
     return {"items": [refund_view(r) for r in refund_drafts().for_concluded_case(case_id)]}
 
 
-@route(blueprint, "/refunds", roles=READERS, query=QueueQuery)
+@route(blueprint, "/refunds", roles=READERS, query=QueueQuery, answer=Items[RefundShown])
 def refund_queue(call: Call) -> Any:
     """The refunds of a court in one state, oldest change first."""
     query: QueueQuery = call.query
@@ -100,12 +121,12 @@ def refund_queue(call: Call) -> Any:
     return {"items": [refund_view(r) for r in found]}
 
 
-@route(blueprint, "/refunds/{refund_id}", roles=READERS)
+@route(blueprint, "/refunds/{refund_id}", roles=READERS, answer=RefundShown)
 def refund(call: Call, refund_id: str) -> Any:
     return refund_view(_in_courts(call.actor, refund_id, act=False))
 
 
-@route(blueprint, "/refunds/{refund_id}/history", roles=READERS)
+@route(blueprint, "/refunds/{refund_id}/history", roles=READERS, answer=RefundHistory)
 def refund_history(call: Call, refund_id: str) -> Any:
     """Every change of the refund and every step of its approval chain."""
     service = refund_service()
@@ -118,14 +139,19 @@ def refund_history(call: Call, refund_id: str) -> Any:
     }
 
 
-@route(blueprint, "/refunds/{refund_id}/submit", methods=["POST"], roles=ASKERS)
+@route(blueprint, "/refunds/{refund_id}/submit", methods=["POST"], roles=ASKERS, answer=RefundShown)
 def submit(call: Call, refund_id: str) -> Any:
     _in_courts(call.actor, refund_id, act=True)
     return refund_view(refund_service().submit(refund_id, by=call.actor))
 
 
 @route(
-    blueprint, "/refunds/{refund_id}/decision", methods=["POST"], roles=DECIDERS, body=DecideRefund
+    blueprint,
+    "/refunds/{refund_id}/decision",
+    methods=["POST"],
+    roles=DECIDERS,
+    body=DecideRefund,
+    answer=RefundShown,
 )
 def decide(call: Call, refund_id: str) -> Any:
     """Approve, reject (with a reason) or return (with a question) the step waiting."""
@@ -136,7 +162,14 @@ def decide(call: Call, refund_id: str) -> Any:
     )
 
 
-@route(blueprint, "/refunds/{refund_id}/answer", methods=["POST"], roles=ASKERS, body=AnswerReturn)
+@route(
+    blueprint,
+    "/refunds/{refund_id}/answer",
+    methods=["POST"],
+    roles=ASKERS,
+    body=AnswerReturn,
+    answer=RefundShown,
+)
 def answer(call: Call, refund_id: str) -> Any:
     _in_courts(call.actor, refund_id, act=True)
     return refund_view(refund_service().answer(refund_id, by=call.actor, answer=call.body.answer))
@@ -148,13 +181,20 @@ def answer(call: Call, refund_id: str) -> Any:
     methods=["POST"],
     roles=(Role.CLERK, Role.FINANCE, Role.ADMIN),
     body=CancelRefund,
+    answer=RefundShown,
 )
 def cancel(call: Call, refund_id: str) -> Any:
     _in_courts(call.actor, refund_id, act=True)
     return refund_view(refund_service().cancel(refund_id, by=call.actor, reason=call.body.reason))
 
 
-@route(blueprint, "/refunds/{refund_id}/reissue", methods=["POST"], roles=(Role.FINANCE,))
+@route(
+    blueprint,
+    "/refunds/{refund_id}/reissue",
+    methods=["POST"],
+    roles=(Role.FINANCE,),
+    answer=RefundShown,
+)
 def reissue(call: Call, refund_id: str) -> Any:
     """A failed refund tried again as a new attempt."""
     _in_courts(call.actor, refund_id, act=True)
@@ -167,6 +207,7 @@ def reissue(call: Call, refund_id: str) -> Any:
     methods=["POST"],
     roles=(Role.FINANCE,),
     body=BankPayment,
+    answer=RefundShown,
 )
 def record_bank_payment(call: Call, refund_id: str) -> Any:
     """Counter cash paid back by bank transfer: finance records the bank's reference."""
@@ -181,7 +222,11 @@ def record_bank_payment(call: Call, refund_id: str) -> Any:
 
 
 @route(
-    blueprint, "/refunds/{refund_id}/bank-payment/confirm", methods=["POST"], roles=(Role.FINANCE,)
+    blueprint,
+    "/refunds/{refund_id}/bank-payment/confirm",
+    methods=["POST"],
+    roles=(Role.FINANCE,),
+    answer=RefundShown,
 )
 def confirm_bank_payment(call: Call, refund_id: str) -> Any:
     """A second member of finance confirms the bank transfer; the refund is paid."""
@@ -199,6 +244,7 @@ def confirm_bank_payment(call: Call, refund_id: str) -> Any:
     methods=["POST"],
     roles=(Role.FINANCE,),
     body=BankFailure,
+    answer=RefundShown,
 )
 def bank_payment_failed(call: Call, refund_id: str) -> Any:
     service = refund_service()
@@ -209,7 +255,7 @@ def bank_payment_failed(call: Call, refund_id: str) -> Any:
     )
 
 
-@route(blueprint, "/refunds/of-payment/{payment_id}", public=True)
+@route(blueprint, "/refunds/of-payment/{payment_id}", public=True, answer=Items[RefundShownToPayer])
 def refunds_of_payment(call: Call, payment_id: str) -> Any:
     """For the payer's receipt: the refunds of this payment once approved, with their status.
     The payment id is the receipt's own unguessable reference."""
@@ -217,7 +263,14 @@ def refunds_of_payment(call: Call, payment_id: str) -> Any:
     return {"items": [public_view(r) for r in found if r.state in SHOWN_TO_PAYER]}
 
 
-@route(blueprint, "/webhooks/stripe/refunds", methods=["POST"], public=True, raw_body=True)
+@route(
+    blueprint,
+    "/webhooks/stripe/refunds",
+    methods=["POST"],
+    public=True,
+    raw_body=True,
+    answer=RefundEventReceived,
+)
 def stripe_refund_webhook(call: Call) -> Any:
     """Stripe's refund events (a webhook endpoint of its own, signed like the payment one)."""
     return refund_service().payback.ingest_webhook(call.raw_body, dict(call.request.headers))

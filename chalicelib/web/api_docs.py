@@ -13,10 +13,21 @@ from typing import Any
 
 from chalice.app import Blueprint, Response
 
+from chalicelib.answers import AnswerBody
 from chalicelib.http import Call, route
 from chalicelib.web import openapi
 
 blueprint = Blueprint(__name__)
+
+
+class OpenApiDocument(AnswerBody):
+    """An OpenAPI 3.1 document (https://spec.openapis.org/oas/v3.1.0)."""
+
+    openapi: str
+    info: dict[str, Any]
+    paths: dict[str, Any]
+    components: dict[str, Any]
+
 
 _PAGE = """<!doctype html>
 <html lang="zh-CN">
@@ -48,7 +59,7 @@ def _document_text() -> str:
     return json.dumps(openapi.document(), ensure_ascii=False, separators=(",", ":"))
 
 
-@route(blueprint, "/openapi.json", public=True)
+@route(blueprint, "/openapi.json", public=True, answer=OpenApiDocument)
 def openapi_document(call: Call) -> Response:
     """The OpenAPI 3.1 document of every route, generated from the route registry."""
     return Response(

@@ -8,13 +8,19 @@ which answers without touching data.
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import Literal
 
 from chalice.app import Blueprint, Response
 
+from chalicelib.answers import AnswerBody
 from chalicelib.http import ROUTES, Call, route
 
 blueprint = Blueprint(__name__)
+
+
+class Health(AnswerBody):
+    status: Literal["ok"]
+
 
 _LANDING = """<!doctype html>
 <html lang="zh-CN">
@@ -76,7 +82,7 @@ def landing_page(call: Call) -> Response:
     )
 
 
-@route(blueprint, "/health", public=True)
-def health(call: Call) -> dict[str, Any]:
+@route(blueprint, "/health", public=True, answer=Health)
+def health(call: Call) -> Health:
     """The service answers; no data is read or shown."""
-    return {"status": "ok"}
+    return Health(status="ok")

@@ -2,9 +2,10 @@
 
 Every route goes through ``chalicelib.http.route``, which records its roles, models, status and
 media type in ``ROUTES``; the document is built from that record, so it cannot drift from the
-code. Request bodies and query parameters are the models the edge validates with; a successful
-answer is described by its model where the route names one, else as the JSON (or page, CSV,
-PDF) it is; every error is ``application/problem+json`` with the problem types the code defines.
+code. Request bodies and query parameters are the models the edge validates with; each
+successful JSON answer is the model the route declares for its status (the edge holds every
+answer to it); a page, CSV or PDF is described by its media type; every error is
+``application/problem+json`` with the problem types the code defines.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from chalicelib.http import ROUTES, RouteSpec
 from chalicelib.problems import PROBLEM_BASE, ProblemError
+from chalicelib.web.openapi_links import LINKS, Link
 
 TITLE = "Court enforcement funds API (法院执行案款)"
 VERSION = "1"
@@ -84,8 +86,8 @@ def _models(routes: Iterable[RouteSpec]) -> Iterator[tuple[type[BaseModel], Json
             yield spec.body, "validation"
         if spec.query is not None:
             yield spec.query, "validation"
-        if spec.answer is not None:
-            yield spec.answer, "serialization"
+        for model in spec.answers.values():
+            yield model, "serialization"
 
 
 def _query_parameters(schema: dict[str, Any], defs: dict[str, Any]) -> list[dict[str, Any]]:
@@ -100,12 +102,24 @@ def _query_parameters(schema: dict[str, Any], defs: dict[str, Any]) -> list[dict
     ]
 
 
-def _answer_content(spec: RouteSpec, schema: dict[str, Any] | None) -> dict[str, Any]:
-    if spec.media_type == "application/json":
-        return {"application/json": {"schema": schema or {}}}
+def _answers(spec: RouteSpec, key_map: dict[Any, Any]) -> dict[str, Any]:
+    """Each successful status with what it carries: the JSON of its model, else the route's
+    page, CSV or file."""
+    if spec.answers:
+        return {
+            str(status): {
+                "description": "Done",
+                "content": {"application/json": {"schema": key_map[(model, "serialization")]}},
+            }
+            for status, model in sorted(spec.answers.items())
+        }
     if spec.media_type.startswith("text/"):
-        return {spec.media_type: {"schema": {"type": "string"}}}
-    return {spec.media_type: {"schema": {"type": "string", "format": "binary"}}}
+        schema: dict[str, Any] = {"type": "string"}
+    else:
+        schema = {"type": "string", "format": "binary"}
+    return {
+        str(spec.status): {"description": "Done", "content": {spec.media_type: {"schema": schema}}}
+    }
 
 
 def _operation(spec: RouteSpec, key_map: dict[Any, Any], defs: dict[str, Any]) -> dict[str, Any]:
@@ -119,13 +133,7 @@ def _operation(spec: RouteSpec, key_map: dict[Any, Any], defs: dict[str, Any]) -
     problem = {"$ref": "#/components/schemas/Problem"}
     errors = {**_COMMON_ERRORS, **({} if spec.public else _STAFF_ERRORS)}
     responses: dict[str, Any] = {
-        str(spec.status): {
-            "description": "Done",
-            "content": _answer_content(
-                spec,
-                key_map[(spec.answer, "serialization")] if spec.answer is not None else None,
-            ),
-        },
+        **_answers(spec, key_map),
         **{
             code: {
                 "description": text,
@@ -165,6 +173,57 @@ def _operation_id(spec: RouteSpec) -> str:
     return f"{spec.method.lower()}_{words}"
 
 
+def _has_field(schema: dict[str, Any], pointer: list[str], defs: dict[str, Any]) -> bool:
+    """Whether an answer of ``schema`` can hold the JSON pointer (through references, nullable
+    alternatives and list items)."""
+    if "$ref" in schema:
+        return _has_field(defs[schema["$ref"].rsplit("/", 1)[1]], pointer, defs)
+    if not pointer:
+        return True
+    if "anyOf" in schema:
+        return any(_has_field(option, pointer, defs) for option in schema["anyOf"])
+    head, rest = pointer[0], pointer[1:]
+    if head.isdigit() and "items" in schema:
+        return _has_field(schema["items"], rest, defs)
+    field = schema.get("properties", {}).get(head)
+    return field is not None and _has_field(field, rest, defs)
+
+
+def _link(
+    spec: RouteSpec, link: Link, specs: dict[str, RouteSpec], answer: dict[str, Any], defs: Any
+) -> tuple[str, dict[str, Any]]:
+    """One link as the document shows it, refused if it names what is not there."""
+    source = f"{spec.method} {spec.path}"
+    target = specs.get(link.target)
+    if target is None:
+        raise ValueError(f"{source} links to {link.target}, which is not a route")
+    if set(link.parameters) != set(_PATH_PARAM.findall(target.path)):
+        raise ValueError(f"{source} -> {link.target}: the link must set every path parameter")
+    for expression in link.parameters.values():
+        if expression.startswith("$response.body#/"):
+            pointer = expression.removeprefix("$response.body#/").split("/")
+            if not _has_field(answer, pointer, defs):
+                raise ValueError(f"{source} -> {link.target}: its answer has no {expression}")
+        elif expression.removeprefix("$request.path.") not in _PATH_PARAM.findall(spec.path):
+            raise ValueError(f"{source} -> {link.target}: no {expression} to take")
+    operation_id = _operation_id(target)
+    return operation_id, {"operationId": operation_id, "parameters": dict(link.parameters)}
+
+
+def _add_links(
+    specs: list[RouteSpec], paths: dict[str, Any], key_map: dict[Any, Any], defs: Any
+) -> None:
+    by_name = {f"{spec.method} {spec.path}": spec for spec in specs}
+    for name, links in LINKS.items():
+        spec = by_name.get(name)
+        if spec is None or not spec.answers:
+            raise ValueError(f"links leave from {name}, which is no route answering JSON")
+        for status, model in spec.answers.items():
+            answer = key_map[(model, "serialization")]
+            documented = paths[spec.path][spec.method.lower()]["responses"][str(status)]
+            documented["links"] = dict(_link(spec, link, by_name, answer, defs) for link in links)
+
+
 def document(routes: Iterable[RouteSpec] | None = None) -> dict[str, Any]:
     """The OpenAPI 3.1 document of ``routes`` (every registered route by default)."""
     specs = sorted(routes if routes is not None else ROUTES, key=lambda s: (s.path, s.method))
@@ -173,6 +232,8 @@ def document(routes: Iterable[RouteSpec] | None = None) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for spec in specs:
         paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec, key_map, defs)
+    if routes is None:
+        _add_links(specs, paths, key_map, defs)
     return {
         "openapi": "3.1.0",
         "info": {
