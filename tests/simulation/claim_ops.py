@@ -93,6 +93,8 @@ def fail_face_checks(w: World, op: Op) -> str:
 def release_by_face(w: World, op: Op) -> str:
     """``POST /claims/release`` with a grant the creditor was given: once, bound to its
     payout; a grant used, expired or for another attempt is refused and stores nothing."""
+    if not w.grants:  # the creditor passes the check first, and confirms a moment later
+        face_check(w, Op(op.kind, op.pick - op.pick % 10))
     chosen = pick(w.grants, op)
     if chosen is None:
         return "nothing"
@@ -135,6 +137,8 @@ def defer_disbursement(w: World, op: Op) -> str:
 
 def resume_disbursement(w: World, op: Op) -> str:
     """A deferral ends: early by the clerk, or on its end date by the sweeper."""
+    if not _in_state(w, S.DEFERRED):
+        defer_disbursement(w, Op(op.kind, op.pick - op.pick % 3 + 1))
     d = pick(_in_state(w, S.DEFERRED), op)
     if d is None:
         return "nothing"
