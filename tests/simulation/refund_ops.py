@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from chalicelib import wiring
-from chalicelib.approvals import ChainKind, Decision
+from chalicelib.approvals import Decision
 from chalicelib.identity import Principal, Role
 from chalicelib.refunds import RefundState
 from chalicelib.refunds.models import RequestRefund
@@ -270,5 +270,3 @@ ACTIONS = {
     "decide_correction": decide_correction,
     "reconcile_day": reconcile_day,
 }
-
-__all__ = ["ACTIONS", "ChainKind"]
