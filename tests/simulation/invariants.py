@@ -16,20 +16,48 @@ from chalicelib.ledger.models import Counters
 from chalicelib.ledger.shards import is_sharded
 from chalicelib.notifications import OutboxNotifier
 from chalicelib.payouts import DisbursementState, PayoutStatus
+from chalicelib.payouts.models import ReleaseKind
 from tests.simulation.simulator import World
 
 
 def after_step(w: World) -> str | None:
+    """Each invariant is checked when a step wrote what it is about (its table, the rail's
+    movements, the outbox): one a step left alone holds as it held after the last check."""
+    from tests.simulation import money_back
+
+    written, w.faults.written = w.faults.written, set()
+    tables = wiring.settings()
+    chains = {tables.payouts_table, tables.identity_table, tables.approvals_table}
+    payouts_moved = _changed(
+        w, "payouts", tuple((k, p.status) for k, p in w.payouts.payouts.items())
+    )
+    notices = w.outbox / "notifications.jsonl"
+    sent = _changed(w, "notices", notices.stat().st_size if notices.exists() else 0)
     return (
         _books_balance_and_chains_verify(w)
         or _no_case_below_zero(w)
-        or _no_notice_twice(w)
-        or _payouts_released(w)
+        or (sent and _no_notice_twice(w))
+        or ((payouts_moved or bool(written & chains)) and _payouts_released(w))
+        or money_back.no_refund_beyond_its_payment(w, tables.refunds_table in written)
+        or (tables.ledger_table in written and money_back.corrections_by_four_eyes(w))
+        or None
     )
 
 
+def _changed(w: World, what: str, now: object) -> bool:
+    before = w.seen.get(what)
+    w.seen[what] = now
+    return before != now
+
+
 def after_quiet(w: World) -> str | None:
-    return _each_payment_posted_once(w) or _each_payout_settled_once(w)
+    from tests.simulation import money_back
+
+    return (
+        _each_payment_posted_once(w)
+        or _each_payout_settled_once(w)
+        or money_back.each_refund_posted_once(w)
+    )
 
 
 def _books_balance_and_chains_verify(w: World) -> str | None:
@@ -94,7 +122,9 @@ def _no_notice_twice(w: World) -> str | None:
 
 
 def _payouts_released(w: World) -> str | None:
-    """No payout at the rail without a complete approval chain and a release of its attempt."""
+    """No payout at the rail without a complete approval chain and a release of its attempt;
+    none while its disbursement is deferred; a release by the creditor's face check spent a
+    grant that a match issued for this disbursement."""
     flow = wiring.disbursement_workflow()
     for payout in w.payouts.payouts.values():
         if payout.disbursement_id is None:
@@ -108,7 +138,26 @@ def _payouts_released(w: World) -> str | None:
             return (
                 f"payout {payout.reference} of {d.disbursement_id} was sent without a valid release"
             )
+        if d.state == DisbursementState.DEFERRED:
+            return f"payout {payout.reference} was sent while {d.disbursement_id} is deferred"
+        if release.kind == ReleaseKind.FACE and not _matched(d.disbursement_id, release.grant_id):
+            return (
+                f"payout {payout.reference} was released by a face check that issued no "
+                f"grant {release.grant_id} for {d.disbursement_id}, or the grant is not spent"
+            )
     return None
+
+
+def _matched(disbursement_id: str, grant_id: str | None) -> bool:
+    store = wiring.face_store()
+    if grant_id is None or store.grant_state(grant_id) != "used":
+        return False
+    return any(
+        e.kind == "decision"
+        and e.details.get("outcome") == "match"
+        and e.details.get("grant_id") == grant_id
+        for e in store.claim_events(disbursement_id)
+    )
 
 
 def _transfer_amount(transfer_id: str) -> int | None:
@@ -121,17 +170,25 @@ def _transfer_amount(transfer_id: str) -> int | None:
 def _each_payment_posted_once(w: World) -> str | None:
     """Every payment the rail says succeeded is one ledger transfer of its amount, keyed by
     the rail's reference; the clearing account moved by exactly their sum."""
-    total = 0
-    for payment in w.rail.payments.values():
-        if payment.status.value != "succeeded":
-            continue
-        total += payment.amount
-        posted = _transfer_amount(f"rail:{w.rail.name}:{payment.reference}")
+    from tests.simulation.money_back import fees_booked
+
+    paid = [p for p in w.rail.payments.values() if p.status.value == "succeeded"]
+    ids = {f"rail:{w.rail.name}:{p.reference}": p for p in paid}
+    found = wiring.ledger_service().transfers(ids)
+    for transfer_id, payment in ids.items():
+        posted = found[transfer_id].amount if transfer_id in found else None
         if posted != payment.amount:
             return f"rail payment {payment.reference} of {payment.amount} fen posted as {posted}"
-    clearing = _system_posted(SystemAccount.PAYMENT_CLEARING.of())
-    if clearing != -total:
-        return f"the clearing account moved {clearing} fen for {total} fen paid at the rail"
+    fees = fees_booked(w)
+    if isinstance(fees, str):
+        return fees
+    total = sum(p.amount for p in paid)
+    clearing = system_posted(SystemAccount.PAYMENT_CLEARING.of())
+    if clearing != fees - total:
+        return (
+            f"the clearing account moved {clearing} fen for {total} fen paid at the rail "
+            f"and {fees} fen of its fees booked"
+        )
     return None
 
 
@@ -154,13 +211,13 @@ def _each_payout_settled_once(w: World) -> str | None:
             return f"payout {payout.reference} failed at the rail but was posted"
         elif payout.status == PayoutStatus.RETURNED and posted is not None and returned != posted:
             return f"payout {payout.reference} returned but not reversed"
-    in_transit = _system_posted(SystemAccount.PAYOUTS_IN_TRANSIT.of())
+    in_transit = system_posted(SystemAccount.PAYOUTS_IN_TRANSIT.of())
     if in_transit != paid_out:
         return f"payouts in transit hold {in_transit} fen; the rail paid out {paid_out}"
     return None
 
 
-def _system_posted(account_id: str) -> int:
+def system_posted(account_id: str) -> int:
     """A system account's posted balance over it and its shards."""
     ledger = wiring.ledger_service()
     states = LedgerListing(ledger.store).account_states(prefix=account_id, limit=100).states

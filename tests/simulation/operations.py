@@ -29,20 +29,23 @@ S = DisbursementState
 
 
 def perform(w: World, op: Op) -> str:
-    return str(_ACTIONS[op.kind](w, op))
+    from tests.simulation import claim_ops, refund_ops
+
+    action = _ACTIONS.get(op.kind) or refund_ops.ACTIONS.get(op.kind) or claim_ops.ACTIONS[op.kind]
+    return str(action(w, op))
 
 
-def _case(w: World, op: Op) -> Any:
+def case_of(w: World, op: Op) -> Any:
     return w.cases[op.pick % len(w.cases)]
 
 
-def _pick(items: list[Any], op: Op) -> Any:
+def pick(items: list[Any], op: Op) -> Any:
     return items[op.pick % len(items)] if items else None
 
 
-def start_payment(w: World, op: Op) -> str:
-    case = _case(w, op)
-    amount = 1 + op.pick % 200_000
+def start_payment(w: World, op: Op, *, amount: int | None = None) -> str:
+    case = case_of(w, op)
+    amount = amount or 1 + op.pick % 200_000
     step = wiring.collection_service().start_payment(
         case.account_number,
         StartPayment(amount=amount, accept_surplus=op.pick % 5 == 0),
@@ -59,10 +62,10 @@ def _awaiting(w: World) -> list[str]:
 
 
 def confirm_card(w: World, op: Op, card: str = GOOD_CARD) -> str:
-    payment_id = _pick(_awaiting(w), op)
+    payment_id = pick(_awaiting(w), op)
     if payment_id is None:
         start_payment(w, op)
-        payment_id = _pick(_awaiting(w), op)
+        payment_id = pick(_awaiting(w), op)
     if payment_id is None:
         return "nothing"
     wiring.collection_service().confirm_card(payment_id, card)
@@ -75,7 +78,7 @@ def pay_at_rail(w: World, op: Op) -> str:
     if not waiting:
         start_payment(w, op)
         waiting = [p for p in w.rail.payments.values() if p.status.value == "awaiting_method"]
-    payment = _pick(waiting, op)
+    payment = pick(waiting, op)
     if payment is None:
         return "nothing"
     w.rail.succeed(payment.reference)
@@ -99,7 +102,7 @@ def pay_unidentified(w: World, op: Op) -> str:
     return "unidentified_at_rail"
 
 
-def _deliver(body: bytes, headers: dict[str, str]) -> str:
+def deliver(body: bytes, headers: dict[str, str]) -> str:
     return wiring.collection_service().ingest_webhook(body, headers)["outcome"]
 
 
@@ -108,29 +111,29 @@ def deliver_next_event(w: World, op: Op) -> str:
     if not waiting:
         return "nothing"
     w.delivered.append(waiting[0])
-    return _deliver(waiting[0], sign(waiting[0]))
+    return deliver(waiting[0], sign(waiting[0]))
 
 
 def deliver_any_event(w: World, op: Op) -> str:
     """Out of order: any event not delivered yet."""
     waiting = [e for e in w.rail.events if e not in w.delivered]
-    event = _pick(waiting, op)
+    event = pick(waiting, op)
     if event is None:
         return "nothing"
     w.delivered.append(event)
-    return _deliver(event, sign(event))
+    return deliver(event, sign(event))
 
 
 def deliver_again(w: World, op: Op) -> str:
-    event = _pick(w.delivered, op)
+    event = pick(w.delivered, op)
     if event is None:
         return "nothing"
-    return _deliver(event, sign(event))
+    return deliver(event, sign(event))
 
 
 def forge_event(w: World, op: Op) -> str:
     """An event claiming a payment succeeded, not signed with the court's secret."""
-    payment = _pick(list(w.rail.payments.values()), op)
+    payment = pick(list(w.rail.payments.values()), op)
     if payment is None:
         return "nothing"
     body = json.dumps(
@@ -143,12 +146,12 @@ def forge_event(w: World, op: Op) -> str:
             "status": "succeeded",
         }
     ).encode()
-    return _deliver(body, {"Sim-Signature": "0" * 64})
+    return deliver(body, {"Sim-Signature": "0" * 64})
 
 
 def lie_in_signed_event(w: World, op: Op) -> str:
     """A signed event whose body lies (a leaked secret): the rail is read back, not believed."""
-    payment = _pick(list(w.rail.payments.values()), op)
+    payment = pick(list(w.rail.payments.values()), op)
     if payment is None:
         return "nothing"
     body = json.dumps(
@@ -163,7 +166,7 @@ def lie_in_signed_event(w: World, op: Op) -> str:
             "account_number": payment.account_number,
         }
     ).encode()
-    return _deliver(body, sign(body))
+    return deliver(body, sign(body))
 
 
 def sweep_payments(w: World, op: Op) -> str:
@@ -176,12 +179,12 @@ def sweep_payments(w: World, op: Op) -> str:
 
 def claim_unidentified(w: World, op: Op) -> str:
     queue = wiring.collection_service().unidentified_queue(ClaimStatus.OPEN, limit=20)
-    item = _pick(queue, op)
+    item = pick(queue, op)
     if item is None:
         return "nothing"
     wiring.collection_service().claim(
         item.reference,
-        account_number=_case(w, op).account_number,
+        account_number=case_of(w, op).account_number,
         reason="付款人来电确认",
         actor="clerk-1",
         confirmed_by="陈会计",
@@ -190,8 +193,8 @@ def claim_unidentified(w: World, op: Op) -> str:
     return "claimed"
 
 
-def counter_cash(w: World, op: Op) -> str:
-    case = _case(w, op)
+def counter_cash(w: World, op: Op, *, amount: int = 100_000) -> str:
+    case = case_of(w, op)
     # A retry of the last entry (the clerk pressed again after a timeout) half of the time.
     number = w.cash_entries if op.pick % 2 else w.cash_entries + 1
     w.cash_entries = max(w.cash_entries, number)
@@ -200,7 +203,7 @@ def counter_cash(w: World, op: Op) -> str:
         case_id=case.case_id,
         court_code=case.court_code,
         account_number=case.account_number,
-        amount=100_000,
+        amount=amount,
         currency="CNY",
         receipt_no=f"R{number:06d}",
         received_at=w.clock.now() - timedelta(minutes=5),
@@ -208,12 +211,14 @@ def counter_cash(w: World, op: Op) -> str:
         entered_by_subject="clerk-1",
         entered_at=w.clock.now(),
     )
-    wiring.collection_service().count_counter_cash(entry, confirmed_by="finance-1")
+    counted = wiring.collection_service().count_counter_cash(entry, confirmed_by="finance-1")
+    if counted.transfer_id not in w.cash:
+        w.cash.append(counted.transfer_id)
     return "cash_counted"
 
 
-def propose_disbursement(w: World, op: Op) -> str:
-    case = _case(w, op)
+def propose_disbursement(w: World, op: Op, *, amount: int | None = None) -> str:
+    case = case_of(w, op)
     creditor = next(p.party_id for p in case.parties if p.role.value == "creditor")
     available = wiring.ledger_service().balance(case.account_number).available
     if available <= 0:
@@ -221,7 +226,8 @@ def propose_disbursement(w: World, op: Op) -> str:
         available = wiring.ledger_service().balance(case.account_number).available
     if available <= 0:
         return "nothing"
-    amount = available if op.pick % 3 == 0 else 1 + op.pick % available
+    if amount is None:
+        amount = available if op.pick % 3 == 0 else 1 + op.pick % available
     d = wiring.disbursement_workflow().propose(
         case.case_id, ProposeDisbursement(creditor_party_id=creditor, amount=amount), by=CLERK
     )
@@ -245,7 +251,7 @@ def _in_state(w: World, *states: DisbursementState) -> list[str]:
 def approve_disbursement(w: World, op: Op) -> str:
     if not _in_state(w, S.PROPOSED):
         propose_disbursement(w, op)
-    chosen = _pick(_in_state(w, S.PROPOSED), op)
+    chosen = pick(_in_state(w, S.PROPOSED), op)
     if chosen is None:
         return "nothing"
     flow = wiring.disbursement_workflow()
@@ -257,7 +263,7 @@ def release_disbursement(w: World, op: Op) -> str:
     """Finance asks for a staff release and a second member confirms: the money is sent."""
     if not _in_state(w, S.APPROVED):
         approve_disbursement(w, op)
-    chosen = _pick(_in_state(w, S.APPROVED), op)
+    chosen = pick(_in_state(w, S.APPROVED), op)
     if chosen is None:
         return "nothing"
     d = wiring.disbursement_workflow().get(chosen)
@@ -273,9 +279,9 @@ def bank_moves_payout(w: World, op: Op) -> str:
     moving = [k for k, p in w.payouts.payouts.items() if p.status == PayoutStatus.PROCESSING]
     paid = [k for k, p in w.payouts.payouts.items() if p.status == PayoutStatus.PAID]
     if op.pick % 7 == 0 and paid:
-        w.payouts.move(_pick(paid, op), PayoutStatus.RETURNED)
+        w.payouts.move(pick(paid, op), PayoutStatus.RETURNED)
         return "returned_by_bank"
-    key = _pick(moving, op)
+    key = pick(moving, op)
     if key is None:
         return "nothing"
     status = PayoutStatus.FAILED if op.pick % 5 == 0 else PayoutStatus.PAID
@@ -338,14 +344,26 @@ def quiesce(w: World) -> None:
     """No more faults: the rail's events all arrive, the sweepers run after the clock moves
     on, as they would overnight; what a crash left half-way must be finished now."""
     for body in w.rail.events:
-        _safely(lambda b=body: _deliver(b, sign(b)))
+        if body not in w.delivered:
+            _safely(lambda b=body: deliver(b, sign(b)))
     w.clock.advance(timedelta(minutes=20))
     _safely(wiring.collection_service().sweep)
+    if w.refunds:
+        _safely(wiring.refund_service().payback.sweep)
+        for key, refund in list(w.rail.refunds.items()):
+            if refund.status.value == "pending":  # the banks finish overnight
+                w.rail.settle_refund(key, succeeded=True)
+        for body in w.rail.refund_events[w.refund_delivered :]:
+            _safely(lambda b=body: wiring.refund_service().payback.ingest_webhook(b, sign(b)))
+        _safely(wiring.refund_service().payback.sweep)
+    for day in sorted(w.reconciled):  # a run a crash cut short is run again
+        _safely(lambda d=day: wiring.reconciliation_service().run(d, by="finance-1"))
     for body in w.payouts.events:
         _safely(lambda b=body: wiring.payout_sender().on_webhook(b, sign(b)))
     w.clock.advance(timedelta(minutes=20))
     _safely(wiring.payout_sender().sweep)
-    _safely(wiring.payout_sender().sweep)
+    if w.payouts.payouts:  # twice in a row where money left: the second finds nothing to do
+        _safely(wiring.payout_sender().sweep)
 
 
 def _safely(call: Any) -> None:

@@ -8,13 +8,13 @@ Faults are armed by the simulator (``fail_next``) and fire once.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
-import itertools
 import json
 import random
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +26,7 @@ from chalicelib.collection import (
     WebhookRejected,
 )
 from chalicelib.collection.rail import (
+    BalanceKind,
     BrowserSetup,
     RailBalanceTransaction,
     RailEvent,
@@ -78,10 +79,22 @@ class SimPaymentRail:
     payments: dict[str, RailPayment] = field(default_factory=dict)
     by_key: dict[str, str] = field(default_factory=dict)
     succeeded_at: dict[str, datetime] = field(default_factory=dict)
-    refunds: dict[str, RailRefund] = field(default_factory=dict)
+    refunds: dict[str, RailRefund] = field(default_factory=dict)  # by our idempotency key
+    refunded_at: dict[str, datetime] = field(default_factory=dict)  # refund reference -> final
     events: list[bytes] = field(default_factory=list)  # every event the rail sent, in order
+    refund_events: list[bytes] = field(default_factory=list)  # to the refunds endpoint
     armed: dict[str, str] = field(default_factory=dict)  # call name -> fault, fires once
-    counter: Iterator[int] = field(default_factory=itertools.count)
+    serial: int = 0
+
+    def copy(self, clock: Clock, rng: random.Random) -> SimPaymentRail:
+        """The same rail with its own state, for a run starting where this one stands."""
+        kept = (f.name for f in fields(self) if f.name not in ("clock", "rng", "armed"))
+        state = {name: copy.deepcopy(getattr(self, name)) for name in kept}
+        return SimPaymentRail(clock=clock, rng=rng, **state)
+
+    def _next(self) -> int:
+        self.serial += 1
+        return self.serial
 
     def fail_next(self, call: str, fault: str) -> None:
         self.armed[call] = fault
@@ -89,9 +102,13 @@ class SimPaymentRail:
     def _fault(self, call: str) -> str | None:
         return self.armed.pop(call, None)
 
+    def fee(self, payment: RailPayment) -> int:
+        """The processing fee the rail takes from a charge: 0.6 %, none below 2.00 yuan."""
+        return 0 if payment.amount < 200 else payment.amount * 6 // 1000
+
     def _emit(self, kind: str, payment: RailPayment) -> None:
         body = {
-            "id": f"evt_{next(self.counter)}",
+            "id": f"evt_{self._next()}",
             "type": f"payment_intent.{kind}",
             "reference": payment.reference,
             "amount": payment.amount,
@@ -118,7 +135,7 @@ class SimPaymentRail:
         if fault == Fault.UNAVAILABLE:
             raise RailUnavailable("the payment service did not answer; try again")
         if key not in self.by_key:
-            reference = f"pi_{next(self.counter)}"
+            reference = f"pi_{self._next()}"
             self.by_key[key] = reference
             self.payments[reference] = RailPayment(
                 reference=reference,
@@ -176,7 +193,23 @@ class SimPaymentRail:
     def balance_transactions(
         self, start: datetime, end: datetime
     ) -> Iterator[RailBalanceTransaction]:
-        return iter(())
+        """Each charge with the fee taken from it, and each refund paid, in the window."""
+        for reference, at in sorted(self.succeeded_at.items()):
+            if start <= at < end:
+                payment = self.payments[reference]
+                yield RailBalanceTransaction(
+                    id=f"txn_{reference}", kind=BalanceKind.CHARGE, reference=reference,
+                    amount=payment.amount, fee=self.fee(payment), currency=payment.currency,
+                    created_at=at,
+                )  # fmt: skip
+        for refund in self.refunds.values():
+            at = self.refunded_at.get(refund.reference)
+            if at is not None and start <= at < end and refund.status == RefundStatus.SUCCEEDED:
+                yield RailBalanceTransaction(
+                    id=f"txn_{refund.reference}", kind=BalanceKind.REFUND,
+                    reference=refund.reference, amount=-refund.amount, fee=0,
+                    currency=refund.currency, created_at=at,
+                )  # fmt: skip
 
     def parse_event(self, raw_body: bytes, headers: Mapping[str, str]) -> RailEvent:
         event = _verified(raw_body, headers)
@@ -198,24 +231,64 @@ class SimPaymentRail:
     def browser_setup(self) -> BrowserSetup:
         return BrowserSetup("sim", "pk_sim", "/static/sim.js", (), (), ())
 
+    def refunded(self, payment_reference: str) -> int:
+        """What the refunds of a payment take back at the rail (pending ones included)."""
+        return sum(
+            r.amount
+            for r in self.refunds.values()
+            if r.payment_reference == payment_reference
+            and r.status in (RefundStatus.PENDING, RefundStatus.SUCCEEDED)
+        )
+
     def refund(self, payment_reference: str, *, key: str, amount: int, currency: str) -> RailRefund:
+        """As Stripe: the same key is the same refund; a refund beyond what is left of the
+        charge is refused; a bank may take a while (pending) before it succeeds or fails."""
         fault = self._fault("refund")
         if fault == Fault.UNAVAILABLE:
             raise RailUnavailable("the payment service did not answer; try again")
         if key not in self.refunds:
+            payment = self.payments.get(payment_reference)
+            if payment is None or payment.status != RailStatus.SUCCEEDED:
+                raise PaymentConflict("no succeeded charge to refund")
+            if amount > payment.amount - self.refunded(payment_reference):
+                raise PaymentConflict("the refund exceeds what is left of the charge")
+            reference = f"re_{self._next()}"
+            pending = self.rng.random() < 0.3
             self.refunds[key] = RailRefund(
-                reference=f"re_{next(self.counter)}",
+                reference=reference,
                 payment_reference=payment_reference,
                 amount=amount,
                 currency=currency,
-                status=RefundStatus.SUCCEEDED,
+                status=RefundStatus.PENDING if pending else RefundStatus.SUCCEEDED,
                 key=key,
             )
+            if not pending:
+                self.refunded_at[reference] = self.clock.now()
         if fault == Fault.LOST:
             raise RailUnavailable("the payment service did not answer; try again")
-        return self.refunds[key]
+        answer = self.refunds[key]
+        if fault == Fault.CRASH_AFTER:
+            raise Crash("after the refund was asked for")
+        return answer
+
+    def settle_refund(self, key: str, *, succeeded: bool) -> None:
+        """The bank finished a pending refund; the rail tells the refunds endpoint."""
+        refund = self.refunds[key]
+        status = RefundStatus.SUCCEEDED if succeeded else RefundStatus.FAILED
+        self.refunds[key] = replace(
+            refund, status=status, failure_reason=None if succeeded else "expired_or_canceled_card"
+        )
+        self.refunded_at[refund.reference] = self.clock.now()
+        body = {
+            "id": f"evt_{self._next()}",
+            "type": "refund.updated" if succeeded else "refund.failed",
+            "reference": refund.reference,
+        }
+        self.refund_events.append(json.dumps(body, sort_keys=True).encode())
 
     def retrieve_refund(self, reference: str) -> RailRefund:
+        if self._fault("retrieve") == Fault.UNAVAILABLE:
+            raise RailUnavailable("the payment service did not answer; try again")
         return next(r for r in self.refunds.values() if r.reference == reference)
 
     def parse_refund_event(self, raw_body: bytes, headers: Mapping[str, str]) -> RailRefundEvent:
@@ -232,7 +305,11 @@ class SimPayoutRail:
     payouts: dict[str, RailPayout] = field(default_factory=dict)
     events: list[bytes] = field(default_factory=list)
     armed: dict[str, str] = field(default_factory=dict)
-    counter: Iterator[int] = field(default_factory=itertools.count)
+    serial: int = 0
+
+    def _next(self) -> int:
+        self.serial += 1
+        return self.serial
 
     def fail_next(self, call: str, fault: str) -> None:
         self.armed[call] = fault
@@ -252,7 +329,7 @@ class SimPayoutRail:
             raise PayoutRailUnavailable("the payout service did not answer")
         if key not in self.payouts:
             self.payouts[key] = RailPayout(
-                reference=f"obp_{next(self.counter)}",
+                reference=f"obp_{self._next()}",
                 amount=amount,
                 currency=currency,
                 status=PayoutStatus.PROCESSING,
@@ -287,7 +364,7 @@ class SimPayoutRail:
             failure_reason=None if status == PayoutStatus.PAID else f"bank: {status.value}",
         )
         body = {
-            "id": f"pevt_{next(self.counter)}",
+            "id": f"pevt_{self._next()}",
             "type": f"outbound_payment.{status.value}",
             "reference": payout.reference,
         }

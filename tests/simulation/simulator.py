@@ -2,28 +2,27 @@
 
 One seed decides a plan: a list of operations (payments started, confirmed, declined and paid
 at the rail without us; webhooks delivered in order, out of order, twice, late or forged;
-unidentified money and its claim; counter cash; disbursements proposed, approved, released and
-paid out; the bank moving payouts on; sweepers, twice at once; the clock across working days),
-each with the fault it runs under (a rail that does not answer, an answer lost after the rail
-acted, a crash after the rail call, a DynamoDB write refused by a transaction conflict or
-throttling, a crash just before or just after a write). The real services run it on moto.
+unidentified money and its claim; counter cash; disbursements proposed, approved, deferred,
+released by staff or by the creditor's face check, and paid out; the bank moving payouts on;
+refunds asked for, approved, paid back over the rail or by bank, settled late by the rail,
+reissued or withdrawn; four-eyes corrections; the day's reconciliation booking the rail's fees;
+sweepers, twice at once; the clock across working days), each with the fault it runs under (a
+rail or face verifier that does not answer, an answer lost after the rail acted, a crash after
+the rail call, a DynamoDB write refused by a transaction conflict or throttling, a crash just
+before or just after a write). The real services run it on moto, from the court set up once in
+``stage.py``.
 
-After every step the invariants are checked (``invariants.py``); at the end the sweepers run
-without faults and the rail's movements are compared with the ledger. The same seed plans the
-same operations, so a failure replays; ``shrink`` removes operations while it still fails.
+After every step the invariants are checked (``invariants.py``, ``money_back.py``); at the end
+the sweepers run without faults and the rail's movements are compared with the ledger. The same
+seed plans the same operations, so a failure replays; ``shrink`` removes operations while it
+still fails.
 """
 
 from __future__ import annotations
 
-import copy
 import json
-import os
 import random
-import shutil
-import tempfile
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,10 +30,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib import wiring
 from chalicelib.clock import FixedClock
 from chalicelib.identity import Principal, Role
-from chalicelib.ledger import LedgerService
 from tests.simulation.rails import (
     DECLINED_CARD,
     GOOD_CARD,
@@ -44,6 +41,7 @@ from tests.simulation.rails import (
     SimPayoutRail,
     sign,
 )
+from tests.simulation.verifier import SimFaceVerifier
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday
 CASES = 2
@@ -78,6 +76,23 @@ OPERATIONS = {
     "deliver_payout_event": 2,
     "sweep_payouts": 2,
     "advance_clock": 2,
+    "request_refund": 3,
+    "approve_refund": 4,
+    "refund_twice": 1,
+    "rail_settles_refund": 2,
+    "deliver_refund_event": 2,
+    "sweep_refunds": 2,
+    "reissue_or_cancel_refund": 1,
+    "refund_by_bank": 1,
+    "propose_correction": 2,
+    "decide_correction": 2,
+    "face_check": 4,
+    "fail_face_checks": 1,
+    "release_by_face": 2,
+    "unlock_claim": 1,
+    "defer_disbursement": 2,
+    "resume_disbursement": 1,
+    "reconcile_day": 2,
 }
 RAIL_FAULTS = (Fault.UNAVAILABLE, Fault.LOST, Fault.CRASH_AFTER)
 DB_FAULTS = ("conflict", "throttled", "crash_before_write", "crash_after_write")
@@ -125,9 +140,8 @@ class DynamoFaults:
         self.armed: tuple[str, int] | None = None
         self.fired = 0
         self.touched: set[str] = set()
-        client.meta.events.register(
-            "before-parameter-build.dynamodb.TransactWriteItems", self._parameters
-        )
+        self.written: set[str] = set()  # tables a step wrote to (or tried to)
+        client.meta.events.register("before-parameter-build.dynamodb", self._parameters)
         client.meta.events.register("before-call.dynamodb", self._before)
         client.meta.events.register("after-call.dynamodb", self._after)
 
@@ -150,11 +164,18 @@ class DynamoFaults:
         self.fired += 1
         return fault
 
-    def _parameters(self, params: Any, **_: Any) -> None:
-        """The ledger accounts a transaction may change, for the next step's checks (one that
-        does not commit is verified unchanged, which costs a read and proves as much)."""
+    def _parameters(self, params: Any, model: Any, **_: Any) -> None:
+        """The tables a step writes and the ledger accounts a transaction may change, for the
+        next step's checks: an invariant is checked again when what it is about was written
+        (a write that does not commit is checked unchanged, which proves as much)."""
+        if model.name not in WRITES and model.name != "BatchWriteItem":
+            return
+        self.written.update(params.get("RequestItems", {}))
+        if "TableName" in params:
+            self.written.add(params["TableName"])
         for item in params.get("TransactItems", ()):
             for action in item.values():
+                self.written.add(action.get("TableName", ""))
                 pk = (action.get("Item") or action.get("Key") or {}).get("pk", {}).get("S", "")
                 if pk.startswith("ACCT#"):
                     self.touched.add(pk.removeprefix("ACCT#"))
@@ -198,12 +219,20 @@ class World:
     payouts: SimPayoutRail
     faults: DynamoFaults
     outbox: Path
+    verifier: SimFaceVerifier
     cases: list[Any] = field(default_factory=list)
     payment_ids: list[str] = field(default_factory=list)
     delivered: list[bytes] = field(default_factory=list)
     payout_delivered: int = 0
     disbursements: list[str] = field(default_factory=list)
     cash_entries: int = 0
+    cash: list[str] = field(default_factory=list)  # counter cash counted, by transfer id
+    refunds: list[str] = field(default_factory=list)
+    refund_delivered: int = 0
+    corrections: list[str] = field(default_factory=list)
+    grants: list[tuple[str, str]] = field(default_factory=list)  # (claim code, face grant)
+    reconciled: set[Any] = field(default_factory=set)  # court days reconciled
+    seen: dict[str, object] = field(default_factory=dict)  # what the last checks looked at
     outcomes: dict[str, int] = field(default_factory=dict)
     faults_armed: int = 0
     faults_fired: int = 0  # rail faults that fired; DynamoDB's are counted by DynamoFaults
@@ -239,128 +268,20 @@ class Outcome:
     failure: Failure | None
 
 
-class Stage:
-    """Moto with the tables, the system accounts and the cases, built once per process and
-    restored from a snapshot for every run: setting them up is most of a short run's cost
-    (the seven system accounts have eight shards each), and a copy of moto's tables is the
-    same starting point every time."""
-
-    def __init__(self) -> None:
-        from moto import mock_aws
-
-        from chalicelib.cases.models import OpenCase
-        from infra.tables import create_tables, table_names
-        from tests.cases.factories import filing
-
-        self._mock = mock_aws()
-        self._mock.start()
-        self._folder = tempfile.TemporaryDirectory()
-        self.outbox = Path(self._folder.name) / "outbox"
-        self._outbox_before = os.environ.get("NOTIFY_OUTBOX_DIR")
-        os.environ["NOTIFY_OUTBOX_DIR"] = str(self.outbox)
-        wiring.reset()
-        self.clock = FixedClock(START)
-        wiring.override(clock=self.clock)
-        self.client = wiring.dynamodb()
-        create_tables(self.client, table_names("test"))
-        # Two shards per system account, not the stage's eight: the run still posts across
-        # shards, and moto, which copies a table for every transaction, stays quick. Kept
-        # across runs: it remembers that the system accounts exist (they are in the snapshot).
-        self.ledger = LedgerService(
-            self.client, wiring.settings().ledger_table, self.clock, system_shards=SHARDS
-        )
-        wiring.override(ledger=self.ledger)
-        self.ledger.ensure_system_accounts()
-        self.cases = []
-        for serial in range(CASES):
-            body = OpenCase.model_validate(filing(7000 + serial, adjudicated_amount=OWED))
-            self.cases.append(wiring.case_service().open(body, actor="clerk-1")[0])
-        self.faults = DynamoFaults(self.client)
-        self._snapshot = copy.deepcopy(self._backend().tables)
-
-    def _backend(self) -> Any:
-        from moto.core import DEFAULT_ACCOUNT_ID
-        from moto.dynamodb.models import dynamodb_backends
-
-        return dynamodb_backends[DEFAULT_ACCOUNT_ID][self.client.meta.region_name]
-
-    def restore(self) -> None:
-        self._backend().tables = copy.deepcopy(self._snapshot)
-        if self.outbox.exists():
-            shutil.rmtree(self.outbox)
-        self.faults.disarm()
-        self.faults.fired = 0
-        self.faults.touched.clear()
-
-    def close(self) -> None:
-        wiring.reset()
-        self._mock.stop()
-        self._folder.cleanup()
-        if self._outbox_before is None:
-            os.environ.pop("NOTIFY_OUTBOX_DIR", None)
-        else:
-            os.environ["NOTIFY_OUTBOX_DIR"] = self._outbox_before
-
-
-_STAGE: Stage | None = None
-
-
-def stage() -> Stage:
-    global _STAGE  # noqa: PLW0603 - one stage per process, built on first use
-    if _STAGE is None:
-        _STAGE = Stage()
-    return _STAGE
-
-
-def close_stage() -> None:
-    """Stop the stage's moto mock, so tests that run later talk to their own mocks and servers."""
-    global _STAGE  # noqa: PLW0603
-    if _STAGE is not None:
-        _STAGE.close()
-        _STAGE = None
-
-
-@contextmanager
-def world(seed: int) -> Iterator[World]:
-    """The stage as it was set up, with fresh services, clock and rails for one run."""
-    built = stage()
-    built.restore()
-    clock = built.clock
-    clock.set(START)
-    # The ledger's cache of account states belongs to the tables just replaced: a run starts
-    # as a fresh Lambda would, or the same seed would not replay the same way.
-    built.ledger.cache.clear()
-    rail = SimPaymentRail(clock, random.Random(seed + 1))
-    payouts = SimPayoutRail(clock)
-    wiring.reset()
-    wiring.override(
-        clock=clock,
-        payment_rail=rail,
-        payout_rail=payouts,
-        dynamodb=built.client,
-        ledger=built.ledger,
-    )
-    w = World(random.Random(seed), clock, rail, payouts, built.faults, built.outbox)
-    w.cases = list(built.cases)
-    try:
-        yield w
-    finally:
-        wiring.reset()
-
-
 def run(seed: int, ops: list[Op], *, audit: bool = False) -> Outcome:
     """Run ``ops`` on a fresh world; stop at the first broken invariant. ``audit`` adds the
     auditors' whole-ledger check at the end (every account and transfer again)."""
     from tests.simulation import invariants, operations
+    from tests.simulation.stage import world
 
     with world(seed) as w:
         for step, op in enumerate(ops):
+            outside = 0
             if op.fault in DB_FAULTS:
                 w.faults.arm(op.fault, op.fault_at)
                 w.faults_armed += 1
             elif op.fault is not None:
-                w.rail.fail_next(["create", "confirm", "retrieve"][op.fault_at], op.fault)
-                w.payouts.fail_next("send", op.fault)
+                outside = _arm_outside(w, op)
                 w.faults_armed += 1
             try:
                 result = operations.perform(w, op)
@@ -369,14 +290,11 @@ def run(seed: int, ops: list[Op], *, audit: bool = False) -> Outcome:
             except Exception as error:
                 result = type(error).__name__
             finally:
-                w.faults_fired += (
-                    op.fault is not None
-                    and op.fault not in DB_FAULTS
-                    and (not w.rail.armed or not w.payouts.armed)
-                )
+                w.faults_fired += outside > _armed_outside(w)
                 w.faults.disarm()
                 w.rail.armed.clear()
                 w.payouts.armed.clear()
+                w.verifier.armed = None
             w.outcomes[result] = w.outcomes.get(result, 0) + 1
             broken = invariants.after_step(w)
             if broken:
@@ -387,6 +305,22 @@ def run(seed: int, ops: list[Op], *, audit: bool = False) -> Outcome:
             broken = invariants.audit(w)
         failure = Failure(seed, -1, ops, broken, len(ops)) if broken else None
         return _outcome(seed, ops, w, failure)
+
+
+def _arm_outside(w: World, op: Op) -> int:
+    """Arm a fault at the outside calls the operation may make: the payment rail's (one of
+    create, confirm and retrieve, and its refunds), the payout rail's send, and for a rail
+    that does not answer, the face verifier too. Each fires once, at its first call."""
+    w.rail.fail_next(["create", "confirm", "retrieve"][op.fault_at], op.fault or "")
+    w.rail.fail_next("refund", op.fault or "")
+    w.payouts.fail_next("send", op.fault or "")
+    if op.fault == Fault.UNAVAILABLE:
+        w.verifier.armed = "unavailable"
+    return _armed_outside(w)
+
+
+def _armed_outside(w: World) -> int:
+    return len(w.rail.armed) + len(w.payouts.armed) + (w.verifier.armed is not None)
 
 
 def _outcome(seed: int, ops: list[Op], w: World, failure: Failure | None) -> Outcome:
