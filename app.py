@@ -23,6 +23,7 @@ from chalicelib.logs import configure, log_context
 from chalicelib.monitoring.routes import blueprint as monitoring_routes
 from chalicelib.reconciliation.routes import blueprint as reconciliation_routes
 from chalicelib.refunds.routes import blueprint as refund_routes
+from chalicelib.retry import deadline_from_lambda
 from chalicelib.web.api_docs import blueprint as api_docs
 from chalicelib.web.landing import blueprint as landing
 from chalicelib.web.pages import blueprint as web_pages
@@ -32,6 +33,7 @@ configure()
 
 app = Chalice(app_name="court-funds")
 app.register_middleware(log_context, "all")
+app.register_middleware(deadline_from_lambda, "all")
 app.api.binary_types = ["application/pdf", "image/jpeg", "image/png", "application/octet-stream"]
 
 app.register_blueprint(approval_routes)
