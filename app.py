@@ -12,11 +12,13 @@ from chalice.app import Chalice
 
 from chalicelib import route_map
 from chalicelib.logs import configure, log_context
+from chalicelib.retry import deadline_from_lambda
 
 configure()  # every log line masked and JSON from the first
 
 app = Chalice(app_name="court-funds")
 app.register_middleware(log_context, "all")
+app.register_middleware(deadline_from_lambda, "all")
 app.api.binary_types = ["application/pdf", "image/jpeg", "image/png", "application/octet-stream"]
 
 # Each schedule and each function invoked by name is deployed as ``app.<function>``: its Lambda

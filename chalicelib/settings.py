@@ -209,6 +209,11 @@ class Settings(BaseSettings):
     # Ledger: each system account is split into this many shards (the shard chosen from the
     # transfer id), so postings to different cases do not queue on one system account.
     ledger_system_shards: int = Field(default=8, ge=1, le=64)
+    # How many times a posting that met a concurrent one is tried before 503: enough for the
+    # postings that land on one shard at a busy moment to pass one by one. Between tries it
+    # waits with jittered backoff, and stops early rather than wait into the last two seconds
+    # of its Lambda invocation (chalicelib/retry.py).
+    ledger_posting_attempts: int = Field(default=32, ge=1, le=100)
 
     # Approvals: the chains per court (APPROVAL_CHAINS, the JSON of a ChainBook, checked when
     # the approval service is built; unset, the default chains), and after how many working

@@ -328,7 +328,9 @@ class PostingEngine:
         """Commit a transfer with its account updates, entries and guards in one transaction;
         return it and whether this call posted it (False: an idempotent replay)."""
         account_ids = sorted(deltas)
+        tried = 0
         for attempt in range(self._max_attempts):
+            tried += 1
             cached: set[str] = set()
             try:
                 states, cached = self._cache.states_for(account_ids, transfer.currency)
@@ -359,12 +361,13 @@ class PostingEngine:
                 if not cancelled.stale_accounts:
                     for index in cancelled.failed_guards:
                         guards[index].on_failed()
-                self._contention.pause(attempt)
+                if not self._contention.pause(attempt):
+                    break  # the invocation's time is nearly up: answer rather than time out
                 continue
             self.remember(plan)
             return transfer, True
         raise ConcurrencyExhausted(
-            f"transfer {transfer.id} met concurrent updates {self._max_attempts} times; "
+            f"transfer {transfer.id} met concurrent updates {tried} times; "
             "nothing was posted, try again",
             transfer_id=transfer.id,
         )

@@ -63,6 +63,9 @@ def day_csv(result: DayResult, items: list[ReconciliationItem], fees: Iterable[F
             "note",
             "correction",
             "detail",
+            "rail transactions",
+            "transfers",
+            "other day",
         ]
     )
     for item in items:
@@ -79,6 +82,9 @@ def day_csv(result: DayResult, items: list[ReconciliationItem], fees: Iterable[F
                 item.note or "",
                 item.correction_transfer_id or "",
                 item.detail,
+                " ".join(item.rail_transactions),
+                " ".join(item.transfers),
+                item.other_day or "",
             ]
         )
     for fee in fees:
@@ -95,6 +101,9 @@ def day_csv(result: DayResult, items: list[ReconciliationItem], fees: Iterable[F
                 "",
                 fee.transfer_id,
                 "the rail's processing fee, booked as its own transfer",
+                fee.rail_transaction,
+                fee.transfer_id,
+                "",
             ]
         )
     return out.getvalue()

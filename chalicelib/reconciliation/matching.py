@@ -10,6 +10,7 @@ whatever the size of the day; what is still waiting at the end is a difference.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -30,12 +31,12 @@ class LedgerMovement:
 
 @dataclass
 class _Waiting:
-    """A reference whose sides do not agree yet."""
+    """A reference whose sides do not agree yet: each side's ids with their amounts."""
 
     rail_amount: int = 0
     ledger_amount: int = 0
-    rail_ids: list[str] = field(default_factory=list)
-    transfer_ids: list[str] = field(default_factory=list)
+    rail_ids: list[tuple[str, int]] = field(default_factory=list)
+    transfer_ids: list[tuple[str, int]] = field(default_factory=list)
     rail_currencies: set[str] = field(default_factory=set)
     ledger_currencies: set[str] = field(default_factory=set)
 
@@ -47,15 +48,36 @@ class _Waiting:
         )
 
 
+@dataclass(frozen=True)
+class Across:
+    """One movement booked on either side of midnight: ``here`` is the running day's record of
+    it, ``there`` the other day's difference it answers."""
+
+    here: ReconciliationItem
+    there: ReconciliationItem
+
+
 @dataclass
 class MatchOutcome:
     matched: int = 0
     items: list[ReconciliationItem] = field(default_factory=list)
+    across: list[Across] = field(default_factory=list)
+    # references the ledger moved with nothing from the rail left beside them: posted once
+    # without the rail, or posted again under a reference that had already matched
+    alone_in_ledger: set[str] = field(default_factory=set)
+
+
+# The differences of a neighbouring day that the running day may answer.
+CARRIED = (DifferenceKind.MISSING_IN_LEDGER, DifferenceKind.MISSING_AT_RAIL)
 
 
 def item_id(kind: DifferenceKind, reference: str) -> str:
     """The same difference found by a re-run is the same item, so its resolution stays."""
     return f"{kind.value}:{reference}"
+
+
+def _names(sides: list[tuple[str, int]]) -> str:
+    return ", ".join(f"{name} ({amount} fen)" for name, amount in sides)
 
 
 class Matcher:
@@ -65,26 +87,37 @@ class Matcher:
 
     Rail movements in another currency are fed too: one that meets a ledger transfer under its
     reference is a currency difference; one that meets none belongs to that currency's own run.
-    A second movement under a reference that already matched is compared on its own."""
 
-    def __init__(self, day: date, currency: str) -> None:
+    ``neighbours`` are the unmatched movements of the day before and the day after: a rail
+    movement at 23:59 and its transfer at 00:01 are one movement, so a side still alone at the
+    end of the day that answers a neighbour's difference exactly is matched across midnight
+    instead of being a difference of its own. They are consulted only at the end, so they never
+    hold up the day's own pairs."""
+
+    def __init__(
+        self, day: date, currency: str, *, neighbours: Iterable[ReconciliationItem] = ()
+    ) -> None:
         self._day = day
         self._currency = currency
         self._waiting: dict[str, _Waiting] = {}
+        self._neighbours: dict[str, list[ReconciliationItem]] = {}
+        for item in neighbours:
+            if item.kind in CARRIED and item.currency == currency and item.day != day:
+                self._neighbours.setdefault(item.reference, []).append(item)
         self.matched = 0
         self.most_waiting = 0  # the most references held at once (what the run's memory holds)
 
     def rail(self, transaction: RailBalanceTransaction) -> None:
         waiting = self._waiting.setdefault(transaction.reference, _Waiting())
         waiting.rail_amount += transaction.amount
-        waiting.rail_ids.append(transaction.id)
+        waiting.rail_ids.append((transaction.id, transaction.amount))
         waiting.rail_currencies.add(transaction.currency)
         self._settle(transaction.reference, waiting)
 
     def ledger(self, movement: LedgerMovement) -> None:
         waiting = self._waiting.setdefault(movement.reference, _Waiting())
         waiting.ledger_amount += movement.amount
-        waiting.transfer_ids.append(movement.transfer_id)
+        waiting.transfer_ids.append((movement.transfer_id, movement.amount))
         waiting.ledger_currencies.add(movement.currency)
         self._settle(movement.reference, waiting)
 
@@ -96,14 +129,60 @@ class Matcher:
             self.most_waiting = max(self.most_waiting, len(self._waiting))
 
     def finish(self) -> MatchOutcome:
-        """The differences: every reference whose sides never agreed."""
+        """The differences: every reference whose sides never agreed, except a side matched
+        with a neighbouring day's."""
         outcome = MatchOutcome(matched=self.matched)
         for reference, waiting in self._waiting.items():
+            if waiting.agrees():
+                outcome.matched += 1
+                continue
+            across = self._across(reference, waiting)
+            if across is not None:
+                outcome.across.append(across)
+                outcome.matched += 1
+                continue
             found = self._difference(reference, waiting)
             if found is not None:
                 outcome.items.append(found)
+                if found.kind is DifferenceKind.MISSING_AT_RAIL:
+                    outcome.alone_in_ledger.add(reference)
         self._waiting = {}
         return outcome
+
+    def _across(self, reference: str, waiting: _Waiting) -> Across | None:
+        """A side alone today that a neighbouring day's lone side answers exactly."""
+        for there in self._neighbours.get(reference, ()):
+            if there.kind is DifferenceKind.MISSING_IN_LEDGER:
+                answers = (
+                    not waiting.rail_ids
+                    and waiting.ledger_currencies == {self._currency}
+                    and waiting.ledger_amount == there.rail_amount
+                )
+                what = (
+                    f"the rail booked {there.rail_amount} fen on {there.day} "
+                    f"({', '.join(there.rail_transactions) or there.item_id}); the ledger "
+                    f"moved it on {self._day}: {_names(waiting.transfer_ids)}"
+                )
+            else:
+                answers = (
+                    not waiting.transfer_ids
+                    and waiting.rail_currencies == {self._currency}
+                    and waiting.rail_amount == there.ledger_amount
+                )
+                what = (
+                    f"the ledger moved {there.ledger_amount} fen on {there.day} "
+                    f"({', '.join(there.transfers) or there.item_id}); the rail booked it on "
+                    f"{self._day}: {_names(waiting.rail_ids)}"
+                )
+            if answers:
+                here = self._item(
+                    DifferenceKind.ACROSS_MIDNIGHT,
+                    reference,
+                    waiting,
+                    f"one movement either side of midnight: {what}",
+                ).model_copy(update={"other_day": there.day})
+                return Across(here=here, there=there)
+        return None
 
     def _difference(self, reference: str, waiting: _Waiting) -> ReconciliationItem | None:
         rail, ledger = waiting.rail_amount, waiting.ledger_amount
@@ -113,18 +192,16 @@ class Matcher:
             return self._item(
                 DifferenceKind.MISSING_IN_LEDGER,
                 reference,
-                rail,
-                None,
-                f"the rail booked {rail} fen ({', '.join(waiting.rail_ids)}) "
+                waiting,
+                f"the rail booked {rail} fen ({_names(waiting.rail_ids)}) "
                 "and the ledger has no transfer for it this day",
             )
-        transfers = ", ".join(waiting.transfer_ids)
+        transfers = _names(waiting.transfer_ids)
         if not waiting.rail_ids:
             return self._item(
                 DifferenceKind.MISSING_AT_RAIL,
                 reference,
-                None,
-                ledger,
+                waiting,
                 f"the ledger moved {ledger} fen ({transfers}) and the rail booked nothing "
                 "for it this day",
             )
@@ -132,27 +209,32 @@ class Matcher:
             return self._item(
                 DifferenceKind.CURRENCY,
                 reference,
-                rail,
-                ledger,
+                waiting,
                 f"the rail booked it in {', '.join(sorted(waiting.rail_currencies))}, the "
                 f"ledger in {', '.join(sorted(waiting.ledger_currencies))}",
+            )
+        if len(waiting.transfer_ids) > len(waiting.rail_ids):
+            return self._item(
+                DifferenceKind.AMOUNT,
+                reference,
+                waiting,
+                f"posted {len(waiting.transfer_ids)} times under one rail reference: the "
+                f"ledger moved {ledger} fen ({transfers}), the rail booked {rail} fen "
+                f"({_names(waiting.rail_ids)})",
             )
         return self._item(
             DifferenceKind.AMOUNT,
             reference,
-            rail,
-            ledger,
-            f"the rail booked {rail} fen, the ledger {transfers} {ledger} fen",
+            waiting,
+            f"the rail booked {rail} fen ({_names(waiting.rail_ids)}), the ledger {ledger} fen "
+            f"({transfers})",
         )
 
     def _item(
-        self,
-        kind: DifferenceKind,
-        reference: str,
-        rail_amount: int | None,
-        ledger_amount: int | None,
-        detail: str,
+        self, kind: DifferenceKind, reference: str, waiting: _Waiting, detail: str
     ) -> ReconciliationItem:
+        rail_amount = waiting.rail_amount if waiting.rail_ids else None
+        ledger_amount = waiting.ledger_amount if waiting.transfer_ids else None
         return ReconciliationItem(
             item_id=item_id(kind, reference),
             day=self._day,
@@ -163,4 +245,29 @@ class Matcher:
             ledger_amount=ledger_amount,
             difference=(rail_amount or 0) - (ledger_amount or 0),
             detail=detail,
+            rail_transactions=tuple(name for name, _ in waiting.rail_ids),
+            transfers=tuple(name for name, _ in waiting.transfer_ids),
         )
+
+
+class Recheck(Matcher):
+    """A second look at references the ledger moved with no rail movement left beside them:
+    every side of them this day, none forgotten on agreeing. A reference that had already
+    matched and was posted again is then an amount difference naming every transfer, not a
+    movement missing at the rail. Only these references are held, so the look is as flat in
+    memory as the first."""
+
+    def __init__(self, day: date, currency: str, references: set[str]) -> None:
+        super().__init__(day, currency)
+        self._only = references
+
+    def rail(self, transaction: RailBalanceTransaction) -> None:
+        if transaction.reference in self._only:
+            super().rail(transaction)
+
+    def ledger(self, movement: LedgerMovement) -> None:
+        if movement.reference in self._only:
+            super().ledger(movement)
+
+    def _settle(self, reference: str, waiting: _Waiting) -> None:
+        return  # every side is kept until the end: agreeing once is not the whole story

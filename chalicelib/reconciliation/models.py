@@ -19,6 +19,9 @@ class DifferenceKind(StrEnum):
     CURRENCY = "currency"  # both sides know the movement, in different currencies
     NEGATIVE_CASE_ACCOUNT = "negative_case_account"  # a case account below zero
     UNEXPECTED_COUNTERPART = "unexpected_counterpart"  # rail money moved against a wrong account
+    # one movement booked by the rail on one day and by the ledger on the next (or the day
+    # before): matched by the later run, so it explains a day's totals but needs no one
+    ACROSS_MIDNIGHT = "across_midnight"
 
 
 class ItemStatus(StrEnum):
@@ -46,6 +49,10 @@ class ReconciliationItem(BaseModel):
     ledger_amount: int | None = None
     difference: int  # rail minus ledger, fen; for a negative account, its balance
     detail: str
+    # what each side holds under the reference that day, by id, so finance can find them
+    rail_transactions: tuple[str, ...] = ()
+    transfers: tuple[str, ...] = ()
+    other_day: date | None = None  # across midnight: the day the other side was booked
     status: ItemStatus = ItemStatus.OPEN
     resolved_by: str | None = None
     resolved_at: datetime | None = None

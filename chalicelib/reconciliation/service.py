@@ -18,7 +18,8 @@ from chalicelib.ledger import (
 from chalicelib.reconciliation.errors import DayClosed, DayNotBalanced
 from chalicelib.reconciliation.export import day_csv
 from chalicelib.reconciliation.ledger_side import LedgerTotals, ledger_movements
-from chalicelib.reconciliation.matching import LedgerMovement, Matcher, item_id
+from chalicelib.reconciliation.matching import LedgerMovement, Matcher, Recheck, item_id
+from chalicelib.reconciliation.midnight import matched_across, neighbours
 from chalicelib.reconciliation.models import (
     DayResult,
     DayStatus,
@@ -78,7 +79,7 @@ class ReconciliationService:
             raise DayClosed(f"{day} ({currency}) is closed; its result is kept as it was")
         start, end = day_window(day)
         self._ledger.ensure_system_accounts(currency)
-        matcher = Matcher(day, currency)
+        matcher = Matcher(day, currency, neighbours=neighbours(self.store, currency, day))
         totals = LedgerTotals()
         fees: list[FeeBooking] = []  # booked, not yet recorded: at most a batch
         fee_conflicts: list[ReconciliationItem] = []
@@ -107,6 +108,12 @@ class ReconciliationService:
             self.store.add_fees(currency, day, fees)
         outcome = matcher.finish()
         items = outcome.items + fee_conflicts
+        if outcome.alone_in_ledger:
+            # Posted without the rail, or posted again under a reference that matched: only
+            # every side of the reference tells which, so the day is read again for these.
+            again = self._recheck(day, currency, start, end, outcome.alone_in_ledger)
+            items = [i for i in items if i.kind is not DifferenceKind.MISSING_AT_RAIL] + again
+        items += matched_across(self.store, outcome.across, now=self._clock.now(), by=by)
         for transfer_id, account_id, amount in totals.strays:
             items.append(
                 ReconciliationItem(
@@ -156,6 +163,23 @@ class ReconciliationService:
         )
         self.store.save_result(result, previous_runs=before.runs if before else 0)
         return result
+
+    def _recheck(
+        self, day: date, currency: str, start: datetime, end: datetime, references: set[str]
+    ) -> list[ReconciliationItem]:
+        """The differences of ``references`` from every side of them this day: read again
+        only on a day where the ledger moved money with nothing from the rail beside it."""
+        recheck = Recheck(day, currency, references)
+        rail: Iterator[Movement] = self._rail_day(start, end)
+        ledger: Iterator[Movement] = ledger_movements(
+            self._ledger, currency, start, end, LedgerTotals()
+        )
+        for movement in heapq.merge(rail, ledger, key=_when):
+            if isinstance(movement, LedgerMovement):
+                recheck.ledger(movement)
+            else:
+                recheck.rail(movement)
+        return recheck.finish().items
 
     def _rail_day(self, start: datetime, end: datetime) -> Iterator[RailBalanceTransaction]:
         """The rail's day in time order. A rail lists newest first (Stripe does), so the day

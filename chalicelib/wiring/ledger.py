@@ -21,6 +21,7 @@ def ledger_service() -> LedgerService:
             settings().ledger_table,
             clock(),
             system_shards=settings().ledger_system_shards,
+            max_attempts=settings().ledger_posting_attempts,
         )
 
     return cached("ledger", build)
