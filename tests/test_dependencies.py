@@ -325,7 +325,8 @@ def test_importing_the_app_imports_no_capability_until_a_route_runs() -> None:
         check=True,
     )
     loaded = json.loads(done.stdout.strip().splitlines()[-1])
-    assert loaded == ["chalicelib", "chalicelib.logs", "chalicelib.route_map"]
+    # the edge's own small modules: logs, the route map, and the invocation's deadline for waits
+    assert loaded == ["chalicelib", "chalicelib.logs", "chalicelib.retry", "chalicelib.route_map"]
 
 
 def test_the_route_map_loads_entry_points_only() -> None:
