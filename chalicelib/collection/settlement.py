@@ -81,10 +81,24 @@ class Settling:
         ``current`` is the rail's own answer (a retrieve, a confirm, the rail's event list),
         never a webhook body. It is checked against our payment record: an amount, currency or
         case that differs goes to review and moves nothing. ``finishing`` (the webhook event
-        that told us, marked processed) commits with the posting when this call posts it."""
+        that told us, recorded processed) commits with the posting when this call posts it."""
         if current.status != RailStatus.SUCCEEDED:
             raise PaymentConflict("only a succeeded payment is settled")
         found = self._store.payment(current.payment_id) if current.payment_id else None
+        return self.settle_found(current, found, finishing=finishing)
+
+    def settle_found(
+        self,
+        current: RailPayment,
+        found: tuple[Payment, str] | None,
+        *,
+        finishing: dict[str, Any] | None = None,
+    ) -> Settlement:
+        """``settle`` with our payment record already read (None: there is none) under the
+        ``payment_id`` the rail's own metadata names, as the webhook reads it together with
+        its event."""
+        if current.status != RailStatus.SUCCEEDED:
+            raise PaymentConflict("only a succeeded payment is settled")
         payment = found[0] if found else None
         expected = {payment.currency} if payment else CURRENCIES
         if current.currency not in expected:

@@ -9,7 +9,7 @@ below and every read and write of it stay side by side.
     CASE#{case_id}            STANDING  paid so far, versioned
     CASE#{case_id}            SURPLUS   the draft refund            gsi2 SURPLUS#draft / {at}#{case}
     RECEIPTNO#{court}#{year}  SEQ       the court's gapless receipt counter
-    EVENT#{rail}#{event_id}   EVENT     a webhook: received, then processed
+    EVENT#{rail}#{event_id}   EVENT     a webhook acted on, with its outcome (written once)
     EVENT#{rail}#{key}        EVENT     a webhook of the wrong shape
                                         gsi1 EVENTQ#malformed / {at}#{key}
     UNIDENTIFIED#{reference}  ITEM      不明款 to be claimed     gsi1 CLAIMQ#{status} / {at}#{ref}
@@ -235,7 +235,7 @@ class CollectionStore:
         False if the payment had already succeeded (whatever else failed: that is the first
         outcome); ``PostedBefore`` if the posting's transfer id is taken; ``Contended`` if the
         standing, the counter or a ledger account moved since they were read. ``also`` is one
-        more item of the same transaction (the webhook event that told us, marked processed)."""
+        more item of the same transaction (the webhook event that told us, recorded once)."""
         writes: list[dict[str, Any]] = [
             self._payment_update(
                 payment, "#status <> :succeeded", {":succeeded": PaymentStatus.SUCCEEDED.value}
@@ -345,43 +345,58 @@ class CollectionStore:
 
     # -- webhook events ----------------------------------------------------------------------
 
-    def record_event(self, rail: str, event_id: str, event_type: str, received_at: str) -> bool:
-        """Record an event before acting on it. True if it is new, or was recorded before but
-        never finished (a crash, a timeout); False if it was already processed."""
-        item = _event_key(rail, event_id) | {
-            "state": "received",
-            "event_type": event_type,
-            "received_at": received_at,
-        }
-        return self._put(
-            item,
-            "attribute_not_exists(pk) OR #state = :received",
-            {":received": "received"},
+    def event_and_payment(
+        self, rail: str, event_id: str, payment_id: str | None
+    ) -> tuple[str | None, tuple[Payment, str] | None]:
+        """The event's recorded state (None if it was never recorded) and the payment it
+        names, in one consistent read: a duplicate is known, and a new event's payment read,
+        in one call."""
+        keys = [to_item(_event_key(rail, event_id))]
+        if payment_id is not None:
+            keys.append(to_item(payment_key(payment_id)))
+        try:
+            read = dynamo.batch_get(self._db, self._table, keys, backoff=self._backoff)
+        except dynamo.UnreadKeys as unread:
+            raise CollectionBusy("the payments table is busy; nothing was changed") from unread
+        items = {i["pk"]: i for i in map(from_item, read)}
+        event = items.get(f"EVENT#{rail}#{event_id}")
+        payment = items.get(f"PAY#{payment_id}")
+        return (
+            event["state"] if event else None,
+            (Payment.model_validate_json(payment["doc"]), payment["request_digest"])
+            if payment
+            else None,
         )
 
-    def finish_event(self, rail: str, event_id: str, outcome: str, processed_at: str) -> None:
-        self._db.update_item(
-            **self.finish_event_item(rail, event_id, outcome, processed_at)["Update"]
-        )
+    def record_event(
+        self, rail: str, event_id: str, event_type: str, outcome: str, at: tuple[str, str]
+    ) -> bool:
+        """Record an event acted on, with its outcome, once; False if it was recorded before
+        (a duplicate, or a concurrent delivery that got there first)."""
+        put = self.record_event_item(rail, event_id, event_type, outcome, at)["Put"]
+        try:
+            self._db.put_item(**put)
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
-    def finish_event_item(
-        self, rail: str, event_id: str, outcome: str, processed_at: str
+    def record_event_item(
+        self, rail: str, event_id: str, event_type: str, outcome: str, at: tuple[str, str]
     ) -> dict[str, Any]:
-        """An event marked processed with its outcome, as one item of a transaction: the
-        settlement an event brings about commits with it."""
-        return {
-            "Update": {
-                "TableName": self._table,
-                "Key": to_item(_event_key(rail, event_id)),
-                "UpdateExpression": (
-                    "SET #state = :processed, outcome = :outcome, processed_at = :at"
-                ),
-                "ExpressionAttributeNames": {"#state": "state"},
-                "ExpressionAttributeValues": to_item(
-                    {":processed": "processed", ":outcome": outcome, ":at": processed_at}
-                ),
-            }
+        """The same record as one item of a transaction: the settlement an event brings about
+        commits with it, and a second delivery's transaction is cancelled by it. ``at`` is when
+        it was received and when it was processed. An event left
+        ``received`` by a crash of earlier code may still be recorded processed."""
+        item = _event_key(rail, event_id) | {
+            "state": "processed",
+            "event_type": event_type,
+            "received_at": at[0],
+            "outcome": outcome,
+            "processed_at": at[1],
         }
+        return self._conditional_put(
+            item, "attribute_not_exists(pk) OR #state = :received", {":received": "received"}
+        )
 
     def record_malformed_event(self, record: MalformedEventRecord) -> bool:
         """Keep a misshapen event for review, once; False if it was recorded before."""
