@@ -56,7 +56,7 @@ def _seed(client: Any, table: str) -> None:
         client.batch_write_item(RequestItems={table: items[start : start + 25]})
 
 
-def _event(number: int, payment_id: str, created: int, account: str) -> bytes:
+def _event(number: int, payment_id: str, created: int, case: Any) -> bytes:
     intent = {
         "id": f"pi_bench_{number}",
         "object": "payment_intent",
@@ -64,7 +64,12 @@ def _event(number: int, payment_id: str, created: int, account: str) -> bytes:
         "currency": "cny",
         "status": "succeeded",
         "created": created,
-        "metadata": {"payment_id": payment_id, "case_account": account},
+        "metadata": {
+            "payment_id": payment_id,
+            "case_account": case.account_number,
+            "case_id": case.case_id,
+            "court": case.court_code,
+        },
     }
     event = {
         "id": f"evt_bench_{number}",
@@ -152,6 +157,8 @@ def _service(client: Any, names: dict[str, str], scratch: Path) -> tuple[Any, An
                 created_at=START,
                 payment_id=f"pay_bench_{number:04d}",
                 account_number=case.account_number,
+                case_id=case.case_id,
+                court_code=case.court_code,
             )
 
     rail = AnsweringRail(settings, clock=clock)
@@ -187,7 +194,7 @@ def _events(service: Any, filed: Any) -> list[bytes]:
             rail_reference=f"pi_bench_{number}",
         )
         service.store.add_payment(payment, request_digest="bench")
-        events.append(_event(number, payment_id, int(START.timestamp()), case.account_number))
+        events.append(_event(number, payment_id, int(START.timestamp()), case))
     return events
 
 

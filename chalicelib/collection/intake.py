@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from chalicelib.clock import Clock, isoformat
 from chalicelib.collection.errors import PaymentConflict
 from chalicelib.collection.models import (
+    CHINA_TIME,
     MalformedEventRecord,
     Outcome,
     Payment,
@@ -31,8 +32,8 @@ from chalicelib.collection.rail import (
     RailPayment,
     RailStatus,
 )
-from chalicelib.collection.settlement import Settling
-from chalicelib.collection.store import CollectionStore
+from chalicelib.collection.settlement import ReadAhead, Settling
+from chalicelib.collection.store import CollectionStore, WebhookRead
 
 log = logging.getLogger(__name__)
 
@@ -176,13 +177,30 @@ class Intake:
                 heard.reference,
             )
             return Outcome.UNKNOWN_PAYMENT, None
-        # One read: whether this event was recorded, and the payment the rail's metadata names.
-        state, found = self._store.event_and_payment(
-            self._rail().name, event.event_id, current.payment_id
+        read, ahead = self._read(event, current)
+        if read.event_state is not None and read.event_state != "received":
+            return Outcome.DUPLICATE, None  # "received" was left by a crash: act
+        return self._act_on(event, current, read.payment, received, ahead)
+
+    def _read(self, event: RailEvent, current: RailPayment) -> tuple[WebhookRead, ReadAhead | None]:
+        """One read: whether this event was recorded, the payment the rail's metadata names,
+        and, for a succeeded payment whose metadata names its case and court, that case's
+        standing, the court's receipt counter and the case itself (for its creditors'
+        notice). Settling checks the payment is of that case before using them."""
+        year = self._clock.now().astimezone(CHINA_TIME).year
+        case_id, court = current.case_id, current.court_code
+        ahead = current.status == RailStatus.SUCCEEDED and bool(case_id and court)
+        read = self._store.webhook_read(
+            self._rail().name,
+            event.event_id,
+            current.payment_id,
+            case=(case_id, court, year) if ahead and case_id and court else None,
+            other=self._notices.case_read(case_id) if ahead and case_id else None,
         )
-        if state is not None and state != "received":  # "received": left by a crash, act
-            return Outcome.DUPLICATE, None
-        return self._act_on(event, current, found, received)
+        if read.settlement is None or read.year is None:
+            return read, None
+        case = self._notices.case_of(read.other) if read.other is not None else None
+        return read, ReadAhead(read.settlement, read.year, case)
 
     def _act_on(
         self,
@@ -190,6 +208,7 @@ class Intake:
         current: RailPayment,
         found: tuple[Payment, str] | None,
         received: str,
+        ahead: ReadAhead | None,
     ) -> tuple[Outcome, PaymentStatus | None]:
         """A new event acted on: the rail's payment, and ours it names, if any."""
         if current.status == RailStatus.SUCCEEDED:
@@ -200,7 +219,8 @@ class Intake:
                 Outcome.POSTED.value,
                 (received, isoformat(self._clock.now())),
             )
-            return self._settling.settle_found(current, found, finishing=recording).outcome, None
+            settled = self._settling.settle_found(current, found, finishing=recording, ahead=ahead)
+            return settled.outcome, None
         if found is None:
             return Outcome.UNKNOWN_PAYMENT, None
         if found[0].rail_reference not in (None, current.reference):

@@ -82,6 +82,32 @@ class SettlementState:
     receipt_seq: int
 
 
+@dataclass(frozen=True)
+class WebhookRead:
+    """What a webhook reads in one call (``CollectionStore.webhook_read``)."""
+
+    event_state: str | None  # None: never recorded
+    payment: tuple[Payment, str] | None
+    settlement: SettlementState | None  # of the case and year asked for, if any
+    year: int | None
+    other: dict[str, Any] | None  # the other table's item, as DynamoDB sent it; None if absent
+
+
+def _settlement_state(
+    items: dict[str, dict[str, Any]], case_id: str, court_code: str, year: int
+) -> SettlementState:
+    standing_item = items.get(f"CASE#{case_id}")
+    receipt_item = items.get(f"RECEIPTNO#{court_code}#{year}")
+    return SettlementState(
+        standing=(
+            CaseStanding.model_validate_json(standing_item["doc"])
+            if standing_item
+            else CaseStanding(case_id=case_id)
+        ),
+        receipt_seq=int(receipt_item["next"]) if receipt_item else 0,
+    )
+
+
 def payment_key(payment_id: str) -> dict[str, Any]:
     return {"pk": f"PAY#{payment_id}", "sk": "PAY"}
 
@@ -206,16 +232,7 @@ class CollectionStore:
         except dynamo.UnreadKeys as unread:
             raise CollectionBusy("the payments table is busy; nothing was changed") from unread
         items = {i["pk"]: i for i in map(from_item, read)}
-        standing_item = items.get(f"CASE#{case_id}")
-        receipt_item = items.get(f"RECEIPTNO#{court_code}#{year}")
-        return SettlementState(
-            standing=(
-                CaseStanding.model_validate_json(standing_item["doc"])
-                if standing_item
-                else CaseStanding(case_id=case_id)
-            ),
-            receipt_seq=int(receipt_item["next"]) if receipt_item else 0,
-        )
+        return _settlement_state(items, case_id, court_code, year)
 
     def commit_settlement(
         self,
@@ -345,27 +362,45 @@ class CollectionStore:
 
     # -- webhook events ----------------------------------------------------------------------
 
-    def event_and_payment(
-        self, rail: str, event_id: str, payment_id: str | None
-    ) -> tuple[str | None, tuple[Payment, str] | None]:
-        """The event's recorded state (None if it was never recorded) and the payment it
-        names, in one consistent read: a duplicate is known, and a new event's payment read,
-        in one call."""
+    def webhook_read(
+        self,
+        rail: str,
+        event_id: str,
+        payment_id: str | None,
+        *,
+        case: tuple[str, str, int] | None = None,
+        other: tuple[str, dict[str, Any]] | None = None,
+    ) -> WebhookRead:
+        """What a webhook needs, in one consistent BatchGetItem: whether its event was
+        recorded, the payment it names, and with ``case`` (case id, court code, year: as the
+        rail's metadata names them) that case's standing and the court's receipt counter for
+        the year; ``other`` is one more item of another table (table, key as sent)."""
         keys = [to_item(_event_key(rail, event_id))]
         if payment_id is not None:
             keys.append(to_item(payment_key(payment_id)))
+        if case is not None:
+            case_id, court_code, year = case
+            keys += [to_item(_standing_key(case_id)), to_item(_receipt_key(court_code, year))]
+        wanted = {self._table: keys}
+        if other is not None:
+            wanted.setdefault(other[0], []).append(other[1])
         try:
-            read = dynamo.batch_get(self._db, self._table, keys, backoff=self._backoff)
+            read = dynamo.batch_get_tables(self._db, wanted, backoff=self._backoff)
         except dynamo.UnreadKeys as unread:
             raise CollectionBusy("the payments table is busy; nothing was changed") from unread
-        items = {i["pk"]: i for i in map(from_item, read)}
+        items = {i["pk"]: i for i in map(from_item, read.pop(self._table))}
         event = items.get(f"EVENT#{rail}#{event_id}")
         payment = items.get(f"PAY#{payment_id}")
-        return (
-            event["state"] if event else None,
-            (Payment.model_validate_json(payment["doc"]), payment["request_digest"])
-            if payment
-            else None,
+        return WebhookRead(
+            event_state=event["state"] if event else None,
+            payment=(
+                (Payment.model_validate_json(payment["doc"]), payment["request_digest"])
+                if payment
+                else None
+            ),
+            settlement=_settlement_state(items, *case) if case is not None else None,
+            year=case[2] if case is not None else None,
+            other=next((item for found in read.values() for item in found), None),
         )
 
     def record_event(

@@ -175,6 +175,8 @@ class StripeRail:
         currency: str,
         payment_id: str,
         account_number: str,
+        case_id: str,
+        court_code: str,
         description: str,
     ) -> RailPayment:
         params: dict[str, Any] = {
@@ -184,6 +186,8 @@ class StripeRail:
             "metadata": {
                 "payment_id": payment_id,
                 "case_account": account_number,
+                "case_id": case_id,
+                "court": court_code,
                 "case": description,
             },
         }
