@@ -3,11 +3,12 @@ conditional UpdateItem on the same moto, with 30% duplicate deliveries.
 
 The events are signed here with the endpoint secret exactly as Stripe signs them, and each
 refers to a payment recorded beforehand on a filed case, so a delivery does all the work a real
-one does: signature and timestamp check, the event record, the PaymentIntent read back from the
-rail (answered here in memory, as Stripe answers it for these intents: the network is not what
-is measured), and one transaction that holds the ledger transfer, the payment it settles, the
-case standing, the receipt number, the creditor's arrival notice and the event marked processed;
-then that notice is sent to the outbox (the case read for its creditors, the notice marked sent).
+one does: signature and timestamp check, the PaymentIntent read back from the rail (answered
+here in memory, as Stripe answers it for these intents: the network is not what is measured),
+one read of the event, the payment, the case's standing and receipt number and the case itself,
+and one transaction that holds the ledger transfer, the payment it settles, the case standing,
+the receipt number, the creditor's arrival notice and the event recorded; then that notice is
+sent to the outbox and marked sent.
 """
 
 from __future__ import annotations
