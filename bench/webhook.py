@@ -3,11 +3,12 @@ conditional UpdateItem on the same moto, with 30% duplicate deliveries.
 
 The events are signed here with the endpoint secret exactly as Stripe signs them, and each
 refers to a payment recorded beforehand on a filed case, so a delivery does all the work a real
-one does: signature and timestamp check, the event record, the PaymentIntent read back from the
-rail (answered here in memory, as Stripe answers it for these intents: the network is not what
-is measured), and one transaction that holds the ledger transfer, the payment it settles, the
-case standing, the receipt number, the creditor's arrival notice and the event marked processed;
-then that notice is sent to the outbox (the case read for its creditors, the notice marked sent).
+one does: signature and timestamp check, the PaymentIntent read back from the rail (answered
+here in memory, as Stripe answers it for these intents: the network is not what is measured),
+one read of the event, the payment, the case's standing and receipt number and the case itself,
+and one transaction that holds the ledger transfer, the payment it settles, the case standing,
+the receipt number, the creditor's arrival notice and the event recorded; then that notice is
+sent to the outbox and marked sent.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def _seed(client: Any, table: str) -> None:
         client.batch_write_item(RequestItems={table: items[start : start + 25]})
 
 
-def _event(number: int, payment_id: str, created: int, account: str) -> bytes:
+def _event(number: int, payment_id: str, created: int, case: Any) -> bytes:
     intent = {
         "id": f"pi_bench_{number}",
         "object": "payment_intent",
@@ -64,7 +65,12 @@ def _event(number: int, payment_id: str, created: int, account: str) -> bytes:
         "currency": "cny",
         "status": "succeeded",
         "created": created,
-        "metadata": {"payment_id": payment_id, "case_account": account},
+        "metadata": {
+            "payment_id": payment_id,
+            "case_account": case.account_number,
+            "case_id": case.case_id,
+            "court": case.court_code,
+        },
     }
     event = {
         "id": f"evt_bench_{number}",
@@ -152,6 +158,8 @@ def _service(client: Any, names: dict[str, str], scratch: Path) -> tuple[Any, An
                 created_at=START,
                 payment_id=f"pay_bench_{number:04d}",
                 account_number=case.account_number,
+                case_id=case.case_id,
+                court_code=case.court_code,
             )
 
     rail = AnsweringRail(settings, clock=clock)
@@ -187,7 +195,7 @@ def _events(service: Any, filed: Any) -> list[bytes]:
             rail_reference=f"pi_bench_{number}",
         )
         service.store.add_payment(payment, request_digest="bench")
-        events.append(_event(number, payment_id, int(START.timestamp()), case.account_number))
+        events.append(_event(number, payment_id, int(START.timestamp()), case))
     return events
 
 

@@ -10,6 +10,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from chalicelib.cases import identifiers
 from chalicelib.cases.errors import (
@@ -61,6 +62,14 @@ class CaseService:
         if case is None:
             raise CaseNotFound(f"there is no case {case_id}")
         return case
+
+    def case_read(self, case_id: str) -> tuple[str, dict[str, Any]]:
+        """Where the case is stored, for one batch read with another capability's items."""
+        return self._store.case_read(case_id)
+
+    def case_of(self, item: dict[str, Any]) -> Case:
+        """The case in an item read through ``case_read``."""
+        return self._store.case_of(item)
 
     def find_by_account_number(self, number: str) -> Case:
         """The case behind a typed case account number; a mistyped one is refused."""

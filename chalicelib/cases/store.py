@@ -39,6 +39,15 @@ class CasesStore:
         ).get("Item")
         return None if item is None else Case.model_validate_json(item["doc"]["S"])
 
+    def case_read(self, case_id: str) -> tuple[str, dict[str, Any]]:
+        """The table and key of the case's document, for a batch read made by another
+        capability with its own items; ``case_of`` reads the item it returns."""
+        return self._table, {"pk": _s(f"CASE#{case_id}"), "sk": _s("CASE")}
+
+    @staticmethod
+    def case_of(item: dict[str, Any]) -> Case:
+        return Case.model_validate_json(item["doc"]["S"])
+
     def case_id_by_account(self, digits: str) -> str | None:
         item = self._db.get_item(
             TableName=self._table, Key={"pk": _s(f"ACCOUNT#{digits}"), "sk": _s("ACCOUNT")}

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalicelib.clock import Clock
 from chalicelib.collection.arrivals import Arrival, ClockTeller
@@ -27,6 +27,9 @@ from chalicelib.collection.models import CaseSnapshot, CaseStanding, Notice, Sur
 from chalicelib.collection.notices import MONEY_ARRIVED, PAID_IN_FULL, Notices
 from chalicelib.collection.store import Contended
 from chalicelib.retry import Backoff
+
+if TYPE_CHECKING:
+    from chalicelib.cases import Case
 
 MAX_ATTEMPTS = 6
 
@@ -69,6 +72,7 @@ class Counting:
         read: Callable[[], Read],
         standing_of: Callable[[Read], CaseStanding],
         commit: Callable[[Read, Credit], bool],
+        case: Case | None = None,
     ) -> bool:
         """Count the money of ``arrival`` (from ``source``, a payment id or transfer id) toward
         its case, and tell the statutory clocks once it counts.
@@ -76,8 +80,8 @@ class Counting:
         ``read`` reads what the transaction guards (at least the standing, which
         ``standing_of`` picks out); ``commit`` writes the caller's record with the credit in
         one conditional transaction, answering False if the record was written before (then
-        nothing is counted again) or raising ``Contended`` if a guarded item moved. Returns
-        whether this call counted it."""
+        nothing is counted again) or raising ``Contended`` if a guarded item moved. ``case``
+        is the case as already read, for the notice. Returns whether this call counted it."""
         clock = self._clocks.start_item(arrival)
         for attempt in range(MAX_ATTEMPTS):
             before = read()
@@ -89,7 +93,7 @@ class Counting:
                 continue
             if done:
                 self._clocks.counted(arrival, clock_started=clock is not None)
-                self._notices.send(credit.notice)
+                self._notices.send(credit.notice, case=case)
             return done
         raise CollectionBusy("the case is settling many payments at once; try again")
 

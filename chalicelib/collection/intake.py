@@ -1,5 +1,5 @@
 """What the rail tells us, and what it never got to tell us: signed webhooks are verified,
-recorded once and acted on; the sweeper asks the rail for succeeded payments no webhook
+acted on and recorded once; the sweeper asks the rail for succeeded payments no webhook
 brought, and retries what failed to settle.
 
 An event is a notice, not the truth: what moves money is the payment as the rail holds it when
@@ -15,8 +15,10 @@ from datetime import datetime, timedelta
 from chalicelib.clock import Clock, isoformat
 from chalicelib.collection.errors import PaymentConflict
 from chalicelib.collection.models import (
+    CHINA_TIME,
     MalformedEventRecord,
     Outcome,
+    Payment,
     PaymentStatus,
     SweepReport,
 )
@@ -27,10 +29,11 @@ from chalicelib.collection.rail import (
     PaymentRail,
     RailEvent,
     RailEventKind,
+    RailPayment,
     RailStatus,
 )
-from chalicelib.collection.settlement import Settling
-from chalicelib.collection.store import CollectionStore
+from chalicelib.collection.settlement import ReadAhead, Settling
+from chalicelib.collection.store import CollectionStore, WebhookRead
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +64,12 @@ class Intake:
         self._sweep_lookback = sweep_lookback  # Stripe retries a webhook for up to 3 days
 
     def ingest_webhook(self, raw_body: bytes, headers: Mapping[str, str]) -> dict[str, str]:
-        """Verify, record the event id, act, mark done (in the posting's own transaction when
-        the event posts a payment). A duplicate is acknowledged and does
-        nothing; an event recorded but never finished (a crash) is acted on again, which is
-        safe because every action is idempotent. A verified event of the wrong shape is kept
-        for review and acknowledged, never acted on."""
+        """Verify, act, and record the event with its outcome, exactly once: in the posting's
+        own transaction when the event posts a payment, else in one conditional write of its
+        own. A duplicate is acknowledged and does nothing. An event is recorded only once it is
+        acted on: a crash before that answers no 2xx, so the rail delivers it again and the
+        retry acts, which is safe because every action is idempotent. A verified event of the
+        wrong shape is kept for review and acknowledged, never acted on."""
         try:
             event = self._rail().parse_event(raw_body, headers)
         except MalformedEvent as malformed:
@@ -83,15 +87,14 @@ class Intake:
             outcome = Outcome.MALFORMED if new else Outcome.DUPLICATE
             return {"event": malformed.key, "outcome": outcome.value}
         received = isoformat(self._clock.now())
-        if not self._store.record_event(
-            self._rail().name, event.event_id, event.event_type, received
-        ):
-            return {"event": event.event_id, "outcome": Outcome.DUPLICATE.value}
-        outcome, status = self._act(event)
-        if outcome != Outcome.POSTED:  # a posting marked its event processed as it committed
-            self._store.finish_event(
-                self._rail().name, event.event_id, outcome.value, isoformat(self._clock.now())
-            )
+        outcome, status = self._act(event, received)
+        if outcome is not Outcome.POSTED and outcome is not Outcome.DUPLICATE:
+            # a posting recorded its event as it committed; anything else is recorded here
+            at = (received, isoformat(self._clock.now()))
+            if not self._store.record_event(
+                self._rail().name, event.event_id, event.event_type, outcome.value, at
+            ):
+                return {"event": event.event_id, "outcome": Outcome.DUPLICATE.value}
         answer = {"event": event.event_id, "outcome": outcome.value}
         if status is not None:
             answer["status"] = status.value
@@ -157,12 +160,12 @@ class Intake:
             return False
         return True
 
-    def _act(self, event: RailEvent) -> tuple[Outcome, PaymentStatus | None]:
-        """What the event made us do, and the status our payment follows to when it is not a
-        success."""
+    def _act(self, event: RailEvent, received: str) -> tuple[Outcome, PaymentStatus | None]:
+        """What the event made us do (``DUPLICATE``: it was recorded before, nothing done), and
+        the status our payment follows to when it is not a success."""
         heard = event.payment
         if heard is None or event.kind == RailEventKind.OTHER:
-            return Outcome.IGNORED, None
+            return Outcome.IGNORED, None  # recorded by its own conditional write, once
         # An event is a notice, not the truth: anyone holding the signing secret can say any
         # amount or metadata. What moves money is the payment as the rail holds it now.
         try:
@@ -174,15 +177,50 @@ class Intake:
                 heard.reference,
             )
             return Outcome.UNKNOWN_PAYMENT, None
+        read, ahead = self._read(event, current)
+        if read.event_state is not None and read.event_state != "received":
+            return Outcome.DUPLICATE, None  # "received" was left by a crash: act
+        return self._act_on(event, current, read.payment, received, ahead)
+
+    def _read(self, event: RailEvent, current: RailPayment) -> tuple[WebhookRead, ReadAhead | None]:
+        """One read: whether this event was recorded, the payment the rail's metadata names,
+        and, for a succeeded payment whose metadata names its case and court, that case's
+        standing, the court's receipt counter and the case itself (for its creditors'
+        notice). Settling checks the payment is of that case before using them."""
+        year = self._clock.now().astimezone(CHINA_TIME).year
+        case_id, court = current.case_id, current.court_code
+        ahead = current.status == RailStatus.SUCCEEDED and bool(case_id and court)
+        read = self._store.webhook_read(
+            self._rail().name,
+            event.event_id,
+            current.payment_id,
+            case=(case_id, court, year) if ahead and case_id and court else None,
+            other=self._notices.case_read(case_id) if ahead and case_id else None,
+        )
+        if read.settlement is None or read.year is None:
+            return read, None
+        case = self._notices.case_of(read.other) if read.other is not None else None
+        return read, ReadAhead(read.settlement, read.year, case)
+
+    def _act_on(
+        self,
+        event: RailEvent,
+        current: RailPayment,
+        found: tuple[Payment, str] | None,
+        received: str,
+        ahead: ReadAhead | None,
+    ) -> tuple[Outcome, PaymentStatus | None]:
+        """A new event acted on: the rail's payment, and ours it names, if any."""
         if current.status == RailStatus.SUCCEEDED:
-            finishing = self._store.finish_event_item(
+            recording = self._store.record_event_item(
                 self._rail().name,
                 event.event_id,
+                event.event_type,
                 Outcome.POSTED.value,
-                isoformat(self._clock.now()),
+                (received, isoformat(self._clock.now())),
             )
-            return self._settling.settle(current, finishing=finishing).outcome, None
-        found = self._store.payment(current.payment_id) if current.payment_id else None
+            settled = self._settling.settle_found(current, found, finishing=recording, ahead=ahead)
+            return settled.outcome, None
         if found is None:
             return Outcome.UNKNOWN_PAYMENT, None
         if found[0].rail_reference not in (None, current.reference):

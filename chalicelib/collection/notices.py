@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.clock import Clock
 from chalicelib.collection.arrivals import ClockTeller
@@ -45,12 +45,23 @@ class Notices:
         """Send notices left pending by a failed notifier; how many went out."""
         return sum(1 for notice in self._store.pending_notices() if self.send(notice))
 
-    def send(self, notice: Notice) -> bool:
+    def case_read(self, case_id: str) -> tuple[str, dict[str, Any]]:
+        """Where the case a notice is about is stored, to read it with the payment it is
+        for (``case_of`` reads the item)."""
+        return self._cases.case_read(case_id)
+
+    def case_of(self, item: dict[str, Any]) -> Case:
+        return self._cases.case_of(item)
+
+    def send(self, notice: Notice, *, case: Case | None = None) -> bool:
         """Hand a notice to the notifier one recipient at a time, recording each one told, and
         mark it sent once every recipient is. A failure leaves it pending for the sweeper,
-        which tells only those not told yet; the payment itself is already safe."""
+        which tells only those not told yet; the payment itself is already safe. ``case``
+        is the notice's case as read with its payment (else it is read here)."""
         try:
-            message = creditor_message(self._cases.get(notice.case_id), notice)
+            if case is None or case.case_id != notice.case_id:
+                case = self._cases.get(notice.case_id)
+            message = creditor_message(case, notice)
         except Exception:
             log.exception("collection: notice %s not sent; the sweeper retries", notice.key)
             return False

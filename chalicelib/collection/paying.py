@@ -180,6 +180,8 @@ class Paying:
             currency=payment.currency,
             payment_id=payment_id,
             account_number=case.account_number,
+            case_id=case.case_id,
+            court_code=case.court_code,
             description=f"{case.court_name} {case.case_number}",
         )
         payment = self._move(

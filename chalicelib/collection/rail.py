@@ -35,8 +35,9 @@ class RailEventKind(StrEnum):
 
 @dataclass(frozen=True)
 class RailPayment:
-    """A payment as the rail reports it. ``payment_id`` and ``account_number`` come from the
-    metadata we attached when creating it; a payment made some other way has neither."""
+    """A payment as the rail reports it. ``payment_id``, ``account_number``, ``case_id`` and
+    ``court_code`` come from the metadata we attached when creating it; a payment made some
+    other way has none of them (and one opened by earlier code has no case id or court)."""
 
     reference: str
     amount: int
@@ -45,6 +46,8 @@ class RailPayment:
     created_at: datetime
     payment_id: str | None = None
     account_number: str | None = None
+    case_id: str | None = None
+    court_code: str | None = None
     failure_message: str | None = None
     client_secret: str | None = field(default=None, repr=False)
 
@@ -161,11 +164,14 @@ class PaymentRail(Protocol):
         currency: str,
         payment_id: str,
         account_number: str,
+        case_id: str,
+        court_code: str,
         description: str,
     ) -> RailPayment:
         """Open a payment for a case. ``key`` is our idempotency key: repeating the call with
-        the same key returns the same payment. ``payment_id`` and ``account_number`` travel
-        with the payment, so its events lead back to it; ``description`` is for people."""
+        the same key returns the same payment. ``payment_id``, ``account_number``, ``case_id``
+        and ``court_code`` travel with the payment, so its events lead back to it (and its
+        case's records can be read with it); ``description`` is for people."""
         ...
 
     def confirm_with_card(self, reference: str, *, card_token: str) -> RailPayment:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -48,9 +49,20 @@ from chalicelib.ledger import (
 from chalicelib.money import CURRENCIES
 
 if TYPE_CHECKING:
+    from chalicelib.cases import Case
     from chalicelib.ledger import LedgerService
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReadAhead:
+    """What a webhook read with the payment, of the case and court the rail's metadata names:
+    the standing and receipt counter for ``year`` (China time), and the case for its notice."""
+
+    state: SettlementState
+    year: int
+    case: Case | None
 
 
 class Settling:
@@ -81,10 +93,26 @@ class Settling:
         ``current`` is the rail's own answer (a retrieve, a confirm, the rail's event list),
         never a webhook body. It is checked against our payment record: an amount, currency or
         case that differs goes to review and moves nothing. ``finishing`` (the webhook event
-        that told us, marked processed) commits with the posting when this call posts it."""
+        that told us, recorded processed) commits with the posting when this call posts it."""
         if current.status != RailStatus.SUCCEEDED:
             raise PaymentConflict("only a succeeded payment is settled")
         found = self._store.payment(current.payment_id) if current.payment_id else None
+        return self.settle_found(current, found, finishing=finishing)
+
+    def settle_found(
+        self,
+        current: RailPayment,
+        found: tuple[Payment, str] | None,
+        *,
+        finishing: dict[str, Any] | None = None,
+        ahead: ReadAhead | None = None,
+    ) -> Settlement:
+        """``settle`` with our payment record already read (None: there is none) under the
+        ``payment_id`` the rail's own metadata names, as the webhook reads it together with
+        its event; ``ahead`` is what was read with it of the case the metadata names, used
+        only once the payment is found to be of that case."""
+        if current.status != RailStatus.SUCCEEDED:
+            raise PaymentConflict("only a succeeded payment is settled")
         payment = found[0] if found else None
         expected = {payment.currency} if payment else CURRENCIES
         if current.currency not in expected:
@@ -97,10 +125,14 @@ class Settling:
             )
         if payment.status == PaymentStatus.SUCCEEDED:
             return Settlement(Outcome.ALREADY_POSTED, payment)
-        return self._settle_ours(payment, current, finishing)
+        return self._settle_ours(payment, current, finishing, ahead)
 
     def _settle_ours(
-        self, payment: Payment, current: RailPayment, finishing: dict[str, Any] | None
+        self,
+        payment: Payment,
+        current: RailPayment,
+        finishing: dict[str, Any] | None,
+        ahead: ReadAhead | None = None,
     ) -> Settlement:
         """Our payment, succeeded at the rail: checked against what the rail holds, then posted
         under the rail's reference and recorded in one transaction."""
@@ -117,7 +149,7 @@ class Settling:
             payment_id=payment.payment_id,
             case_id=payment.case.case_id,
         )
-        return self._record(payment, current, request, finishing)
+        return self._record(payment, current, request, finishing, ahead)
 
     def _record(
         self,
@@ -125,6 +157,7 @@ class Settling:
         current: RailPayment,
         request: TransferRequest,
         finishing: dict[str, Any] | None,
+        ahead: ReadAhead | None,
     ) -> Settlement:
         """Post the payment and record it with its receipt number, counted toward its case, in
         one transaction: exactly once by construction. Retried when another payment of the
@@ -133,10 +166,16 @@ class Settling:
         # Whether the ledger transfer is still to be posted: it exists already when an earlier
         # settlement posted it and stopped before its record (the two were once separate).
         unposted = [True]
+        # The first attempt commits on what was read with the payment (the case the rail's
+        # metadata names, checked above to be the payment's); a retry reads again.
+        unread = [ahead] if ahead is not None else []
 
         def read() -> tuple[datetime, SettlementState]:
             paid_at = self._clock.now()
             year = paid_at.astimezone(CHINA_TIME).year
+            first = unread.pop() if unread else None
+            if first is not None and first.year == year:
+                return paid_at, first.state
             case = payment.case
             return paid_at, self._store.settlement_state(case.case_id, case.court_code, year)
 
@@ -185,6 +224,7 @@ class Settling:
             read=read,
             standing_of=lambda before: before[1].standing,
             commit=commit,
+            case=ahead.case if ahead is not None else None,
         )
         if not counted:
             return Settlement(Outcome.ALREADY_POSTED, self._payment(payment.payment_id))
@@ -266,4 +306,8 @@ def _mismatch(payment: Payment, current: RailPayment) -> str | None:
         return f"the rail received {current.currency} for a payment in {payment.currency}"
     if current.account_number not in (None, payment.case.account_number):
         return f"the rail names case account {current.account_number}, not the payment's"
+    if current.case_id not in (None, payment.case.case_id):
+        return f"the rail names case {current.case_id}, not the payment's"
+    if current.court_code not in (None, payment.case.court_code):
+        return f"the rail names court {current.court_code}, not the payment's"
     return None

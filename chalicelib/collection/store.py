@@ -9,7 +9,7 @@ below and every read and write of it stay side by side.
     CASE#{case_id}            STANDING  paid so far, versioned
     CASE#{case_id}            SURPLUS   the draft refund            gsi2 SURPLUS#draft / {at}#{case}
     RECEIPTNO#{court}#{year}  SEQ       the court's gapless receipt counter
-    EVENT#{rail}#{event_id}   EVENT     a webhook: received, then processed
+    EVENT#{rail}#{event_id}   EVENT     a webhook acted on, with its outcome (written once)
     EVENT#{rail}#{key}        EVENT     a webhook of the wrong shape
                                         gsi1 EVENTQ#malformed / {at}#{key}
     UNIDENTIFIED#{reference}  ITEM      不明款 to be claimed     gsi1 CLAIMQ#{status} / {at}#{ref}
@@ -80,6 +80,32 @@ class SettlementState:
 
     standing: CaseStanding
     receipt_seq: int
+
+
+@dataclass(frozen=True)
+class WebhookRead:
+    """What a webhook reads in one call (``CollectionStore.webhook_read``)."""
+
+    event_state: str | None  # None: never recorded
+    payment: tuple[Payment, str] | None
+    settlement: SettlementState | None  # of the case and year asked for, if any
+    year: int | None
+    other: dict[str, Any] | None  # the other table's item, as DynamoDB sent it; None if absent
+
+
+def _settlement_state(
+    items: dict[str, dict[str, Any]], case_id: str, court_code: str, year: int
+) -> SettlementState:
+    standing_item = items.get(f"CASE#{case_id}")
+    receipt_item = items.get(f"RECEIPTNO#{court_code}#{year}")
+    return SettlementState(
+        standing=(
+            CaseStanding.model_validate_json(standing_item["doc"])
+            if standing_item
+            else CaseStanding(case_id=case_id)
+        ),
+        receipt_seq=int(receipt_item["next"]) if receipt_item else 0,
+    )
 
 
 def payment_key(payment_id: str) -> dict[str, Any]:
@@ -206,16 +232,7 @@ class CollectionStore:
         except dynamo.UnreadKeys as unread:
             raise CollectionBusy("the payments table is busy; nothing was changed") from unread
         items = {i["pk"]: i for i in map(from_item, read)}
-        standing_item = items.get(f"CASE#{case_id}")
-        receipt_item = items.get(f"RECEIPTNO#{court_code}#{year}")
-        return SettlementState(
-            standing=(
-                CaseStanding.model_validate_json(standing_item["doc"])
-                if standing_item
-                else CaseStanding(case_id=case_id)
-            ),
-            receipt_seq=int(receipt_item["next"]) if receipt_item else 0,
-        )
+        return _settlement_state(items, case_id, court_code, year)
 
     def commit_settlement(
         self,
@@ -235,7 +252,7 @@ class CollectionStore:
         False if the payment had already succeeded (whatever else failed: that is the first
         outcome); ``PostedBefore`` if the posting's transfer id is taken; ``Contended`` if the
         standing, the counter or a ledger account moved since they were read. ``also`` is one
-        more item of the same transaction (the webhook event that told us, marked processed)."""
+        more item of the same transaction (the webhook event that told us, recorded once)."""
         writes: list[dict[str, Any]] = [
             self._payment_update(
                 payment, "#status <> :succeeded", {":succeeded": PaymentStatus.SUCCEEDED.value}
@@ -345,43 +362,76 @@ class CollectionStore:
 
     # -- webhook events ----------------------------------------------------------------------
 
-    def record_event(self, rail: str, event_id: str, event_type: str, received_at: str) -> bool:
-        """Record an event before acting on it. True if it is new, or was recorded before but
-        never finished (a crash, a timeout); False if it was already processed."""
-        item = _event_key(rail, event_id) | {
-            "state": "received",
-            "event_type": event_type,
-            "received_at": received_at,
-        }
-        return self._put(
-            item,
-            "attribute_not_exists(pk) OR #state = :received",
-            {":received": "received"},
+    def webhook_read(
+        self,
+        rail: str,
+        event_id: str,
+        payment_id: str | None,
+        *,
+        case: tuple[str, str, int] | None = None,
+        other: tuple[str, dict[str, Any]] | None = None,
+    ) -> WebhookRead:
+        """What a webhook needs, in one consistent BatchGetItem: whether its event was
+        recorded, the payment it names, and with ``case`` (case id, court code, year: as the
+        rail's metadata names them) that case's standing and the court's receipt counter for
+        the year; ``other`` is one more item of another table (table, key as sent)."""
+        keys = [to_item(_event_key(rail, event_id))]
+        if payment_id is not None:
+            keys.append(to_item(payment_key(payment_id)))
+        if case is not None:
+            case_id, court_code, year = case
+            keys += [to_item(_standing_key(case_id)), to_item(_receipt_key(court_code, year))]
+        wanted = {self._table: keys}
+        if other is not None:
+            wanted.setdefault(other[0], []).append(other[1])
+        try:
+            read = dynamo.batch_get_tables(self._db, wanted, backoff=self._backoff)
+        except dynamo.UnreadKeys as unread:
+            raise CollectionBusy("the payments table is busy; nothing was changed") from unread
+        items = {i["pk"]: i for i in map(from_item, read.pop(self._table))}
+        event = items.get(f"EVENT#{rail}#{event_id}")
+        payment = items.get(f"PAY#{payment_id}")
+        return WebhookRead(
+            event_state=event["state"] if event else None,
+            payment=(
+                (Payment.model_validate_json(payment["doc"]), payment["request_digest"])
+                if payment
+                else None
+            ),
+            settlement=_settlement_state(items, *case) if case is not None else None,
+            year=case[2] if case is not None else None,
+            other=next((item for found in read.values() for item in found), None),
         )
 
-    def finish_event(self, rail: str, event_id: str, outcome: str, processed_at: str) -> None:
-        self._db.update_item(
-            **self.finish_event_item(rail, event_id, outcome, processed_at)["Update"]
-        )
+    def record_event(
+        self, rail: str, event_id: str, event_type: str, outcome: str, at: tuple[str, str]
+    ) -> bool:
+        """Record an event acted on, with its outcome, once; False if it was recorded before
+        (a duplicate, or a concurrent delivery that got there first)."""
+        put = self.record_event_item(rail, event_id, event_type, outcome, at)["Put"]
+        try:
+            self._db.put_item(**put)
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
-    def finish_event_item(
-        self, rail: str, event_id: str, outcome: str, processed_at: str
+    def record_event_item(
+        self, rail: str, event_id: str, event_type: str, outcome: str, at: tuple[str, str]
     ) -> dict[str, Any]:
-        """An event marked processed with its outcome, as one item of a transaction: the
-        settlement an event brings about commits with it."""
-        return {
-            "Update": {
-                "TableName": self._table,
-                "Key": to_item(_event_key(rail, event_id)),
-                "UpdateExpression": (
-                    "SET #state = :processed, outcome = :outcome, processed_at = :at"
-                ),
-                "ExpressionAttributeNames": {"#state": "state"},
-                "ExpressionAttributeValues": to_item(
-                    {":processed": "processed", ":outcome": outcome, ":at": processed_at}
-                ),
-            }
+        """The same record as one item of a transaction: the settlement an event brings about
+        commits with it, and a second delivery's transaction is cancelled by it. ``at`` is when
+        it was received and when it was processed. An event left
+        ``received`` by a crash of earlier code may still be recorded processed."""
+        item = _event_key(rail, event_id) | {
+            "state": "processed",
+            "event_type": event_type,
+            "received_at": at[0],
+            "outcome": outcome,
+            "processed_at": at[1],
         }
+        return self._conditional_put(
+            item, "attribute_not_exists(pk) OR #state = :received", {":received": "received"}
+        )
 
     def record_malformed_event(self, record: MalformedEventRecord) -> bool:
         """Keep a misshapen event for review, once; False if it was recorded before."""

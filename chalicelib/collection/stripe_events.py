@@ -107,6 +107,8 @@ def intent_payment(data: Any) -> RailPayment:
         created_at=datetime.fromtimestamp(intent.created, UTC),
         payment_id=intent.metadata.get("payment_id"),
         account_number=intent.metadata.get("case_account"),
+        case_id=intent.metadata.get("case_id"),
+        court_code=intent.metadata.get("court"),
         failure_message=failure.message if failure else None,
         client_secret=intent.client_secret,
     )

@@ -158,6 +158,8 @@ class StripeRail(StripeAdapter[StripeSettings]):
         currency: str,
         payment_id: str,
         account_number: str,
+        case_id: str,
+        court_code: str,
         description: str,
     ) -> RailPayment:
         params: dict[str, Any] = {
@@ -167,6 +169,8 @@ class StripeRail(StripeAdapter[StripeSettings]):
             "metadata": {
                 "payment_id": payment_id,
                 "case_account": account_number,
+                "case_id": case_id,
+                "court": court_code,
                 "case": description,
             },
         }

@@ -85,6 +85,8 @@ def test_payment_is_created_with_our_idempotency_key_amount_in_fen_cny_and_the_c
         currency="CNY",
         payment_id="pay_1",
         account_number="4406042600000016",
+        case_id="case_1",
+        court_code="粤0604",
         description="(2026)粤0604执1234号",
     )
 
@@ -97,6 +99,8 @@ def test_payment_is_created_with_our_idempotency_key_amount_in_fen_cny_and_the_c
     assert body["currency"] == "cny"
     assert body["metadata[payment_id]"] == "pay_1"
     assert body["metadata[case_account]"] == "4406042600000016"
+    assert body["metadata[case_id]"] == "case_1"
+    assert body["metadata[court]"] == "粤0604"
     assert (payment.reference, payment.currency, payment.status) == (
         "pi_123",
         "CNY",
@@ -112,6 +116,8 @@ def test_wallets_the_account_offers_are_requested_beside_cards() -> None:
         currency="CNY",
         payment_id="pay_1",
         account_number="4406042600000016",
+        case_id="case_1",
+        court_code="粤0604",
         description="(2026)粤0604执1234号",
     )
 

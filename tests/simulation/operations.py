@@ -93,11 +93,12 @@ def pay_unidentified(w: World, op: Op) -> str:
         currency="CNY",
         payment_id="",
         account_number="",
+        case_id="",
+        court_code="",
         description="",
     )
-    w.rail.payments[created.reference] = created.__class__(
-        **{**created.__dict__, "payment_id": None, "account_number": None}
-    )
+    nameless = {"payment_id": None, "account_number": None, "case_id": None, "court_code": None}
+    w.rail.payments[created.reference] = created.__class__(**{**created.__dict__, **nameless})
     w.rail.succeed(created.reference)
     return "unidentified_at_rail"
 

@@ -129,6 +129,8 @@ class SimPaymentRail:
         currency: str,
         payment_id: str,
         account_number: str,
+        case_id: str,
+        court_code: str,
         description: str,
     ) -> RailPayment:
         fault = self._fault("create")
@@ -145,6 +147,8 @@ class SimPaymentRail:
                 created_at=self.clock.now(),
                 payment_id=payment_id,
                 account_number=account_number,
+                case_id=case_id,
+                court_code=court_code,
                 client_secret=f"{reference}_secret",
             )
         if fault == Fault.LOST:
