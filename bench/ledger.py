@@ -11,15 +11,14 @@ import statistics
 import subprocess
 import sys
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench import Row
+from bench.calls import WRITES, counting, names
 
 ROOT = Path(__file__).resolve().parent.parent
 COLD_RUNS = 7
@@ -30,7 +29,6 @@ TABLE_SIZES = (0, 100, 500)
 TABLE = "courtfunds-bench-ledger"
 CASE = "4406042600000011"
 READS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"})
-WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
 
 _TIMER = "import time; t = time.perf_counter(); {code}; print(time.perf_counter() - t)"
 _BASELINE = "import chalice.app, boto3"
@@ -101,21 +99,6 @@ def cold_start() -> list[Row]:
             "(pydantic, the ledger's models, the HTTP edge, token checks)",
         ),
     ]
-
-
-@contextmanager
-def _counting(client: Any) -> Iterator[Counter[str]]:
-    """Count the DynamoDB operations the client sends, by name, through botocore's events."""
-    calls: Counter[str] = Counter()
-
-    def count(model: Any, **_: Any) -> None:
-        calls[model.name] += 1
-
-    client.meta.events.register("before-call.dynamodb", count)
-    try:
-        yield calls
-    finally:
-        client.meta.events.unregister("before-call.dynamodb", count)
 
 
 def _timed(action: Callable[[], object]) -> float:
@@ -272,14 +255,14 @@ def postings() -> list[Row]:
     with mock_aws():
         bench = _Bench(0)
         cold = LedgerService(bench.client, TABLE, bench.clock)
-        with _counting(bench.client) as cold_calls:
+        with counting(bench.client) as cold_calls:
             cold.transfer(bench.request())
         bench.ledger.balance(CASE)
         bench.ledger.balance(bench.clearing)
         replayed = bench.request()
-        with _counting(bench.client) as warm_calls:
+        with counting(bench.client) as warm_calls:
             bench.ledger.transfer(replayed)
-        with _counting(bench.client) as replay_calls:
+        with counting(bench.client) as replay_calls:
             bench.ledger.transfer(replayed)
 
         dry = LedgerService(_WritesSkipped(bench.client), TABLE, bench.clock)
@@ -308,14 +291,14 @@ def postings() -> list[Row]:
             area="ledger",
             measure="DynamoDB calls per posting, account state known",
             goal="1 write, 0 reads",
-            measured=f"{writes} write, {reads} reads ({_names(warm_calls)})",
+            measured=f"{writes} write, {reads} reads ({names(warm_calls)})",
             met=writes == 1 and reads == 0 and warm_calls["TransactWriteItems"] == 1,
         ),
         Row(
             area="ledger",
             measure="DynamoDB calls per posting, account state unknown",
             goal="-",
-            measured=_names(cold_calls),
+            measured=names(cold_calls),
             met=None,
             note="a new process reads the accounts once, then caches them",
         ),
@@ -323,15 +306,11 @@ def postings() -> list[Row]:
             area="ledger",
             measure="DynamoDB calls per idempotent replay",
             goal="-",
-            measured=_names(replay_calls),
+            measured=names(replay_calls),
             met=None,
             note="the transfer record refuses the write; one read returns the original",
         ),
     ]
-
-
-def _names(calls: Counter[str]) -> str:
-    return ", ".join(f"{count} {name}" for name, count in sorted(calls.items())) or "none"
 
 
 def run() -> list[Row]:

@@ -11,17 +11,16 @@ from __future__ import annotations
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench import Row
+from bench.calls import WRITES, counting, names
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-WRITES = frozenset({"PutItem", "UpdateItem", "TransactWriteItems", "DeleteItem"})
 FILING = {
     "case_number": "(2026)粤0604执4242号",
     "court_code": "粤0604",
@@ -84,27 +83,18 @@ class Step:
     calls: Counter[str] = field(default_factory=Counter)
 
 
-@contextmanager
-def _counting(client: Any, payouts_table: str) -> Iterator[Counter[str]]:
-    """Count calls by kind: a write to the payouts table, a ledger or cases write, a read."""
-    calls: Counter[str] = Counter()
+def _kind(payouts_table: str) -> Callable[[str, dict[str, Any]], str]:
+    """A call's kind: a write to the payouts table, a ledger or cases write, or a read."""
 
-    def count(model: Any, params: dict[str, Any], **_: Any) -> None:
-        if model.name not in WRITES:
-            calls[f"read {model.name}"] += 1
-            return
+    def kind(name: str, params: dict[str, Any]) -> str:
+        if name not in WRITES:
+            return f"read {name}"
         tables = {params.get("TableName")} | {
             next(iter(item.values()))["TableName"] for item in params.get("TransactItems", [])
         }
-        where = "payouts" if payouts_table in tables else "other"
-        calls[f"{where} {model.name}"] += 1
+        return f"{'payouts' if payouts_table in tables else 'other'} {name}"
 
-    # before-parameter-build sees the API parameters (table names), once per call
-    client.meta.events.register("before-parameter-build.dynamodb", count)
-    try:
-        yield calls
-    finally:
-        client.meta.events.unregister("before-parameter-build.dynamodb", count)
+    return kind
 
 
 def _measure() -> list[Step]:
@@ -156,7 +146,7 @@ def _measure() -> list[Step]:
         table = names["PAYOUTS_TABLE"]
 
         def run(name: str, changes: int, action: Callable[[], Any]) -> None:
-            with _counting(client, table) as calls:
+            with counting(client, _kind(table)) as calls:
                 state["d"] = action()
             steps.append(Step(name, changes, calls))
 
@@ -185,11 +175,6 @@ def _measure() -> list[Step]:
     return steps
 
 
-def _names(calls: Counter[str], prefix: str) -> str:
-    found = {k.removeprefix(prefix): n for k, n in calls.items() if k.startswith(prefix)}
-    return ", ".join(f"{n} {name}" for name, n in sorted(found.items())) or "none"
-
-
 def run() -> list[Row]:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
@@ -202,9 +187,9 @@ def run() -> list[Row]:
                 area="payouts",
                 measure=f"DynamoDB calls: {step.name}",
                 goal=f"{step.state_changes} payouts write(s)",
-                measured=f"payouts: {_names(step.calls, 'payouts ')}; "
-                f"ledger/cases: {_names(step.calls, 'other ')}; "
-                f"reads: {_names(step.calls, 'read ')}",
+                measured=f"payouts: {names(step.calls, prefix='payouts ')}; "
+                f"ledger/cases: {names(step.calls, prefix='other ')}; "
+                f"reads: {names(step.calls, prefix='read ')}",
                 met=payout_writes == step.state_changes,
             )
         )

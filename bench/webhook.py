@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import Row
+from bench.calls import names
 
 UNIQUE_EVENTS = 140
 DUPLICATE_SHARE = 0.30  # of all deliveries
@@ -284,10 +285,6 @@ def _measure() -> Measured:
     return measured
 
 
-def _names(calls: Counter[str], per: int) -> str:
-    return ", ".join(f"{n / per:.2g} {name}" for name, n in sorted(calls.items())) or "none"
-
-
 def ingestion() -> list[Row]:
     m = _measure()
     total = len(m.event_times)
@@ -341,7 +338,7 @@ def ingestion() -> list[Row]:
             goal="<= 3",
             measured=f"{new_calls:.2f}",
             met=new_calls <= 3,
-            note=_names(m.calls["new"], UNIQUE_EVENTS),
+            note=names(m.calls["new"], UNIQUE_EVENTS),
         ),
         Row(
             area="collection",
@@ -349,7 +346,7 @@ def ingestion() -> list[Row]:
             goal="1",
             measured=f"{duplicate_calls:.2f}",
             met=duplicate_calls == 1,
-            note=_names(m.calls["duplicate"], m.duplicates),
+            note=names(m.calls["duplicate"], m.duplicates),
         ),
     ]
 
