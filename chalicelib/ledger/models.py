@@ -4,6 +4,10 @@ Sign convention: every account keeps four counters (debits and credits, posted a
 its balance is credits minus debits. Case accounts hold money for a case (a liability of the
 court), so they are credit-normal and may never go below zero; the sum of (credits - debits)
 over all accounts is zero because every transfer's legs balance.
+
+One module on purpose: these are the ledger's vocabulary, shared by every room of it (engine,
+store, reads, audit, corrections) and by the JSON its routes speak; each is a few lines of pure
+data with its own invariants, and keeping them side by side keeps one meaning for each word.
 """
 
 from __future__ import annotations
