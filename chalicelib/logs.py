@@ -33,11 +33,14 @@ _MOBILE = re.compile(r"(?<![\d+])(?:(?:\+|00)?86[ -]?)?(1[3-9]\d)[ -]?\d{4}[ -]?
 _ACCOUNT = re.compile(r"(?<![\d*])\d(?:[ -]?\d){12,24}(?!\d)")
 # Identifiers that carry no personal data but may hold long runs of digits: request and record
 # ids (UUIDs, whose hyphenated digit groups would otherwise read as an account number) and the
-# rail's object ids (``pi_...``, ``evt_...``). They are kept whole so a log line can be found by
-# the id its problem document or the rail's dashboard shows.
+# rail's object ids (``pi_3N...``, ``evt_...``: a known prefix and a random tail that has letters).
+# They are kept whole so a log line can be found by the id its problem document or the rail's
+# dashboard shows. Anything else shaped like ``word_digits`` (``id_110101...``) is masked as usual.
+_RAIL_PREFIXES = "pi|pm|ch|re|po|tr|txn|evt|acct|obp|ibt|fa|ba|cus|seti|py|src|whsec"
 _IDENTIFIER = re.compile(
-    r"(?<![0-9A-Za-z])(?:[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}"
-    r"|[a-z]{2,5}_(?:test_|live_)?[0-9A-Za-z]{14,})(?![0-9A-Za-z])"
+    r"(?<![0-9A-Za-z_])(?:[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}"
+    rf"|(?:{_RAIL_PREFIXES})_(?:test_|live_)?(?=[0-9A-Za-z]*[A-Za-z])[0-9A-Za-z]{{14,}})"
+    r"(?![0-9A-Za-z_])"
 )
 
 
