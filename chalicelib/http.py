@@ -318,7 +318,7 @@ def route(
             except ProblemError as error:
                 return problem_response(error, instance=_instance(request), request_id=rid)
             except Exception as error:
-                failure = _failure(error, f"{request.method} {path}", rid)
+                failure = _failure(error, request.method, path, rid)
                 return problem_response(failure, instance=_instance(request), request_id=rid)
 
         view.__name__ = handler.__name__
@@ -346,11 +346,25 @@ def route(
     return decorate
 
 
-def _failure(error: Exception, where: str, rid: str) -> ProblemError:
+class AnswerOffContract(TypeError):
+    """The answer a route built is not what its contract declares (our error, never sent)."""
+
+
+def _failure(error: Exception, method: str, path: str, rid: str) -> ProblemError:
     """The problem for an error that is not the caller's, logged with what support needs. The
     trace goes to the log (never the body or personal data), not to the client; the request id
     in both lets support find one from the other."""
     from chalicelib.settings import MissingSetting  # already loaded if it raised this
+
+    where = f"{method} {path}"
+    if isinstance(error, AnswerOffContract) and method not in {"GET", "HEAD"}:
+        # The work is done and committed; only its answer broke the contract. Telling the
+        # caller nothing changed would invite a blind retry of a change that happened.
+        log.error("%s request_id=%s", error, rid)
+        return ProblemError(
+            "the request was carried out, but its answer could not be formed; do not repeat "
+            "it before reading the record it changed; quote the request id to support"
+        )
 
     if isinstance(error, MissingSetting):
         # A stage deployed without a setting this route needs: the log names it, and retrying
@@ -374,13 +388,17 @@ def _kept_to(answers: Mapping[int, type[BaseModel]], response: Response, path: s
         return response
     model = answers.get(response.status_code)
     if model is None:
-        raise TypeError(f"{path} answered {response.status_code}, which its contract does not name")
+        raise AnswerOffContract(
+            f"{path} answered {response.status_code}, which its contract does not name"
+        )
     try:
         model.model_validate_json(response.body, strict=True)
     except ValidationError as error:
         # Places and kinds only: the values may be personal data.
         broken = "; ".join(f"{_pointer(tuple(e['loc']))}: {e['type']}" for e in error.errors())
-        raise TypeError(f"{path} answered off its contract {model.__name__}: {broken}") from None
+        raise AnswerOffContract(
+            f"{path} answered off its contract {model.__name__}: {broken}"
+        ) from None
     return response
 
 

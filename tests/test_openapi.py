@@ -181,6 +181,9 @@ def test_an_answer_off_its_contract_never_leaves(
     http.route(contract_app, "/created", public=True, answer={201: Shown})(
         lambda call: Response(body='{"case_id":"c-1","paid":1}', status_code=201)
     )
+    http.route(contract_app, "/change", methods=["POST"], public=True, answer=Shown)(
+        lambda call: answers["/extra"]
+    )
     with pytest.raises(ValueError, match="names the model of its answer"):
         http.route(contract_app, "/no-contract", public=True)(lambda call: {})
 
@@ -195,6 +198,14 @@ def test_an_answer_off_its_contract_never_leaves(
             assert answer.status_code == 500, path
             assert answer.headers["Content-Type"].startswith("application/problem+json")
             assert b"110101199003074514" not in answer.body
+            assert "nothing was changed" in json.loads(answer.body)["detail"]
+        # A change whose answer breaks the contract was still made: the caller is told so.
+        changed = client.http.post("/change")
+        assert changed.status_code == 500
+        detail = json.loads(changed.body)["detail"]
+        assert "the request was carried out" in detail
+        assert "nothing was changed" not in detail
+        assert b"110101199003074514" not in changed.body
     logged = caplog.text
     assert "/extra answered off its contract Shown: /id_number: extra_forbidden" in logged
     assert "/missing answered off its contract Shown: /paid: missing" in logged
