@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from chalicelib.collection.rail import RailBalanceTransaction
-from chalicelib.reconciliation.models import DifferenceKind, ReconciliationItem
+from chalicelib.reconciliation.models import DifferenceKind, ItemStatus, ReconciliationItem
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,7 @@ class Across:
 
     here: ReconciliationItem
     there: ReconciliationItem
+    alone: ReconciliationItem | None  # the running day's difference if ``there`` is taken
 
 
 @dataclass
@@ -69,6 +70,9 @@ class MatchOutcome:
 
 # The differences of a neighbouring day that the running day may answer.
 CARRIED = (DifferenceKind.MISSING_IN_LEDGER, DifferenceKind.MISSING_AT_RAIL)
+
+# Who resolves a difference that a later run matched across midnight: no person judged it.
+MATCHED_ACROSS_MIDNIGHT = "reconciliation:across-midnight"
 
 
 def item_id(kind: DifferenceKind, reference: str) -> str:
@@ -92,13 +96,22 @@ class Matcher:
     movement at 23:59 and its transfer at 00:01 are one movement, so a side still alone at the
     end of the day that answers a neighbour's difference exactly is matched across midnight
     instead of being a difference of its own. They are consulted only at the end, so they never
-    hold up the day's own pairs."""
+    hold up the day's own pairs. ``settled`` are the references whose lone side this day is
+    already explained: found again, they keep their resolution and pair with nothing."""
 
     def __init__(
-        self, day: date, currency: str, *, neighbours: Iterable[ReconciliationItem] = ()
+        self,
+        day: date,
+        currency: str,
+        *,
+        neighbours: Iterable[ReconciliationItem] = (),
+        settled: Iterable[str] = (),
     ) -> None:
         self._day = day
         self._currency = currency
+        # references whose lone side this day is already explained (by finance, or as the
+        # other half of a neighbouring day's pair): never offered to a neighbour again
+        self._settled = set(settled)
         self._waiting: dict[str, _Waiting] = {}
         self._neighbours: dict[str, list[ReconciliationItem]] = {}
         for item in neighbours:
@@ -136,7 +149,7 @@ class Matcher:
             if waiting.agrees():
                 outcome.matched += 1
                 continue
-            across = self._across(reference, waiting)
+            across = None if reference in self._settled else self._across(reference, waiting)
             if across is not None:
                 outcome.across.append(across)
                 outcome.matched += 1
@@ -150,8 +163,17 @@ class Matcher:
         return outcome
 
     def _across(self, reference: str, waiting: _Waiting) -> Across | None:
-        """A side alone today that a neighbouring day's lone side answers exactly."""
+        """A side alone today that a neighbouring day's lone side answers exactly. The other
+        side must still be open, or already matched with this very side of this day (a re-run):
+        one movement answers one other, and a side finance explained by hand stays theirs."""
+        ours = tuple(name for name, _ in waiting.transfer_ids or waiting.rail_ids)
         for there in self._neighbours.get(reference, ()):
+            if there.status is not ItemStatus.OPEN and (
+                there.resolved_by != MATCHED_ACROSS_MIDNIGHT
+                or there.other_day != self._day
+                or there.matched_with != ours
+            ):
+                continue
             if there.kind is DifferenceKind.MISSING_IN_LEDGER:
                 answers = (
                     not waiting.rail_ids
@@ -181,7 +203,7 @@ class Matcher:
                     waiting,
                     f"one movement either side of midnight: {what}",
                 ).model_copy(update={"other_day": there.day})
-                return Across(here=here, there=there)
+                return Across(here=here, there=there, alone=self._difference(reference, waiting))
         return None
 
     def _difference(self, reference: str, waiting: _Waiting) -> ReconciliationItem | None:

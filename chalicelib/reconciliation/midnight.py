@@ -8,17 +8,14 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from chalicelib.reconciliation.errors import DayChanged
-from chalicelib.reconciliation.matching import CARRIED, Across
+from chalicelib.reconciliation.matching import CARRIED, MATCHED_ACROSS_MIDNIGHT, Across
 from chalicelib.reconciliation.models import DayStatus, ItemStatus, ReconciliationItem
 from chalicelib.reconciliation.store import ReconciliationStore
 
-# Who resolves a difference that a later run matched across midnight: no person judged it.
-MATCHED_ACROSS_MIDNIGHT = "reconciliation:across-midnight"
-
 
 def neighbours(store: ReconciliationStore, currency: str, day: date) -> list[ReconciliationItem]:
-    """The lone sides found by the runs of the day before and the day after (if run), open or
-    resolved: a side finance explained by hand is still the other half of a pair today."""
+    """The lone sides found by the runs of the day before and the day after (if run): the
+    matcher takes only those still open or already paired with this day."""
     return [
         item
         for other in (day - timedelta(days=1), day + timedelta(days=1))
@@ -27,11 +24,25 @@ def neighbours(store: ReconciliationStore, currency: str, day: date) -> list[Rec
     ]
 
 
+def settled(store: ReconciliationStore, currency: str, day: date) -> list[str]:
+    """References whose lone side the day's earlier runs found and someone already explained:
+    finance by hand, or a neighbouring day's run that paired it."""
+    return [
+        item.reference
+        for item in store.items(currency, day)
+        if item.kind in CARRIED and item.status is not ItemStatus.OPEN
+    ]
+
+
 def matched_across(
     store: ReconciliationStore, pairs: list[Across], *, now: datetime, by: str
 ) -> list[ReconciliationItem]:
-    """The running day's record of each pair, resolved; the other day's difference it answers
-    is resolved too (unless finance explained it already) and that day's figures follow."""
+    """The running day's items for its pairs. A new pair claims the other day's difference and
+    writes the running day's record in one conditional transaction, so a run that fails later
+    leaves both or neither, and its re-run finds the pair as its own. A difference resolved
+    meanwhile (by finance, or by the run of the day on its other side) is not taken: the
+    running day's side stays a difference of its own. Days whose difference was resolved
+    have their figures refreshed."""
     here: list[ReconciliationItem] = []
     touched: set[tuple[str, date]] = set()
     for pair in pairs:
@@ -40,33 +51,34 @@ def matched_across(
             "resolved_by": MATCHED_ACROSS_MIDNIGHT,
             "resolved_at": now,
         }
-        here.append(
-            pair.here.model_copy(
-                update={
-                    **resolution,
-                    "note": f"matched with {pair.there.item_id} of {pair.there.day} by the "
-                    f"run of {pair.here.day} ({by})",
-                }
-            )
+        record = pair.here.model_copy(
+            update={
+                **resolution,
+                "note": f"matched with {pair.there.item_id} of {pair.there.day} by the "
+                f"run of {pair.here.day} ({by})",
+            }
         )
-        there = store.item(pair.there.currency, pair.there.day, pair.there.item_id)
-        if there.status is not ItemStatus.OPEN:
-            continue  # finance explained it already; it stays as they left it
-        ids = ", ".join(pair.here.transfers or pair.here.rail_transactions)
-        try:
-            store.resolve(
-                there.model_copy(
-                    update={
-                        **resolution,
-                        "other_day": pair.here.day,
-                        "note": f"matched across midnight with {ids} of {pair.here.day}, by "
-                        f"the run of {pair.here.day} ({by})",
-                    }
+        if pair.there.status is ItemStatus.OPEN:
+            ids = pair.here.transfers or pair.here.rail_transactions
+            try:
+                store.claim_across(
+                    pair.there.model_copy(
+                        update={
+                            **resolution,
+                            "other_day": pair.here.day,
+                            "matched_with": ids,
+                            "note": f"matched across midnight with {', '.join(ids)} of "
+                            f"{pair.here.day}, by the run of {pair.here.day} ({by})",
+                        }
+                    ),
+                    record,
                 )
-            )
-        except DayChanged:
-            continue  # resolved by finance meanwhile
-        touched.add((there.currency, there.day))
+            except DayChanged:
+                if pair.alone is not None:
+                    here.append(pair.alone)
+                continue
+        here.append(record)  # already written, or the re-run's record of its own pair
+        touched.add((pair.there.currency, pair.there.day))
     for currency, other in touched:
         _refresh(store, currency, other)
     return here

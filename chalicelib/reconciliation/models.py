@@ -53,6 +53,9 @@ class ReconciliationItem(BaseModel):
     rail_transactions: tuple[str, ...] = ()
     transfers: tuple[str, ...] = ()
     other_day: date | None = None  # across midnight: the day the other side was booked
+    # across midnight, on the other day's side: the running day's transfers or rail transactions
+    # that answered it, so a re-run of that day recognises its own pair
+    matched_with: tuple[str, ...] = ()
     status: ItemStatus = ItemStatus.OPEN
     resolved_by: str | None = None
     resolved_at: datetime | None = None

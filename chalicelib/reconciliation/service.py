@@ -19,7 +19,7 @@ from chalicelib.reconciliation.errors import DayClosed, DayNotBalanced
 from chalicelib.reconciliation.export import day_csv
 from chalicelib.reconciliation.ledger_side import LedgerTotals, ledger_movements
 from chalicelib.reconciliation.matching import LedgerMovement, Matcher, Recheck, item_id
-from chalicelib.reconciliation.midnight import matched_across, neighbours
+from chalicelib.reconciliation.midnight import matched_across, neighbours, settled
 from chalicelib.reconciliation.models import (
     DayResult,
     DayStatus,
@@ -79,7 +79,12 @@ class ReconciliationService:
             raise DayClosed(f"{day} ({currency}) is closed; its result is kept as it was")
         start, end = day_window(day)
         self._ledger.ensure_system_accounts(currency)
-        matcher = Matcher(day, currency, neighbours=neighbours(self.store, currency, day))
+        matcher = Matcher(
+            day,
+            currency,
+            neighbours=neighbours(self.store, currency, day),
+            settled=settled(self.store, currency, day),
+        )
         totals = LedgerTotals()
         fees: list[FeeBooking] = []  # booked, not yet recorded: at most a batch
         fee_conflicts: list[ReconciliationItem] = []

@@ -216,6 +216,40 @@ class ReconciliationStore:
                 raise DayChanged(f"item {item.item_id} was resolved meanwhile") from error
             raise
 
+    def claim_across(self, there: ReconciliationItem, here: ReconciliationItem) -> None:
+        """Resolve another day's difference with the running day's record of the pair, both or
+        neither: the other side only while it is still open (one movement answers one other),
+        the record only if the running day has none yet."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": self._item(there),
+                            "ConditionExpression": "#status = :open",
+                            "ExpressionAttributeNames": {"#status": "status"},
+                            "ExpressionAttributeValues": {":open": {"S": ItemStatus.OPEN.value}},
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": self._item(here),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "TransactionCanceledException":
+                raise DayChanged(
+                    f"item {there.item_id} of {there.day} was resolved meanwhile"
+                ) from error
+            raise
+
     def _item(self, item: ReconciliationItem) -> dict[str, Any]:
         return {
             "pk": {"S": _pk(item.currency, item.day)},

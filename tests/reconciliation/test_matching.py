@@ -6,8 +6,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from chalicelib.collection.rail import BalanceKind, RailBalanceTransaction
-from chalicelib.reconciliation.matching import LedgerMovement, Matcher, Recheck
-from chalicelib.reconciliation.models import DifferenceKind, ReconciliationItem
+from chalicelib.reconciliation.matching import (
+    MATCHED_ACROSS_MIDNIGHT,
+    LedgerMovement,
+    Matcher,
+    Recheck,
+)
+from chalicelib.reconciliation.models import DifferenceKind, ItemStatus, ReconciliationItem
 
 DAY = date(2026, 11, 2)
 AT = datetime(2026, 11, 1, 16, 0, tzinfo=UTC)
@@ -172,3 +177,42 @@ def test_sides_that_agree_only_together_are_matched_once_they_do() -> None:
     matcher.rail(refund)
     outcome = matcher.finish()
     assert (outcome.matched, outcome.items) == (1, [])
+
+
+def test_a_neighbours_side_already_paired_answers_only_the_same_side_of_the_same_day() -> None:
+    paired = _lone(DifferenceKind.MISSING_IN_LEDGER, 1, rail=5_000, ledger=None).model_copy(
+        update={
+            "status": ItemStatus.RESOLVED,
+            "resolved_by": MATCHED_ACROSS_MIDNIGHT,
+            "other_day": DAY,
+            "matched_with": ("rail:stripe:pi_1",),
+        }
+    )
+    by_hand = _lone(DifferenceKind.MISSING_IN_LEDGER, 2, rail=3_000, ledger=None).model_copy(
+        update={"status": ItemStatus.RESOLVED, "resolved_by": "finance-2", "note": "reversed"}
+    )
+    again = Matcher(DAY, "CNY", neighbours=[paired, by_hand])
+    again.ledger(posted(1, 5_000))  # the day's re-run: the same transfer as before
+    again.ledger(posted(2, 3_000))
+    outcome = again.finish()
+    assert [pair.here.reference for pair in outcome.across] == ["pi_1"]
+    assert [(i.kind, i.reference) for i in outcome.items] == [
+        (DifferenceKind.MISSING_AT_RAIL, "pi_2")
+    ]
+
+    other = Matcher(DAY, "CNY", neighbours=[paired])
+    other.ledger(posted(1, 5_000, transfer="collection:pay-pi_1"))  # another posting
+    (alone,) = other.finish().items
+    assert (alone.kind, alone.transfers) == (
+        DifferenceKind.MISSING_AT_RAIL,
+        ("collection:pay-pi_1",),
+    )
+
+    settled = Matcher(
+        DAY,
+        "CNY",
+        neighbours=[paired.model_copy(update={"status": ItemStatus.OPEN})],
+        settled=["pi_1"],
+    )
+    settled.ledger(posted(1, 5_000))
+    assert settled.finish().across == []
