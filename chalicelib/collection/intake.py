@@ -212,11 +212,10 @@ class Intake:
     ) -> tuple[Outcome, PaymentStatus | None]:
         """A new event acted on: the rail's payment, and ours it names, if any."""
         if current.status == RailStatus.SUCCEEDED:
-            recording = self._store.record_event_item(
+            recording = self._store.posted_event_item(
                 self._rail().name,
                 event.event_id,
                 event.event_type,
-                Outcome.POSTED.value,
                 (received, isoformat(self._clock.now())),
             )
             settled = self._settling.settle_found(current, found, finishing=recording, ahead=ahead)
