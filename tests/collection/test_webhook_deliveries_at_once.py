@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import pytest
+import stripe
 
 from chalicelib.clock import FixedClock, isoformat
 from chalicelib.collection import CollectionService
@@ -106,3 +107,45 @@ def test_an_event_kept_as_malformed_meanwhile_does_not_stop_the_payment(
     assert event_record(collection, event_id)["state"] == "malformed"  # left for review
     assert ledger_service().balance(case.account_number).posted == 2_000
     assert collection.store.standing(case.case_id).payments == 1
+
+
+def rail_down(collection: CollectionService, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Stripe stops answering: every retrieve fails in the SDK as an outage does. Returns the
+    references asked for."""
+    asked: list[str] = []
+
+    def no_answer(reference: str, *args: Any, **kwargs: Any) -> Any:
+        asked.append(reference)
+        raise stripe.APIConnectionError("could not connect to Stripe")
+
+    intents = collection.rail._client.v1.payment_intents  # type: ignore[attr-defined]
+    monkeypatch.setattr(intents, "retrieve", no_answer)
+    return asked
+
+
+def test_while_stripe_is_down_a_recorded_event_is_a_duplicate_and_a_new_one_comes_again(
+    api: Any,
+    clock: FixedClock,
+    collection: CollectionService,
+    localstripe: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    case = open_case(amount=10_000)
+    recorded = succeeded_event(collection, localstripe, case.account_number)
+    assert json.loads(deliver(api, clock, recorded).body)["outcome"] == "posted"
+    new = succeeded_event(collection, localstripe, case.account_number)
+
+    asked = rail_down(collection, monkeypatch)
+    duplicate = deliver(api, clock, recorded)
+    assert duplicate.status_code == 200
+    assert json.loads(duplicate.body)["outcome"] == "duplicate"
+    refused = deliver(api, clock, new)
+    assert refused.status_code == 503
+    assert json.loads(refused.body)["type"].endswith("collection/rail-unavailable")
+    assert len(asked) == 2  # the rail was asked both times: it is the truth when it answers
+    assert collection.store.event_state("stripe", json.loads(new)["id"]) is None
+    assert ledger_service().balance(case.account_number).posted == 2_000
+
+    monkeypatch.undo()  # Stripe answers again, and delivers the new event again
+    assert json.loads(deliver(api, clock, new).body)["outcome"] == "posted"
+    assert ledger_service().balance(case.account_number).posted == 4_000
