@@ -103,7 +103,8 @@ def batch_get(
     attempts: int = 6,
 ) -> list[Item]:
     """Every item among ``keys`` that exists, read consistently, 100 keys a call; unprocessed
-    keys are asked again after a jittered pause, at most ``attempts`` times per call."""
+    keys are asked again after a jittered pause, at most ``attempts`` times per call, and not
+    once the invocation's time is nearly up (``UnreadKeys`` then)."""
     return batch_get_tables(client, {table: keys}, backoff=backoff, attempts=attempts)[table]
 
 
@@ -130,9 +131,11 @@ def batch_get_tables(
             request = dict(answer.get("UnprocessedKeys") or {})
             if not request:
                 break
-            backoff.pause(attempt)
-        else:
-            raise UnreadKeys(f"{', '.join(request)} left keys unread {attempts} times")
+            # No wait after the last try, nor one into the invocation's last moments: the
+            # caller answers busy (a 503 to repeat) rather than being cut off by the timeout.
+            if attempt + 1 == attempts or not backoff.pause(attempt):
+                tries = f"{attempt + 1} time{'s' if attempt else ''}"
+                raise UnreadKeys(f"{', '.join(request)} left keys unread {tries}")
     return found
 
 

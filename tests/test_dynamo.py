@@ -151,3 +151,13 @@ def test_the_attribute_codec_round_trips_plain_values() -> None:
     assert item["n"] == {"N": "12345"}
     assert dynamo.from_item(item) == values
     assert dynamo.from_item({"rate": {"N": "0.5"}}) == {"rate": Decimal("0.5")}
+
+
+def test_near_the_end_of_the_invocation_unread_keys_are_not_waited_for(aws: Any) -> None:
+    throttled = Throttled(aws, 99)
+    pauses: list[float] = []
+    backoff = Backoff(base=0.02, cap=1.0, sleep=pauses.append, time_left=lambda: 1.0)
+    with pytest.raises(dynamo.UnreadKeys):
+        dynamo.batch_get(throttled, TABLE, [key(1)], backoff=backoff)  # type: ignore[arg-type]
+    assert throttled.times == 98  # asked once, then answered instead of waiting
+    assert pauses == []

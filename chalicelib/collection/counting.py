@@ -3,9 +3,10 @@ settlement, a claim of unidentified money, counter cash).
 
 The case's standing (paid, remaining, paid in full) moves in the same conditional transaction
 as the record that caused it; when another payment of the case got there first, the standing is
-read again and the step retried, with jittered backoff, a bounded number of times. Every count
-owes the case's creditors a notice: of the money arrived (案款到账通知), or that the case is paid
-in full when this money crosses what is owed (that one message instead of both). It is written
+read again and the step retried, with jittered backoff, a bounded number of times, never waiting
+into the last moments of the Lambda invocation (it answers busy then, a 503 to repeat). Every
+count owes the case's creditors a notice: of the money arrived (案款到账通知), or that the case is
+paid in full when this money crosses what is owed (that one message instead of both). It is written
 in that transaction, keyed by the arrival's ledger transfer, and sent after it. The clock for
 telling the creditor (5 working days) starts in that transaction too, so no money counts on a
 case without its clock, whatever crashes after.
@@ -89,7 +90,8 @@ class Counting:
             try:
                 done = commit(before, credit)
             except Contended:
-                self._backoff.pause(attempt)
+                if not self._backoff.pause(attempt):
+                    break  # the invocation's time is nearly up: answer rather than time out
                 continue
             if done:
                 self._clocks.counted(arrival, clock_started=clock is not None)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from chalicelib.clock import Clock, isoformat
-from chalicelib.collection.errors import PaymentConflict
+from chalicelib.collection.errors import PaymentConflict, RailUnavailable
 from chalicelib.collection.models import (
     CHINA_TIME,
     MalformedEventRecord,
@@ -170,6 +170,15 @@ class Intake:
         # amount or metadata. What moves money is the payment as the rail holds it now.
         try:
             current = self._rail().retrieve(heard.reference)
+        except RailUnavailable:
+            # Without the rail's answer there are no keys for the one read; a duplicate is
+            # still told by its event id alone, so a Stripe outage does not turn Stripe's own
+            # retries of an event we recorded into errors. A new event answers 503: Stripe
+            # delivers it again.
+            state = self._store.event_state(self._rail().name, event.event_id)
+            if state is not None and state != "received":
+                return Outcome.DUPLICATE, None
+            raise
         except PaymentConflict:
             log.warning(
                 "collection: event %s names %s, unknown to the rail",
@@ -212,11 +221,10 @@ class Intake:
     ) -> tuple[Outcome, PaymentStatus | None]:
         """A new event acted on: the rail's payment, and ours it names, if any."""
         if current.status == RailStatus.SUCCEEDED:
-            recording = self._store.record_event_item(
+            recording = self._store.posted_event_item(
                 self._rail().name,
                 event.event_id,
                 event.event_type,
-                Outcome.POSTED.value,
                 (received, isoformat(self._clock.now())),
             )
             settled = self._settling.settle_found(current, found, finishing=recording, ahead=ahead)

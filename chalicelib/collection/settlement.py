@@ -35,6 +35,7 @@ from chalicelib.collection.rail import PaymentRail, RailPayment, RailStatus
 from chalicelib.collection.store import (
     CollectionStore,
     Contended,
+    EventRecorded,
     PostedBefore,
     SettlementState,
 )
@@ -169,6 +170,9 @@ class Settling:
         # The first attempt commits on what was read with the payment (the case the rail's
         # metadata names, checked above to be the payment's); a retry reads again.
         unread = [ahead] if ahead is not None else []
+        # The webhook event recorded with the posting; dropped if it was recorded otherwise
+        # (kept as malformed), so the payment still posts now.
+        recording = [finishing] if finishing is not None else []
 
         def read() -> tuple[datetime, SettlementState]:
             paid_at = self._clock.now()
@@ -206,8 +210,11 @@ class Settling:
                     notice=credit.notice,
                     clock=credit.clock,
                     posting=self._ledger.plan_transfer(request) if unposted[0] else None,
-                    also=finishing,
+                    also=recording[0] if recording else None,
                 )
+            except EventRecorded:
+                recording.clear()
+                raise
             except PostedBefore:
                 posted = self._ledger.get_transfer(request.id)
                 if payment.case.account_number not in _credited(posted):

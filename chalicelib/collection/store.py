@@ -68,6 +68,11 @@ class Contended(Exception):
     """Another writer changed a guarded item between our read and our write; read and retry."""
 
 
+class EventRecorded(Contended):
+    """The webhook event a settlement would record was recorded otherwise (kept as malformed):
+    nothing of this transaction was written; settle again without the event's record."""
+
+
 class PostedBefore(Exception):
     """The ledger transfer a settlement would post exists already (posted to the case by an
     earlier settlement that stopped before its record, or to unidentified funds): nothing of
@@ -164,7 +169,9 @@ class CollectionStore:
     def add_payment(self, payment: Payment, *, request_digest: str) -> bool:
         """Record a new payment; False if the id exists (a replayed request)."""
         item = self._payment_item(payment) | {"request_digest": request_digest}
-        return self._put(item, "attribute_not_exists(pk)", {})
+        return self._put(
+            item, "attribute_not_exists(pk) OR #state = :received", {":received": "received"}
+        )
 
     def save_payment(self, payment: Payment, *, from_statuses: Iterable[PaymentStatus]) -> bool:
         """Move a payment on, only from one of ``from_statuses``; False if it had moved, or
@@ -269,9 +276,10 @@ class CollectionStore:
                 )
             )
         writes += self._derived_puts(surplus, notice, clock)
-        if also is not None:
-            writes.append(also)
-        return self._transact(writes, posting)
+        if also is None:
+            return self._transact(writes, posting)
+        writes.append(also)
+        return self._transact(writes, posting, event_at=len(writes) - 1)
 
     def commit_claim(
         self,
@@ -408,20 +416,6 @@ class CollectionStore:
     ) -> bool:
         """Record an event acted on, with its outcome, once; False if it was recorded before
         (a duplicate, or a concurrent delivery that got there first)."""
-        put = self.record_event_item(rail, event_id, event_type, outcome, at)["Put"]
-        try:
-            self._db.put_item(**put)
-        except self._db.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
-
-    def record_event_item(
-        self, rail: str, event_id: str, event_type: str, outcome: str, at: tuple[str, str]
-    ) -> dict[str, Any]:
-        """The same record as one item of a transaction: the settlement an event brings about
-        commits with it, and a second delivery's transaction is cancelled by it. ``at`` is when
-        it was received and when it was processed. An event left
-        ``received`` by a crash of earlier code may still be recorded processed."""
         item = _event_key(rail, event_id) | {
             "state": "processed",
             "event_type": event_type,
@@ -429,9 +423,40 @@ class CollectionStore:
             "outcome": outcome,
             "processed_at": at[1],
         }
-        return self._conditional_put(
-            item, "attribute_not_exists(pk) OR #state = :received", {":received": "received"}
-        )
+        return self._put(item, "attribute_not_exists(pk)", {})
+
+    def posted_event_item(
+        self, rail: str, event_id: str, event_type: str, at: tuple[str, str]
+    ) -> dict[str, Any]:
+        """An event's record with the outcome ``posted``, as one item of the settlement's
+        transaction. ``at`` is when it was received and when it was processed. It also
+        corrects the record of another delivery of the same event that answered at the same
+        moment, before the payment succeeded at the rail (outcome ``followed``): the event did
+        post, and the payment guard keeps the posting to once. A record left ``received`` by
+        earlier code is recorded processed; one kept as malformed cancels the transaction."""
+        values = {
+            ":processed": "processed",
+            ":received": "received",
+            ":type": event_type,
+            ":at": at[0],
+            ":posted": "posted",
+            ":done": at[1],
+        }
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": to_item(_event_key(rail, event_id)),
+                "UpdateExpression": (
+                    "SET #state = :processed, event_type = :type, outcome = :posted,"
+                    " received_at = if_not_exists(received_at, :at), processed_at = :done"
+                ),
+                "ConditionExpression": (
+                    "attribute_not_exists(pk) OR #state IN (:received, :processed)"
+                ),
+                "ExpressionAttributeNames": {"#state": "state"},
+                "ExpressionAttributeValues": to_item(values),
+            }
+        }
 
     def record_malformed_event(self, record: MalformedEventRecord) -> bool:
         """Keep a misshapen event for review, once; False if it was recorded before."""
@@ -609,11 +634,17 @@ class CollectionStore:
         return {"Put": put}
 
     def _transact(
-        self, writes: Sequence[dict[str, Any]], posting: PlannedPosting | None = None
+        self,
+        writes: Sequence[dict[str, Any]],
+        posting: PlannedPosting | None = None,
+        *,
+        event_at: int | None = None,
     ) -> bool:
         """Commit ``writes`` and the posting's items after them; the first write is the
         idempotency guard, whose failure means the work was done before (False), while a
-        failure of any other guard means a race (retry). The posting hears how it went."""
+        failure of any other guard means a race (retry), or at ``event_at`` (a webhook event's
+        record) that the event was recorded otherwise (``EventRecorded``). The posting hears
+        how it went."""
         from botocore.exceptions import ClientError
 
         items = [*writes, *(posting.items if posting else ())]
@@ -634,6 +665,8 @@ class CollectionStore:
                 return False
             if taken:
                 raise PostedBefore(posting.transfer.id if posting else "") from error
+            if event_at is not None and reasons[event_at : event_at + 1] == [CONDITION_FAILED]:
+                raise EventRecorded("the event was recorded otherwise") from error
             # TransactionConflict: another transaction (the same payment settling from the
             # webhook and the page at once) held an item; reading again settles who won.
             if CONDITION_FAILED in reasons or TRANSACTION_CONFLICT in reasons:

@@ -14,7 +14,7 @@ from chalicelib.clock import FixedClock
 from chalicelib.collection import CollectionService
 from chalicelib.collection.arrivals import ClockTeller
 from chalicelib.collection.models import StartPayment
-from chalicelib.deadlines import ItemClock, LimitKind
+from chalicelib.deadlines import ItemClock, LimitKind, PublicationStatus
 from chalicelib.identity.roles import Principal, Role
 from chalicelib.wiring import counter_cash_desk, deadline_service, working_calendar
 from chalicelib.workdays import court_date
@@ -133,3 +133,37 @@ def test_a_claim_keeps_its_clock_when_the_function_dies(
     assert claimed.status == "claimed"
     assert collection.store.standing(case.case_id).paid == 1_800
     assert notice_clock(claimed.claim_transfer_id).case_id == case.case_id
+
+
+@pytest.mark.usefixtures("dies_after_the_count")
+def test_a_claim_clock_a_crash_left_open_is_met_by_the_daily_run_not_published(
+    collection: CollectionService, localstripe: str, clock: FixedClock
+) -> None:
+    """The claim clock is met after the claim commits (meeting it rewrites the clock, which
+    needs a read, unlike a notice clock's start); a function that dies there leaves it open,
+    and the daily run finds the money claimed before it would warn or publish."""
+    reference = foreign_intent(localstripe, 900)
+    pay_at_rail(localstripe, reference)
+    assert collection.settle(collection.rail.retrieve(reference)).outcome == "unidentified"
+    case = open_case(serial=4323, amount=10_000)
+    with pytest.raises(ConnectionError):
+        collection.claim(
+            reference,
+            account_number=case.account_number,
+            reason="付款人来电确认案号",
+            actor="clerk-5",
+            confirmed_by="fin-7",
+            confirmer_subject="fin-7",
+        )
+    deadlines = deadline_service()
+    claim_clock = deadlines.store.clock(LimitKind.CLAIM, reference)
+    assert claim_clock is not None
+    assert claim_clock.met_on is None  # the gap this test is about
+
+    claimed_on = court_date(clock.now())
+    deadlines.run(working_calendar().add_working_days(claimed_on, 10).due)
+    claim_clock = deadlines.store.clock(LimitKind.CLAIM, reference)
+    assert claim_clock is not None
+    assert claim_clock.met_on == claimed_on
+    published = deadlines.published(PublicationStatus.PUBLISHED)
+    assert reference not in {p.reference for p in published}

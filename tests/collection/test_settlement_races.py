@@ -11,6 +11,7 @@ from chalicelib import wiring
 from chalicelib.collection import CollectionBusy, CollectionService, PaymentStatus, RailPayment
 from chalicelib.collection.models import CHINA_TIME, StartPayment
 from chalicelib.collection.store import Contended
+from chalicelib.retry import invocation_deadline
 from chalicelib.wiring import ledger_service
 from tests.collection.conftest import open_case, pay_at_rail
 
@@ -66,6 +67,27 @@ def test_endless_contention_gives_up_with_a_retryable_error_and_posts_once(
 
     assert collection.settle(current).outcome == "posted"
     assert collection.payment(payment_id).status.display == "paid"
+    assert ledger_service().balance(case.account_number).posted == 1_000
+
+
+def test_contention_near_the_end_of_the_invocation_answers_busy_at_once(
+    collection: CollectionService, localstripe: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = open_case(amount=10_000)
+    _, current = succeeded_at_rail(collection, localstripe, case.account_number, 1_000)
+    tried: list[bool] = []
+
+    def always_contended(*args: Any, **kwargs: Any) -> bool:
+        tried.append(True)
+        raise Contended("another writer")
+
+    monkeypatch.setattr(collection.store, "commit_settlement", always_contended)
+    with invocation_deadline(1.0), pytest.raises(CollectionBusy):
+        collection.settle(current)  # one second left: no wait fits before the reserve
+    assert len(tried) == 1
+    monkeypatch.undo()
+
+    assert collection.settle(current).outcome == "posted"
     assert ledger_service().balance(case.account_number).posted == 1_000
 
 

@@ -87,11 +87,13 @@ def test_a_new_event_reads_once_commits_once_and_tells_the_creditor(
     assert "GetItem" not in calls.names()[:first]  # neither the payment nor the case again
     [(_, transaction)] = [call for call in calls.made[:first] if call[0] == "TransactWriteItems"]
     recorded = [
-        from_item(item["Put"]["Item"])
+        (from_item(item["Update"]["Key"])["pk"], from_item(values)[":posted"])
         for item in transaction["TransactItems"]
-        if "Put" in item and item["Put"]["Item"]["pk"]["S"].startswith("EVENT#")
+        if "Update" in item
+        and item["Update"]["Key"]["pk"]["S"].startswith("EVENT#")
+        and (values := item["Update"]["ExpressionAttributeValues"])
     ]
-    assert [(r["pk"], r["outcome"]) for r in recorded] == [(f"EVENT#stripe#{event_id}", "posted")]
+    assert recorded == [(f"EVENT#stripe#{event_id}", "posted")]
     assert calls.names()[first:] == ["BatchGetItem"]  # the duplicate: one read, nothing else
     [message] = outbox_deliveries(outbox)
     assert message.address == case.creditors[0].phone
