@@ -1,58 +1,41 @@
-"""Collection's items in the collection table (one table, generic pk/sk, sparse gsi1/gsi2).
+"""Collection's payments and their settlement in the collection table.
 
-One module on purpose: it is the only place that knows this table's layout and the conditions
-its transactions rely on (the standing's version, the gapless receipt counter), so the layout
-below and every read and write of it stay side by side.
-
-    pk                        sk        what                        index (pk / sk)
-    PAY#{payment_id}          PAY       a payment                   gsi1 CASEPAY#{case} / {at}#{id}
-    CASE#{case_id}            STANDING  paid so far, versioned
-    CASE#{case_id}            SURPLUS   the draft refund            gsi2 SURPLUS#draft / {at}#{case}
-    RECEIPTNO#{court}#{year}  SEQ       the court's gapless receipt counter
-    EVENT#{rail}#{event_id}   EVENT     a webhook acted on, with its outcome (written once)
-    EVENT#{rail}#{key}        EVENT     a webhook of the wrong shape
-                                        gsi1 EVENTQ#malformed / {at}#{key}
-    UNIDENTIFIED#{reference}  ITEM      不明款 to be claimed     gsi1 CLAIMQ#{status} / {at}#{ref}
-    REVIEW#{reference}        ITEM      a payment not postable      gsi1 REVIEWQ#open / {at}#{ref}
-    NOTICE#{key}              NOTICE    a notification owed         gsi2 NOTICE#{status} / {at}#{k}
-    COUNTERCASH#{transfer}    COUNTED   counter cash counted toward its case (written once)
-    SWEEP#{rail}              MARK      when the last complete sweep started
-    SWEEPRETRY#{rail}         {ref}     a payment to sweep again    gsi1 RETRYQ#{rail} / {at}#{ref}
-                                        (it leaves gsi1 once settled; the policy has no DeleteItem)
-
-Each model is stored whole as JSON in ``doc``; the attributes that conditions and indexes read
-(``status``, ``version``, ``next``, ``state``) sit beside it. Items and keys are built as plain
-values and turned into DynamoDB's attribute values by the shared codec (``chalicelib.dynamo``)
-where they are sent, and read back through it.
+The payments, the case standing and their settlement: the one place that knows the conditions
+the settlement's transaction relies on (the standing's version, the gapless receipt counter, the
+event recorded once). The table's layout and keys are in ``table``; the queues it writes beside
+a settlement (notices, unidentified funds, surplus drafts) in ``queues``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
 from chalicelib import dynamo
-from chalicelib.clock import isoformat, parse_iso
+from chalicelib.clock import isoformat
 from chalicelib.collection.errors import CollectionBusy
 from chalicelib.collection.models import (
     CaseStanding,
     ClaimStatus,
     CounterCash,
-    MalformedEventRecord,
     Notice,
-    NoticeStatus,
     Payment,
     PaymentStatus,
-    ReviewItem,
     SurplusDraft,
     UnidentifiedPayment,
 )
+from chalicelib.collection.queues import CollectionQueues
+from chalicelib.collection.table import (
+    _counter_cash_key,
+    _event_key,
+    _receipt_key,
+    _standing_key,
+    payment_key,
+)
 from chalicelib.dynamo import from_item, to_item
-from chalicelib.retry import Backoff
 
 if TYPE_CHECKING:
     from chalicelib.ledger import PlannedPosting
@@ -113,49 +96,8 @@ def _settlement_state(
     )
 
 
-def payment_key(payment_id: str) -> dict[str, Any]:
-    return {"pk": f"PAY#{payment_id}", "sk": "PAY"}
-
-
-def _standing_key(case_id: str) -> dict[str, Any]:
-    return {"pk": f"CASE#{case_id}", "sk": "STANDING"}
-
-
-def _receipt_key(court_code: str, year: int) -> dict[str, Any]:
-    return {"pk": f"RECEIPTNO#{court_code}#{year}", "sk": "SEQ"}
-
-
-def _event_key(rail: str, event_id: str) -> dict[str, Any]:
-    return {"pk": f"EVENT#{rail}#{event_id}", "sk": "EVENT"}
-
-
-def _unidentified_key(reference: str) -> dict[str, Any]:
-    return {"pk": f"UNIDENTIFIED#{reference}", "sk": "ITEM"}
-
-
-def _sweep_key(rail: str) -> dict[str, Any]:
-    return {"pk": f"SWEEP#{rail}", "sk": "MARK"}
-
-
-def _sweep_retry_key(rail: str, reference: str) -> dict[str, Any]:
-    return {"pk": f"SWEEPRETRY#{rail}", "sk": reference}
-
-
-def _notice_key(key: str) -> dict[str, Any]:
-    return {"pk": f"NOTICE#{key}", "sk": "NOTICE"}
-
-
-def _counter_cash_key(transfer_id: str) -> dict[str, Any]:
-    return {"pk": f"COUNTERCASH#{transfer_id}", "sk": "COUNTED"}
-
-
-class CollectionStore:
+class CollectionStore(CollectionQueues):
     """DynamoDB access for collection; every write that can race is conditional."""
-
-    def __init__(self, client: Any, table: str) -> None:
-        self._db = client
-        self._table = table
-        self._backoff = Backoff(base=0.02, cap=1.0)  # unprocessed keys: the table is throttling
 
     # -- payments ----------------------------------------------------------------------------
 
@@ -360,14 +302,6 @@ class CollectionStore:
             puts.append(clock)
         return puts
 
-    def surplus(self, case_id: str) -> SurplusDraft | None:
-        item = self._get({"pk": f"CASE#{case_id}", "sk": "SURPLUS"})
-        return SurplusDraft.model_validate_json(item["doc"]) if item else None
-
-    def surplus_drafts(self, *, limit: int = 100) -> list[SurplusDraft]:
-        """Cases paid beyond what they owe, newest first: the refunds workflow's inbox."""
-        return self._query_index("gsi2", "SURPLUS#draft", SurplusDraft, limit=limit)
-
     # -- webhook events ----------------------------------------------------------------------
 
     def webhook_read(
@@ -458,180 +392,9 @@ class CollectionStore:
             }
         }
 
-    def record_malformed_event(self, record: MalformedEventRecord) -> bool:
-        """Keep a misshapen event for review, once; False if it was recorded before."""
-        item = _event_key(record.rail, record.key) | {
-            "state": "malformed",
-            "doc": record.model_dump_json(),
-            "gsi1pk": "EVENTQ#malformed",
-            "gsi1sk": f"{isoformat(record.received_at)}#{record.key}",
-        }
-        return self._put(item, "attribute_not_exists(pk)", {})
-
-    def malformed_events(self, *, limit: int) -> list[MalformedEventRecord]:
-        return self._query_index("gsi1", "EVENTQ#malformed", MalformedEventRecord, limit=limit)
-
     def event_state(self, rail: str, event_id: str) -> str | None:
         item = self._get(_event_key(rail, event_id))
         return item["state"] if item else None
-
-    def sweep_mark(self, rail: str) -> datetime | None:
-        """When the last complete sweep of this rail started."""
-        item = self._get(_sweep_key(rail))
-        return parse_iso(item["started_at"]) if item else None
-
-    def set_sweep_mark(self, rail: str, started: datetime) -> None:
-        """Move the mark forward only: a slow sweep finishing late never moves it back."""
-        try:
-            self._db.put_item(
-                TableName=self._table,
-                Item=to_item(_sweep_key(rail) | {"started_at": isoformat(started)}),
-                ConditionExpression="attribute_not_exists(pk) OR started_at < :started",
-                ExpressionAttributeValues=to_item({":started": isoformat(started)}),
-            )
-        except self._db.exceptions.ConditionalCheckFailedException:
-            return
-
-    def add_sweep_retry(self, rail: str, reference: str, failed_at: datetime) -> None:
-        """Remember a payment the sweeper could not settle, so later runs retry it by itself
-        and the mark can move on. It waits in gsi1 until it settles."""
-        self._db.update_item(
-            TableName=self._table,
-            Key=to_item(_sweep_retry_key(rail, reference)),
-            UpdateExpression=(
-                "SET first_failed_at = if_not_exists(first_failed_at, :at), "
-                "last_failed_at = :at, gsi1pk = :queue, "
-                "gsi1sk = if_not_exists(gsi1sk, :order) ADD attempts :one"
-            ),
-            ExpressionAttributeValues=to_item(
-                {
-                    ":at": isoformat(failed_at),
-                    ":queue": f"RETRYQ#{rail}",
-                    ":order": f"{isoformat(failed_at)}#{reference}",
-                    ":one": 1,
-                }
-            ),
-        )
-
-    def sweep_retries(self, rail: str, *, limit: int = 100) -> list[str]:
-        """References of payments waiting to be retried, oldest failure first."""
-        page = self._db.query(
-            TableName=self._table,
-            IndexName="gsi1",
-            KeyConditionExpression="gsi1pk = :pk",
-            ExpressionAttributeValues=to_item({":pk": f"RETRYQ#{rail}"}),
-            Limit=limit,
-        )
-        return [from_item(item)["sk"] for item in page["Items"]]
-
-    def settle_sweep_retry(self, rail: str, reference: str, settled_at: datetime) -> None:
-        """The payment settled: it leaves the retry queue (kept, not deleted, as a record)."""
-        self._db.update_item(
-            TableName=self._table,
-            Key=to_item(_sweep_retry_key(rail, reference)),
-            UpdateExpression="SET settled_at = :at REMOVE gsi1pk, gsi1sk",
-            ExpressionAttributeValues=to_item({":at": isoformat(settled_at)}),
-        )
-
-    # -- unidentified funds and review -------------------------------------------------------
-
-    def add_unidentified(self, item: UnidentifiedPayment) -> bool:
-        return self._put(self._unidentified_item(item), "attribute_not_exists(pk)", {})
-
-    def unidentified(self, reference: str) -> UnidentifiedPayment | None:
-        item = self._get(_unidentified_key(reference))
-        return UnidentifiedPayment.model_validate_json(item["doc"]) if item else None
-
-    def unidentified_queue(self, status: ClaimStatus, *, limit: int) -> list[UnidentifiedPayment]:
-        return self._query_index(
-            "gsi1", f"CLAIMQ#{status.value}", UnidentifiedPayment, limit=limit, oldest_first=True
-        )
-
-    def _unidentified_item(self, item: UnidentifiedPayment) -> dict[str, Any]:
-        return _unidentified_key(item.reference) | {
-            "status": item.status.value,
-            "doc": item.model_dump_json(),
-            "gsi1pk": f"CLAIMQ#{item.status.value}",
-            "gsi1sk": f"{isoformat(item.received_at)}#{item.reference}",
-        }
-
-    def add_review(self, item: ReviewItem) -> bool:
-        record = {
-            "pk": f"REVIEW#{item.reference}",
-            "sk": "ITEM",
-            "doc": item.model_dump_json(),
-            "gsi1pk": "REVIEWQ#open",
-            "gsi1sk": f"{isoformat(item.received_at)}#{item.reference}",
-        }
-        return self._put(record, "attribute_not_exists(pk)", {})
-
-    def review_queue(self, *, limit: int) -> list[ReviewItem]:
-        return self._query_index("gsi1", "REVIEWQ#open", ReviewItem, limit=limit, oldest_first=True)
-
-    # -- notices -----------------------------------------------------------------------------
-
-    def _notice_item(self, notice: Notice) -> dict[str, Any]:
-        return _notice_key(notice.key) | {
-            "status": notice.status.value,
-            "version": len(notice.sent_to),
-            "doc": notice.model_dump_json(),
-            "gsi2pk": f"NOTICE#{notice.status.value}",
-            "gsi2sk": f"{isoformat(notice.created_at)}#{notice.key}",
-        }
-
-    def pending_notices(self, *, limit: int = 100) -> list[Notice]:
-        return self._query_index("gsi2", "NOTICE#pending", Notice, limit=limit, oldest_first=True)
-
-    def save_pending_notice(self, notice: Notice, *, told_before: int) -> bool:
-        """Record a pending notice's progress (or that it was sent), only if it is still
-        pending with ``told_before`` recipients told: False if another run moved it first."""
-        return self._put(
-            self._notice_item(notice),
-            "#status = :pending AND (attribute_not_exists(#version) OR #version = :told)",
-            {":pending": NoticeStatus.PENDING.value, ":told": told_before},
-        )
-
-    # -- plumbing ----------------------------------------------------------------------------
-
-    def _get(self, key: dict[str, Any]) -> dict[str, Any] | None:
-        """The item under ``key``, read consistently, as plain values."""
-        item = self._db.get_item(TableName=self._table, Key=to_item(key), ConsistentRead=True)
-        return from_item(item["Item"]) if "Item" in item else None
-
-    def _query_index(
-        self, index: str, partition: str, model: type[M], *, limit: int, oldest_first: bool = False
-    ) -> list[M]:
-        page = self._db.query(
-            TableName=self._table,
-            IndexName=index,
-            KeyConditionExpression=f"{index}pk = :pk",
-            ExpressionAttributeValues=to_item({":pk": partition}),
-            ScanIndexForward=oldest_first,
-            Limit=limit,
-        )
-        return [model.model_validate_json(from_item(i)["doc"]) for i in page["Items"]]
-
-    def _put(self, item: dict[str, Any], condition: str, values: dict[str, Any]) -> bool:
-        try:
-            self._db.put_item(**self._conditional_put(item, condition, values)["Put"])
-        except self._db.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
-
-    def _conditional_put(
-        self, item: dict[str, Any], condition: str, values: dict[str, Any]
-    ) -> dict[str, Any]:
-        names = {f"#{n}": n for n in ("status", "version", "next", "state") if f"#{n}" in condition}
-        put: dict[str, Any] = {
-            "TableName": self._table,
-            "Item": to_item(item),
-            "ConditionExpression": condition,
-        }
-        if names:
-            put["ExpressionAttributeNames"] = names
-        if values:
-            put["ExpressionAttributeValues"] = to_item(values)
-        return {"Put": put}
 
     def _transact(
         self,
