@@ -20,11 +20,11 @@ from chalicelib.collection.models import (
 )
 from chalicelib.collection.table import (
     CollectionTable,
-    _event_key,
-    _notice_key,
-    _sweep_key,
-    _sweep_retry_key,
-    _unidentified_key,
+    event_key,
+    notice_key,
+    sweep_key,
+    sweep_retry_key,
+    unidentified_key,
 )
 from chalicelib.dynamo import from_item, to_item
 
@@ -44,7 +44,7 @@ class CollectionQueues(CollectionTable):
 
     def record_malformed_event(self, record: MalformedEventRecord) -> bool:
         """Keep a misshapen event for review, once; False if it was recorded before."""
-        item = _event_key(record.rail, record.key) | {
+        item = event_key(record.rail, record.key) | {
             "state": "malformed",
             "doc": record.model_dump_json(),
             "gsi1pk": "EVENTQ#malformed",
@@ -57,7 +57,7 @@ class CollectionQueues(CollectionTable):
 
     def sweep_mark(self, rail: str) -> datetime | None:
         """When the last complete sweep of this rail started."""
-        item = self._get(_sweep_key(rail))
+        item = self._get(sweep_key(rail))
         return parse_iso(item["started_at"]) if item else None
 
     def set_sweep_mark(self, rail: str, started: datetime) -> None:
@@ -65,7 +65,7 @@ class CollectionQueues(CollectionTable):
         try:
             self._db.put_item(
                 TableName=self._table,
-                Item=to_item(_sweep_key(rail) | {"started_at": isoformat(started)}),
+                Item=to_item(sweep_key(rail) | {"started_at": isoformat(started)}),
                 ConditionExpression="attribute_not_exists(pk) OR started_at < :started",
                 ExpressionAttributeValues=to_item({":started": isoformat(started)}),
             )
@@ -77,7 +77,7 @@ class CollectionQueues(CollectionTable):
         and the mark can move on. It waits in gsi1 until it settles."""
         self._db.update_item(
             TableName=self._table,
-            Key=to_item(_sweep_retry_key(rail, reference)),
+            Key=to_item(sweep_retry_key(rail, reference)),
             UpdateExpression=(
                 "SET first_failed_at = if_not_exists(first_failed_at, :at), "
                 "last_failed_at = :at, gsi1pk = :queue, "
@@ -108,7 +108,7 @@ class CollectionQueues(CollectionTable):
         """The payment settled: it leaves the retry queue (kept, not deleted, as a record)."""
         self._db.update_item(
             TableName=self._table,
-            Key=to_item(_sweep_retry_key(rail, reference)),
+            Key=to_item(sweep_retry_key(rail, reference)),
             UpdateExpression="SET settled_at = :at REMOVE gsi1pk, gsi1sk",
             ExpressionAttributeValues=to_item({":at": isoformat(settled_at)}),
         )
@@ -119,7 +119,7 @@ class CollectionQueues(CollectionTable):
         return self._put(self._unidentified_item(item), "attribute_not_exists(pk)", {})
 
     def unidentified(self, reference: str) -> UnidentifiedPayment | None:
-        item = self._get(_unidentified_key(reference))
+        item = self._get(unidentified_key(reference))
         return UnidentifiedPayment.model_validate_json(item["doc"]) if item else None
 
     def unidentified_queue(self, status: ClaimStatus, *, limit: int) -> list[UnidentifiedPayment]:
@@ -128,7 +128,7 @@ class CollectionQueues(CollectionTable):
         )
 
     def _unidentified_item(self, item: UnidentifiedPayment) -> dict[str, Any]:
-        return _unidentified_key(item.reference) | {
+        return unidentified_key(item.reference) | {
             "status": item.status.value,
             "doc": item.model_dump_json(),
             "gsi1pk": f"CLAIMQ#{item.status.value}",
@@ -151,7 +151,7 @@ class CollectionQueues(CollectionTable):
     # -- notices -----------------------------------------------------------------------------
 
     def _notice_item(self, notice: Notice) -> dict[str, Any]:
-        return _notice_key(notice.key) | {
+        return notice_key(notice.key) | {
             "status": notice.status.value,
             "version": len(notice.sent_to),
             "doc": notice.model_dump_json(),

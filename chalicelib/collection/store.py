@@ -29,11 +29,11 @@ from chalicelib.collection.models import (
 )
 from chalicelib.collection.queues import CollectionQueues
 from chalicelib.collection.table import (
-    _counter_cash_key,
-    _event_key,
-    _receipt_key,
-    _standing_key,
+    counter_cash_key,
+    event_key,
     payment_key,
+    receipt_key,
+    standing_key,
 )
 from chalicelib.dynamo import from_item, to_item
 
@@ -168,14 +168,14 @@ class CollectionStore(CollectionQueues):
     # -- standing and settlement -------------------------------------------------------------
 
     def standing(self, case_id: str) -> CaseStanding:
-        item = self._get(_standing_key(case_id))
+        item = self._get(standing_key(case_id))
         if item is None:
             return CaseStanding(case_id=case_id)
         return CaseStanding.model_validate_json(item["doc"])
 
     def settlement_state(self, case_id: str, court_code: str, year: int) -> SettlementState:
         """The case's standing and the court's receipt counter, read together and consistently."""
-        keys = [to_item(_standing_key(case_id)), to_item(_receipt_key(court_code, year))]
+        keys = [to_item(standing_key(case_id)), to_item(receipt_key(court_code, year))]
         try:
             read = dynamo.batch_get(self._db, self._table, keys, backoff=self._backoff)
         except dynamo.UnreadKeys as unread:
@@ -212,7 +212,7 @@ class CollectionStore(CollectionQueues):
             court_code, year, seq = receipt
             writes.append(
                 self._conditional_put(
-                    _receipt_key(court_code, year) | {"next": seq},
+                    receipt_key(court_code, year) | {"next": seq},
                     "attribute_not_exists(pk) OR #next = :seen",
                     {":seen": before.receipt_seq},
                 )
@@ -258,7 +258,7 @@ class CollectionStore(CollectionQueues):
     ) -> bool:
         """One transaction: counter cash is recorded under its ledger transfer's id and counts
         toward the case. False if that transfer was counted before."""
-        item = _counter_cash_key(entry.transfer_id) | {"doc": entry.model_dump_json()}
+        item = counter_cash_key(entry.transfer_id) | {"doc": entry.model_dump_json()}
         writes = [
             self._conditional_put(item, "attribute_not_exists(pk)", {}),
             self._standing_put(standing, before.version),
@@ -267,11 +267,11 @@ class CollectionStore(CollectionQueues):
         return self._transact(writes)
 
     def counter_cash(self, transfer_id: str) -> CounterCash | None:
-        item = self._get(_counter_cash_key(transfer_id))
+        item = self._get(counter_cash_key(transfer_id))
         return CounterCash.model_validate_json(item["doc"]) if item else None
 
     def _standing_put(self, standing: CaseStanding, seen_version: int) -> dict[str, Any]:
-        item = _standing_key(standing.case_id) | {
+        item = standing_key(standing.case_id) | {
             "version": standing.version,
             "doc": standing.model_dump_json(),
         }
@@ -317,12 +317,12 @@ class CollectionStore(CollectionQueues):
         recorded, the payment it names, and with ``case`` (case id, court code, year: as the
         rail's metadata names them) that case's standing and the court's receipt counter for
         the year; ``other`` is one more item of another table (table, key as sent)."""
-        keys = [to_item(_event_key(rail, event_id))]
+        keys = [to_item(event_key(rail, event_id))]
         if payment_id is not None:
             keys.append(to_item(payment_key(payment_id)))
         if case is not None:
             case_id, court_code, year = case
-            keys += [to_item(_standing_key(case_id)), to_item(_receipt_key(court_code, year))]
+            keys += [to_item(standing_key(case_id)), to_item(receipt_key(court_code, year))]
         wanted = {self._table: keys}
         if other is not None:
             wanted.setdefault(other[0], []).append(other[1])
@@ -350,7 +350,7 @@ class CollectionStore(CollectionQueues):
     ) -> bool:
         """Record an event acted on, with its outcome, once; False if it was recorded before
         (a duplicate, or a concurrent delivery that got there first)."""
-        item = _event_key(rail, event_id) | {
+        item = event_key(rail, event_id) | {
             "state": "processed",
             "event_type": event_type,
             "received_at": at[0],
@@ -379,7 +379,7 @@ class CollectionStore(CollectionQueues):
         return {
             "Update": {
                 "TableName": self._table,
-                "Key": to_item(_event_key(rail, event_id)),
+                "Key": to_item(event_key(rail, event_id)),
                 "UpdateExpression": (
                     "SET #state = :processed, event_type = :type, outcome = :posted,"
                     " received_at = if_not_exists(received_at, :at), processed_at = :done"
@@ -393,7 +393,7 @@ class CollectionStore(CollectionQueues):
         }
 
     def event_state(self, rail: str, event_id: str) -> str | None:
-        item = self._get(_event_key(rail, event_id))
+        item = self._get(event_key(rail, event_id))
         return item["state"] if item else None
 
     def _transact(

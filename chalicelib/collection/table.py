@@ -41,35 +41,35 @@ def payment_key(payment_id: str) -> dict[str, Any]:
     return {"pk": f"PAY#{payment_id}", "sk": "PAY"}
 
 
-def _standing_key(case_id: str) -> dict[str, Any]:
+def standing_key(case_id: str) -> dict[str, Any]:
     return {"pk": f"CASE#{case_id}", "sk": "STANDING"}
 
 
-def _receipt_key(court_code: str, year: int) -> dict[str, Any]:
+def receipt_key(court_code: str, year: int) -> dict[str, Any]:
     return {"pk": f"RECEIPTNO#{court_code}#{year}", "sk": "SEQ"}
 
 
-def _event_key(rail: str, event_id: str) -> dict[str, Any]:
+def event_key(rail: str, event_id: str) -> dict[str, Any]:
     return {"pk": f"EVENT#{rail}#{event_id}", "sk": "EVENT"}
 
 
-def _unidentified_key(reference: str) -> dict[str, Any]:
+def unidentified_key(reference: str) -> dict[str, Any]:
     return {"pk": f"UNIDENTIFIED#{reference}", "sk": "ITEM"}
 
 
-def _sweep_key(rail: str) -> dict[str, Any]:
+def sweep_key(rail: str) -> dict[str, Any]:
     return {"pk": f"SWEEP#{rail}", "sk": "MARK"}
 
 
-def _sweep_retry_key(rail: str, reference: str) -> dict[str, Any]:
+def sweep_retry_key(rail: str, reference: str) -> dict[str, Any]:
     return {"pk": f"SWEEPRETRY#{rail}", "sk": reference}
 
 
-def _notice_key(key: str) -> dict[str, Any]:
+def notice_key(key: str) -> dict[str, Any]:
     return {"pk": f"NOTICE#{key}", "sk": "NOTICE"}
 
 
-def _counter_cash_key(transfer_id: str) -> dict[str, Any]:
+def counter_cash_key(transfer_id: str) -> dict[str, Any]:
     return {"pk": f"COUNTERCASH#{transfer_id}", "sk": "COUNTED"}
 
 

@@ -14,16 +14,16 @@ from typing import Any
 
 from chalicelib.clock import isoformat
 from chalicelib.dynamo import from_item
-from chalicelib.ledger.models import AccountState, Entry, Transfer
-from chalicelib.ledger.store import (
+from chalicelib.ledger.items import (
     ACCOUNTS_INDEX_KEY,
-    LedgerStore,
     account_pk,
     entry_from_values,
     entry_sk,
     transfer_from_values,
     transfers_month_key,
 )
+from chalicelib.ledger.models import AccountState, Entry, Transfer
+from chalicelib.ledger.store import LedgerStore
 
 Position = dict[str, Any]  # a DynamoDB LastEvaluatedKey, carried between pages
 

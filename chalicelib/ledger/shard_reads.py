@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from chalicelib.clock import isoformat
 from chalicelib.dynamo import encode_cursor
 from chalicelib.ledger.errors import AccountNotFound, InvalidQuery
+from chalicelib.ledger.items import account_pk, entry_sk
 from chalicelib.ledger.models import (
     AccountBalance,
     AccountState,
@@ -22,7 +23,6 @@ from chalicelib.ledger.models import (
     VerifyReport,
 )
 from chalicelib.ledger.shards import shard_ids
-from chalicelib.ledger.store import account_pk, entry_sk
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -1,41 +1,12 @@
-"""The ledger's DynamoDB adapter: item layout, serialisation and the calls, nothing else.
+"""The ledger's DynamoDB adapter: the calls and the transaction items, nothing else.
 
-One module on purpose: every item of the ledger table, its keys and the conditions a posting
-commits on are read and written here only, and a cancelled posting is decoded here by what each
-position of its transaction was.
-
-Item layout in the one ledger table (keys ``pk``/``sk``, sparse indexes gsi1 and gsi2):
-
-===================  ==========================  ============================================
-item                 pk / sk                     index keys
-===================  ==========================  ============================================
-account state        ACCT#<id> / STATE           gsi1: ACCOUNTS / <id>, every account
-entry (immutable)    ACCT#<id> / ENTRY#<seq>     gsi1: STMT#<id> / <at>#<seq>, by date
-transfer             XFER#<id> / TRANSFER        gsi1: XFERS#<yyyy-mm> / <created_at>#<id>;
-                                                 gsi2: PENDING / <expires_at>#<id>, if pending
-reversal guard       XFER#<id> / REVERSED        - (a transfer is reversed at most once)
-correction proposal  PROPOSAL#<id> / PROPOSAL    gsi1: PROPOSALS#open / <proposed_at>#<id>
-===================  ==========================  ============================================
-
-Entries of one account sort by sequence under their account's partition, so ``verify`` reads
-them with one consistent Query; entry times never go backwards within an account, so gsi1
-order is sequence order too.
-
-Entries, transfers and account states are stored as one ``body`` attribute holding the
-canonical JSON of the value (for an entry, exactly the text its hash covers), beside the few
-attributes that keys, conditions and updates need (``seq``, ``hash``, ``state``). Small items
-keep writes cheap, and what an auditor hashes is byte for byte what was stored.
-
-Audits list every account (gsi1 ``ACCOUNTS``; case account numbers start with their court's
-region, so one court is a key prefix) and every transfer by month of creation (gsi1
-``XFERS#<month>``), each a paginated Query. A transfer record also names, in ``entry_seqs``,
-the sequence of the entry it wrote on each account, so a whole-ledger check can prove that
-every leg still has its entry with one batch read.
+The one place that reads and writes the ledger table and knows the conditions a posting commits
+on; a cancelled posting is decoded here by what each position of its transaction was. The
+items' layout, keys and encoding are in ``items``.
 """
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -49,6 +20,25 @@ from chalicelib import dynamo
 from chalicelib.clock import isoformat
 from chalicelib.dynamo import from_item, to_item
 from chalicelib.ledger.errors import ConcurrencyExhausted, InvalidQuery
+from chalicelib.ledger.items import (
+    OPEN_PROPOSALS_KEY,
+    PENDING_INDEX_KEY,
+    PROPOSAL_SK,
+    REVERSED_SK,
+    STATE_SK,
+    TRANSFER_SK,
+    account_pk,
+    entry_from_values,
+    entry_sk,
+    item_key,
+    proposal_pk,
+    state_from_item,
+    state_item_values,
+    strip_keys,
+    transfer_from_values,
+    transfer_pk,
+    transfers_month_key,
+)
 from chalicelib.ledger.models import (
     AccountState,
     CorrectionProposal,
@@ -59,42 +49,9 @@ from chalicelib.ledger.models import (
 )
 from chalicelib.retry import Backoff
 
-PENDING_INDEX_KEY = "PENDING"
-OPEN_PROPOSALS_KEY = "PROPOSALS#open"
-ACCOUNTS_INDEX_KEY = "ACCOUNTS"
-STATE_SK = "STATE"
-TRANSFER_SK = "TRANSFER"
-REVERSED_SK = "REVERSED"
-PROPOSAL_SK = "PROPOSAL"
-
 MAX_BATCH_ATTEMPTS = 8
 REFUSED_REASONS = frozenset({"ValidationError", "ItemCollectionSizeLimitExceeded"})
 RETRYABLE_ERRORS = frozenset({"TransactionConflictException", "TransactionInProgressException"})
-
-
-def account_pk(account_id: str) -> str:
-    return f"ACCT#{account_id}"
-
-
-def entry_sk(seq: int) -> str:
-    return f"ENTRY#{seq:012d}"
-
-
-def transfer_pk(transfer_id: str) -> str:
-    return f"XFER#{transfer_id}"
-
-
-def transfers_month_key(moment: datetime) -> str:
-    """The gsi1 partition of the transfers created in ``moment``'s month (UTC)."""
-    return f"XFERS#{isoformat(moment)[:7]}"
-
-
-def proposal_pk(proposal_id: str) -> str:
-    return f"PROPOSAL#{proposal_id}"
-
-
-def _key(pk: str, sk: str) -> dict[str, Any]:
-    return {"pk": {"S": pk}, "sk": {"S": sk}}
 
 
 @dataclass(frozen=True)
@@ -179,31 +136,37 @@ class LedgerStore:
     # -- reads -------------------------------------------------------------------------------
 
     def get(self, pk: str, sk: str) -> dict[str, Any] | None:
-        answer = self.client.get_item(TableName=self.table, Key=_key(pk, sk), ConsistentRead=True)
+        answer = self.client.get_item(
+            TableName=self.table, Key=item_key(pk, sk), ConsistentRead=True
+        )
         item = answer.get("Item")
         return from_item(item) if item else None
 
     def account_state(self, account_id: str) -> AccountState | None:
         answer = self.client.get_item(
-            TableName=self.table, Key=_key(account_pk(account_id), STATE_SK), ConsistentRead=True
+            TableName=self.table,
+            Key=item_key(account_pk(account_id), STATE_SK),
+            ConsistentRead=True,
         )
         return state_from_item(answer["Item"]) if "Item" in answer else None
 
     def account_states(self, account_ids: list[str]) -> dict[str, AccountState]:
         """The stored states of these accounts (missing ones are left out), read consistently."""
-        items = self._batch_get([_key(account_pk(i), STATE_SK) for i in account_ids])
+        items = self._batch_get([item_key(account_pk(i), STATE_SK) for i in account_ids])
         states = [state_from_item(item) for item in items]
         return {state.account.id: state for state in states}
 
     def transfers(self, transfer_ids: set[str]) -> dict[str, Transfer]:
         """The recorded transfers with these ids (missing ones are left out)."""
-        items = self._batch_get([_key(transfer_pk(i), TRANSFER_SK) for i in sorted(transfer_ids)])
+        items = self._batch_get(
+            [item_key(transfer_pk(i), TRANSFER_SK) for i in sorted(transfer_ids)]
+        )
         found = [transfer_from_values(from_item(item)) for item in items]
         return {transfer.id: transfer for transfer in found}
 
     def batch_get_items(self, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
         """The items stored under these (pk, sk) keys, still typed; absent ones are left out."""
-        return self._batch_get([_key(pk, sk) for pk, sk in dict.fromkeys(keys)])
+        return self._batch_get([item_key(pk, sk) for pk, sk in dict.fromkeys(keys)])
 
     def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Consistent BatchGetItem over any number of keys, retrying unprocessed ones."""
@@ -314,7 +277,7 @@ class LedgerStore:
 
     def proposal(self, proposal_id: str) -> CorrectionProposal | None:
         values = self.get(proposal_pk(proposal_id), PROPOSAL_SK)
-        return CorrectionProposal.model_validate(_strip_keys(values)) if values else None
+        return CorrectionProposal.model_validate(strip_keys(values)) if values else None
 
     def open_proposals(self, *, limit: int, cursor: str | None) -> Page:
         args: dict[str, Any] = {
@@ -328,7 +291,7 @@ class LedgerStore:
         if start_key:
             args["ExclusiveStartKey"] = start_key
         answer = self.client.query(**args)
-        items = [_strip_keys(from_item(item)) for item in answer["Items"]]
+        items = [strip_keys(from_item(item)) for item in answer["Items"]]
         return Page(items, dynamo.encode_cursor(answer.get("LastEvaluatedKey")))
 
     def _query(self, **args: Any) -> Iterator[dict[str, Any]]:
@@ -345,7 +308,7 @@ class LedgerStore:
 
     def put_new(self, pk: str, sk: str, values: Mapping[str, Any]) -> bool:
         """Write an item only if its key is free; False if it already exists."""
-        return dynamo.put_new(self.client, self.table, {**_key(pk, sk), **to_item(values)})
+        return dynamo.put_new(self.client, self.table, {**item_key(pk, sk), **to_item(values)})
 
     def commit(self, items: list[dict[str, Any]]) -> None:
         """One TransactWriteItems; a cancellation becomes ``Cancelled`` with its reasons."""
@@ -438,7 +401,7 @@ class LedgerStore:
         return {
             "Update": {
                 "TableName": self.table,
-                "Key": _key(account_pk(after.account.id), STATE_SK),
+                "Key": item_key(account_pk(after.account.id), STATE_SK),
                 "UpdateExpression": "SET seq = :seq, body = :body",
                 "ConditionExpression": "seq = :expected",
                 "ExpressionAttributeValues": {
@@ -465,7 +428,7 @@ class LedgerStore:
         return {
             "Update": {
                 "TableName": self.table,
-                "Key": _key(transfer_pk(pending_id), TRANSFER_SK),
+                "Key": item_key(transfer_pk(pending_id), TRANSFER_SK),
                 "UpdateExpression": "SET #state = :state, resolved_by = :by REMOVE gsi2pk, gsi2sk",
                 "ConditionExpression": "#state = :pending",
                 "ExpressionAttributeNames": {"#state": "state"},
@@ -507,7 +470,7 @@ class LedgerStore:
         return {
             "Update": {
                 "TableName": self.table,
-                "Key": _key(proposal_pk(decided.id), PROPOSAL_SK),
+                "Key": item_key(proposal_pk(decided.id), PROPOSAL_SK),
                 "UpdateExpression": "SET " + ", ".join(sets) + " REMOVE gsi1pk, gsi1sk",
                 "ConditionExpression": "#status = :open",
                 "ExpressionAttributeNames": names,
@@ -522,44 +485,7 @@ class LedgerStore:
         return {
             "Put": {
                 "TableName": self.table,
-                "Item": {**_key(pk, sk), **item},
+                "Item": {**item_key(pk, sk), **item},
                 "ConditionExpression": "attribute_not_exists(pk)",
             }
         }
-
-
-def state_item_values(state: AccountState) -> dict[str, Any]:
-    """A new account's state item: its sequence (the optimistic lock), its body, and its key in
-    the list of every account."""
-    return {
-        "seq": state.seq,
-        "body": canonical_json(state.model_dump(mode="json")),
-        "gsi1pk": ACCOUNTS_INDEX_KEY,
-        "gsi1sk": state.account.id,
-    }
-
-
-def state_from_item(item: Mapping[str, Any]) -> AccountState:
-    """An account state from a low-level (still typed) item."""
-    return AccountState.model_validate_json(item["body"]["S"])
-
-
-def entry_from_values(values: Mapping[str, Any]) -> Entry:
-    return Entry.model_validate({**json.loads(values["body"]), "hash": values["hash"]})
-
-
-def transfer_from_values(values: Mapping[str, Any]) -> Transfer:
-    return Transfer.model_validate(
-        {
-            **json.loads(values["body"]),
-            "state": values.get("state"),
-            "resolved_by": values.get("resolved_by"),
-        }
-    )
-
-
-_KEYS = frozenset({"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"})
-
-
-def _strip_keys(values: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in values.items() if key not in _KEYS}

@@ -9,9 +9,10 @@ import pytest
 from chalicelib import wiring
 from chalicelib.audit.check import LedgerCheck
 from chalicelib.clock import FixedClock
+from chalicelib.dynamo import to_item
 from chalicelib.ledger import LedgerService
+from chalicelib.ledger.items import account_pk, entry_sk, state_item_values
 from chalicelib.ledger.listing import LedgerListing
-from chalicelib.ledger.store import account_pk, entry_sk, state_item_values, to_item
 from tests.ledger.conftest import CASE_A, CASE_B, collect, disburse, new_ledger
 
 # A case account of another court (粤0605 is region 440605).

@@ -149,8 +149,9 @@ def test_digest_leaf_is_the_account_head(anchored: DigestPublisher, history: Led
 
 def rewrite_clearing_debit(ledger: LedgerService, seq: int, extra: int) -> None:
     """The clearing side of the same rewrite: its entry ``seq`` debits ``extra`` more."""
+    from chalicelib.dynamo import to_item
+    from chalicelib.ledger.items import account_pk, state_item_values
     from chalicelib.ledger.models import GENESIS_HASH, Counters
-    from chalicelib.ledger.store import account_pk, state_item_values, to_item
 
     store = ledger.store
     prev_hash, totals = GENESIS_HASH, Counters()

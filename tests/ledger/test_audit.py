@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from chalicelib.clock import FixedClock
+from chalicelib.dynamo import to_item
 from chalicelib.ledger import (
     BreakKind,
     ConcurrencyExhausted,
@@ -21,8 +22,8 @@ from chalicelib.ledger import (
     TransferCode,
     TransferRequest,
 )
+from chalicelib.ledger.items import account_pk, entry_sk, state_item_values
 from chalicelib.ledger.models import GENESIS_HASH, Counters
-from chalicelib.ledger.store import account_pk, entry_sk, state_item_values, to_item
 from tests.ledger.conftest import CASE_A, collect, disburse, new_ledger
 
 

@@ -29,8 +29,8 @@ from chalicelib.ledger import (
     TransferRequest,
 )
 from chalicelib.ledger import cache as cache_module
+from chalicelib.ledger.items import STATE_SK, account_pk, state_item_values
 from chalicelib.ledger.models import Account, AccountKind, AccountState
-from chalicelib.ledger.store import STATE_SK, account_pk, state_item_values
 from tests.ledger.conftest import (
     CASE_A,
     CASE_B,
