@@ -14,7 +14,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
-from chalicelib.approvals import ApprovalStatus
+from chalicelib.approvals import AlreadyApprovedInChain, ApprovalStatus, NotWaiting
 from chalicelib.approvals import Decision as ChainDecision
 from chalicelib.collection.errors import AlreadyDecided, SamePerson
 from chalicelib.collection.models import CashEntry, ClaimProposal, Decision
@@ -85,16 +85,26 @@ class FourEyesDesk(ABC, Generic[Entry, Moved]):
         an earlier step (a court's higher tier) answers the entry, still waiting for the next
         approver."""
         entry = self._decide_check(key, by)
+        chain_writes: tuple[dict[str, Any], ...] = ()
+        if entry.status == Decision.PROPOSED:
+            try:
+                chain = self._approvals.plan_decision(
+                    self._chain(entry), ChainDecision.APPROVE, by=by
+                )
+            except (NotWaiting, AlreadyApprovedInChain):
+                # A twin request may have decided the entry since it was read: answer as
+                # it was decided; an entry still proposed has a real reason to refuse.
+                entry = self._find(key)
+                if entry.status == Decision.PROPOSED:
+                    raise
+            else:
+                if chain.approval.status != ApprovalStatus.APPROVED:
+                    self._approvals.commit(chain)
+                    return entry
+                chain_writes = chain.writes
         if entry.status == Decision.REJECTED:
             raise AlreadyDecided(f"{self._named(key)} was rejected by {entry.decided_by}")
         self._refuse_confirmation(entry, key, by=by)
-        chain_writes: tuple[dict[str, Any], ...] = ()
-        if entry.status == Decision.PROPOSED:
-            chain = self._approvals.plan_decision(self._chain(entry), ChainDecision.APPROVE, by=by)
-            if chain.approval.status != ApprovalStatus.APPROVED:
-                self._approvals.commit(chain)
-                return entry
-            chain_writes = chain.writes
         moved, confirmed_by, confirmed_at = self._move(entry, by=by)
         if entry.status == Decision.PROPOSED:  # False: a twin request marked it
             decided = entry.model_copy(

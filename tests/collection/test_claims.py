@@ -212,6 +212,42 @@ def test_identical_requests_get_the_first_answer_after_or_during_it(
     assert collection.store.standing(case.case_id).payments == 1
 
 
+def test_a_twin_that_decides_the_whole_claim_after_it_was_read_gets_the_first_answer(
+    *,
+    api: Any,
+    clock: FixedClock,
+    token: Any,
+    collection: CollectionService,
+    localstripe: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The request read the claim as proposed; a twin then confirmed it to the end, so the
+    chain no longer waits. The request answers the confirmed claim, not a conflict."""
+    from chalicelib.approvals import ApprovalService
+
+    case = open_case(amount=10_000)
+    reference = unidentified_at_rail(api, clock, localstripe, 1_200)
+    assert propose(api, token("clerk"), reference, case.account_number).status_code == 201
+    finance = token("finance", subject="fin-9")
+    plan = ApprovalService.plan_decision
+    twins: list[Any] = []
+
+    def twin_first(self: ApprovalService, *args: Any, **kwargs: Any) -> Any:
+        if not twins:
+            twins.append(None)
+            monkeypatch.setattr(ApprovalService, "plan_decision", plan)
+            twins[0] = confirm(api, finance, reference)
+        return plan(self, *args, **kwargs)
+
+    monkeypatch.setattr(ApprovalService, "plan_decision", twin_first)
+    answer = confirm(api, finance, reference)
+    assert twins[0].status_code == 200, twins[0].body
+    assert answer.status_code == 200, answer.body
+    assert answer.body == twins[0].body
+    assert ledger_service().balance(case.account_number).posted == 1_200
+    assert collection.store.standing(case.case_id).payments == 1
+
+
 def test_a_claim_cannot_take_more_unidentified_money_than_is_held(
     api: Any, clock: FixedClock, token: Any, collection: CollectionService, localstripe: str
 ) -> None:
