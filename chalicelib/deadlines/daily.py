@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
+from chalicelib.answers import AnswerBody
 from chalicelib.approvals import default_chains
 from chalicelib.clock import Clock
 from chalicelib.collection.models import ClaimStatus, UnidentifiedPayment
@@ -64,8 +64,9 @@ class UnclaimedRefunds(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class DailyReport:
+class DailyReport(AnswerBody):
+    """What the daily job did: clocks read and how they stand, escalations, publications."""
+
     day: date
     clocks_read: int
     near_due: int

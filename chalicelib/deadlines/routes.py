@@ -3,7 +3,6 @@ demand, and the public page of unclaimed money (公示)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import date
 from typing import Any
 
@@ -15,6 +14,7 @@ from chalicelib.bodies import RequestBody
 from chalicelib.cases.scope import check_every_court
 from chalicelib.deadlines import ClockState, PublicationStatus
 from chalicelib.deadlines.clocks import Deferral, LimitKind
+from chalicelib.deadlines.daily import DailyReport
 from chalicelib.deadlines.models import Publication
 from chalicelib.deadlines.page import render
 from chalicelib.http import Call, route
@@ -59,30 +59,8 @@ class OpenClocks(RootModel[list[ClockShown]]):
     """Open items, most overdue first."""
 
 
-class RunReport(AnswerBody):
-    """What the daily job did: clocks read and how they stand, escalations, publications."""
-
-    day: date
-    clocks_read: int
-    near_due: int
-    overdue: int
-    deferred: int
-    met: int
-    escalated: int
-    published: int
-    refund_due: int
-    calendar_alarm: str | None
-    refunds_drafted: int
-
-
 class Publications(RootModel[list[Publication]]):
     """Unclaimed money, oldest arrival first."""
-
-
-def report_dict(report: Any) -> dict[str, Any]:
-    values = asdict(report)
-    values["day"] = report.day.isoformat()
-    return values
 
 
 @route(blueprint, "/deadlines", roles=READERS, query=ClockQuery, answer=OpenClocks)
@@ -97,12 +75,12 @@ def open_clocks(call: Call) -> Any:
     )
 
 
-@route(blueprint, "/deadlines/run", methods=["POST"], roles=[Role.ADMIN], answer=RunReport)
+@route(blueprint, "/deadlines/run", methods=["POST"], roles=[Role.ADMIN], answer=DailyReport)
 def run_deadlines(call: Call) -> Any:
     """Run the daily job now (it is safe to run again: nothing is escalated twice a day). It
     runs for every court and reports their totals, so it needs oversight of every province."""
     check_every_court(call.actor, "the daily deadline run")
-    return report_dict(deadline_service().run())
+    return deadline_service().run().model_dump(mode="json")
 
 
 @route(
@@ -126,4 +104,4 @@ def unclaimed_page(call: Call) -> Response:
 # 00:30 UTC is 08:30 in Beijing: escalations reach people as the working day starts.
 @blueprint.schedule(Cron(30, 0, "*", "*", "?", "*"))
 def daily_deadlines(event: Any) -> dict[str, Any]:
-    return report_dict(deadline_service().run())
+    return deadline_service().run().model_dump(mode="json")
