@@ -164,7 +164,7 @@ class Disbursement(_Record):
     request_digest: str | None = None  # what was asked, when proposed with an Idempotency-Key
     attempt: int = 1
     reserved_until: datetime | None = None
-    reservation_cleared: bool = False  # ended, and its reservation is known to be released
+    reservation_cleared: bool = False  # ended or failed, its reservation known to be released
     deferral: Deferral | None = None
     staff_release_request: StaffReleaseRequest | None = None
     release: Release | None = None

@@ -46,8 +46,9 @@ from chalicelib.payouts.models import (
 )
 from chalicelib.payouts.rail import PayoutDestination, PayoutRail, PayoutStatus, RailPayout
 from chalicelib.payouts.release import FaceGrants, check_release
+from chalicelib.payouts.reserving import LEDGER_ACTOR
 from chalicelib.payouts.store import ExtraItemRefused, PayoutStore
-from chalicelib.payouts.workflow import LEDGER_ACTOR, DisbursementWorkflow
+from chalicelib.payouts.workflow import DisbursementWorkflow
 from chalicelib.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -198,6 +199,11 @@ class PayoutSender:
             payout = rail.find(key=d.rail_key, since=started)
         else:
             raise StateRefused(f"the disbursement is {d.state.value}; nothing to send")
+        if payout is None and d.reserved_until is not None and now >= d.reserved_until:
+            # the rail has no payout under the key and the time to pay from this reservation
+            # is over: end the attempt rather than send money the reservation may not cover
+            return self._refused(d, "the payout service had not taken the payout when its "
+                                    "reservation ran out; reissue it")  # fmt: skip
         if payout is None:
             try:
                 payout = rail.send(
@@ -214,13 +220,18 @@ class PayoutSender:
                 log.warning("payouts: rail did not answer for %s; sweeper retries", d.rail_key)
                 return d
             except PayoutRailRefused as error:
-                failed = advance(d, S.FAILED, at=self._clock.now(), actor=RAIL_ACTOR,
-                                 action="refused by the payout service", detail=error.detail,
-                                 failure_reason=error.detail)  # fmt: skip
-                saved = self._workflow.save(d, failed)
-                self._workflow.release_reservation(saved)
-                return saved
+                return self._refused(d, error.detail)
         return self._record_answer(d, payout)
+
+    def _refused(self, d: Disbursement, reason: str) -> Disbursement:
+        """Nothing was sent: the attempt fails first (no later send can happen), then its
+        money goes back to the case; the sweeper makes sure of that and clears it."""
+        failed = advance(d, S.FAILED, at=self._clock.now(), actor=RAIL_ACTOR,
+                         action="refused by the payout service", detail=reason,
+                         failure_reason=reason)  # fmt: skip
+        saved = self._workflow.save(d, failed)
+        self._workflow.release_reservation(saved)
+        return saved
 
     def _record_answer(self, d: Disbursement, payout: RailPayout) -> Disbursement:
         sent = advance(d, S.SENT, at=self._clock.now(), actor=RAIL_ACTOR, action="sent",
@@ -246,6 +257,8 @@ class PayoutSender:
             self._workflow.save(d, paid)
             self._workflow.stop_clock(paid)
             return paid
+        # failed or returned: the money is back in the case account before the state says so,
+        # so the one write that records the outcome also records the reservation cleared
         if payout.status in (PayoutStatus.FAILED, PayoutStatus.CANCELED) and d.state == S.SENT:
             self._workflow.release_reservation(d)
             return self._fail(d, S.FAILED, payout, "failed")
@@ -266,7 +279,8 @@ class PayoutSender:
     ) -> Disbursement:
         failed = advance(d, target, at=self._clock.now(), actor=RAIL_ACTOR, action=action,
                          detail=payout.failure_reason, failure_reason=payout.failure_reason,
-                         rail_status=payout.status.value)  # fmt: skip
+                         rail_status=payout.status.value,
+                         reservation_cleared=True)  # fmt: skip
         return self._workflow.save(d, failed)
 
     # -- notices and the sweeper ---------------------------------------------------------------
@@ -312,7 +326,7 @@ class PayoutSender:
                 self._workflow.save(d, d.model_copy(update={"version": d.version + 1}))
                 return None
             return "settled"
-        if d.state in ENDED_STATES:
+        if d.state in ENDED_STATES or d.state in (S.FAILED, S.RETURNED):
             self._workflow.clear_ended(d)
             return None
         if d.state == S.DEFERRED and d.deferral is not None and d.deferral.until <= moment:
