@@ -20,6 +20,7 @@ import logging
 from collections.abc import Callable
 from contextlib import suppress
 from datetime import datetime
+from typing import Any
 
 from chalicelib.approvals import ApprovalStatus, ChainKind, Decision
 from chalicelib.clock import Clock, parse_iso
@@ -262,25 +263,37 @@ class PayoutSender:
         if payout.status in (PayoutStatus.FAILED, PayoutStatus.CANCELED) and d.state == S.SENT:
             self._workflow.release_reservation(d)
             return self._fail(d, S.FAILED, payout, "failed")
-        if payout.status == PayoutStatus.RETURNED and d.state in (S.SENT, S.PAID):
-            if d.state == S.SENT:
-                self._workflow.release_reservation(d)
-            else:
-                with suppress(AlreadyReversed):  # a replay of this very return
-                    self._ledger.reverse(
-                        f"payout:{ref}:posted", id=f"payout:{ref}:returned",
-                        requested_by=LEDGER_ACTOR, reason=payout.failure_reason or "returned",
-                    )  # fmt: skip
+        if payout.status == PayoutStatus.RETURNED and d.state == S.SENT:
+            self._workflow.release_reservation(d)
             return self._fail(d, S.RETURNED, payout, "returned by the bank")
+        if payout.status == PayoutStatus.RETURNED and d.state == S.PAID:
+            with suppress(AlreadyReversed):  # a replay of this very return
+                self._ledger.reverse(
+                    f"payout:{ref}:posted", id=f"payout:{ref}:returned",
+                    requested_by=LEDGER_ACTOR, reason=payout.failure_reason or "returned",
+                )  # fmt: skip
+            # the creditor has not got the money after all: paying them again has a clock of
+            # its own from today (the one met by the payment stays met)
+            clock = f"{d.disbursement_id}:returned:{d.attempt}"
+            returned = self._fail(
+                d, S.RETURNED, payout, "returned by the bank", returned_clock=clock
+            )
+            self._workflow.start_clock(returned)
+            return returned
         return d
 
     def _fail(
-        self, d: Disbursement, target: DisbursementState, payout: RailPayout, action: str
+        self,
+        d: Disbursement,
+        target: DisbursementState,
+        payout: RailPayout,
+        action: str,
+        **updates: Any,
     ) -> Disbursement:
         failed = advance(d, target, at=self._clock.now(), actor=RAIL_ACTOR, action=action,
                          detail=payout.failure_reason, failure_reason=payout.failure_reason,
-                         rail_status=payout.status.value,
-                         reservation_cleared=True)  # fmt: skip
+                         rail_status=payout.status.value, reservation_cleared=True,
+                         **updates)  # fmt: skip
         return self._workflow.save(d, failed)
 
     # -- notices and the sweeper ---------------------------------------------------------------

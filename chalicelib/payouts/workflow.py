@@ -253,7 +253,7 @@ class DisbursementWorkflow(Proposing, Asking, Deferrals, Reserving):
             detail="approval chain complete; money reserved", reserved_until=reserved_until,
         )  # fmt: skip
         linked = self._with_claim_link(d, approved, planned)
-        self._start_clock(linked)
+        self.start_clock(linked)
         return linked
 
     def _refuse_stale_destination(self, d: Disbursement) -> None:
