@@ -1,5 +1,6 @@
 """The money reserved for a disbursement: released on expiry (also after a crash), never freed
-while the payout is on its way, and never left held by a failed attempt."""
+while the payout is on its way, never left held by a failed attempt, and reserved once when
+the last approval is retried after a crash."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from chalicelib.payouts import DisbursementState, PayoutRailRefused, PayoutStatu
 from chalicelib.payouts.bodies import ProposeDisbursement
 from chalicelib.wiring import ledger_service
 from tests.payouts.conftest import (
+    APPROVER,
     CLERK,
     FINANCE,
     Crash,
@@ -142,4 +144,29 @@ def test_a_reissue_releases_what_a_crash_left_held_for_the_last_attempt(world: W
     again = world.workflow.reissue(d.disbursement_id, by=FINANCE)  # before any sweep
     assert again.attempt == 2
     assert world.available() == FUNDED - AMOUNT  # one attempt held, not two
+    assert ledger_service().verify(world.case.account_number).ok
+
+
+def test_a_crash_between_reserving_and_recording_the_approval_reserves_once_on_retry(
+    world: World,
+) -> None:
+    body = ProposeDisbursement(creditor_party_id=world.creditor_id, amount=AMOUNT)
+    d = world.workflow.propose(world.case.case_id, body, by=CLERK)
+    world.workflow.approve(d.disbursement_id, by=APPROVER)
+    commit = world.workflow.commit
+
+    def die(*_: Any) -> Any:
+        raise Crash("after the ledger reserved, before the approval was recorded")
+
+    world.workflow.commit = die  # type: ignore[method-assign]
+    with suppress(Crash):
+        world.workflow.approve(d.disbursement_id, by=FINANCE)
+    world.workflow.commit = commit  # type: ignore[method-assign]
+    assert world.workflow.get(d.disbursement_id).state == S.PROPOSED
+    assert world.available() == FUNDED - AMOUNT  # held, for the step that will be retried
+    approved_now = world.workflow.approve(d.disbursement_id, by=FINANCE)
+    assert approved_now.state == S.APPROVED
+    assert world.available() == FUNDED - AMOUNT  # reserved once
+    world.workflow.cancel(d.disbursement_id, by=CLERK, reason="和解")  # gives it all back
+    assert world.available() == FUNDED
     assert ledger_service().verify(world.case.account_number).ok
