@@ -203,8 +203,10 @@ class PayoutSender:
         if payout is None and d.reserved_until is not None and now >= d.reserved_until:
             # the rail has no payout under the key and the time to pay from this reservation
             # is over: end the attempt rather than send money the reservation may not cover
-            return self._refused(d, "the payout service had not taken the payout when its "
-                                    "reservation ran out; reissue it")  # fmt: skip
+            return self._refused(
+                d, "the payout service had not taken the payout when its reservation ran out; "
+                "reissue it", action="not sent: the reservation ran out",
+            )  # fmt: skip
         if payout is None:
             try:
                 payout = rail.send(
@@ -224,12 +226,13 @@ class PayoutSender:
                 return self._refused(d, error.detail)
         return self._record_answer(d, payout)
 
-    def _refused(self, d: Disbursement, reason: str) -> Disbursement:
+    def _refused(
+        self, d: Disbursement, reason: str, action: str = "refused by the payout service"
+    ) -> Disbursement:
         """Nothing was sent: the attempt fails first (no later send can happen), then its
         money goes back to the case; the sweeper makes sure of that and clears it."""
         failed = advance(d, S.FAILED, at=self._clock.now(), actor=RAIL_ACTOR,
-                         action="refused by the payout service", detail=reason,
-                         failure_reason=reason)  # fmt: skip
+                         action=action, detail=reason, failure_reason=reason)  # fmt: skip
         saved = self._workflow.save(d, failed)
         self._workflow.release_reservation(saved)
         return saved
