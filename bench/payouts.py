@@ -46,10 +46,12 @@ FILING = {
 
 @dataclass
 class InstantRail:
-    """A payout rail that accepts at once and reports the payout paid when asked again."""
+    """A payout rail that accepts at once and, asked again, reports the payout as ``outcome``
+    says (paid unless told otherwise)."""
 
     name: str = "instant"
     payouts: dict[str, Any] = field(default_factory=dict)
+    outcome: dict[str, Any] = field(default_factory=dict)
 
     def send(self, *, key: str, amount: int, currency: str, **_: Any) -> Any:
         from chalicelib.payouts import PayoutStatus, RailPayout
@@ -70,7 +72,8 @@ class InstantRail:
         from chalicelib.payouts import PayoutStatus
 
         payout = next(p for p in self.payouts.values() if p.reference == reference)
-        return replace(payout, status=PayoutStatus.PAID)
+        status = self.outcome.get(reference, PayoutStatus.PAID)
+        return replace(payout, status=status, failure_reason=f"bench: {status.value}")
 
     def parse_event(self, raw_body: bytes, headers: Any) -> Any:
         raise NotImplementedError("the benchmark settles through retrieve")
@@ -97,15 +100,32 @@ def _kind(payouts_table: str) -> Callable[[str, dict[str, Any]], str]:
     return kind
 
 
+def _funded_case() -> Any:
+    """The bench's case, holding 10,000.00 yuan."""
+    from chalicelib.cases.models import OpenCase
+    from chalicelib.ledger import SystemAccount, TransferCode, TransferRequest
+    from chalicelib.wiring import case_service, ledger_service
+
+    ledger = ledger_service()
+    ledger.ensure_system_accounts()
+    case = case_service().open(OpenCase.model_validate(FILING), actor="clerk")[0]
+    ledger.transfer(
+        TransferRequest.between(
+            id="collection:bench", debit=SystemAccount.PAYMENT_CLEARING.of(),
+            credit=case.account_number, amount=1_000_000, code=TransferCode.COLLECTION,
+            requested_by="collection",
+        )
+    )  # fmt: skip
+    return case
+
+
 def _measure() -> list[Step]:
     import boto3
     from moto import mock_aws
 
     from chalicelib import wiring
-    from chalicelib.cases.models import OpenCase
     from chalicelib.clock import FixedClock
     from chalicelib.identity import Principal, Role
-    from chalicelib.ledger import SystemAccount, TransferCode, TransferRequest
     from chalicelib.payouts.bodies import ProposeDisbursement
     from infra.tables import create_tables, table_names
 
@@ -123,20 +143,12 @@ def _measure() -> list[Step]:
         client = boto3.client("dynamodb", region_name="us-east-1")
         create_tables(client, names)
         rail = InstantRail()
-        wiring.override(dynamodb=client, clock=FixedClock(START), payout_rail=rail)
-        from chalicelib.wiring import case_service, ledger_service, payout_sender
+        clock = FixedClock(START)
+        wiring.override(dynamodb=client, clock=clock, payout_rail=rail)
         from chalicelib.wiring import disbursement_workflow as disbursements
+        from chalicelib.wiring import payout_sender
 
-        ledger = ledger_service()
-        ledger.ensure_system_accounts()
-        case = case_service().open(OpenCase.model_validate(FILING), actor="clerk")[0]
-        ledger.transfer(
-            TransferRequest.between(
-                id="collection:bench", debit=SystemAccount.PAYMENT_CLEARING.of(),
-                credit=case.account_number, amount=1_000_000, code=TransferCode.COLLECTION,
-                requested_by="collection",
-            )
-        )  # fmt: skip
+        case = _funded_case()
         creditor = next(p.party_id for p in case.parties if p.role.value == "creditor")
         workflow, sender = disbursements(), payout_sender()
         clerk, chief = who(Role.CLERK, "clerk-1"), who(Role.APPROVER, "chief-1")
@@ -159,20 +171,72 @@ def _measure() -> list[Step]:
         run("approve: the chief's step", 1, lambda: workflow.approve(d_id, by=chief))
         run("approve: finance's step (chain complete, reserve, claim link)", 1,
             lambda: workflow.approve(d_id, by=finance))  # fmt: skip
-        asking = "单位债权人"  # an organisation: paid by finance without a face check
+        why = "单位债权人"  # an organisation: paid by finance without a face check
         run("ask for a staff release", 1,
-            lambda: workflow.request_staff_release(d_id, by=finance, reason=asking))  # fmt: skip
+            lambda: workflow.request_staff_release(d_id, by=finance, reason=why))  # fmt: skip
         run("staff release: the chief's step", 1,
             lambda: sender.decide_staff_release(d_id, by=chief, approve=True))  # fmt: skip
         run("staff release: the second finance step and send (released, sending, sent)", 3,
             lambda: sender.decide_staff_release(d_id, by=finance_2, approve=True))  # fmt: skip
 
-        def settle() -> Any:
-            return sender.settle(state["d"], rail.retrieve(state["d"].rail_reference))
-
-        run("settle as paid (post the reservation)", 1, settle)
+        paying = state["d"]
+        run("settle as paid (post the reservation)", 1,
+            lambda: sender.settle(paying, rail.retrieve(paying.rail_reference)))  # fmt: skip
+        _after_payment(run, workflow, sender, {
+            "case": case, "body": body, "clerk": clerk, "chief": chief, "finance": finance,
+            "finance_2": finance_2, "rail": rail, "d": state["d"]}, clock)  # fmt: skip
         wiring.reset()
     return steps
+
+
+def _after_payment(
+    run: Callable[[str, int, Callable[[], Any]], None],
+    workflow: Any,
+    sender: Any,
+    ctx: dict[str, Any],
+    clock: Any,
+) -> None:
+    """The paid disbursement returned and reissued; a second one deferred and cancelled; a
+    third failed at the rail; the sweeper clearing and expiring."""
+    from datetime import timedelta
+
+    from chalicelib.payouts import PayoutStatus
+    from chalicelib.payouts.bodies import DeferralRequest
+
+    rail, clerk, chief, finance = ctx["rail"], ctx["clerk"], ctx["chief"], ctx["finance"]
+    paid = ctx["d"]
+    d_id = paid.disbursement_id
+    rail.outcome[paid.rail_reference] = PayoutStatus.RETURNED
+    run("the bank returns the paid payout (reverse, new clock)", 1,
+        lambda: sender.settle(paid, rail.retrieve(paid.rail_reference)))  # fmt: skip
+    run("reissue (reserve again, new claim link)", 1,
+        lambda: workflow.reissue(d_id, by=finance))  # fmt: skip
+
+    def approved(key: str) -> str:
+        small = ctx["body"].model_copy(update={"amount": 100_000})
+        d = workflow.propose(ctx["case"].case_id, small, by=clerk, idempotency_key=key)
+        workflow.approve(d.disbursement_id, by=chief)
+        return str(workflow.approve(d.disbursement_id, by=finance).disbursement_id)
+
+    held = approved("bench-0002")
+    until = DeferralRequest(reason="执行异议审查中", until=START.replace(day=20))
+    run("ask for a deferral", 1, lambda: workflow.request_deferral(held, until, by=clerk))
+    run("deferral approved (the clock deferred)", 1,
+        lambda: workflow.decide_deferral(held, by=chief, approve=True))  # fmt: skip
+    run("deferral ended early", 1, lambda: workflow.resume(held, by=chief))
+    run("cancel after approval (release the money, withdraw the clock)", 1,
+        lambda: workflow.cancel(held, by=clerk, reason="和解"))  # fmt: skip
+    failing = approved("bench-0003")
+    workflow.request_staff_release(failing, by=finance, reason="单位债权人")
+    sender.decide_staff_release(failing, by=chief, approve=True)
+    sent = sender.decide_staff_release(failing, by=ctx["finance_2"], approve=True)
+    rail.outcome[sent.rail_reference] = PayoutStatus.FAILED
+    run("settle as failed (release the money)", 1,
+        lambda: sender.settle(sent, rail.retrieve(sent.rail_reference)))  # fmt: skip
+    clock.advance(timedelta(minutes=5))
+    run("sweeper: the cancelled one checked released and taken off its list", 1, sender.sweep)
+    clock.advance(timedelta(days=56))
+    run("sweeper: the reissued one, never released, expires (money released)", 1, sender.sweep)
 
 
 def run() -> list[Row]:

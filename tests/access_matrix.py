@@ -112,6 +112,9 @@ MATRIX: dict[str, Row] = {
     "POST /cases/{case_id}/creditors/{party_id}/receiving-account/reject": Row(
         "approver,finance", Scope.RECORD, body=REASON
     ),
+    "POST /cases/{case_id}/creditors/{party_id}/receiving-account/withdraw": Row(
+        "admin,clerk", Scope.RECORD, body=REASON
+    ),
     "POST /cases/{case_id}/creditors/{party_id}/receiving-account/return": Row(
         "approver,finance", Scope.RECORD, body={"question": "开户证明是否已附卷？"}
     ),

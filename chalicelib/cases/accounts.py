@@ -200,6 +200,28 @@ class ReceivingAccountChanges:
         )
         return self._commit(planned, case, changed, event)
 
+    def withdraw(self, case: Case, party_id: str, *, by: Principal, reason: str) -> Case:
+        """The proposer (by token subject) or an admin withdraws a change not decided yet, a
+        mistyped number for one; the creditor keeps the account confirmed before, and a new
+        change may be proposed."""
+        party, pending = self._waiting(case, party_id)
+        planned = self._approvals.plan_cancel(
+            approval_id(KIND, pending.change_id), by=by, reason=reason
+        )
+        changed, event = self._changed(
+            case,
+            party.model_copy(update={"pending_account_change": None}),
+            by=by,
+            action="receiving_account_withdrawn",
+            reason=reason,
+            details={
+                "party_id": party_id,
+                "change_id": pending.change_id,
+                "new": _account(pending.bank_name, pending.account_name, pending.account_number),
+            },
+        )
+        return self._commit(planned, case, changed, event)
+
     def ask(self, case: Case, party_id: str, *, by: Principal, question: str) -> Case:
         """The approver of the step that waits returns the change to its proposer with a
         question; nothing changes on the account meanwhile."""

@@ -142,6 +142,16 @@ def reject_receiving_account(call: Call, case: Case) -> Case:
     )
 
 
+@changes.step(
+    RECEIVING_ACCOUNT + "/withdraw", roles=(Role.CLERK, Role.ADMIN), body=RejectAccountChange
+)
+def withdraw_receiving_account(call: Call, case: Case) -> Case:
+    """The clerk who proposed the change (or an admin) withdraws it before it is decided."""
+    return receiving_account_changes().withdraw(
+        case, call.params["party_id"], by=call.actor, reason=call.body.reason
+    )
+
+
 @changes.step(RECEIVING_ACCOUNT + "/return", roles=DECIDERS, body=Question)
 def return_receiving_account(call: Call, case: Case) -> Case:
     """The approver of the waiting step asks the proposer a question before deciding."""

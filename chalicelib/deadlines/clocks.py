@@ -121,10 +121,13 @@ def read_clock(
         left = calendar.working_days_between(clock.met_on, due).working_days
         return ClockReading(ClockState.MET, due, left, provisional)
     if clock.deferral is not None:
-        due = clock.deferral.until
-        if today <= due:
-            left = calendar.working_days_between(today, due).working_days
-            return ClockReading(ClockState.DEFERRED, due, left, provisional)
+        until = clock.deferral.until
+        if today <= until:
+            left = calendar.working_days_between(today, until).working_days
+            return ClockReading(ClockState.DEFERRED, until, left, provisional)
+        # a deferral only ever moves the due date out: one that ends before the limit's own
+        # due date leaves that date standing
+        due = max(due, until)
     if today > due:
         late = calendar.working_days_between(due, today)
         return ClockReading(ClockState.OVERDUE, due, -late.working_days, provisional)

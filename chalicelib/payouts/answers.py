@@ -37,9 +37,15 @@ class StaffReleaseShown(AnswerBody):
 
 
 class ReleaseShown(AnswerBody):
+    """What let the money leave; for a staff release, the finance member who asked and the
+    second person whose approval released it (token subjects), and why."""
+
     kind: ReleaseKind
     label: str
     at: datetime
+    released_by: str
+    requested_by: str | None
+    reason: str | None
 
 
 class DisbursementShown(AnswerBody):

@@ -69,6 +69,6 @@ def due_for(
         if d.state == S.DEFERRED and d.deferral is not None:
             return min(d.deferral.until, last_day)
         return last_day
-    if d.state in ENDED_STATES and not d.reservation_cleared:
+    if d.state in (*ENDED_STATES, S.FAILED, S.RETURNED) and not d.reservation_cleared:
         return now + grace  # make sure the reservation was released
     return None

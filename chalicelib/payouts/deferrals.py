@@ -127,12 +127,13 @@ class Deferrals:
 
     # -- the disbursement clock (disbursed within the court's working days) -------------------
 
-    def _start_clock(self, d: Disbursement) -> None:
+    def start_clock(self, d: Disbursement) -> None:
         """The money is held for the creditor: the clock "disbursed within 15 working days
-        unless deferred with approval" starts (once; a reissue keeps the clock it has)."""
+        unless deferred with approval" starts (once; a reissue after a failure keeps the clock
+        it has; the bank returning a paid payout starts a new one, ``returned_clock``)."""
         try:
             self._deadlines.track(
-                LimitKind.DISBURSEMENT, subject=d.disbursement_id, court=d.court_code,
+                LimitKind.DISBURSEMENT, subject=d.clock_subject, court=d.court_code,
                 arrived_at=self._clock.now(),
             )  # fmt: skip
         except Exception:  # the money's state is committed; the clock is a reminder of it
@@ -141,7 +142,7 @@ class Deferrals:
     def _defer_clock(self, d: Disbursement, deferral: Deferral, *, by: Principal) -> None:
         try:
             self._deadlines.defer(
-                LimitKind.DISBURSEMENT, d.disbursement_id,
+                LimitKind.DISBURSEMENT, d.clock_subject,
                 ClockDeferral(reason=deferral.reason, until=court_date(deferral.until),
                               approved_by=by.actor),
             )  # fmt: skip
@@ -154,7 +155,7 @@ class Deferrals:
         is neither escalated as overdue nor counted as paid in time."""
         try:
             self._deadlines.withdraw(
-                LimitKind.DISBURSEMENT, d.disbursement_id, on=court_date(self._clock.now()),
+                LimitKind.DISBURSEMENT, d.clock_subject, on=court_date(self._clock.now()),
                 reason=d.state.value,
             )  # fmt: skip
         except Exception:
@@ -165,7 +166,7 @@ class Deferrals:
         """The creditor is paid: the clock is met on today's court date."""
         try:
             self._deadlines.met(
-                LimitKind.DISBURSEMENT, d.disbursement_id, on=court_date(self._clock.now())
+                LimitKind.DISBURSEMENT, d.clock_subject, on=court_date(self._clock.now())
             )
         except Exception:
             log.exception("payouts: the disbursement clock of %s was not stopped",

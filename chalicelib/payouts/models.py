@@ -164,7 +164,7 @@ class Disbursement(_Record):
     request_digest: str | None = None  # what was asked, when proposed with an Idempotency-Key
     attempt: int = 1
     reserved_until: datetime | None = None
-    reservation_cleared: bool = False  # ended, and its reservation is known to be released
+    reservation_cleared: bool = False  # ended or failed, its reservation known to be released
     deferral: Deferral | None = None
     staff_release_request: StaffReleaseRequest | None = None
     release: Release | None = None
@@ -172,6 +172,8 @@ class Disbursement(_Record):
     rail_status: str | None = None
     failure_reason: str | None = None
     claim_ref: str | None = None  # SHA-256 of the current claim code; older codes stop working
+    # The disbursement clock that runs now: a new one after the bank returned a paid payout
+    returned_clock: str | None = None
     claim_expires_at: datetime | None = None
     trail: tuple[TrailEntry, ...] = ()
 
@@ -179,6 +181,11 @@ class Disbursement(_Record):
     def reservation_id(self) -> str:
         """The ledger's pending transfer that reserves this attempt's money."""
         return f"disb:{self.disbursement_id}:{self.attempt}"
+
+    @property
+    def clock_subject(self) -> str:
+        """The subject of the disbursement clock that runs now (``chalicelib/deadlines``)."""
+        return self.returned_clock or self.disbursement_id
 
     @property
     def rail_key(self) -> str:

@@ -20,6 +20,7 @@ import logging
 from collections.abc import Callable
 from contextlib import suppress
 from datetime import datetime
+from typing import Any
 
 from chalicelib.approvals import ApprovalStatus, ChainKind, Decision
 from chalicelib.clock import Clock, parse_iso
@@ -46,8 +47,9 @@ from chalicelib.payouts.models import (
 )
 from chalicelib.payouts.rail import PayoutDestination, PayoutRail, PayoutStatus, RailPayout
 from chalicelib.payouts.release import FaceGrants, check_release
+from chalicelib.payouts.reserving import LEDGER_ACTOR
 from chalicelib.payouts.store import ExtraItemRefused, PayoutStore
-from chalicelib.payouts.workflow import LEDGER_ACTOR, DisbursementWorkflow
+from chalicelib.payouts.workflow import DisbursementWorkflow
 from chalicelib.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -198,6 +200,13 @@ class PayoutSender:
             payout = rail.find(key=d.rail_key, since=started)
         else:
             raise StateRefused(f"the disbursement is {d.state.value}; nothing to send")
+        if payout is None and d.reserved_until is not None and now >= d.reserved_until:
+            # the rail has no payout under the key and the time to pay from this reservation
+            # is over: end the attempt rather than send money the reservation may not cover
+            return self._refused(
+                d, "the payout service had not taken the payout when its reservation ran out; "
+                "reissue it", action="not sent: the reservation ran out",
+            )  # fmt: skip
         if payout is None:
             try:
                 payout = rail.send(
@@ -214,13 +223,19 @@ class PayoutSender:
                 log.warning("payouts: rail did not answer for %s; sweeper retries", d.rail_key)
                 return d
             except PayoutRailRefused as error:
-                failed = advance(d, S.FAILED, at=self._clock.now(), actor=RAIL_ACTOR,
-                                 action="refused by the payout service", detail=error.detail,
-                                 failure_reason=error.detail)  # fmt: skip
-                saved = self._workflow.save(d, failed)
-                self._workflow.release_reservation(saved)
-                return saved
+                return self._refused(d, error.detail)
         return self._record_answer(d, payout)
+
+    def _refused(
+        self, d: Disbursement, reason: str, action: str = "refused by the payout service"
+    ) -> Disbursement:
+        """Nothing was sent: the attempt fails first (no later send can happen), then its
+        money goes back to the case; the sweeper makes sure of that and clears it."""
+        failed = advance(d, S.FAILED, at=self._clock.now(), actor=RAIL_ACTOR,
+                         action=action, detail=reason, failure_reason=reason)  # fmt: skip
+        saved = self._workflow.save(d, failed)
+        self._workflow.release_reservation(saved)
+        return saved
 
     def _record_answer(self, d: Disbursement, payout: RailPayout) -> Disbursement:
         sent = advance(d, S.SENT, at=self._clock.now(), actor=RAIL_ACTOR, action="sent",
@@ -246,27 +261,42 @@ class PayoutSender:
             self._workflow.save(d, paid)
             self._workflow.stop_clock(paid)
             return paid
+        # failed or returned: the money is back in the case account before the state says so,
+        # so the one write that records the outcome also records the reservation cleared
         if payout.status in (PayoutStatus.FAILED, PayoutStatus.CANCELED) and d.state == S.SENT:
             self._workflow.release_reservation(d)
             return self._fail(d, S.FAILED, payout, "failed")
-        if payout.status == PayoutStatus.RETURNED and d.state in (S.SENT, S.PAID):
-            if d.state == S.SENT:
-                self._workflow.release_reservation(d)
-            else:
-                with suppress(AlreadyReversed):  # a replay of this very return
-                    self._ledger.reverse(
-                        f"payout:{ref}:posted", id=f"payout:{ref}:returned",
-                        requested_by=LEDGER_ACTOR, reason=payout.failure_reason or "returned",
-                    )  # fmt: skip
+        if payout.status == PayoutStatus.RETURNED and d.state == S.SENT:
+            self._workflow.release_reservation(d)
             return self._fail(d, S.RETURNED, payout, "returned by the bank")
+        if payout.status == PayoutStatus.RETURNED and d.state == S.PAID:
+            with suppress(AlreadyReversed):  # a replay of this very return
+                self._ledger.reverse(
+                    f"payout:{ref}:posted", id=f"payout:{ref}:returned",
+                    requested_by=LEDGER_ACTOR, reason=payout.failure_reason or "returned",
+                )  # fmt: skip
+            # the creditor has not got the money after all: paying them again has a clock of
+            # its own from today (the one met by the payment stays met)
+            clock = f"{d.disbursement_id}:returned:{d.attempt}"
+            returned = self._fail(
+                d, S.RETURNED, payout, "returned by the bank", returned_clock=clock
+            )
+            self._workflow.start_clock(returned)
+            return returned
         return d
 
     def _fail(
-        self, d: Disbursement, target: DisbursementState, payout: RailPayout, action: str
+        self,
+        d: Disbursement,
+        target: DisbursementState,
+        payout: RailPayout,
+        action: str,
+        **updates: Any,
     ) -> Disbursement:
         failed = advance(d, target, at=self._clock.now(), actor=RAIL_ACTOR, action=action,
                          detail=payout.failure_reason, failure_reason=payout.failure_reason,
-                         rail_status=payout.status.value)  # fmt: skip
+                         rail_status=payout.status.value, reservation_cleared=True,
+                         **updates)  # fmt: skip
         return self._workflow.save(d, failed)
 
     # -- notices and the sweeper ---------------------------------------------------------------
@@ -312,7 +342,7 @@ class PayoutSender:
                 self._workflow.save(d, d.model_copy(update={"version": d.version + 1}))
                 return None
             return "settled"
-        if d.state in ENDED_STATES:
+        if d.state in ENDED_STATES or d.state in (S.FAILED, S.RETURNED):
             self._workflow.clear_ended(d)
             return None
         if d.state == S.DEFERRED and d.deferral is not None and d.deferral.until <= moment:

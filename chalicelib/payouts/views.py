@@ -79,6 +79,9 @@ def staff_view(d: Disbursement, viewer: Principal) -> dict[str, Any]:
             "label": "released by staff without the creditor's face check"
             if d.release.kind.value == "staff" else "released after the creditor's face check",
             "at": d.release.at.isoformat(),
+            "released_by": d.release.released_by,
+            "requested_by": d.release.requested_by,
+            "reason": d.release.reason,
         },
         "rail_reference": d.rail_reference,
         "failure_reason": d.failure_reason,

@@ -13,7 +13,6 @@ reserves once.
 from __future__ import annotations
 
 import logging
-from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -32,13 +31,7 @@ from chalicelib.cases.models import PartyType
 from chalicelib.clock import Clock
 from chalicelib.dynamo import cancellation_reasons
 from chalicelib.identity import Principal
-from chalicelib.ledger import (
-    InsufficientFunds,
-    LedgerService,
-    PendingNotActive,
-    TransferNotFound,
-    postings,
-)
+from chalicelib.ledger import LedgerService
 from chalicelib.money import Money
 from chalicelib.notifications import Notifier
 from chalicelib.payouts import claims
@@ -61,6 +54,7 @@ from chalicelib.payouts.models import (
     DisbursementState,
 )
 from chalicelib.payouts.proposing import Proposing
+from chalicelib.payouts.reserving import Reserving
 from chalicelib.payouts.store import PayoutStore
 from chalicelib.settings import Settings
 
@@ -69,10 +63,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 S = DisbursementState
-LEDGER_ACTOR = "system:payouts"
 
 
-class DisbursementWorkflow(Proposing, Asking, Deferrals):
+class DisbursementWorkflow(Proposing, Asking, Deferrals, Reserving):
     def __init__(
         self,
         store: PayoutStore,
@@ -260,7 +253,7 @@ class DisbursementWorkflow(Proposing, Asking, Deferrals):
             detail="approval chain complete; money reserved", reserved_until=reserved_until,
         )  # fmt: skip
         linked = self._with_claim_link(d, approved, planned)
-        self._start_clock(linked)
+        self.start_clock(linked)
         return linked
 
     def _refuse_stale_destination(self, d: Disbursement) -> None:
@@ -276,36 +269,6 @@ class DisbursementWorkflow(Proposing, Asking, Deferrals):
                 "the creditor's receiving account was changed after this disbursement was "
                 "proposed; propose a new disbursement to the account confirmed now",
                 disbursement_id=d.disbursement_id,
-            )
-
-    def _reserve(self, d: Disbursement) -> datetime:
-        days = self._settings.payout_reservation_days
-        request = postings.disbursement_reservation(
-            id=d.reservation_id,
-            account=d.account_number,
-            amount=d.amount,
-            currency=d.currency,
-            requested_by=LEDGER_ACTOR,
-            disbursement_id=d.disbursement_id,
-            attempt=d.attempt,
-            case_id=d.case_id,
-            creditor_party_id=d.creditor_party_id,
-            timeout_seconds=days * 24 * 3600,
-        )
-        try:
-            transfer = self._ledger.transfer(request)
-        except InsufficientFunds as error:
-            raise OverAvailable(
-                "the case account no longer has this amount available; another disbursement "
-                "or refund reserved it first",
-            ) from error
-        return transfer.expires_at or self._clock.now() + timedelta(days=days)
-
-    def release_reservation(self, d: Disbursement) -> None:
-        # expired by the ledger's own sweeper, or never reserved: nothing is held
-        with suppress(PendingNotActive, TransferNotFound):
-            self._ledger.void_pending(
-                d.reservation_id, id=f"{d.reservation_id}:void", requested_by=LEDGER_ACTOR
             )
 
     def _with_claim_link(
@@ -369,24 +332,17 @@ class DisbursementWorkflow(Proposing, Asking, Deferrals):
         self.withdraw_clock(ended)
         return ended
 
-    def clear_ended(self, d: Disbursement) -> Disbursement:
-        """The sweeper's half of ``_end``: release the reservation (a replay if done already)
-        and take the disbursement off the work list."""
-        self.release_reservation(d)
-        self.withdraw_clock(d)
-        cleared = d.model_copy(update={"reservation_cleared": True, "version": d.version + 1})
-        return self.save(d, cleared)
-
     def reissue(self, disbursement_id: str, *, by: Principal, note: str = "") -> Disbursement:
         """After a failure or a return: reserve again and wait for a new release."""
         d = self.get(disbursement_id)
         if d.state not in (S.FAILED, S.RETURNED):
             raise StateRefused("only a failed or returned payout is reissued")
         self._refuse_stale_destination(d)
+        self.release_reservation(d)  # the last attempt's, if a crash left it held
         again = d.model_copy(
             update={
                 "attempt": d.attempt + 1, "release": None, "staff_release_request": None,
-                "rail_reference": None, "rail_status": None,
+                "rail_reference": None, "rail_status": None, "reservation_cleared": False,
             }
         )  # fmt: skip
         reserved_until = self._reserve(again)

@@ -222,3 +222,32 @@ def test_another_courts_staff_cannot_return_or_answer(
     )
     assert answered.status_code == 404
     assert read(api, token, case) == before
+
+
+def test_the_proposer_withdraws_an_undecided_change_and_nobody_else_can(
+    api: Any, token: Any, case: dict[str, Any]
+) -> None:
+    assert post(api, path(case), CHANGE, token("clerk")).status_code == 202
+    approval = read(api, token, case)["parties"][0]["pending_account_change"]["approval_id"]
+    before = read(api, token, case)
+    why = {"reason": "账号录入有误"}
+    other = post(api, path(case, "/withdraw"), why, token("clerk", subject="clerk-2"))
+    assert other.status_code == 403
+    assert problem(other).endswith("approvals/not-requester")
+    assert read(api, token, case) == before  # a refused withdrawal stores nothing
+    withdrawn = post(api, path(case, "/withdraw"), why, token("clerk"))
+    assert withdrawn.status_code == 200, withdrawn.body
+    creditor = read(api, token, case)["parties"][0]
+    assert creditor["receiving_account"]["account_number"] == OLD
+    assert "pending_account_change" not in creditor
+    event = events(api, token, case, "finance")[-1]
+    assert (event["action"], event["actor"], event["reason"]) == (
+        "receiving_account_withdrawn", "clerk-1", "账号录入有误",
+    )  # fmt: skip
+    assert event["details"]["new"]["account_number"] == NEW
+    chain = json.loads(api.get(f"/approvals/{approval}", headers=token("auditor")).body)
+    assert chain["status"] == "cancelled"
+    late = post(api, path(case, "/approve"), {}, token("approver", subject="chief-1"))
+    assert late.status_code == 409  # nothing waits any more
+    assert read(api, token, case)["parties"][0]["receiving_account"]["account_number"] == OLD
+    assert post(api, path(case), CHANGE, token("clerk")).status_code == 202  # proposed anew

@@ -76,6 +76,24 @@ def test_a_deferral_holds_the_clock_until_its_end(calendar: WorkingCalendar) -> 
     assert after.state is ClockState.OVERDUE
 
 
+def test_a_deferral_ending_before_the_due_date_never_brings_it_forward(
+    calendar: WorkingCalendar,
+) -> None:
+    clock = start_clock(
+        calendar, LIMITS, LimitKind.DISBURSEMENT, subject="d-1", court="粤0604",
+        arrived_at=ARRIVED,
+    )  # fmt: skip
+    short = Deferral(reason="等待执行异议裁定", until=ARRIVED.date(), approved_by="approver-1")
+    deferred = clock.model_copy(update={"deferral": short})
+    later = calendar.add_working_days(ARRIVED.date(), 3).due
+    reading = read_clock(deferred, calendar, today=later, near_due=1)
+    assert reading.state is ClockState.RUNNING
+    assert reading.due_on == clock.due_on
+    assert read_clock(deferred, calendar, today=clock.due_on, near_due=1).state is not (
+        ClockState.OVERDUE
+    )
+
+
 def test_a_provisional_clock_is_recounted_once_the_year_is_announced(
     calendar: WorkingCalendar, schedules: Schedules
 ) -> None:

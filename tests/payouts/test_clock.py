@@ -110,3 +110,35 @@ def test_an_expired_disbursement_withdraws_its_clock(world: World) -> None:
     assert clock.withdrawn_reason == "expired"
     assert clock.met_on is None
     assert open_subjects() == []
+
+
+def test_a_payment_the_bank_returns_runs_a_new_clock_until_paid_again(world: World) -> None:
+    d = approve_all(world.workflow, proposed(world))
+    world.workflow.request_staff_release(d.disbursement_id, by=FINANCE_1, reason="单位债权人")
+    sent = release_by_staff(world.sender, d)
+    world.rail.set_status(sent.rail_key, PayoutStatus.PAID)
+    world.sender.settle(sent, world.rail.retrieve(sent.rail_reference))
+    assert clock_of(d).met_on == MONDAY
+    world.clock.advance(timedelta(days=30))  # the bank sends it back a month later
+    world.rail.set_status(sent.rail_key, PayoutStatus.RETURNED, "returned by the bank: R02")
+    paid = world.workflow.get(d.disbursement_id)
+    returned = world.sender.settle(paid, world.rail.retrieve(sent.rail_reference))
+    assert returned.state == S.RETURNED
+    assert clock_of(d).met_on == MONDAY  # paid in time once; that stays on record
+    again = deadline_service().store.clock(LimitKind.DISBURSEMENT, returned.clock_subject)
+    assert again is not None
+    assert again.subject != d.disbursement_id
+    assert again.started_on == date(2026, 12, 2)
+    assert again.met_on is None
+    assert again.subject in open_subjects()  # the daily job chases the payment again
+    reading = read_clock(again, working_calendar(), today=date(2026, 12, 31), near_due=1)
+    assert reading.state == ClockState.OVERDUE
+    reissued = world.workflow.reissue(d.disbursement_id, by=FINANCE_1)
+    world.workflow.request_staff_release(d.disbursement_id, by=FINANCE_1, reason="单位债权人")
+    resent = release_by_staff(world.sender, reissued)
+    world.rail.set_status(resent.rail_key, PayoutStatus.PAID)
+    world.sender.settle(resent, world.rail.retrieve(resent.rail_reference))
+    assert deadline_service().store.clock(LimitKind.DISBURSEMENT, again.subject).met_on == date(
+        2026, 12, 2
+    )
+    assert again.subject not in open_subjects()

@@ -228,8 +228,12 @@ def test_the_payout_carries_our_key_the_fen_amount_and_the_confirmed_account() -
         (500, {"error": {"type": "api_error", "message": "boom"}}),
         (429, {"error": {"type": "rate_limit_error", "message": "slow down"}}),
         stripe.APIConnectionError("timed out"),
+        # another request with our key is still in flight: the payout may be under way, so
+        # this is never a refusal (which would fail the attempt and release its money)
+        (409, {"error": {"type": "invalid_request_error", "message": "concurrent request"}}),
+        (400, {"error": {"type": "idempotency_error", "message": "key in use"}}),
     ],
-    ids=["500", "rate limited", "timeout"],
+    ids=["500", "rate limited", "timeout", "409 key in flight", "idempotency error"],
 )
 def test_no_answer_from_the_rail_is_reported_as_unavailable(answer: Any) -> None:
     with pytest.raises(PayoutRailUnavailable):

@@ -1,0 +1,172 @@
+"""The money reserved for a disbursement: released on expiry (also after a crash), never freed
+while the payout is on its way, never left held by a failed attempt, and reserved once when
+the last approval is retried after a crash."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from datetime import timedelta
+from typing import Any
+
+from chalicelib.payouts import DisbursementState, PayoutRailRefused, PayoutStatus
+from chalicelib.payouts.bodies import ProposeDisbursement
+from chalicelib.wiring import ledger_service
+from tests.payouts.conftest import (
+    APPROVER,
+    CLERK,
+    FINANCE,
+    Crash,
+    World,
+    approve_all,
+    release_by_staff,
+)
+
+S = DisbursementState
+AMOUNT = 300_000
+FUNDED = 1_000_000
+
+
+def approved(world: World) -> Any:
+    body = ProposeDisbursement(creditor_party_id=world.creditor_id, amount=AMOUNT)
+    return approve_all(world.workflow, world.workflow.propose(world.case.case_id, body, by=CLERK))
+
+
+def staff_release(world: World, d: Any) -> Any:
+    world.workflow.request_staff_release(d.disbursement_id, by=FINANCE, reason="单位债权人")
+    return release_by_staff(world.sender, d)
+
+
+@contextmanager
+def dying_before_the_money_is_released(world: World) -> Iterator[None]:
+    """The process dies when it would release a reservation (after recording the state)."""
+
+    def die(_: Any) -> None:
+        raise Crash("before the reservation is released")
+
+    world.workflow.release_reservation = die  # type: ignore[method-assign]
+    try:
+        with suppress(Crash):
+            yield
+    finally:
+        del world.workflow.release_reservation  # the class's own again
+
+
+@contextmanager
+def refusing_rail(world: World) -> Iterator[None]:
+    def refuse(**_: Any) -> Any:
+        raise PayoutRailRefused("the account number is not valid")
+
+    world.rail.send = refuse  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        del world.rail.send
+
+
+def later(world: World, **delta: int) -> None:
+    world.clock.advance(timedelta(**delta))
+    world.sender.sweep()
+
+
+def test_expiry_releases_the_money_even_after_a_crash_between_the_two_writes(
+    world: World,
+) -> None:
+    d = approved(world)
+    assert world.available() == FUNDED - AMOUNT
+    world.clock.advance(timedelta(days=56))
+    with dying_before_the_money_is_released(world):
+        world.sender.sweep()  # the sweeper logs the one it could not finish
+    assert world.workflow.get(d.disbursement_id).state == S.EXPIRED
+    assert world.available() == FUNDED - AMOUNT
+    later(world, minutes=5)
+    after = world.workflow.get(d.disbursement_id)
+    assert after.reservation_cleared
+    assert world.available() == FUNDED
+    assert world.posted() == FUNDED
+    assert list(world.workflow.store.due(world.clock.now() + timedelta(days=400))) == []
+
+
+def test_a_payout_on_its_way_keeps_its_money_past_the_reservation_period(world: World) -> None:
+    d = approved(world)
+    world.clock.advance(timedelta(days=54))  # released on the last allowed day
+    sent = staff_release(world, d)
+    assert sent.state == S.SENT
+    world.clock.advance(timedelta(days=8))  # the bank is slow; the reservation period is over
+    ledger_service().expire_pending(world.clock.now())
+    world.sender.sweep()
+    assert world.available() == FUNDED - AMOUNT  # still held for the payout in flight
+    world.rail.set_status(sent.rail_key, PayoutStatus.PAID)
+    later(world, hours=1)
+    assert world.workflow.get(d.disbursement_id).state == S.PAID
+    assert world.posted() == FUNDED - AMOUNT
+    assert world.in_transit() == AMOUNT
+    assert world.rail.sent_count() == 1
+
+
+def test_a_rail_silent_past_the_reservation_ends_the_attempt_without_sending(
+    world: World,
+) -> None:
+    d = approved(world)
+    world.clock.advance(timedelta(days=54))
+    world.rail.unavailable = 1_000
+    sending = staff_release(world, d)
+    assert sending.state == S.SENDING
+    later(world, days=3)
+    assert world.workflow.get(d.disbursement_id).state == S.SENDING  # still trying
+    world.rail.unavailable = 0
+    later(world, days=4)  # the rail answers, but the reservation period is over: no send
+    failed = world.workflow.get(d.disbursement_id)
+    assert failed.state == S.FAILED
+    assert "reservation ran out" in str(failed.failure_reason)
+    assert world.rail.sent_count() == 0
+    assert world.available() == FUNDED
+    again = world.workflow.reissue(d.disbursement_id, by=FINANCE)
+    assert again.attempt == 2
+    assert world.available() == FUNDED - AMOUNT
+
+
+def test_a_refused_payout_never_leaves_its_money_held_even_after_a_crash(world: World) -> None:
+    d = approved(world)
+    with refusing_rail(world), dying_before_the_money_is_released(world):
+        staff_release(world, d)
+    assert world.workflow.get(d.disbursement_id).state == S.FAILED
+    assert world.available() == FUNDED - AMOUNT  # the crash left attempt 1 held
+    later(world, minutes=5)
+    assert world.available() == FUNDED
+    assert world.workflow.get(d.disbursement_id).reservation_cleared
+
+
+def test_a_reissue_releases_what_a_crash_left_held_for_the_last_attempt(world: World) -> None:
+    d = approved(world)
+    with refusing_rail(world), dying_before_the_money_is_released(world):
+        staff_release(world, d)
+    again = world.workflow.reissue(d.disbursement_id, by=FINANCE)  # before any sweep
+    assert again.attempt == 2
+    assert world.available() == FUNDED - AMOUNT  # one attempt held, not two
+    assert ledger_service().verify(world.case.account_number).ok
+
+
+def test_a_crash_between_reserving_and_recording_the_approval_reserves_once_on_retry(
+    world: World,
+) -> None:
+    body = ProposeDisbursement(creditor_party_id=world.creditor_id, amount=AMOUNT)
+    d = world.workflow.propose(world.case.case_id, body, by=CLERK)
+    world.workflow.approve(d.disbursement_id, by=APPROVER)
+    commit = world.workflow.commit
+
+    def die(*_: Any) -> Any:
+        raise Crash("after the ledger reserved, before the approval was recorded")
+
+    world.workflow.commit = die  # type: ignore[method-assign]
+    with suppress(Crash):
+        world.workflow.approve(d.disbursement_id, by=FINANCE)
+    world.workflow.commit = commit  # type: ignore[method-assign]
+    assert world.workflow.get(d.disbursement_id).state == S.PROPOSED
+    assert world.available() == FUNDED - AMOUNT  # held, for the step that will be retried
+    approved_now = world.workflow.approve(d.disbursement_id, by=FINANCE)
+    assert approved_now.state == S.APPROVED
+    assert world.available() == FUNDED - AMOUNT  # reserved once
+    world.workflow.cancel(d.disbursement_id, by=CLERK, reason="和解")  # gives it all back
+    assert world.available() == FUNDED
+    assert ledger_service().verify(world.case.account_number).ok
