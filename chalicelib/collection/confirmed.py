@@ -72,6 +72,10 @@ class ConfirmedMoney:
         item = self._store.unidentified(reference)
         if item is None:
             raise ClaimNotFound(f"there is no unidentified payment {reference}")
+        if item.status == ClaimStatus.REFUNDED:
+            raise ClaimAlreadySettled(
+                f"this payment is being refunded to its payer ({item.refund_id})"
+            )
         if item.status != ClaimStatus.OPEN:
             if item.confirmer_subject == confirmer_subject and _names_account(
                 account_number, item.claimed_account_number or ""

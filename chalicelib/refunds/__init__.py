@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.refunds.errors import (
+    NotRefundRequester,
     RefundChanged,
     RefundError,
     RefundExceedsPayment,
@@ -38,6 +39,7 @@ __all__ = [
     "ALLOWED",
     "Attempt",
     "Drafts",
+    "NotRefundRequester",
     "Origin",
     "ReasonCode",
     "Refund",

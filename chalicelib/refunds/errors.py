@@ -39,6 +39,11 @@ class RefundChanged(RefundError, Conflict):
     title = "Someone else changed this refund first; reload it"
 
 
+class NotRefundRequester(RefundError, Forbidden):
+    slug = "refunds/not-requester"
+    title = "Only the clerk who asked for this refund submits it"
+
+
 class SamePersonConfirms(RefundError, Forbidden):
     slug = "refunds/same-person-confirms"
     title = "A second person confirms a bank refund"

@@ -26,7 +26,12 @@ from chalicelib.identity import Principal
 from chalicelib.money import Money, format_yuan
 from chalicelib.problems import ProblemError
 from chalicelib.refunds.changes import SWEEPER, moved, require
-from chalicelib.refunds.errors import RefundChanged, RefundExceedsPayment, RefundNotFound
+from chalicelib.refunds.errors import (
+    NotRefundRequester,
+    RefundChanged,
+    RefundExceedsPayment,
+    RefundNotFound,
+)
 from chalicelib.refunds.models import (
     Attempt,
     Origin,
@@ -215,9 +220,18 @@ class RefundService:
     # -- the approval chain ------------------------------------------------------------------
 
     def submit(self, refund_id: str, *, by: Principal) -> Refund:
-        """Send a draft to its chain; the one who submits is the requester, who never approves."""
+        """Send a draft to its chain; the one who submits is the requester, who never approves.
+        A clerk's request is submitted by that clerk (by token subject): were another person to
+        submit it, its author would no longer count as the one who asked and could approve it.
+        An automatic draft has no author, so whoever submits it asks for it."""
         refund = self.get(refund_id)
         require(refund, RefundState.DRAFT)
+        author = refund.history[0].by_subject
+        if author not in (SWEEPER.subject, by.subject):
+            raise NotRefundRequester(
+                "only the clerk who asked for this refund submits it; ask them, or cancel it "
+                "and ask again"
+            )
         what = refund.source.case_number or refund.source.reference
         planned = self._approvals.plan_open(
             ChainKind.REFUND,
@@ -248,6 +262,9 @@ class RefundService:
         writes = [self.store.put(after, seen_version=refund.version)]
         if state == RefundState.APPROVED:
             writes.append(self.store.hold(refund.source, refund.amount))
+            unclaimable = self._sources.hold(refund.source, refund_id)
+            if unclaimable is not None:
+                writes.append(unclaimable)
         done = self._commit(planned, after, writes)
         return self.payback.start(done) if state == RefundState.APPROVED else done
 
@@ -262,7 +279,13 @@ class RefundService:
 
     def cancel(self, refund_id: str, *, by: Principal, reason: str) -> Refund:
         """Withdraw a refund not yet sent: a draft, one in the chain (the requester or an
-        admin), an approved one (its reservation is released) or a failed one."""
+        admin), an approved one (its reservation is released) or a failed one.
+
+        The cancellation is stored before the reservation is voided: the refund's conditional
+        write is where a cancellation and a payment racing for it meet (sending to the rail or
+        recording a bank transfer writes ``processing`` on the same version first), so money is
+        never released while it is being paid out. A crash after the write leaves the void to
+        the sweeper, which the write queued."""
         refund = self.get(refund_id)
         require(
             refund,
@@ -279,10 +302,18 @@ class RefundService:
                 approval_id(ChainKind.REFUND, refund_id), by=by, reason=reason
             )
             return self._commit(planned, after, writes)
+        if refund.state in (RefundState.APPROVED, RefundState.FAILED):
+            unclaimable = self._sources.release(refund.source, refund_id)
+            if unclaimable is not None:
+                writes.append(unclaimable)
         if refund.state == RefundState.APPROVED:
-            self.payback.void_reservation(refund)
-            writes.append(self.store.release(refund.source, refund.amount))
+            writes += [
+                self.store.release(refund.source, refund.amount),
+                self.store.queue_void(after),
+            ]
         self.store.commit(writes)
+        if refund.state == RefundState.APPROVED:
+            self.payback.finish_void(after)
         return after
 
     def reissue(self, refund_id: str, *, by: Principal) -> Refund:

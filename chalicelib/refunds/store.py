@@ -6,6 +6,9 @@
     HELD#{kind}#{reference}  HELD    fen held by the refunds of one payment (approved, in
                                      flight or paid): never more than the payment brought in
     EVENT#{rail}#{event id}  EVENT   a refund webhook: recorded before acting
+    VOID#{id}                VOID    a cancelled refund     gsi1 VOIDQ / {at}#{id}
+                                     whose reservation      (leaves gsi1 once voided; kept
+                                     waits to be voided     as a record)
 
 A refund is stored whole as JSON in ``doc`` with ``version`` beside it; every change is one
 conditional Put on the version it was computed from. The held amount changes in the same
@@ -131,6 +134,30 @@ class RefundStore:
             "ExpressionAttributeValues": {":minus": _n(-amount), ":amount": _n(amount)},
         }
         return Write({"Update": update}, RefundChanged("the held amount changed; reload"))
+
+    # -- reservations a cancellation releases ------------------------------------------------
+
+    def queue_void(self, refund: Refund) -> Write:
+        """Written with a cancellation: its reservation is still to be voided."""
+        item = {
+            "pk": _s(f"VOID#{refund.refund_id}"),
+            "sk": _s("VOID"),
+            "doc": _s(refund.model_dump_json()),
+            "gsi1pk": _s("VOIDQ"),
+            "gsi1sk": _s(f"{isoformat(refund.updated_at)}#{refund.refund_id}"),
+        }
+        put = {"TableName": self._table, "Item": item}
+        return Write({"Put": put}, RefundChanged("the cancellation is queued already"))
+
+    def voids_due(self, *, limit: int) -> list[Refund]:
+        return self._query("gsi1", "VOIDQ", limit=limit)
+
+    def void_done(self, refund_id: str) -> None:
+        self._db.update_item(
+            TableName=self._table,
+            Key={"pk": _s(f"VOID#{refund_id}"), "sk": _s("VOID")},
+            UpdateExpression="REMOVE gsi1pk, gsi1sk",
+        )
 
     # -- webhook events ----------------------------------------------------------------------
 
