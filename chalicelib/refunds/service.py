@@ -284,8 +284,8 @@ class RefundService:
         The cancellation is stored before the reservation is voided: the refund's conditional
         write is where a cancellation and a payment racing for it meet (sending to the rail or
         recording a bank transfer writes ``processing`` on the same version first), so money is
-        never released while it is being paid out. A crash after the write leaves the void to
-        the sweeper, which the write queued."""
+        never released while it is being paid out. The write queues the void for the sweeper,
+        which finishes it after a crash and closes the queue's entry."""
         refund = self.get(refund_id)
         require(
             refund,
@@ -313,7 +313,9 @@ class RefundService:
             ]
         self.store.commit(writes)
         if refund.state == RefundState.APPROVED:
-            self.payback.finish_void(after)
+            # the void queue's entry stays for the sweeper to close (a replayed void), so the
+            # cancellation itself is one write
+            self.payback.void_reservation(after)
         return after
 
     def reissue(self, refund_id: str, *, by: Principal) -> Refund:

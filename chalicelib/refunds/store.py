@@ -162,8 +162,12 @@ class RefundStore:
     # -- webhook events ----------------------------------------------------------------------
 
     def record_event(self, rail: str, event_id: str, event_type: str, at: str) -> bool:
-        """Record an event before acting; False if it was recorded and finished before."""
+        """Record an event before acting; False if it was recorded and finished before. A
+        delivery again of a finished event is answered from one read, with no write."""
         key = {"pk": _s(f"EVENT#{rail}#{event_id}"), "sk": _s("EVENT")}
+        seen = self._get(key)
+        if seen is not None and seen.get("done") == _s("yes"):
+            return False
         try:
             self._db.put_item(
                 TableName=self._table,

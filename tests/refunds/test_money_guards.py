@@ -228,7 +228,7 @@ def test_a_cancelled_approved_refund_is_voided_even_after_a_crash_before_the_voi
         raise RuntimeError("the Lambda died after the cancellation was stored")
 
     with monkeypatch.context() as dying:
-        dying.setattr(refunds.payback, "finish_void", crash)
+        dying.setattr(refunds.payback, "void_reservation", crash)
         with pytest.raises(RuntimeError):
             refunds.cancel(refund_id, by=FINANCE, reason="当事人撤回")
     assert refunds.get(refund_id).state == RefundState.CANCELLED
