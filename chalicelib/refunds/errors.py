@@ -41,7 +41,7 @@ class RefundChanged(RefundError, Conflict):
 
 class NotRefundRequester(RefundError, Forbidden):
     slug = "refunds/not-requester"
-    title = "Only the clerk who asked for this refund submits it"
+    title = "Only the clerk who asked for this refund (or, once decided, finance) does this"
 
 
 class SamePersonConfirms(RefundError, Forbidden):

@@ -22,7 +22,7 @@ from chalicelib.approvals import (
 )
 from chalicelib.clock import Clock
 from chalicelib.idempotency import check_same_request, keyed_id, request_digest
-from chalicelib.identity import Principal
+from chalicelib.identity import Principal, Role
 from chalicelib.money import Money, format_yuan
 from chalicelib.problems import ProblemError
 from chalicelib.refunds.changes import SWEEPER, moved, require
@@ -295,6 +295,7 @@ class RefundService:
             RefundState.APPROVED,
             RefundState.FAILED,
         )
+        _may_withdraw(refund, by)
         after = moved(refund, RefundState.CANCELLED, by=by, at=self._clock.now(), note=reason)
         writes = [self.store.put(after, seen_version=refund.version)]
         if refund.state in (RefundState.SUBMITTED, RefundState.RETURNED):
@@ -355,3 +356,26 @@ class RefundService:
             raise_for(refused.reasons, writes, refused)
             raise
         return after
+
+
+def _may_withdraw(refund: Refund, by: Principal) -> None:
+    """Who withdraws a refund outside the chain (in the chain, the approvals' rule holds: the
+    requester or an admin): a draft, the clerk who asked for it (anyone for an automatic
+    draft) or an admin; a decided refund (approved, or failed and not reissued), the one who
+    asked for it, finance, or an admin: a colleague does not undo the chain's decision."""
+    if refund.state not in (RefundState.DRAFT, RefundState.APPROVED, RefundState.FAILED):
+        return
+    if Role.ADMIN in by.roles:
+        return
+    if refund.state == RefundState.DRAFT:
+        author = refund.history[0].by_subject
+        if author in (SWEEPER.subject, by.subject):
+            return
+        raise NotRefundRequester("only the clerk who asked for this draft, or an admin, cancels it")
+    asked = next((e.by_subject for e in refund.history if e.state == RefundState.SUBMITTED), None)
+    if by.subject == asked or Role.FINANCE in by.roles:
+        return
+    raise NotRefundRequester(
+        "the chain decided this refund: only the clerk who asked for it, finance or an admin "
+        "withdraws it"
+    )

@@ -239,3 +239,39 @@ def test_a_cancelled_approved_refund_is_voided_even_after_a_crash_before_the_voi
     assert (balance.posted, balance.debits_pending) == (4_000, 0)
     assert refunds.payback.sweep()["voided"] == 0
     assert refunds.store.held(refunds.get(refund_id).source) == 0
+
+
+def test_a_colleague_does_not_withdraw_a_decided_refund_or_anothers_draft(
+    refunds: RefundService, collection: CollectionService, clock: Any
+) -> None:
+    from tests.refunds.conftest import FINANCE_2, counter_cash
+
+    case = open_case(amount=10_000)
+    counter_cash(collection, clock, case, 6_000)
+    colleague = person("clerk-wu", Role.CLERK)
+    draft = _ask(refunds, "counter_cash", "cash-1", 1_000)
+    with pytest.raises(NotRefundRequester):
+        refunds.cancel(draft, by=colleague, reason="不需要")
+    assert refunds.get(draft).state == RefundState.DRAFT
+    assert refunds.cancel(draft, by=CLERK, reason="申请有误").state == RefundState.CANCELLED
+
+    decided = []
+    for _ in range(2):
+        refund_id = _ask(refunds, "counter_cash", "cash-1", 2_000)
+        refunds.submit(refund_id, by=CLERK)
+        refunds.decide(refund_id, Decision.APPROVE, by=CHIEF, text=None)
+        refunds.decide(refund_id, Decision.APPROVE, by=FINANCE, text=None)
+        decided.append(refund_id)
+    approved = refunds.get(decided[0])
+    with pytest.raises(NotRefundRequester):
+        refunds.cancel(decided[0], by=colleague, reason="不需要")
+    assert refunds.get(decided[0]) == approved
+    assert ledger_service().balance(case.account_number).debits_pending == 4_000
+    assert refunds.cancel(decided[0], by=CLERK, reason="当事人撤回").state == (
+        RefundState.CANCELLED
+    )
+    assert refunds.cancel(decided[1], by=FINANCE_2, reason="当事人撤回").state == (
+        RefundState.CANCELLED
+    )
+    balance = ledger_service().balance(case.account_number)
+    assert (balance.posted, balance.debits_pending) == (6_000, 0)
