@@ -275,3 +275,37 @@ def test_a_colleague_does_not_withdraw_a_decided_refund_or_anothers_draft(
     )
     balance = ledger_service().balance(case.account_number)
     assert (balance.posted, balance.debits_pending) == (6_000, 0)
+
+
+def test_a_claim_that_read_the_money_open_just_before_its_refund_was_approved_moves_nothing(
+    refunds: RefundService,
+    collection: CollectionService,
+    localstripe: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The claim's confirmation loaded the item while it was open; the refund's last approval
+    took it out of the queue before the claim posted: the claim's posting checks the item in
+    its own transaction, so the money goes back once and to no case."""
+    case = open_case(amount=100_000)
+    reference = _unidentified(collection, localstripe, 7_700)
+    _unidentified(collection, localstripe, 9_000)
+    store = collection.confirmed._store
+    loaded_open = store.unidentified(reference)
+    refund_id = _ask(refunds, "unidentified", reference, 7_700)
+    refunds.submit(refund_id, by=CLERK)
+    refunds.decide(refund_id, Decision.APPROVE, by=CHIEF, text=None)
+    assert refunds.decide(refund_id, Decision.APPROVE, by=FINANCE, text=None).state == (
+        RefundState.PAID
+    )
+    read = store.unidentified
+    reads: list[str] = []
+
+    def first_read_was_before_the_refund(ref: str) -> Any:
+        reads.append(ref)
+        return loaded_open if len(reads) == 1 else read(ref)
+
+    monkeypatch.setattr(store, "unidentified", first_read_was_before_the_refund)
+    with pytest.raises(ClaimAlreadySettled, match="refunded"):
+        _claim(collection, reference, case.account_number)
+    assert ledger_service().balance(case.account_number).posted == 0
+    assert ledger_service().balance(POOL).posted == 9_000
