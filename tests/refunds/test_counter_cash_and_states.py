@@ -10,6 +10,7 @@ import pytest
 from chalicelib.approvals import Decision
 from chalicelib.clock import FixedClock
 from chalicelib.collection import CollectionService
+from chalicelib.problems import ProblemError
 from chalicelib.refunds import (
     ALLOWED,
     RefundService,
@@ -193,3 +194,26 @@ def test_the_service_refuses_steps_out_of_order(
     with pytest.raises(RefundStateConflict):
         refunds.submit(draft.refund_id, by=CLERK)
     assert refunds.get(draft.refund_id).version == 2
+
+
+def test_one_bank_transfer_confirms_one_refund(
+    refunds: RefundService, collection: CollectionService, clock: FixedClock
+) -> None:
+    case = open_case(amount=10_000)
+    counter_cash(collection, clock, case, 6_000)
+    first, second = cash_refund(refunds, "cash-1", 2_000), cash_refund(refunds, "cash-1", 3_000)
+    for refund_id in (first, second):
+        refunds.payback.record_bank_payment(
+            refunds.get(refund_id), bank_reference="ICBC-20261102-0009", by=FINANCE
+        )
+    refunds.payback.confirm_bank_payment(refunds.get(first), by=FINANCE_2)
+    waiting = refunds.get(second)
+    with pytest.raises(ProblemError):
+        refunds.payback.confirm_bank_payment(waiting, by=FINANCE_2)
+    assert refunds.get(second) == waiting
+    balance = ledger_service().balance(case.account_number)
+    assert (balance.posted, balance.debits_pending) == (4_000, 3_000)
+    failed = refunds.payback.bank_payment_failed(waiting, by=FINANCE_2, reason="银行流水号有误")
+    assert failed.state == RefundState.FAILED
+    balance = ledger_service().balance(case.account_number)
+    assert (balance.posted, balance.debits_pending) == (4_000, 0)
