@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.refunds.errors import (
+    BankReferenceUsed,
     NotRefundRequester,
     RefundChanged,
     RefundError,
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ALLOWED",
     "Attempt",
+    "BankReferenceUsed",
     "Drafts",
     "NotRefundRequester",
     "Origin",

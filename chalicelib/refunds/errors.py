@@ -44,6 +44,11 @@ class NotRefundRequester(RefundError, Forbidden):
     title = "Only the clerk who asked for this refund (or, once decided, finance) does this"
 
 
+class BankReferenceUsed(RefundError, Conflict):
+    slug = "refunds/bank-reference-used"
+    title = "This bank transfer already pays back another refund"
+
+
 class SamePersonConfirms(RefundError, Forbidden):
     slug = "refunds/same-person-confirms"
     title = "A second person confirms a bank refund"

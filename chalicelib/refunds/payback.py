@@ -205,7 +205,12 @@ class Payback:
             ),
         )
         try:
-            self.store.commit([self.store.put(after, seen_version=reserved.version)])
+            self.store.commit(
+                [
+                    self.store.put(after, seen_version=reserved.version),
+                    self.store.bank_reference(bank_reference, refund.refund_id),
+                ]
+            )
         except RefundChanged:
             self._unless_cancelled(reserved)
             raise

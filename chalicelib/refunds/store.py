@@ -6,6 +6,7 @@
     HELD#{kind}#{reference}  HELD    fen held by the refunds of one payment (approved, in
                                      flight or paid): never more than the payment brought in
     EVENT#{rail}#{event id}  EVENT   a refund webhook: recorded before acting
+    BANKREF#{bank ref}       BANKREF the refund a bank transfer pays back (written once)
     VOID#{id}                VOID    a cancelled refund     gsi1 VOIDQ / {at}#{id}
                                      whose reservation      (leaves gsi1 once voided; kept
                                      waits to be voided     as a record)
@@ -23,7 +24,7 @@ from typing import Any
 
 from chalicelib.clock import isoformat
 from chalicelib.problems import ProblemError
-from chalicelib.refunds.errors import RefundChanged, RefundExceedsPayment
+from chalicelib.refunds.errors import BankReferenceUsed, RefundChanged, RefundExceedsPayment
 from chalicelib.refunds.models import Refund, RefundSource, RefundState
 
 CONDITION_FAILED = "ConditionalCheckFailed"
@@ -134,6 +135,24 @@ class RefundStore:
             "ExpressionAttributeValues": {":minus": _n(-amount), ":amount": _n(amount)},
         }
         return Write({"Update": update}, RefundChanged("the held amount changed; reload"))
+
+    # -- counter cash back by bank ------------------------------------------------------------
+
+    def bank_reference(self, bank_reference: str, refund_id: str) -> Write:
+        """Written with the recorded bank transfer: one bank transfer pays back one refund."""
+        put = {
+            "TableName": self._table,
+            "Item": {
+                "pk": _s(f"BANKREF#{bank_reference}"),
+                "sk": _s("BANKREF"),
+                "refund_id": _s(refund_id),
+            },
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+        return Write(
+            {"Put": put},
+            BankReferenceUsed(f"bank transfer {bank_reference} already pays back another refund"),
+        )
 
     # -- reservations a cancellation releases ------------------------------------------------
 

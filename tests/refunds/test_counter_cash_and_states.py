@@ -10,9 +10,9 @@ import pytest
 from chalicelib.approvals import Decision
 from chalicelib.clock import FixedClock
 from chalicelib.collection import CollectionService
-from chalicelib.problems import ProblemError
 from chalicelib.refunds import (
     ALLOWED,
+    BankReferenceUsed,
     RefundService,
     RefundState,
     RefundStateConflict,
@@ -196,24 +196,26 @@ def test_the_service_refuses_steps_out_of_order(
     assert refunds.get(draft.refund_id).version == 2
 
 
-def test_one_bank_transfer_confirms_one_refund(
+def test_one_bank_transfer_pays_back_one_refund(
     refunds: RefundService, collection: CollectionService, clock: FixedClock
 ) -> None:
     case = open_case(amount=10_000)
     counter_cash(collection, clock, case, 6_000)
     first, second = cash_refund(refunds, "cash-1", 2_000), cash_refund(refunds, "cash-1", 3_000)
-    for refund_id in (first, second):
-        refunds.payback.record_bank_payment(
-            refunds.get(refund_id), bank_reference="ICBC-20261102-0009", by=FINANCE
-        )
-    refunds.payback.confirm_bank_payment(refunds.get(first), by=FINANCE_2)
+    refunds.payback.record_bank_payment(
+        refunds.get(first), bank_reference="ICBC-20261102-0009", by=FINANCE
+    )
     waiting = refunds.get(second)
-    with pytest.raises(ProblemError):
-        refunds.payback.confirm_bank_payment(waiting, by=FINANCE_2)
+    with pytest.raises(BankReferenceUsed):
+        refunds.payback.record_bank_payment(
+            waiting, bank_reference="ICBC-20261102-0009", by=FINANCE
+        )
     assert refunds.get(second) == waiting
+    refunds.payback.confirm_bank_payment(refunds.get(first), by=FINANCE_2)
+    recorded = refunds.payback.record_bank_payment(
+        waiting, bank_reference="ICBC-20261102-0010", by=FINANCE
+    )
+    paid = refunds.payback.confirm_bank_payment(recorded, by=FINANCE_2)
+    assert paid.state == RefundState.PAID
     balance = ledger_service().balance(case.account_number)
-    assert (balance.posted, balance.debits_pending) == (4_000, 3_000)
-    failed = refunds.payback.bank_payment_failed(waiting, by=FINANCE_2, reason="银行流水号有误")
-    assert failed.state == RefundState.FAILED
-    balance = ledger_service().balance(case.account_number)
-    assert (balance.posted, balance.debits_pending) == (4_000, 0)
+    assert (balance.posted, balance.debits_pending) == (1_000, 0)

@@ -29,7 +29,7 @@ STEPS: dict[str, Step] = {
     "cancel": lambda r, i: r.cancel(i, by=CLERK, reason="申请人撤回"),
     "reissue": lambda r, i: r.reissue(i, by=FINANCE),
     "record bank transfer": lambda r, i: r.payback.record_bank_payment(
-        r.get(i), bank_reference="ICBC-0001", by=FINANCE
+        r.get(i), bank_reference=f"ICBC-{i[-8:]}", by=FINANCE
     ),
     "confirm bank transfer": lambda r, i: r.payback.confirm_bank_payment(r.get(i), by=FINANCE_2),
     "bank transfer failed": lambda r, i: r.payback.bank_payment_failed(
