@@ -219,3 +219,55 @@ def test_one_bank_transfer_pays_back_one_refund(
     assert paid.state == RefundState.PAID
     balance = ledger_service().balance(case.account_number)
     assert (balance.posted, balance.debits_pending) == (1_000, 0)
+
+
+def test_a_refund_above_fifty_thousand_yuan_also_needs_a_court_leader(
+    refunds: RefundService, collection: CollectionService, clock: FixedClock
+) -> None:
+    from chalicelib.approvals import AlreadyApprovedInChain, StepNeedsRole
+    from chalicelib.identity.roles import Role
+    from tests.refunds.conftest import person
+
+    leader = person("leader-zhao", Role.APPROVER)
+    case = open_case(amount=20_000_000)
+    counter_cash(collection, clock, case, 10_000_001)
+    at_limit = refunds.request(
+        RequestRefund.model_validate(
+            {"source_kind": "counter_cash", "source_reference": "cash-1",
+             "amount": 5_000_000, "reason_code": "court_order"}
+        ),
+        by=CLERK,
+    ).refund_id  # fmt: skip
+    above = refunds.request(
+        RequestRefund.model_validate(
+            {"source_kind": "counter_cash", "source_reference": "cash-1",
+             "amount": 5_000_001, "reason_code": "court_order"}
+        ),
+        by=CLERK,
+    ).refund_id  # fmt: skip
+    for refund_id in (at_limit, above):
+        refunds.submit(refund_id, by=CLERK)
+        refunds.decide(refund_id, Decision.APPROVE, by=CHIEF, text=None)
+    # 50,000.00 yuan: the chief, then finance
+    assert refunds.decide(at_limit, Decision.APPROVE, by=FINANCE, text=None).state == (
+        RefundState.APPROVED
+    )
+    # one fen more: a court leader between them, another person than the chief
+    waiting = refunds.get(above)
+    with pytest.raises(StepNeedsRole):
+        refunds.decide(above, Decision.APPROVE, by=FINANCE, text=None)
+    with pytest.raises(AlreadyApprovedInChain):
+        refunds.decide(above, Decision.APPROVE, by=CHIEF, text=None)
+    assert refunds.get(above) == waiting
+    assert refunds.decide(above, Decision.APPROVE, by=leader, text=None).state == (
+        RefundState.SUBMITTED
+    )
+    approved = refunds.decide(above, Decision.APPROVE, by=FINANCE, text=None)
+    assert approved.state == RefundState.APPROVED
+    approval = refunds.approval(above)
+    assert approval is not None
+    assert [(e.by_subject, e.role) for e in approval.history[1:]] == [
+        (CHIEF.subject, Role.APPROVER),
+        (leader.subject, Role.APPROVER),
+        (FINANCE.subject, Role.FINANCE),
+    ]
