@@ -1,10 +1,12 @@
 """DynamoDB calls per refund step: request, submit, each approval, the last approval (held,
-reserved, sent, paid), a replayed decision and a sweep with nothing to do. Goal: one write per
-state change of the refund, none for a replay. Counted on moto; no timings."""
+reserved, sent, paid), a replayed decision, a refund event delivered again, a sweep with nothing
+to do, return and answer, reject, and cancelling a draft or an approved refund. Goal: one write
+per state change of the refund, none for a replay. Counted on moto; no timings."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -84,7 +86,7 @@ def run() -> list[Row]:
         create_tables(client, TABLES)
         clock = FixedClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
         desk = refund_desk(client, TABLES, clock, due_after=_due_after(client, clock))
-        refunds, payback = desk.refunds, desk.payback
+        refunds = desk.refunds
         source = funded_payment(
             desk.ledger, reference="bench-pay", amount=100_000, case_id="bench-case", at=clock.now()
         )
@@ -140,5 +142,68 @@ def run() -> list[Row]:
             lambda: refunds.decide("rf-bench", Decision.APPROVE, by=finance, text=None),
             "refused by the refund's state after one read",
         )
-        step("sweep with nothing to finish", 0, payback.sweep, "two index queries")
+        _replays_and_other_steps(desk, source, step, clerk=clerk, chief=chief, finance=finance)
     return rows
+
+
+def _replays_and_other_steps(
+    desk: Any, source: Any, step: Callable[..., None], *, clerk: Any, chief: Any, finance: Any
+) -> None:
+    """After the paid refund: its event delivered again, an idle sweep, and the steps of the
+    other ways a refund ends (returned and answered, rejected, cancelled as a draft or once
+    approved)."""
+    from chalicelib.approvals import Decision
+    from chalicelib.refunds.models import Origin, ReasonCode, SourceKind
+
+    refunds, payback = desk.refunds, desk.payback
+    paid = refunds.get("rf-bench").attempts[-1].rail_reference
+    event = json.dumps({"id": "evt_bench", "refund": paid}).encode()
+    payback.ingest_webhook(event, {})  # the rail's event, after the refund was paid
+    step(
+        "the same refund event delivered again",
+        0,
+        lambda: payback.ingest_webhook(event, {}),
+        "the event's record read once; nothing written",
+    )
+    step("sweep with nothing to finish", 0, payback.sweep, "three index queries")
+
+    def asked(refund_id: str, fen: int, kind: SourceKind = SourceKind.ONLINE) -> None:
+        made = source.model_copy(update={"kind": kind})
+        refunds.draft(
+            refund_id, made, fen, ReasonCode.OVERPAYMENT, origin=Origin.CLERK, note="bench"
+        )
+
+    asked("rf-bench-2", 5_000)
+    refunds.submit("rf-bench-2", by=clerk)
+    step(
+        "return for information",
+        1,
+        lambda: refunds.decide("rf-bench-2", Decision.RETURN, by=chief, text="请补充凭证"),
+    )
+    step(
+        "the requester answers",
+        1,
+        lambda: refunds.answer("rf-bench-2", by=clerk, answer="凭证已补充"),
+    )
+    step(
+        "reject",
+        1,
+        lambda: refunds.decide("rf-bench-2", Decision.REJECT, by=chief, text="不符合条件"),
+    )
+    asked("rf-bench-3", 5_000)
+    step(
+        "cancel a draft",
+        1,
+        lambda: refunds.cancel("rf-bench-3", by=clerk, reason="申请有误"),
+    )
+    asked("rf-bench-4", 5_000, kind=SourceKind.COUNTER_CASH)  # back by bank: it waits approved
+    refunds.submit("rf-bench-4", by=clerk)
+    refunds.decide("rf-bench-4", Decision.APPROVE, by=chief, text=None)
+    refunds.decide("rf-bench-4", Decision.APPROVE, by=finance, text=None)
+    step(
+        "cancel an approved refund",
+        1,
+        lambda: refunds.cancel("rf-bench-4", by=finance, reason="当事人撤回"),
+        "cancelled with the hold released and the void queued, one transaction; plus the "
+        "ledger's void (the sweeper closes the queue's entry later)",
+    )

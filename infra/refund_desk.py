@@ -4,6 +4,7 @@ The rail answers every refund at once, so only the refunds, the approvals and th
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,7 +12,7 @@ from typing import Any
 
 from chalicelib.approvals import ApprovalService, ApprovalStore, default_chains
 from chalicelib.clock import Clock
-from chalicelib.collection import RailRefund, RefundStatus
+from chalicelib.collection import RailRefund, RailRefundEvent, RefundStatus
 from chalicelib.ledger import LedgerService, SystemAccount, TransferCode, TransferRequest
 from chalicelib.refunds import RefundService
 from chalicelib.refunds.models import RefundSource, SourceKind
@@ -28,8 +29,11 @@ class InstantRail:
 
     name = "instant"
 
+    def __init__(self) -> None:
+        self.made: dict[str, RailRefund] = {}
+
     def refund(self, payment_reference: str, *, key: str, amount: int, currency: str) -> RailRefund:
-        return RailRefund(
+        made = RailRefund(
             reference=f"re_{key}",
             payment_reference=payment_reference,
             amount=amount,
@@ -37,6 +41,16 @@ class InstantRail:
             status=RefundStatus.SUCCEEDED,
             key=key,
         )
+        self.made[made.reference] = made
+        return made
+
+    def retrieve_refund(self, reference: str) -> RailRefund:
+        return self.made[reference]
+
+    def parse_refund_event(self, raw_body: bytes, headers: Mapping[str, str]) -> RailRefundEvent:
+        """An event ``{"id": ..., "refund": <reference>}``, unsigned: the bench counts calls."""
+        event = json.loads(raw_body)
+        return RailRefundEvent(event["id"], "refund.updated", self.made.get(event["refund"]))
 
 
 @dataclass(frozen=True)
@@ -68,6 +82,7 @@ def refund_desk(
     """Refunds decided by the default chains, paid back on the instant rail, posted in the
     ledger; ``due_after`` is the working-day calendar the approvals count due times on."""
     store = RefundStore(client, names["REFUNDS_TABLE"])
+    instant = InstantRail()
     attempts = {} if ledger_attempts is None else {"max_attempts": ledger_attempts}
     ledger = LedgerService(client, names["LEDGER_TABLE"], clock, **attempts)
     approvals = ApprovalService(
@@ -81,7 +96,7 @@ def refund_desk(
         store,
         clock,
         ledger=ledger,
-        rail=InstantRail,  # type: ignore[arg-type]
+        rail=lambda: instant,  # type: ignore[arg-type,return-value]
         tell_payer=lambda refund: None,
     )
     refunds = RefundService(

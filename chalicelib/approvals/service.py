@@ -108,12 +108,19 @@ class ApprovalService:
         take (not their own request, not a chain they already approved in)."""
         found: list[Approval] = []
         for role in sorted(who.roles):
-            for approval in self.store.waiting(court, role.value, limit=limit):
-                if approval.requested_by_subject == who.subject:
-                    continue
-                if who.subject in approval.approvers:
-                    continue
-                found.append(approval)
+            # read on past the steps this person may not take (their own requests, chains they
+            # approved in), so those never hide the ones waiting for them
+            taken = 0
+            for page in self.store.waiting_pages(court, role.value, page_size=limit):
+                for approval in page:
+                    if approval.requested_by_subject == who.subject:
+                        continue
+                    if who.subject in approval.approvers:
+                        continue
+                    found.append(approval)
+                    taken += 1
+                if taken >= limit:
+                    break
         found.sort(key=lambda a: (a.waiting_since, a.id))
         return found[:limit]
 

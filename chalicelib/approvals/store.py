@@ -12,7 +12,7 @@ cannot both win, and the Put can join the owner's own writes in one TransactWrit
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from chalicelib.approvals.errors import ApprovalChanged, OwnerItemRefused
@@ -95,6 +95,23 @@ class ApprovalStore:
 
     def waiting(self, court: str, role: str, *, limit: int) -> list[Approval]:
         return self._query("gsi1", queue_key(court, role), limit=limit)
+
+    def waiting_pages(self, court: str, role: str, *, page_size: int) -> Iterator[list[Approval]]:
+        """The steps waiting for ``role`` at ``court``, longest waiting first, a page at a time,
+        for a reader that filters them and reads on only while it needs more."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :p",
+            "ExpressionAttributeValues": {":p": _s(queue_key(court, role))},
+            "Limit": page_size,
+        }
+        while True:
+            page = self._db.query(**request)
+            yield [Approval.model_validate_json(i["doc"]["S"]) for i in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def asked_by(self, subject: str, *, limit: int) -> list[Approval]:
         return self._query("gsi2", f"ASKED#{subject}", limit=limit, newest_first=True)

@@ -67,6 +67,10 @@ class ClaimDesk(FourEyesDesk[ClaimProposal, UnidentifiedPayment]):
         existing = self._decisions.claim_proposal(reference)
         if existing is not None and existing.status != Decision.REJECTED:
             return self._same_or_refuse(existing, proposal)
+        if item.status == ClaimStatus.REFUNDED:
+            raise ClaimAlreadySettled(
+                f"this payment is being refunded to its payer ({item.refund_id})"
+            )
         if item.status != ClaimStatus.OPEN:
             raise ClaimAlreadySettled(
                 f"this payment was already claimed to case account {item.claimed_account_number}"

@@ -20,6 +20,7 @@ from chalicelib.collection.errors import (
     CaseNotPayable,
     ClaimAlreadySettled,
     ClaimNotFound,
+    CollectionBusy,
 )
 from chalicelib.collection.models import (
     CaseStanding,
@@ -29,8 +30,20 @@ from chalicelib.collection.models import (
     UnidentifiedPayment,
 )
 from chalicelib.collection.paying import snapshot
-from chalicelib.collection.store import CollectionStore
-from chalicelib.ledger import IdempotencyConflict, Side, Transfer, TransferCode, TransferNotFound
+from chalicelib.collection.store import CollectionStore, Contended, PostedBefore
+from chalicelib.ledger import (
+    IdempotencyConflict,
+    InsufficientFunds,
+    Side,
+    Transfer,
+    TransferCode,
+    TransferNotFound,
+    TransferRequest,
+    postings,
+)
+from chalicelib.retry import Backoff
+
+CLAIM_ATTEMPTS = 8
 
 if TYPE_CHECKING:
     from chalicelib.cases import Case, CaseService
@@ -54,6 +67,7 @@ class ConfirmedMoney:
         self._cases = cases
         self._ledger = ledger
         self._counting = counting
+        self._backoff = Backoff(base=0.005, cap=0.1)
 
     def claim(
         self,
@@ -72,6 +86,10 @@ class ConfirmedMoney:
         item = self._store.unidentified(reference)
         if item is None:
             raise ClaimNotFound(f"there is no unidentified payment {reference}")
+        if item.status == ClaimStatus.REFUNDED:
+            raise ClaimAlreadySettled(
+                f"this payment is being refunded to its payer ({item.refund_id})"
+            )
         if item.status != ClaimStatus.OPEN:
             if item.confirmer_subject == confirmer_subject and _names_account(
                 account_number, item.claimed_account_number or ""
@@ -93,19 +111,19 @@ class ConfirmedMoney:
                 raise AmountRefused(
                     f"the case keeps {case.currency}; this money is {item.currency}"
                 )
-            try:
-                transfer = self._ledger.claim_unidentified(
+            transfer = self._post_claim(
+                item,
+                postings.unidentified_claim(
                     id=transfer_id,
-                    account_id=case.account_number,
+                    account=case.account_number,
                     amount=item.amount,
+                    currency=item.currency,
                     claimed_by=actor,
                     confirmed_by=confirmed_by,
                     reason=reason,
                     payment_ref=reference,
-                    currency=item.currency,
-                )
-            except IdempotencyConflict:
-                transfer = self._ledger.get_transfer(transfer_id)  # a twin got there first
+                ),
+            )
         # The ledger transfer is the durable record: whoever finishes a claim (a twin request,
         # a retry after a crash) records it as it was made.
         credited = next(leg for leg in transfer.legs if leg.side == Side.CREDIT)
@@ -129,6 +147,47 @@ class ConfirmedMoney:
                 f"this payment was already claimed to case account {claimed.claimed_account_number}"
             )
         return claimed
+
+    def _post_claim(self, item: UnidentifiedPayment, request: TransferRequest) -> Transfer:
+        """Post the claim only while the payment is still open, in one transaction with that
+        check: a refund approved in the same instant takes it out of the queue first, or finds
+        it claimed (``refunds``). A twin that posted first hands back its transfer."""
+        for attempt in range(CLAIM_ATTEMPTS):
+            try:
+                posting = self._ledger.plan_transfer(request)
+            except InsufficientFunds:
+                # planned on the pool as it is now: a twin (or a refund) took the money first
+                earlier = self._settled_meanwhile(item.reference, request.id)
+                if earlier is None:
+                    raise
+                return earlier
+            try:
+                if self._store.post_claim(item.reference, posting):
+                    return posting.transfer
+            except PostedBefore:
+                return self._ledger.get_transfer(request.id)  # a twin got there first
+            except Contended:
+                if self._backoff.pause(attempt):
+                    continue
+                break
+            earlier = self._settled_meanwhile(item.reference, request.id)
+            if earlier is None:
+                raise ClaimAlreadySettled("this payment was claimed meanwhile; reload it")
+            return earlier
+        raise CollectionBusy("the accounts of this claim are busy; confirm it again")
+
+    def _settled_meanwhile(self, reference: str, transfer_id: str) -> Transfer | None:
+        """Why a claim could not post: its twin's transfer if a twin posted it; refused if a
+        refund took the payment out of the queue; None if neither."""
+        earlier = self._earlier_claim(transfer_id)
+        if earlier is not None:
+            return earlier
+        now = self._store.unidentified(reference)
+        if now is not None and now.status == ClaimStatus.REFUNDED:
+            raise ClaimAlreadySettled(
+                f"this payment is being refunded to its payer ({now.refund_id})"
+            )
+        return None
 
     def _earlier_claim(self, transfer_id: str) -> Transfer | None:
         try:

@@ -138,6 +138,9 @@ class SurplusDraft(BaseModel):
 class ClaimStatus(StrEnum):
     OPEN = "open"
     CLAIMED = "claimed"
+    # An approved refund returns it to its payer: not claimable, so the same money cannot go
+    # both to a case and back; open again only if that refund is cancelled.
+    REFUNDED = "refunded"
 
 
 class UnidentifiedPayment(BaseModel):
@@ -163,6 +166,7 @@ class UnidentifiedPayment(BaseModel):
     claim_transfer_id: str | None = None
     confirmed_by: str | None = None
     confirmer_subject: str | None = None
+    refund_id: str | None = None  # the refund holding it (status refunded)
 
 
 class ReviewItem(BaseModel):

@@ -122,18 +122,39 @@ class CollectionQueues(CollectionTable):
         item = self._get(unidentified_key(reference))
         return UnidentifiedPayment.model_validate_json(item["doc"]) if item else None
 
+    def refund_hold(self, item: UnidentifiedPayment, refund_id: str) -> dict[str, Any]:
+        """The TransactWriteItems entry that takes unidentified money out of the claim queue
+        for the refund returning it, only while nobody claimed it: a refund's last approval
+        sends it with its own writes, so a claim and a refund never both get the money."""
+        held = item.model_copy(update={"status": ClaimStatus.REFUNDED, "refund_id": refund_id})
+        return self._conditional_put(
+            self._unidentified_item(held), "#status = :open", {":open": ClaimStatus.OPEN.value}
+        )
+
+    def refund_release(self, item: UnidentifiedPayment, refund_id: str) -> dict[str, Any]:
+        """The entry that puts it back in the claim queue when that refund is cancelled."""
+        opened = item.model_copy(update={"status": ClaimStatus.OPEN, "refund_id": None})
+        return self._conditional_put(
+            self._unidentified_item(opened),
+            "#status = :refunded AND refund_id = :refund",
+            {":refunded": ClaimStatus.REFUNDED.value, ":refund": refund_id},
+        )
+
     def unidentified_queue(self, status: ClaimStatus, *, limit: int) -> list[UnidentifiedPayment]:
         return self._query_index(
             "gsi1", f"CLAIMQ#{status.value}", UnidentifiedPayment, limit=limit, oldest_first=True
         )
 
     def _unidentified_item(self, item: UnidentifiedPayment) -> dict[str, Any]:
-        return unidentified_key(item.reference) | {
+        stored = unidentified_key(item.reference) | {
             "status": item.status.value,
             "doc": item.model_dump_json(),
             "gsi1pk": f"CLAIMQ#{item.status.value}",
             "gsi1sk": f"{isoformat(item.received_at)}#{item.reference}",
         }
+        if item.refund_id:
+            stored["refund_id"] = item.refund_id  # read by the condition that releases it
+        return stored
 
     def add_review(self, item: ReviewItem) -> bool:
         record = {

@@ -34,6 +34,7 @@ from chalicelib.collection.table import (
     payment_key,
     receipt_key,
     standing_key,
+    unidentified_key,
 )
 from chalicelib.dynamo import from_item, to_item
 
@@ -222,6 +223,22 @@ class CollectionStore(CollectionQueues):
             return self._transact(writes, posting)
         writes.append(also)
         return self._transact(writes, posting, event_at=len(writes) - 1)
+
+    def post_claim(self, reference: str, posting: PlannedPosting) -> bool:
+        """A claim's ledger posting, only while its unidentified payment is still open (not
+        claimed, not taken out of the queue by a refund's approval), in one transaction, so a
+        claim and a refund never both get the money. False if it is no longer open;
+        ``PostedBefore`` if the claim was posted before; ``Contended`` if an account moved."""
+        check = {
+            "ConditionCheck": {
+                "TableName": self._table,
+                "Key": to_item(unidentified_key(reference)),
+                "ConditionExpression": "#status = :open",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": to_item({":open": ClaimStatus.OPEN.value}),
+            }
+        }
+        return self._transact([check], posting)
 
     def commit_claim(
         self,

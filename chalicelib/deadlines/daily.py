@@ -300,8 +300,12 @@ class DeadlineService:
         counts = dict.fromkeys(("read", "near", "over", "deferred", "met", "esc", "pub"), 0)
         for clock in list(self.store.open_clocks()):
             counts["read"] += 1
-            if clock.kind is LimitKind.CLAIM and self._claimed(clock):
+            held = self._claim_held(clock) if clock.kind is LimitKind.CLAIM else None
+            if held is ClaimStatus.CLAIMED:
                 counts["met"] += 1
+                continue
+            if held is ClaimStatus.REFUNDED:
+                counts["deferred"] += 1  # a refund returns it: no warning, no publication
                 continue
             if clock.kind is LimitKind.NOTICE and self._creditor_told(clock):
                 counts["met"] += 1
@@ -335,12 +339,30 @@ class DeadlineService:
             refunds_drafted=drafted,
         )
 
-    def _claimed(self, clock: ItemClock) -> bool:
+    def _claim_held(self, clock: ItemClock) -> ClaimStatus | None:
+        """Where the money of a claim clock stands. Claimed: the clock is met. Taken out of the
+        queue by an approved refund: the clock waits (it runs again if that refund is
+        cancelled) and the money leaves the public page, marked with the refund returning it."""
         item = self._queue.unidentified(clock.subject)
-        if item is None or item.status is not ClaimStatus.CLAIMED:
-            return False
-        self._claim_met(clock.subject, court_date(item.claimed_at or self._clock.now()))
-        return True
+        if item is None:
+            return None
+        if item.status is ClaimStatus.CLAIMED:
+            self._claim_met(clock.subject, court_date(item.claimed_at or self._clock.now()))
+        elif item.status is ClaimStatus.REFUNDED:
+            publication = self.store.publication(clock.subject)
+            if publication is not None and publication.status in (
+                PublicationStatus.PUBLISHED,
+                PublicationStatus.REFUND_DUE,
+            ):
+                self.store.update_publication(
+                    publication.model_copy(
+                        update={
+                            "status": PublicationStatus.REFUND_DRAFTED,
+                            "refund_id": item.refund_id,
+                        }
+                    )
+                )
+        return item.status
 
     def _creditor_told(self, clock: ItemClock) -> bool:
         told_on = self.store.creditor_told_on(clock.case_id) if clock.case_id else None

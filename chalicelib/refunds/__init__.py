@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.refunds.errors import (
+    BankReferenceUsed,
+    NotRefundRequester,
     RefundChanged,
     RefundError,
     RefundExceedsPayment,
@@ -37,7 +39,9 @@ if TYPE_CHECKING:
 __all__ = [
     "ALLOWED",
     "Attempt",
+    "BankReferenceUsed",
     "Drafts",
+    "NotRefundRequester",
     "Origin",
     "ReasonCode",
     "Refund",

@@ -39,6 +39,16 @@ class RefundChanged(RefundError, Conflict):
     title = "Someone else changed this refund first; reload it"
 
 
+class NotRefundRequester(RefundError, Forbidden):
+    slug = "refunds/not-requester"
+    title = "Only the clerk who asked for this refund (or, once decided, finance) does this"
+
+
+class BankReferenceUsed(RefundError, Conflict):
+    slug = "refunds/bank-reference-used"
+    title = "This bank transfer already pays back another refund"
+
+
 class SamePersonConfirms(RefundError, Forbidden):
     slug = "refunds/same-person-confirms"
     title = "A second person confirms a bank refund"

@@ -27,7 +27,7 @@ from chalicelib.ledger import (
     postings,
 )
 from chalicelib.refunds.changes import SWEEPER, moved, require, with_attempt
-from chalicelib.refunds.errors import RefundRailUnavailable, SamePersonConfirms
+from chalicelib.refunds.errors import RefundChanged, RefundRailUnavailable, SamePersonConfirms
 from chalicelib.refunds.models import Refund, RefundState, SourceKind
 from chalicelib.refunds.store import RefundStore
 
@@ -71,7 +71,15 @@ class Payback:
         except Exception:
             # the decision is committed; what failed after it is a step the sweeper finishes
             log.exception("refund %s: stopped after approval; swept later", refund.refund_id)
-        return self.store.get(refund.refund_id) or reserved
+        return self._unless_cancelled(reserved)
+
+    def _unless_cancelled(self, refund: Refund) -> Refund:
+        """The refund as stored after a step lost its race; if a cancellation won, the
+        reservation this step may have made just before is voided too, never left holding."""
+        current = self.store.get(refund.refund_id) or refund
+        if current.state == RefundState.CANCELLED:
+            self.finish_void(current)
+        return current
 
     def reserve(self, refund: Refund) -> Refund:
         """The pending ledger transfer (once per attempt: a replay returns the original). If
@@ -196,7 +204,16 @@ class Payback:
                 reserved, bank_reference=bank_reference, recorded_by=by.subject, sent_at=now
             ),
         )
-        self.store.commit([self.store.put(after, seen_version=reserved.version)])
+        try:
+            self.store.commit(
+                [
+                    self.store.put(after, seen_version=reserved.version),
+                    self.store.bank_reference(bank_reference, refund.refund_id),
+                ]
+            )
+        except RefundChanged:
+            self._unless_cancelled(reserved)
+            raise
         return after
 
     def confirm_bank_payment(self, refund: Refund, *, by: Principal) -> Refund:
@@ -244,6 +261,11 @@ class Payback:
             if voided.state is not None and voided.state.value in ("voided", "expired"):
                 return
             raise
+
+    def finish_void(self, refund: Refund) -> None:
+        """A cancelled refund's reservation voided, and its entry in the void queue done."""
+        self.void_reservation(refund)
+        self.store.void_done(refund.refund_id)
 
     def _paid(
         self,
@@ -308,7 +330,14 @@ class Payback:
 
     def sweep(self) -> dict[str, int]:
         """Finish what a crash or a silent rail left half-way; safe to run any number of times."""
-        report = {"reserved": 0, "sent": 0, "finished": 0, "waiting": 0, "errors": 0}
+        report = {"voided": 0, "reserved": 0, "sent": 0, "finished": 0, "waiting": 0, "errors": 0}
+        for cancelled in self.store.voids_due(limit=SWEEP_BATCH):
+            try:
+                self.finish_void(cancelled)
+                report["voided"] += 1
+            except Exception:
+                log.exception("refund %s: the sweeper could not void it", cancelled.refund_id)
+                report["errors"] += 1
         for refund in self.store.all_in_state(RefundState.APPROVED, limit=SWEEP_BATCH):
             try:
                 done = self.start(refund)

@@ -22,11 +22,16 @@ from chalicelib.approvals import (
 )
 from chalicelib.clock import Clock
 from chalicelib.idempotency import check_same_request, keyed_id, request_digest
-from chalicelib.identity import Principal
+from chalicelib.identity import Principal, Role
 from chalicelib.money import Money, format_yuan
 from chalicelib.problems import ProblemError
 from chalicelib.refunds.changes import SWEEPER, moved, require
-from chalicelib.refunds.errors import RefundChanged, RefundExceedsPayment, RefundNotFound
+from chalicelib.refunds.errors import (
+    NotRefundRequester,
+    RefundChanged,
+    RefundExceedsPayment,
+    RefundNotFound,
+)
 from chalicelib.refunds.models import (
     Attempt,
     Origin,
@@ -215,9 +220,18 @@ class RefundService:
     # -- the approval chain ------------------------------------------------------------------
 
     def submit(self, refund_id: str, *, by: Principal) -> Refund:
-        """Send a draft to its chain; the one who submits is the requester, who never approves."""
+        """Send a draft to its chain; the one who submits is the requester, who never approves.
+        A clerk's request is submitted by that clerk (by token subject): were another person to
+        submit it, its author would no longer count as the one who asked and could approve it.
+        An automatic draft has no author, so whoever submits it asks for it."""
         refund = self.get(refund_id)
         require(refund, RefundState.DRAFT)
+        author = refund.history[0].by_subject
+        if author not in (SWEEPER.subject, by.subject):
+            raise NotRefundRequester(
+                "only the clerk who asked for this refund submits it; ask them, or cancel it "
+                "and ask again"
+            )
         what = refund.source.case_number or refund.source.reference
         planned = self._approvals.plan_open(
             ChainKind.REFUND,
@@ -248,6 +262,9 @@ class RefundService:
         writes = [self.store.put(after, seen_version=refund.version)]
         if state == RefundState.APPROVED:
             writes.append(self.store.hold(refund.source, refund.amount))
+            unclaimable = self._sources.hold(refund.source, refund_id)
+            if unclaimable is not None:
+                writes.append(unclaimable)
         done = self._commit(planned, after, writes)
         return self.payback.start(done) if state == RefundState.APPROVED else done
 
@@ -262,7 +279,13 @@ class RefundService:
 
     def cancel(self, refund_id: str, *, by: Principal, reason: str) -> Refund:
         """Withdraw a refund not yet sent: a draft, one in the chain (the requester or an
-        admin), an approved one (its reservation is released) or a failed one."""
+        admin), an approved one (its reservation is released) or a failed one.
+
+        The cancellation is stored before the reservation is voided: the refund's conditional
+        write is where a cancellation and a payment racing for it meet (sending to the rail or
+        recording a bank transfer writes ``processing`` on the same version first), so money is
+        never released while it is being paid out. The write queues the void for the sweeper,
+        which finishes it after a crash and closes the queue's entry."""
         refund = self.get(refund_id)
         require(
             refund,
@@ -272,6 +295,7 @@ class RefundService:
             RefundState.APPROVED,
             RefundState.FAILED,
         )
+        _may_withdraw(refund, by)
         after = moved(refund, RefundState.CANCELLED, by=by, at=self._clock.now(), note=reason)
         writes = [self.store.put(after, seen_version=refund.version)]
         if refund.state in (RefundState.SUBMITTED, RefundState.RETURNED):
@@ -279,10 +303,20 @@ class RefundService:
                 approval_id(ChainKind.REFUND, refund_id), by=by, reason=reason
             )
             return self._commit(planned, after, writes)
+        if refund.state in (RefundState.APPROVED, RefundState.FAILED):
+            unclaimable = self._sources.release(refund.source, refund_id)
+            if unclaimable is not None:
+                writes.append(unclaimable)
         if refund.state == RefundState.APPROVED:
-            self.payback.void_reservation(refund)
-            writes.append(self.store.release(refund.source, refund.amount))
+            writes += [
+                self.store.release(refund.source, refund.amount),
+                self.store.queue_void(after),
+            ]
         self.store.commit(writes)
+        if refund.state == RefundState.APPROVED:
+            # the void queue's entry stays for the sweeper to close (a replayed void), so the
+            # cancellation itself is one write
+            self.payback.void_reservation(after)
         return after
 
     def reissue(self, refund_id: str, *, by: Principal) -> Refund:
@@ -322,3 +356,26 @@ class RefundService:
             raise_for(refused.reasons, writes, refused)
             raise
         return after
+
+
+def _may_withdraw(refund: Refund, by: Principal) -> None:
+    """Who withdraws a refund outside the chain (in the chain, the approvals' rule holds: the
+    requester or an admin): a draft, the clerk who asked for it (anyone for an automatic
+    draft) or an admin; a decided refund (approved, or failed and not reissued), the one who
+    asked for it, finance, or an admin: a colleague does not undo the chain's decision."""
+    if refund.state not in (RefundState.DRAFT, RefundState.APPROVED, RefundState.FAILED):
+        return
+    if Role.ADMIN in by.roles:
+        return
+    if refund.state == RefundState.DRAFT:
+        author = refund.history[0].by_subject
+        if author in (SWEEPER.subject, by.subject):
+            return
+        raise NotRefundRequester("only the clerk who asked for this draft, or an admin, cancels it")
+    asked = next((e.by_subject for e in refund.history if e.state == RefundState.SUBMITTED), None)
+    if by.subject == asked or Role.FINANCE in by.roles:
+        return
+    raise NotRefundRequester(
+        "the chain decided this refund: only the clerk who asked for it, finance or an admin "
+        "withdraws it"
+    )

@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chalicelib.ledger import SystemAccount
-from chalicelib.refunds.errors import SourceNotFound, SourceNotRefundable
+from chalicelib.refunds.errors import RefundChanged, SourceNotFound, SourceNotRefundable
 from chalicelib.refunds.models import RefundSource, SourceKind
+from chalicelib.refunds.store import Write
 
 if TYPE_CHECKING:
     from chalicelib.cases import CaseService
@@ -73,6 +74,8 @@ class Sources:
         item = self._collection.store.unidentified(reference)
         if item is None:
             raise SourceNotFound(f"no unidentified funds under {reference}")
+        if item.status == ClaimStatus.REFUNDED:
+            raise SourceNotRefundable(f"{reference} is being refunded by {item.refund_id}")
         if item.status != ClaimStatus.OPEN:
             raise SourceNotRefundable(f"{reference} was claimed to a case; refund it from there")
         if not court:
@@ -87,3 +90,30 @@ class Sources:
             rail_reference=item.reference,
             received_at=item.received_at,
         )
+
+    # -- unidentified money: a refund or a claim, never both ---------------------------------
+
+    def hold(self, source: RefundSource, refund_id: str) -> Write | None:
+        """For unidentified funds, the write (joining the refund's last approval) that takes the
+        money out of collection's claim queue, refused if it was claimed meanwhile; money of a
+        case needs none (the case account and the payment's hold guard it)."""
+        if source.kind != SourceKind.UNIDENTIFIED:
+            return None
+        item = self._collection.store.unidentified(source.reference)
+        if item is None:
+            raise SourceNotFound(f"no unidentified funds under {source.reference}")
+        refused = SourceNotRefundable(
+            f"{source.reference} was claimed to a case meanwhile; refund it from there"
+        )
+        return Write(self._collection.store.refund_hold(item, refund_id), refused)
+
+    def release(self, source: RefundSource, refund_id: str) -> Write | None:
+        """The write that puts unidentified funds back in the claim queue when their refund is
+        cancelled."""
+        if source.kind != SourceKind.UNIDENTIFIED:
+            return None
+        item = self._collection.store.unidentified(source.reference)
+        if item is None:
+            raise SourceNotFound(f"no unidentified funds under {source.reference}")
+        refused = RefundChanged(f"{source.reference} is no longer held by {refund_id}; reload")
+        return Write(self._collection.store.refund_release(item, refund_id), refused)

@@ -6,6 +6,10 @@
     HELD#{kind}#{reference}  HELD    fen held by the refunds of one payment (approved, in
                                      flight or paid): never more than the payment brought in
     EVENT#{rail}#{event id}  EVENT   a refund webhook: recorded before acting
+    BANKREF#{bank ref}       BANKREF the refund a bank transfer pays back (written once)
+    VOID#{id}                VOID    a cancelled refund     gsi1 VOIDQ / {at}#{id}
+                                     whose reservation      (leaves gsi1 once voided; kept
+                                     waits to be voided     as a record)
 
 A refund is stored whole as JSON in ``doc`` with ``version`` beside it; every change is one
 conditional Put on the version it was computed from. The held amount changes in the same
@@ -20,7 +24,7 @@ from typing import Any
 
 from chalicelib.clock import isoformat
 from chalicelib.problems import ProblemError
-from chalicelib.refunds.errors import RefundChanged, RefundExceedsPayment
+from chalicelib.refunds.errors import BankReferenceUsed, RefundChanged, RefundExceedsPayment
 from chalicelib.refunds.models import Refund, RefundSource, RefundState
 
 CONDITION_FAILED = "ConditionalCheckFailed"
@@ -132,11 +136,57 @@ class RefundStore:
         }
         return Write({"Update": update}, RefundChanged("the held amount changed; reload"))
 
+    # -- counter cash back by bank ------------------------------------------------------------
+
+    def bank_reference(self, bank_reference: str, refund_id: str) -> Write:
+        """Written with the recorded bank transfer: one bank transfer pays back one refund."""
+        put = {
+            "TableName": self._table,
+            "Item": {
+                "pk": _s(f"BANKREF#{bank_reference}"),
+                "sk": _s("BANKREF"),
+                "refund_id": _s(refund_id),
+            },
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+        return Write(
+            {"Put": put},
+            BankReferenceUsed(f"bank transfer {bank_reference} already pays back another refund"),
+        )
+
+    # -- reservations a cancellation releases ------------------------------------------------
+
+    def queue_void(self, refund: Refund) -> Write:
+        """Written with a cancellation: its reservation is still to be voided."""
+        item = {
+            "pk": _s(f"VOID#{refund.refund_id}"),
+            "sk": _s("VOID"),
+            "doc": _s(refund.model_dump_json()),
+            "gsi1pk": _s("VOIDQ"),
+            "gsi1sk": _s(f"{isoformat(refund.updated_at)}#{refund.refund_id}"),
+        }
+        put = {"TableName": self._table, "Item": item}
+        return Write({"Put": put}, RefundChanged("the cancellation is queued already"))
+
+    def voids_due(self, *, limit: int) -> list[Refund]:
+        return self._query("gsi1", "VOIDQ", limit=limit)
+
+    def void_done(self, refund_id: str) -> None:
+        self._db.update_item(
+            TableName=self._table,
+            Key={"pk": _s(f"VOID#{refund_id}"), "sk": _s("VOID")},
+            UpdateExpression="REMOVE gsi1pk, gsi1sk",
+        )
+
     # -- webhook events ----------------------------------------------------------------------
 
     def record_event(self, rail: str, event_id: str, event_type: str, at: str) -> bool:
-        """Record an event before acting; False if it was recorded and finished before."""
+        """Record an event before acting; False if it was recorded and finished before. A
+        delivery again of a finished event is answered from one read, with no write."""
         key = {"pk": _s(f"EVENT#{rail}#{event_id}"), "sk": _s("EVENT")}
+        seen = self._get(key)
+        if seen is not None and seen.get("done") == _s("yes"):
+            return False
         try:
             self._db.put_item(
                 TableName=self._table,

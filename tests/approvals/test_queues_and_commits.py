@@ -146,3 +146,21 @@ def test_the_owners_writes_commit_with_the_decision_or_not_at_all(
     assert approvals.get(aid).next_step == 1
     owned = aws.get_item(TableName=OWNER_TABLE, Key={"pk": {"S": "ITEM#r1"}, "sk": {"S": "OWNED"}})
     assert "Item" in owned
+
+
+def test_my_own_requests_never_hide_what_waits_for_me(approvals: ApprovalService) -> None:
+    clerk_also_approver = person(CLERK.subject, Role.CLERK, Role.APPROVER)
+    for n in range(3):
+        _open(approvals, f"mine-{n}")  # asked for by this clerk: first in the queue
+    theirs = approvals.open(
+        ChainKind.REFUND,
+        "theirs",
+        court=COURT,
+        amount=Money(1000),
+        requester=person("clerk-zhou", Role.CLERK),
+    ).id
+    assert [a.id for a in approvals.waiting_for(clerk_also_approver, COURT, limit=2)] == [theirs]
+    assert [a.id for a in approvals.waiting_for(CHIEF, COURT, limit=2)] == [
+        "refund:mine-0",
+        "refund:mine-1",
+    ]

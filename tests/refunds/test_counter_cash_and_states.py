@@ -12,6 +12,7 @@ from chalicelib.clock import FixedClock
 from chalicelib.collection import CollectionService
 from chalicelib.refunds import (
     ALLOWED,
+    BankReferenceUsed,
     RefundService,
     RefundState,
     RefundStateConflict,
@@ -77,6 +78,7 @@ def test_counter_cash_is_paid_back_by_bank_and_confirmed_by_a_second_person(
     assert (balance.posted, balance.debits_pending) == (0, 0)
     # the sweeper never touches a bank refund
     assert refunds.payback.sweep() == {
+        "voided": 0,
         "reserved": 0,
         "sent": 0,
         "finished": 0,
@@ -192,3 +194,80 @@ def test_the_service_refuses_steps_out_of_order(
     with pytest.raises(RefundStateConflict):
         refunds.submit(draft.refund_id, by=CLERK)
     assert refunds.get(draft.refund_id).version == 2
+
+
+def test_one_bank_transfer_pays_back_one_refund(
+    refunds: RefundService, collection: CollectionService, clock: FixedClock
+) -> None:
+    case = open_case(amount=10_000)
+    counter_cash(collection, clock, case, 6_000)
+    first, second = cash_refund(refunds, "cash-1", 2_000), cash_refund(refunds, "cash-1", 3_000)
+    refunds.payback.record_bank_payment(
+        refunds.get(first), bank_reference="ICBC-20261102-0009", by=FINANCE
+    )
+    waiting = refunds.get(second)
+    with pytest.raises(BankReferenceUsed):
+        refunds.payback.record_bank_payment(
+            waiting, bank_reference="ICBC-20261102-0009", by=FINANCE
+        )
+    assert refunds.get(second) == waiting
+    refunds.payback.confirm_bank_payment(refunds.get(first), by=FINANCE_2)
+    recorded = refunds.payback.record_bank_payment(
+        waiting, bank_reference="ICBC-20261102-0010", by=FINANCE
+    )
+    paid = refunds.payback.confirm_bank_payment(recorded, by=FINANCE_2)
+    assert paid.state == RefundState.PAID
+    balance = ledger_service().balance(case.account_number)
+    assert (balance.posted, balance.debits_pending) == (1_000, 0)
+
+
+def test_a_refund_above_fifty_thousand_yuan_also_needs_a_court_leader(
+    refunds: RefundService, collection: CollectionService, clock: FixedClock
+) -> None:
+    from chalicelib.approvals import AlreadyApprovedInChain, StepNeedsRole
+    from chalicelib.identity.roles import Role
+    from tests.refunds.conftest import person
+
+    leader = person("leader-zhao", Role.APPROVER)
+    case = open_case(amount=20_000_000)
+    counter_cash(collection, clock, case, 10_000_001)
+    at_limit = refunds.request(
+        RequestRefund.model_validate(
+            {"source_kind": "counter_cash", "source_reference": "cash-1",
+             "amount": 5_000_000, "reason_code": "court_order"}
+        ),
+        by=CLERK,
+    ).refund_id  # fmt: skip
+    above = refunds.request(
+        RequestRefund.model_validate(
+            {"source_kind": "counter_cash", "source_reference": "cash-1",
+             "amount": 5_000_001, "reason_code": "court_order"}
+        ),
+        by=CLERK,
+    ).refund_id  # fmt: skip
+    for refund_id in (at_limit, above):
+        refunds.submit(refund_id, by=CLERK)
+        refunds.decide(refund_id, Decision.APPROVE, by=CHIEF, text=None)
+    # 50,000.00 yuan: the chief, then finance
+    assert refunds.decide(at_limit, Decision.APPROVE, by=FINANCE, text=None).state == (
+        RefundState.APPROVED
+    )
+    # one fen more: a court leader between them, another person than the chief
+    waiting = refunds.get(above)
+    with pytest.raises(StepNeedsRole):
+        refunds.decide(above, Decision.APPROVE, by=FINANCE, text=None)
+    with pytest.raises(AlreadyApprovedInChain):
+        refunds.decide(above, Decision.APPROVE, by=CHIEF, text=None)
+    assert refunds.get(above) == waiting
+    assert refunds.decide(above, Decision.APPROVE, by=leader, text=None).state == (
+        RefundState.SUBMITTED
+    )
+    approved = refunds.decide(above, Decision.APPROVE, by=FINANCE, text=None)
+    assert approved.state == RefundState.APPROVED
+    approval = refunds.approval(above)
+    assert approval is not None
+    assert [(e.by_subject, e.role) for e in approval.history[1:]] == [
+        (CHIEF.subject, Role.APPROVER),
+        (leader.subject, Role.APPROVER),
+        (FINANCE.subject, Role.FINANCE),
+    ]

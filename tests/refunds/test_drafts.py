@@ -133,3 +133,63 @@ def test_no_unclaimed_refund_is_drafted_without_a_court_to_decide_it(
     pay_at_rail(localstripe, reference)
     collection.settle(collection.rail.retrieve(reference))
     assert refund_drafts().draft_unclaimed(reference) is None
+
+
+def test_money_a_refund_returns_is_neither_published_nor_drafted_again(
+    refunds: RefundService,
+    collection: CollectionService,
+    localstripe: str,
+    clock: FixedClock,
+    tmp_path: Path,
+) -> None:
+    from chalicelib.deadlines import PublicationStatus
+    from chalicelib.refunds.models import RequestRefund
+
+    early, late = foreign_intent(localstripe, 3_300), foreign_intent(localstripe, 4_400)
+    for reference in (early, late):
+        pay_at_rail(localstripe, reference)
+        collection.settle(collection.rail.retrieve(reference))
+    deadlines = DeadlineService(
+        DeadlineStore(wiring.dynamodb(), wiring.table_name("OVERSIGHT_TABLE")),
+        wiring.working_calendar(),
+        Settings(unidentified_funds_court=COURT),
+        collection.store,
+        notifier=OutboxNotifier(tmp_path / "told.jsonl", clock=clock),
+        clock=clock,
+        refunds=refund_drafts,
+    )
+
+    def refund(reference: str, fen: int) -> str:
+        asked = refunds.request(
+            RequestRefund.model_validate(
+                {
+                    "source_kind": "unidentified",
+                    "source_reference": reference,
+                    "amount": fen,
+                    "reason_code": "paid_by_mistake",
+                    "court": COURT,
+                }
+            ),
+            by=CLERK,
+        )
+        refunds.submit(asked.refund_id, by=CLERK)
+        refunds.decide(asked.refund_id, Decision.APPROVE, by=CHIEF, text=None)
+        paid = refunds.decide(asked.refund_id, Decision.APPROVE, by=FINANCE, text=None)
+        assert paid.state == RefundState.PAID
+        return asked.refund_id
+
+    refund(early, 3_300)  # the payer called before the claim limit ran out
+    published_on = court_date(clock.now()) + timedelta(days=10)
+    first = deadlines.run(published_on)
+    assert (first.published, first.deferred) == (1, 1)
+    assert deadlines.store.publication(early) is None  # never on the public page
+    assert deadlines.store.publication(late) is not None
+
+    late_refund = refund(late, 4_400)  # refunded while published
+    deadlines.run(published_on + timedelta(days=1))
+    shown = deadlines.store.publication(late)
+    assert shown is not None
+    assert (shown.status, shown.refund_id) == (PublicationStatus.REFUND_DRAFTED, late_refund)
+    ended = deadlines.run(published_on + timedelta(days=31))
+    assert (ended.published, ended.refund_due, ended.refunds_drafted) == (0, 0, 0)
+    assert refunds.queue(COURT, RefundState.DRAFT) == []

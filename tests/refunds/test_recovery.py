@@ -264,3 +264,60 @@ def test_a_retry_after_the_rail_forgot_its_key_finds_the_refund_made_by_its_meta
         ("post", "/v1/refunds"),
         ("get", "/v1/refunds"),
     ]
+
+
+@pytest.mark.parametrize("final", ["succeeded", "failed"])
+@pytest.mark.parametrize("first", ["webhook", "sweeper"])
+def test_the_rails_final_answer_acts_once_whether_the_webhook_or_the_sweeper_brings_it(
+    refunds: RefundService,
+    collection: CollectionService,
+    localstripe: str,
+    clock: FixedClock,
+    *,
+    first: str,
+    final: str,
+) -> None:
+    case = open_case(amount=10_000)
+    payment = paid_online(collection, localstripe, case, 10_000)
+    canned = CannedStripe()
+    wiring.override(
+        payment_rail=StripeRail(
+            StripeSettings(
+                secret_key="sk_test_canned",
+                publishable_key="pk_test_canned",
+                webhook_secrets=(REFUND_SECRET,),
+            ),
+            clock=clock,
+            http_client=canned,
+        )
+    )
+    refund_id = approved(refunds, payment.payment_id, 4_000)
+    assert refunds.get(refund_id).state == RefundState.PROCESSING  # pending at the rail
+    canned.refunds["re_canned_1"]["status"] = final
+    now = int(clock.now().timestamp())
+
+    def webhook(event_id: str) -> str:
+        body = event(canned.refunds["re_canned_1"], event_id, now)
+        return refunds.payback.ingest_webhook(body, sign(body, now, REFUND_SECRET))["outcome"]
+
+    ending = RefundState.PAID if final == "succeeded" else RefundState.FAILED
+    if first == "webhook":
+        assert webhook("evt_first") == ending.value
+        assert refunds.payback.sweep()["finished"] == 0
+    else:
+        assert refunds.payback.sweep()["finished"] == 1
+        assert webhook("evt_first") == "unchanged"
+    assert webhook("evt_again") == "unchanged"  # another event about the same answer
+    assert refunds.payback.sweep()["finished"] == 0
+
+    done = refunds.get(refund_id)
+    assert done.state == ending
+    assert [e.state for e in done.history].count(ending) == 1
+    balance = ledger_service().balance(case.account_number)
+    left = 6_000 if final == "succeeded" else 10_000
+    assert (balance.posted, balance.debits_pending) == (left, 0)
+    reservation = ledger_service().get_transfer(done.attempts[-1].reservation_id)
+    assert reservation.state is not None
+    assert reservation.state.value == ("posted" if final == "succeeded" else "voided")
+    assert refunds.store.held(done.source) == (4_000 if final == "succeeded" else 0)
+    assert len([r for r in canned.requests if r[0] == "post"]) == 1  # asked the rail once

@@ -121,3 +121,30 @@ def test_bad_requests_are_problems_and_nothing_is_stored(
     assert api.get("/refunds?court=x&state=submitted").status_code == 401
     empty = api.get("/refunds?court=%E7%B2%A40604&state=draft", headers=clerk)
     assert empty.json_body == {"items": []}
+
+
+def test_a_colleague_neither_submits_nor_withdraws_another_clerks_refund(
+    api: Any, token: Any, collection: CollectionService, localstripe: str
+) -> None:
+    case = open_case(amount=10_000)
+    payment = paid_online(collection, localstripe, case, 2_000)
+    asker = token("clerk", "approver", subject="clerk-a")
+    colleague = token("clerk", subject="clerk-b")
+    asked = post(
+        api, "/refunds", asker,
+        {"source_kind": "online", "source_reference": payment.payment_id, "amount": 500,
+         "reason_code": "overpayment"},
+    )  # fmt: skip
+    refund_id = asked.json_body["id"]
+    for path, body in (("submit", None), ("cancel", {"reason": "不需要"})):
+        refused = post(api, f"/refunds/{refund_id}/{path}", colleague, body)
+        assert refused.status_code == 403, refused.body
+        assert refused.headers["Content-Type"].startswith("application/problem+json")
+        assert refused.json_body["type"].endswith("refunds/not-requester")
+    shown = api.get(f"/refunds/{refund_id}/history", headers=asker).json_body
+    assert [h["state"] for h in shown["history"]] == ["draft"]
+    assert shown["approval"] is None
+    assert post(api, f"/refunds/{refund_id}/submit", asker).json_body["state"] == "submitted"
+    own = post(api, f"/refunds/{refund_id}/decision", asker, {"decision": "approve"})
+    assert own.status_code == 403
+    assert own.json_body["type"].endswith("approvals/requester-cannot-decide")
