@@ -181,11 +181,23 @@ class CaseService:
             reason=reason,
             details={"from": case.status.value, "to": status.value},
         )
-        if not self._store.save_changed(changed, event, expected_version=case.version):
+        concluded = status == CaseStatus.CONCLUDED
+        saved = self._store.save_changed(
+            changed, event, expected_version=case.version, concluded=concluded
+        )
+        if not saved:
             raise StatusChangeRefused(
                 "the case was changed by someone else at the same moment; reload and retry"
             )
         return changed
+
+    def concluded_to_follow(self, *, limit: int) -> tuple[str, ...]:
+        """Ids of cases concluded and not yet followed up (the money they still hold is to be
+        drafted back), longest waiting first."""
+        return tuple(self._store.concluded_to_follow(limit=limit))
+
+    def concluded_followed(self, case_id: str) -> None:
+        self._store.concluded_followed(case_id)
 
     # --- helpers -------------------------------------------------------------------------
 

@@ -6,6 +6,9 @@ Item layout in the cases table:
 - ``CASE#<id> / EVENT#<seq>``: the case's trail, one immutable item per change.
 - ``CASENO#<case number>``, ``ACCOUNT#<account number>``: uniqueness and look-up items.
 - ``COUNTER#ACCOUNT#<region><yy>``: the serial behind account numbers, per court and year.
+- ``CONCLUDED#<id> / CONCLUDED``: a concluded case still to be followed up (its money left is
+  drafted back to the payers); gsi1 = ``CONCLUDEDQ`` until followed, written in the conclusion's
+  own transaction (the policy grants no DeleteItem, so following it up removes the index keys).
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from chalicelib import dynamo
 from chalicelib.cases.errors import InvalidCursor
 from chalicelib.cases.models import Case, CaseEvent, CaseStatus
 from chalicelib.clock import isoformat
+
+CONCLUDED_QUEUE = "CONCLUDEDQ"
 
 
 def _s(value: str) -> dict[str, str]:
@@ -137,10 +142,43 @@ class CasesStore:
         ]
         return self._commit(items)
 
-    def save_changed(self, changed: Case, event: CaseEvent, *, expected_version: int) -> bool:
+    def save_changed(
+        self, changed: Case, event: CaseEvent, *, expected_version: int, concluded: bool = False
+    ) -> bool:
         """Replace the case if it is still at ``expected_version``, with the event that says
-        why; False (nothing written) if someone changed it first."""
-        return self._commit(self.changed_items(changed, event, expected_version=expected_version))
+        why (and, when this change ``concluded`` it, its place in the queue of concluded cases
+        to follow up); False (nothing written) if someone changed it first."""
+        items = self.changed_items(changed, event, expected_version=expected_version)
+        if concluded:
+            order = f"{isoformat(changed.updated_at)}#{changed.case_id}"
+            follow_up = {
+                "pk": _s(f"CONCLUDED#{changed.case_id}"),
+                "sk": _s("CONCLUDED"),
+                "case_id": _s(changed.case_id),
+                "gsi1pk": _s(CONCLUDED_QUEUE),
+                "gsi1sk": _s(order),
+            }
+            items.append(self._put(follow_up, new=True))
+        return self._commit(items)
+
+    def concluded_to_follow(self, *, limit: int) -> list[str]:
+        """Ids of concluded cases not yet followed up, longest waiting first."""
+        page = self._db.query(
+            TableName=self._table,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :queue",
+            ExpressionAttributeValues={":queue": _s(CONCLUDED_QUEUE)},
+            Limit=limit,
+        )
+        return [str(item["case_id"]["S"]) for item in page["Items"]]
+
+    def concluded_followed(self, case_id: str) -> None:
+        """The concluded case leaves the queue; its item stays as the record that it did."""
+        self._db.update_item(
+            TableName=self._table,
+            Key={"pk": _s(f"CONCLUDED#{case_id}"), "sk": _s("CONCLUDED")},
+            UpdateExpression="REMOVE gsi1pk, gsi1sk",
+        )
 
     def changed_items(
         self, changed: Case, event: CaseEvent, *, expected_version: int

@@ -134,5 +134,28 @@ class Drafts:
         )
         return None if draft is None else draft.refund_id
 
+    def from_concluded_cases(self) -> list[Refund]:
+        """Drafts for each case concluded since the last sweep that still holds money. A case
+        leaves the queue once its drafts are made; their ids come from the case and payment,
+        so a sweep again after a crash makes no second draft. A case whose drafts cannot be
+        made stays queued, and the next sweep tries again."""
+        from chalicelib.cases.models import CaseStatus
+
+        made = []
+        for case_id in self._cases.concluded_to_follow(limit=BATCH):
+            case = self._cases.get(case_id)
+            left = self._ledger.balance(case.account_number).available
+            if case.status == CaseStatus.CONCLUDED and left > 0:
+                try:
+                    made += self.for_concluded_case(case_id)
+                except ProblemError as problem:
+                    log.warning("money left in concluded case %s not drafted: %s", case_id, problem)
+                    continue
+            self._cases.concluded_followed(case_id)
+        return made
+
     def sweep(self) -> dict[str, int]:
-        return {"surplus": len(self.from_surpluses())}
+        return {
+            "surplus": len(self.from_surpluses()),
+            "concluded": len(self.from_concluded_cases()),
+        }

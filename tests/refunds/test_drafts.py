@@ -70,6 +70,32 @@ def test_a_concluded_case_with_money_left_is_drafted_newest_payment_first(
     assert refund_drafts().for_concluded_case(case.case_id) == []
 
 
+def test_concluding_a_case_with_money_left_drafts_it_back_at_the_next_sweep_once(
+    refunds: RefundService, collection: CollectionService, localstripe: str, clock: FixedClock
+) -> None:
+    """Nobody has to ask: the hourly sweep drafts the money a case held when it was
+    concluded, once however often it runs; a case concluded empty gets no draft."""
+    held = open_case(amount=10_000)
+    payment = paid_online(collection, localstripe, held, 4_000)
+    empty = open_case(serial=4402, amount=10_000)
+    assert refund_drafts().sweep()["concluded"] == 0
+    for case in (held, empty):
+        case_service().change_status(
+            case.case_id, CaseStatus.CONCLUDED, reason="执行终结", actor="clerk-1"
+        )
+    assert set(case_service().concluded_to_follow(limit=10)) == {held.case_id, empty.case_id}
+
+    assert refund_drafts().sweep()["concluded"] == 1
+    drafted = refunds.get(f"concluded-{held.case_id}-{payment.payment_id}")
+    assert (drafted.state, drafted.origin, drafted.amount) == (
+        RefundState.DRAFT,
+        Origin.CONCLUDED,
+        4_000,
+    )
+    assert case_service().concluded_to_follow(limit=10) == ()
+    assert refund_drafts().sweep()["concluded"] == 0
+
+
 def test_unclaimed_funds_are_published_then_drafted_once_and_paid_back(
     refunds: RefundService,
     collection: CollectionService,
