@@ -70,6 +70,17 @@ class QualityRules:
     # How close to the frame edge a landmark may come before the face counts as cut.
     edge_margin: float = 0.01
 
+    def thresholds(self) -> dict[str, float]:
+        """The limits as a decision records them, so an auditor sees why a photo was refused
+        from the record alone (the scores beside them)."""
+        return {
+            "min_face_width_fraction": self.min_width_fraction,
+            "min_face_width_pixels": self.min_width_pixels,
+            "min_brightness": self.min_brightness,
+            "min_sharpness": self.min_sharpness,
+            "edge_margin": self.edge_margin,
+        }
+
 
 @dataclass(frozen=True)
 class QualityVerdict:

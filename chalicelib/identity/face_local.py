@@ -170,7 +170,7 @@ class LocalFaceVerifier:
     def compare(self, reference: bytes, selfie: bytes) -> FaceDecision:
         import numpy as np
 
-        thresholds = {"distance": self._threshold}
+        thresholds = {**self._rules.thresholds(), "distance": self._threshold}
         verdict, photo, shapes = self._verdict(selfie)
         if verdict.refusal is not None or photo is None:
             return FaceDecision(

@@ -286,10 +286,19 @@ def _concluded_at(case_id: str) -> datetime | None:
 
     try:
         case = case_service().get(case_id)
+        if case.status is not CaseStatus.CONCLUDED:
+            return None
+        trail = case_service().history(case_id)
     except CaseNotFound:
         return None  # never delete on a lookup that failed; the next run looks again
-    # Concluded is final, so the case's last change is its conclusion.
-    return case.updated_at if case.status is CaseStatus.CONCLUDED else None
+    # The conclusion as the case's trail records it: a concluded case still changes afterwards
+    # (an account change decided later), so its last change is not its conclusion.
+    concluded = [
+        event.at
+        for event in trail
+        if event.action == "status_changed" and event.details.get("to") == CaseStatus.CONCLUDED
+    ]
+    return max(concluded, default=case.updated_at)
 
 
 @blueprint.schedule(Rate(1, unit=Rate.DAYS))

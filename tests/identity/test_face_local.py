@@ -28,7 +28,7 @@ def test_the_same_person_matches(verifier: LocalFaceVerifier, face: Face) -> Non
     decision = verifier.compare(face("obama.jpg"), face("obama2.jpg"))
     assert decision.outcome is Outcome.MATCH, decision
     assert decision.scores["distance"] < 0.45
-    assert decision.thresholds == {"distance": 0.5}
+    assert decision.thresholds == {**RULES.thresholds(), "distance": 0.5}
     assert decision.checks == (
         "face_count",
         "inside_frame",
@@ -60,6 +60,8 @@ def test_the_partial_face_is_refused_by_the_quality_check(
     assert decision.outcome is Outcome.REFUSED
     assert decision.refusal is Refusal.FACE_CUT
     assert "compare" not in decision.checks
+    assert decision.scores["points_outside_frame"] > 0
+    assert decision.thresholds["edge_margin"] == RULES.edge_margin
 
 
 def test_a_dark_photo_asks_for_more_light(verifier: LocalFaceVerifier, face: Face) -> None:

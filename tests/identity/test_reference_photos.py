@@ -86,3 +86,47 @@ def test_no_photo_on_file_is_a_clear_404(buckets: Any) -> None:
         reference_photos().photo("c-1", "p9")
     assert raised.value.status == 404
     assert wiring.settings().reference_photos_bucket == BUCKET
+
+
+def test_the_daily_purge_counts_the_retention_from_the_conclusion_itself(
+    api: Any, token: Any, buckets: Any, face: Face, clock: FixedClock
+) -> None:
+    """A concluded case can still change afterwards (an account change proposed before the
+    conclusion is decided after it): the retention runs from the conclusion in the case's
+    trail, not from the case's last change."""
+    from types import SimpleNamespace
+
+    import app as deployed
+    from tests.cases.test_cases_api import open_case, post
+    from tests.cases.test_receiving_account import CHANGE, path
+
+    case = open_case(api, token)
+    creditor = case["parties"][0]["party_id"]
+    enrolled = api.put(
+        f"/identity/reference-photos/{case['case_id']}/{creditor}",
+        body=face("obama.jpg"),
+        headers={**token("clerk"), "Content-Type": "image/jpeg"},
+    )
+    assert enrolled.status_code == 201, enrolled.body
+    assert post(api, path(case), CHANGE, token("clerk")).status_code == 202
+    concluded = post(
+        api, f"/cases/{case['case_id']}/status",
+        {"status": "concluded", "reason": "执行完毕，案款已全部发放"}, token("clerk"),
+    )  # fmt: skip
+    assert concluded.status_code == 200, concluded.body
+    clock.advance(timedelta(days=60))
+    for role, subject in (("approver", "chief-1"), ("finance", "finance-1")):
+        approved = post(api, path(case, "/approve"), {}, token(role, subject=subject))
+        assert approved.status_code == 200, approved.body
+
+    def daily_purge() -> Any:  # as the scheduled function runs
+        event = {"version": "0", "id": "e-1", "detail-type": "Scheduled Event",
+                 "source": "aws.events", "account": "1", "time": clock.now().isoformat(),
+                 "region": "us-east-1", "resources": [], "detail": {}}  # fmt: skip
+        return deployed.purge_reference_photos(event, SimpleNamespace(aws_request_id="r-1"))
+
+    clock.advance(timedelta(days=29))  # 89 days after the conclusion: kept
+    assert daily_purge() == {"examined": 1, "purged": 0}
+    clock.advance(timedelta(days=2))  # 91 days after the conclusion, 31 after the last change
+    assert daily_purge() == {"examined": 1, "purged": 1}
+    assert _objects(buckets) == []
