@@ -17,6 +17,7 @@ class Refusal(StrEnum):
     TOO_SMALL = "too_small"
     TOO_DARK = "too_dark"
     BLURRY = "blurry"
+    LIVENESS_INCOMPLETE = "liveness_incomplete"
 
 
 ADVICE: dict[Refusal, tuple[str, str]] = {
@@ -30,6 +31,10 @@ ADVICE: dict[Refusal, tuple[str, str]] = {
     Refusal.TOO_SMALL: ("请靠近一些", "move closer"),
     Refusal.TOO_DARK: ("光线太暗，请到亮一些的地方", "more light: move somewhere brighter"),
     Refusal.BLURRY: ("照片模糊，请拿稳手机", "the photo is blurred: hold the phone still"),
+    Refusal.LIVENESS_INCOMPLETE: (
+        "活体检测未完成：请在光线充足处按屏幕提示重新检测",
+        "the live check did not finish: start it again in good light and follow the screen",
+    ),
 }
 
 

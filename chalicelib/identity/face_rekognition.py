@@ -187,26 +187,31 @@ class RekognitionFaceVerifier:
         self, reference: bytes, session_id: str, *, min_confidence: float
     ) -> FaceDecision:
         """Where the stage enables liveness: the face the liveness session captured, compared
-        with the reference photo, only if the session judged it a live person."""
+        with the reference photo, only if the session judged it a live person. A session that
+        did not finish (still open, failed or expired) is refused with advice, not counted as a
+        failure; one that finished and judged the face not live is a failure."""
         result = self.liveness_result(session_id)
-        live = result.status == "SUCCEEDED" and result.confidence >= min_confidence
-        if not live or result.reference_image is None:
+        checks = ("liveness",)
+        scores = {"liveness_confidence": result.confidence}
+        thresholds = {**self._thresholds(), "liveness": min_confidence}
+        if result.status != "SUCCEEDED" or result.reference_image is None:
             return FaceDecision(
-                outcome=Outcome.NO_MATCH,
-                verifier=self.name,
-                model_version=MODEL_VERSION,
-                checks=("liveness",),
-                scores={"liveness_confidence": result.confidence},
-                thresholds={**self._thresholds(), "liveness": min_confidence},
-                liveness="failed",
-            )
+                outcome=Outcome.REFUSED, verifier=self.name, model_version=MODEL_VERSION,
+                checks=checks, scores=scores, thresholds=thresholds,
+                refusal=Refusal.LIVENESS_INCOMPLETE, liveness=f"incomplete: {result.status}",
+            )  # fmt: skip
+        if result.confidence < min_confidence:
+            return FaceDecision(
+                outcome=Outcome.NO_MATCH, verifier=self.name, model_version=MODEL_VERSION,
+                checks=checks, scores=scores, thresholds=thresholds, liveness="failed",
+            )  # fmt: skip
         decision = self.compare(reference, result.reference_image)
         return FaceDecision(
             outcome=decision.outcome,
             verifier=self.name,
             model_version=MODEL_VERSION,
-            checks=("liveness", *decision.checks),
-            scores={**decision.scores, "liveness_confidence": result.confidence},
+            checks=(*checks, *decision.checks),
+            scores={**decision.scores, **scores},
             thresholds={**decision.thresholds, "liveness": min_confidence},
             refusal=decision.refusal,
             liveness="passed",

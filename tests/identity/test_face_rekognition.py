@@ -246,3 +246,23 @@ def test_a_stage_whose_rekognition_endpoint_is_not_amazons_gets_no_verifier(
         assert wiring.face_verifier().name == "rekognition"
     finally:
         wiring.reset()
+
+
+@pytest.mark.parametrize("status", ["CREATED", "IN_PROGRESS", "FAILED", "EXPIRED"])
+def test_an_unfinished_liveness_session_is_refused_not_failed(
+    rekognition: Any, status: str
+) -> None:
+    verifier, stub = rekognition
+    stub.add_response(
+        "get_face_liveness_session_results",
+        {"SessionId": "0f0e0d0c-0b0a-4909-8807-060504030201", "Status": status},
+        {"SessionId": "0f0e0d0c-0b0a-4909-8807-060504030201"},
+    )
+    decision = verifier.compare_live(
+        REFERENCE, "0f0e0d0c-0b0a-4909-8807-060504030201", min_confidence=90.0
+    )
+    assert (decision.outcome, decision.refusal) == (
+        Outcome.REFUSED,
+        Refusal.LIVENESS_INCOMPLETE,
+    )
+    assert decision.liveness == f"incomplete: {status}"
