@@ -101,3 +101,10 @@ class LivenessSessionRefused(IdentityError, Conflict):
 
     slug = "identity/liveness-session-refused"
     title = "The live check cannot be used for this claim"
+
+
+class ReferencePhotoChanged(IdentityError, Conflict):
+    """Two enrolments of one creditor's photo at once: the other one stands."""
+
+    slug = "identity/reference-photo-changed"
+    title = "The reference photo changed meanwhile"

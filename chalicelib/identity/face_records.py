@@ -76,7 +76,10 @@ class FaceStore:
 
     # reference photos ----------------------------------------------------------------------
 
-    def put_reference(self, record: ReferenceRecord) -> None:
+    def put_reference(self, record: ReferenceRecord, *, replacing: ReferenceRecord | None) -> bool:
+        """Write the record only over the one read before (``replacing``; None: no record yet);
+        False if another enrolment or the purge wrote meanwhile, so no photo is left behind
+        without a record pointing at it, never to be deleted."""
         item = {
             "pk": _s(f"REF#{record.case_id}#{record.party_id}"),
             "sk": _s("REF"),
@@ -85,7 +88,19 @@ class FaceStore:
         if record.purged_at is None:
             item["gsi1pk"] = _s("REFPHOTO#live")
             item["gsi1sk"] = _s(f"{record.case_id}#{record.party_id}")
-        self._db.put_item(TableName=self._table, Item=item)
+        guard: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+        if replacing is not None:
+            # The document holds the photo's key, a random id no other record contains; the
+            # purge time tells a purged record from the live one it was.
+            guard = {
+                "ConditionExpression": "doc = :before",
+                "ExpressionAttributeValues": {":before": _s(_reference_doc(replacing))},
+            }
+        try:
+            self._db.put_item(TableName=self._table, Item=item, **guard)
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
     def reference(self, case_id: str, party_id: str) -> ReferenceRecord | None:
         answer = self._db.get_item(

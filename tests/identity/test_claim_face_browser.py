@@ -146,6 +146,11 @@ def _face_check_on_a_phone(api: str, code: str, video: Path, *, confirm: bool) -
             page.wait_for_selector("#face-outcome[data-outcome]:not([data-outcome=''])",
                                    timeout=90_000)  # fmt: skip
             outcome = str(page.get_attribute("#face-outcome", "data-outcome"))
+            if outcome == "no_match":  # Chinese by default; the switch shows the same in English
+                assert "核验未通过" in page.inner_text("#face-outcome")
+                page.click("#lang-switch")
+                assert page.inner_text("#face-outcome").startswith("Not verified")
+                assert "4 attempts left" in page.inner_text("#face-outcome")
             if confirm and outcome == "match":
                 assert page.is_visible("#face-confirm")
                 page.click("#face-confirm")
@@ -203,6 +208,9 @@ def test_only_the_right_face_is_paid(
     assert (outcome, status) == ("no_match", "ready")
     balance = ledger.balance(case.account_number)
     assert (balance.posted, balance.available) == (FUNDED, FUNDED - PAID)  # reserved, not paid
+    assert balance.debits_pending == PAID  # the reservation, held against payouts in transit
+    assert ledger.balance(SystemAccount.PAYOUTS_IN_TRANSIT.of()).credits_pending == PAID
+    assert ledger.verify(case.account_number).ok
 
     right = y4m_of(face("obama2.jpg"), CENTRING["obama2.jpg"], tmp_path / "obama2.y4m")
     outcome, status = _face_check_on_a_phone(api, code, right, confirm=True)
