@@ -11,6 +11,7 @@ class Refusal(StrEnum):
     """Why a photo cannot be used, each with an action the person can take."""
 
     NOT_AN_IMAGE = "not_an_image"
+    TOO_MANY_PIXELS = "too_many_pixels"
     NO_FACE = "no_face"
     SEVERAL_FACES = "several_faces"
     FACE_CUT = "face_cut"
@@ -22,6 +23,10 @@ class Refusal(StrEnum):
 
 ADVICE: dict[Refusal, tuple[str, str]] = {
     Refusal.NOT_AN_IMAGE: ("请上传 JPEG 或 PNG 照片", "send a JPEG or PNG photo"),
+    Refusal.TOO_MANY_PIXELS: (
+        "照片尺寸过大，请缩小后再上传",
+        "the photo is too large: send a smaller one",
+    ),
     Refusal.NO_FACE: ("未检测到人脸：请正对镜头", "no face found: look straight at the camera"),
     Refusal.SEVERAL_FACES: ("画面中只能有您一人", "only you in the picture"),
     Refusal.FACE_CUT: (

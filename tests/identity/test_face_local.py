@@ -79,3 +79,17 @@ def test_a_distant_face_asks_to_come_closer(verifier: LocalFaceVerifier, face: F
 
 def test_something_that_is_not_a_photo_is_refused(verifier: LocalFaceVerifier) -> None:
     assert verifier.inspect(b"%PDF-1.7 not a photo").refusal is Refusal.NOT_AN_IMAGE
+
+
+def test_a_photo_declaring_too_many_pixels_is_refused_before_it_is_decoded(
+    verifier: LocalFaceVerifier, face: Face
+) -> None:
+    """A few hundred kilobytes of PNG can declare 400 million pixels (Pillow's own bomb
+    error) or 81 million (half a gigabyte to decode): both are refused from the header."""
+    for side in (20_000, 9_000):
+        out = io.BytesIO()
+        Image.new("L", (side, side), 128).save(out, format="PNG")
+        assert len(out.getvalue()) < 500_000
+        decision = verifier.compare(face("obama.jpg"), out.getvalue())
+        assert (decision.outcome, decision.refusal) == (Outcome.REFUSED, Refusal.TOO_MANY_PIXELS)
+        assert decision.checks == ("image_size",)
