@@ -22,7 +22,13 @@ from chalicelib.identity.errors import (
     LivenessSessionRefused,
 )
 from chalicelib.identity.face_decisions import ADVICE, FaceDecision, Outcome
-from chalicelib.identity.face_records import ClaimEvent, ClaimState, Contended, FaceStore
+from chalicelib.identity.face_records import (
+    ClaimEvent,
+    ClaimState,
+    Contended,
+    FaceStore,
+    ReferenceRecord,
+)
 from chalicelib.identity.grants import Binding, GrantClaims, GrantSigner, check_binding
 
 if TYPE_CHECKING:
@@ -105,9 +111,11 @@ class FaceChecks:
         quality does not (the person is told what to fix), but it is recorded. The attempt
         that locks the claim tells the case officers."""
         self._refuse_locked(binding)
-        reference = self._photos.photo(binding.case_id, binding.creditor_party_id)
+        on_file, reference = self._photos.on_file(binding.case_id, binding.creditor_party_id)
         decision = self._verifier().compare(reference, selfie)
-        return self._decide(binding, decision, court=court, case_number=case_number)
+        return self._decide(
+            binding, decision, court=court, case_number=case_number, reference=on_file
+        )
 
     def _refuse_locked(self, binding: Binding) -> None:
         if self._store.claim(binding.disbursement_id).locked:
@@ -152,11 +160,13 @@ class FaceChecks:
                 "this live check was not started for this claim or was used already; "
                 "start a new one"
             )
-        reference = self._photos.photo(binding.case_id, binding.creditor_party_id)
+        on_file, reference = self._photos.on_file(binding.case_id, binding.creditor_party_id)
         decision = verifier.compare_live(
             reference, session_id, min_confidence=self._limits.liveness_min_confidence
         )
-        return self._decide(binding, decision, court=court, case_number=case_number)
+        return self._decide(
+            binding, decision, court=court, case_number=case_number, reference=on_file
+        )
 
     def record_decision(
         self, binding: Binding, decision: FaceDecision, *, court: str, actor: str
@@ -173,10 +183,13 @@ class FaceChecks:
         court: str,
         case_number: str,
         actor: str = "creditor",
+        reference: ReferenceRecord | None = None,
     ) -> CheckResult:
         for _ in range(RETRIES):
             try:
-                result, after = self._record(binding, decision, court=court, actor=actor)
+                result, after = self._record(
+                    binding, decision, court=court, actor=actor, reference=reference
+                )
             except Contended:
                 continue
             if after.locked and after.locked_at is not None:
@@ -185,7 +198,13 @@ class FaceChecks:
         raise IdentityError("the claim is busy with another attempt; try again")
 
     def _record(
-        self, binding: Binding, decision: FaceDecision, *, court: str, actor: str
+        self,
+        binding: Binding,
+        decision: FaceDecision,
+        *,
+        court: str,
+        actor: str,
+        reference: ReferenceRecord | None,
     ) -> tuple[CheckResult, ClaimState]:
         now = self._clock.now()
         state = self._store.claim(binding.disbursement_id)
@@ -206,6 +225,11 @@ class FaceChecks:
             court=court,
         )
         details: dict[str, Any] = {**decision.as_record(), "binding": binding.__dict__}
+        if reference is not None:  # which photo on file the face was compared with
+            details["reference"] = {
+                "enrolled_at": isoformat(reference.enrolled_at),
+                "enrolled_by": reference.enrolled_by,
+            }
         token = expires = None
         grant_item = None
         if decision.outcome is Outcome.MATCH:

@@ -96,13 +96,17 @@ class ReferencePhotos:
         return record
 
     def photo(self, case_id: str, party_id: str) -> bytes:
+        return self.on_file(case_id, party_id)[1]
+
+    def on_file(self, case_id: str, party_id: str) -> tuple[ReferenceRecord, bytes]:
+        """The photo on file and its record (who enrolled it, when), for a decision to name."""
         record = self._store.reference(case_id, party_id)
         if record is None or record.purged_at is not None:
             raise NoReferencePhoto(
                 "no reference photo is on file for this creditor; the case officer enrols one"
             )
         answer = self._s3.get_object(Bucket=self._bucket, Key=record.key)
-        return bytes(answer["Body"].read())
+        return record, bytes(answer["Body"].read())
 
     def purge(self, concluded_at: ConcludedAt, *, retention_days: int) -> PurgeReport:
         """The scheduled purge: delete every reference photo whose case was concluded more than

@@ -61,6 +61,8 @@ def test_the_wrong_face_gets_no_grant_and_releases_nothing(
     assert decision["details"]["scores"]["distance"] > 0.5
     thresholds = decision["details"]["thresholds"]
     assert (thresholds["distance"], thresholds["min_brightness"]) == (0.5, 25)
+    # the photo on file it was compared with: who enrolled it, when
+    assert decision["details"]["reference"]["enrolled_by"] == "clerk-1"
     assert "photo" not in trail.body.decode()
 
 
