@@ -283,3 +283,35 @@ def test_a_refused_creditor_is_paid_after_a_human_review(
     decisions = [e["details"] for e in trail if e["kind"] == "decision"]
     assert [d["outcome"] for d in decisions] == ["no_match", "match"]
     assert decisions[-1]["checks"] == ["human review by clerk-2"]
+
+
+def test_without_a_camera_an_uploaded_photo_is_checked_and_refused_with_its_reason(
+    stack: dict[str, Any], token: Any, face: Callable[[str], bytes]
+) -> None:
+    """A phone whose camera cannot be used (here: none at all) uploads a photo instead; a
+    picture of two people is refused with the reason in the page's language, nothing moves."""
+    api = stack["api"]
+    case, _ = _approved_payout(api, token, face, 5353)
+    code = _claim_code(stack["outbox"])
+    photo = {"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": face("two_people.jpg")}
+    with playwright_api.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 375, "height": 812}, is_mobile=True)
+            page = context.new_page()
+            page.goto(f"{api}/claim#{code}")
+            page.wait_for_selector("#status[data-state=ready]", timeout=30_000)
+            page.click("#face-agree")
+            page.wait_for_selector("#face-no-camera", state="visible", timeout=30_000)
+            assert not page.is_visible("#face-shoot")
+            page.set_input_files("#face-upload", files=[photo])
+            page.wait_for_selector("#face-outcome[data-outcome=refused]", timeout=90_000)
+            assert page.inner_text("#face-outcome") == "画面中只能有您一人"
+            page.click("#lang-switch")
+            assert page.inner_text("#face-outcome") == "only you in the picture"
+            assert page.is_visible("#face-retry")
+            assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        finally:
+            browser.close()
+    balance = ledger_service().balance(case.account_number)
+    assert (balance.posted, balance.available) == (FUNDED, FUNDED - PAID)  # reserved, not paid

@@ -145,17 +145,18 @@ Object.assign(WORDS.en, {
   function upload() {
     const file = $("face-upload").files[0];
     if (!file) return;
-    const image = new Image();
-    const url = URL.createObjectURL(file);
-    image.onload = () => {
-      URL.revokeObjectURL(url);
-      send(drawScaled(image, image.naturalWidth, image.naturalHeight));
+    const refused = () => showResult({ problem: { type: "/problems/identity/photo-refused" } });
+    // Read as a data: URL: the page's content security policy allows images from this site and
+    // data: only, so a blob: URL of the file would never load.
+    const reader = new FileReader();
+    reader.onload = () => {
+      const image = new Image();
+      image.onload = () => send(drawScaled(image, image.naturalWidth, image.naturalHeight));
+      image.onerror = refused;
+      image.src = reader.result;
     };
-    image.onerror = () => {
-      URL.revokeObjectURL(url);
-      showResult({ problem: { type: "/problems/identity/photo-refused" } });
-    };
-    image.src = url;
+    reader.onerror = refused;
+    reader.readAsDataURL(file);
     $("face-upload").value = "";
   }
 
