@@ -163,7 +163,9 @@ def _face_check_on_a_phone(api: str, code: str, video: Path, *, confirm: bool) -
 def _approved_payout(
     api: str, token: Any, face: Callable[[str], bytes], serial: int
 ) -> tuple[Any, dict[str, Any]]:
-    """A funded case with the creditor's reference photo and an approved payout of PAID."""
+    """A funded case with the creditor's reference photo and an approved payout of PAID. The
+    serial (case number) is used by no other test: moto servers started in one process share
+    their backend, and a worker runs the payouts' claim page test beside these."""
     case = open_case(serial=serial)
     fund(case, FUNDED, transfer_id=f"collection:claim-face-{serial}")  # one moto per process
     creditor = next(p.party_id for p in case.parties if p.role.value == "creditor")
@@ -199,7 +201,7 @@ def test_only_the_right_face_is_paid(
     stack: dict[str, Any], token: Any, face: Callable[[str], bytes], tmp_path: Path
 ) -> None:
     api = stack["api"]
-    case, proposed = _approved_payout(api, token, face, 5151)
+    case, proposed = _approved_payout(api, token, face, 6151)
     code = _claim_code(stack["outbox"])
     ledger = ledger_service()
 
@@ -231,7 +233,7 @@ def test_a_refused_creditor_is_paid_after_a_human_review(
     """The camera's face does not match; the creditor asks a person to check, another officer
     than the proposer approves, and the page collects the grant and is paid."""
     api = stack["api"]
-    case, proposed = _approved_payout(api, token, face, 5252)
+    case, proposed = _approved_payout(api, token, face, 6252)
     code = _claim_code(stack["outbox"])
     video = y4m_of(face("biden.jpg"), CENTRING["biden.jpg"], tmp_path / "biden.y4m")
     reviewer = token("clerk", subject="clerk-2")
@@ -291,7 +293,7 @@ def test_without_a_camera_an_uploaded_photo_is_checked_and_refused_with_its_reas
     """A phone whose camera cannot be used (here: none at all) uploads a photo instead; a
     picture of two people is refused with the reason in the page's language, nothing moves."""
     api = stack["api"]
-    case, _ = _approved_payout(api, token, face, 5353)
+    case, _ = _approved_payout(api, token, face, 6353)
     code = _claim_code(stack["outbox"])
     photo = {"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": face("two_people.jpg")}
     with playwright_api.sync_playwright() as driver:
