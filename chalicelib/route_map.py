@@ -34,6 +34,7 @@ CAPABILITIES = (
     "chalicelib.collection.routes",
     "chalicelib.exports.routes",
     "chalicelib.identity.routes",
+    "chalicelib.identity.liveness_routes",
     "chalicelib.payouts.routes",
     "chalicelib.ledger.routes",
     "chalicelib.refunds.routes",

@@ -199,6 +199,9 @@ class Settings(BaseSettings):
         # whatever the faces: it must never be what lets a creditor through.
         if self.stage == "local" and self.face_verifier == "rekognition":
             raise ValueError("face_verifier=rekognition is refused in the local stage")
+        # Only Rekognition runs Face Liveness sessions; the offline verifier checks no liveness.
+        if self.face_liveness and self.face_verifier != "rekognition":
+            raise ValueError("face_liveness needs face_verifier=rekognition")
         return self
 
     # Money one person may not move alone: counter cash (现场交款补录) is entered by one person

@@ -77,6 +77,8 @@ MATRIX: dict[str, Row] = {
     "POST /claims/lookup": public(),
     "POST /claims/release": public(),
     "POST /claims/face-check": public(),
+    "POST /claims/face-liveness": public(),
+    "POST /claims/face-liveness/result": public(),
     "POST /claims/face-review": public(),
     "POST /claims/face-review/status": public(),
     "GET /openapi.json": public(),

@@ -51,10 +51,13 @@ def sources() -> Iterator[Path]:
 
 def is_entry_point(source: Path) -> bool:
     """Where a request or a schedule comes in: routes, pages, the HTTP edge, and the route map
-    that loads a capability's routes on its first request."""
-    return source.name in ("routes.py", "pages.py") or source in (
-        CHALICELIB / "http.py",
-        CHALICELIB / "route_map.py",
+    that loads a capability's routes on its first request (every module it names)."""
+    from chalicelib.route_map import CAPABILITIES
+
+    return (
+        source.name in ("routes.py", "pages.py")
+        or module_name(source) in CAPABILITIES
+        or source in (CHALICELIB / "http.py", CHALICELIB / "route_map.py")
     )
 
 

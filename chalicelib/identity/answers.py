@@ -37,6 +37,12 @@ class FaceCheckShown(AnswerBody):
     grant_expires_at: datetime | None
 
 
+class LivenessStarted(AnswerBody):
+    """The Face Liveness session the phone's liveness component runs, for this claim only."""
+
+    session_id: str
+
+
 class ReviewRequested(AnswerBody):
     state: str
     expires_at: datetime

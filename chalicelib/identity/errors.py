@@ -80,3 +80,31 @@ class ReviewRefused(IdentityError, Conflict):
 class SameReviewer(IdentityError, Forbidden):
     slug = "identity/same-person"
     title = "The person who proposed the payout cannot review its face check"
+
+
+class LivenessRequired(IdentityError, Conflict):
+    """The stage checks a live face (a Face Liveness session): a photo alone is not enough."""
+
+    slug = "identity/liveness-required"
+    title = "This court's face check needs a live check"
+
+
+class LivenessNotUsed(IdentityError, Conflict):
+    """The stage checks a photo: it starts no liveness sessions."""
+
+    slug = "identity/liveness-not-used"
+    title = "This court's face check takes a photo, not a live check"
+
+
+class LivenessSessionRefused(IdentityError, Conflict):
+    """A liveness session this claim did not start, or one already used for a decision."""
+
+    slug = "identity/liveness-session-refused"
+    title = "The live check cannot be used for this claim"
+
+
+class ReferencePhotoChanged(IdentityError, Conflict):
+    """Two enrolments of one creditor's photo at once: the other one stands."""
+
+    slug = "identity/reference-photo-changed"
+    title = "The reference photo changed meanwhile"

@@ -11,16 +11,22 @@ class Refusal(StrEnum):
     """Why a photo cannot be used, each with an action the person can take."""
 
     NOT_AN_IMAGE = "not_an_image"
+    TOO_MANY_PIXELS = "too_many_pixels"
     NO_FACE = "no_face"
     SEVERAL_FACES = "several_faces"
     FACE_CUT = "face_cut"
     TOO_SMALL = "too_small"
     TOO_DARK = "too_dark"
     BLURRY = "blurry"
+    LIVENESS_INCOMPLETE = "liveness_incomplete"
 
 
 ADVICE: dict[Refusal, tuple[str, str]] = {
     Refusal.NOT_AN_IMAGE: ("请上传 JPEG 或 PNG 照片", "send a JPEG or PNG photo"),
+    Refusal.TOO_MANY_PIXELS: (
+        "照片尺寸过大，请缩小后再上传",
+        "the photo is too large: send a smaller one",
+    ),
     Refusal.NO_FACE: ("未检测到人脸：请正对镜头", "no face found: look straight at the camera"),
     Refusal.SEVERAL_FACES: ("画面中只能有您一人", "only you in the picture"),
     Refusal.FACE_CUT: (
@@ -30,6 +36,10 @@ ADVICE: dict[Refusal, tuple[str, str]] = {
     Refusal.TOO_SMALL: ("请靠近一些", "move closer"),
     Refusal.TOO_DARK: ("光线太暗，请到亮一些的地方", "more light: move somewhere brighter"),
     Refusal.BLURRY: ("照片模糊，请拿稳手机", "the photo is blurred: hold the phone still"),
+    Refusal.LIVENESS_INCOMPLETE: (
+        "活体检测未完成：请在光线充足处按屏幕提示重新检测",
+        "the live check did not finish: start it again in good light and follow the screen",
+    ),
 }
 
 
@@ -69,6 +79,17 @@ class QualityRules:
     min_sharpness: float
     # How close to the frame edge a landmark may come before the face counts as cut.
     edge_margin: float = 0.01
+
+    def thresholds(self) -> dict[str, float]:
+        """The limits as a decision records them, so an auditor sees why a photo was refused
+        from the record alone (the scores beside them)."""
+        return {
+            "min_face_width_fraction": self.min_width_fraction,
+            "min_face_width_pixels": self.min_width_pixels,
+            "min_brightness": self.min_brightness,
+            "min_sharpness": self.min_sharpness,
+            "edge_margin": self.edge_margin,
+        }
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ on this interface, so a court that may not send biometrics to a cloud changes a 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from chalicelib.identity.face_decisions import QualityRules
 
@@ -25,6 +25,21 @@ class FaceVerifier(Protocol):
 
     def compare(self, reference: bytes, selfie: bytes) -> FaceDecision:
         """Quality-check the selfie, then compare it with the reference photo."""
+        ...
+
+
+@runtime_checkable
+class LivenessVerifier(FaceVerifier, Protocol):
+    """A verifier that also runs Face Liveness sessions (Rekognition; never the offline one)."""
+
+    def start_liveness(self, *, client_token: str) -> str:
+        """A new session for the phone's liveness component; its id."""
+        ...
+
+    def compare_live(
+        self, reference: bytes, session_id: str, *, min_confidence: float
+    ) -> FaceDecision:
+        """The face a finished session captured, if judged live, against the reference."""
         ...
 
 

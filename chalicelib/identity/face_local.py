@@ -29,6 +29,9 @@ from chalicelib.identity.face_decisions import (
 )
 
 MAX_SIDE = 800  # larger photos are scaled down first: detection time grows with the pixels
+# A few kilobytes of PNG can declare a picture of hundreds of millions of pixels; decoding one
+# would take gigabytes. Phones send at most 640 pixels; a camera's original is under this.
+MAX_PIXELS = 50_000_000
 REFERENCES_KEPT = 16  # encodings of reference photos kept in memory, by the photo's digest
 SHARPNESS_SIDE = 128  # the face is measured at one size, so the score does not depend on distance
 SHARPNESS_SCALE = 4.0  # variance of the Laplacian / SHARPNESS_SCALE gives the 0..100 scale
@@ -71,6 +74,10 @@ def model_version() -> str:
     return str(_load()["version"])
 
 
+class TooManyPixels(ValueError):
+    """The photo declares more pixels than are decoded (``MAX_PIXELS``)."""
+
+
 class _Photo:
     """A decoded photo: RGB pixels, upright as the phone took it, at most MAX_SIDE wide."""
 
@@ -80,7 +87,13 @@ class _Photo:
 
         try:
             with Image.open(io.BytesIO(image)) as opened:
+                if opened.width * opened.height > MAX_PIXELS:  # read from the header alone
+                    raise TooManyPixels(f"{opened.width}x{opened.height}")
                 upright = ImageOps.exif_transpose(opened).convert("RGB")
+        except Image.DecompressionBombError as error:  # Pillow's own limit, met on opening
+            raise TooManyPixels(str(error)) from error
+        except TooManyPixels:
+            raise
         except (UnidentifiedImageError, OSError, ValueError) as error:
             raise ValueError("not an image") from error
         upright.thumbnail((MAX_SIDE, MAX_SIDE))
@@ -137,6 +150,8 @@ class LocalFaceVerifier:
     def _verdict(self, image: bytes) -> tuple[QualityVerdict, _Photo | None, list[Any]]:
         try:
             photo = _Photo(image)
+        except TooManyPixels:
+            return QualityVerdict(Refusal.TOO_MANY_PIXELS, ("image_size",)), None, []
         except ValueError:
             return QualityVerdict(Refusal.NOT_AN_IMAGE, ("image_format",)), None, []
         faces, shapes = self._faces(photo)
@@ -170,7 +185,7 @@ class LocalFaceVerifier:
     def compare(self, reference: bytes, selfie: bytes) -> FaceDecision:
         import numpy as np
 
-        thresholds = {"distance": self._threshold}
+        thresholds = {**self._rules.thresholds(), "distance": self._threshold}
         verdict, photo, shapes = self._verdict(selfie)
         if verdict.refusal is not None or photo is None:
             return FaceDecision(

@@ -11,6 +11,8 @@
     CLAIM#{disbursement_id}     AT#{at}#{n}#notice  the case officers told
                                                  of the lock by decision n
     GRANT#{grant_id}            GRANT            a grant: issued, then used
+    LIVE#{session_id}           LIVE             a Face Liveness session a claim
+                                                 started: open, then used once
 
 Only decisions are kept: outcome, scores, thresholds, checks run and model version. Items leave
 an index by losing its attributes (the policy grants no DeleteItem).
@@ -74,7 +76,10 @@ class FaceStore:
 
     # reference photos ----------------------------------------------------------------------
 
-    def put_reference(self, record: ReferenceRecord) -> None:
+    def put_reference(self, record: ReferenceRecord, *, replacing: ReferenceRecord | None) -> bool:
+        """Write the record only over the one read before (``replacing``; None: no record yet);
+        False if another enrolment or the purge wrote meanwhile, so no photo is left behind
+        without a record pointing at it, never to be deleted."""
         item = {
             "pk": _s(f"REF#{record.case_id}#{record.party_id}"),
             "sk": _s("REF"),
@@ -83,7 +88,19 @@ class FaceStore:
         if record.purged_at is None:
             item["gsi1pk"] = _s("REFPHOTO#live")
             item["gsi1sk"] = _s(f"{record.case_id}#{record.party_id}")
-        self._db.put_item(TableName=self._table, Item=item)
+        guard: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+        if replacing is not None:
+            # The document holds the photo's key, a random id no other record contains; the
+            # purge time tells a purged record from the live one it was.
+            guard = {
+                "ConditionExpression": "doc = :before",
+                "ExpressionAttributeValues": {":before": _s(_reference_doc(replacing))},
+            }
+        try:
+            self._db.put_item(TableName=self._table, Item=item, **guard)
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
     def reference(self, case_id: str, party_id: str) -> ReferenceRecord | None:
         answer = self._db.get_item(
@@ -293,6 +310,54 @@ class FaceStore:
                 TransactItems=[self.grant_use_item(grant_id, now=now, used_for=used_for)]
             )
         except self._db.exceptions.TransactionCanceledException:
+            return False
+        return True
+
+    # liveness sessions -------------------------------------------------------------------
+
+    def put_liveness_session(
+        self, session_id: str, disbursement_id: str, attempt: int, *, at: datetime
+    ) -> bool:
+        """A session this claim started: only this claim may use it, once. False if the id
+        is on file already (it never moves to another claim)."""
+        try:
+            self._db.put_item(
+                TableName=self._table,
+                Item={
+                    "pk": _s(f"LIVE#{session_id}"),
+                    "sk": _s("LIVE"),
+                    "state": _s("open"),
+                    "disbursement_id": _s(disbursement_id),
+                    "attempt": _n(attempt),
+                    "started_at": _s(isoformat(at)),
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def use_liveness_session(
+        self, session_id: str, disbursement_id: str, attempt: int, *, at: datetime
+    ) -> bool:
+        """Mark the session used for a decision on this claim; False if it is unknown, was
+        started by another claim or payout attempt, or was used already."""
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key={"pk": _s(f"LIVE#{session_id}"), "sk": _s("LIVE")},
+                UpdateExpression="SET #s = :used, used_at = :at",
+                ConditionExpression="#s = :open AND disbursement_id = :d AND attempt = :a",
+                ExpressionAttributeNames={"#s": "state"},
+                ExpressionAttributeValues={
+                    ":used": _s("used"),
+                    ":open": _s("open"),
+                    ":at": _s(isoformat(at)),
+                    ":d": _s(disbursement_id),
+                    ":a": _n(attempt),
+                },
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
             return False
         return True
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from chalicelib.identity.errors import FaceServiceBusy, FaceServiceUnavailable
 from chalicelib.identity.face_decisions import (
@@ -23,6 +24,15 @@ from chalicelib.identity.face_decisions import (
 MODEL_VERSION = "rekognition:CompareFaces"
 _BUSY = frozenset({"ThrottlingException", "ProvisionedThroughputExceededException"})
 _BAD_IMAGE = frozenset({"InvalidImageFormatException", "ImageTooLargeException"})
+# Amazon's own hosts (regional, FIPS, VPC endpoints, the China partition). Anything else, such
+# as a moto server whose CompareFaces answers a canned 100% match whatever the faces, is refused.
+_AMAZON_HOSTS = (".amazonaws.com", ".amazonaws.com.cn")
+
+
+def amazon_endpoint(endpoint_url: str) -> bool:
+    """Whether a client's endpoint is Amazon Rekognition itself, over TLS."""
+    parts = urlsplit(endpoint_url)
+    return parts.scheme == "https" and (parts.hostname or "").endswith(_AMAZON_HOSTS)
 
 
 @dataclass(frozen=True)
@@ -69,6 +79,12 @@ class RekognitionFaceVerifier:
     def __init__(
         self, client: Any, *, rules: QualityRules, similarity_threshold: float = 99.0
     ) -> None:
+        endpoint = str(getattr(getattr(client, "meta", None), "endpoint_url", ""))
+        if not amazon_endpoint(endpoint):
+            # A face check decides who takes money: only Amazon's answer may decide it.
+            raise FaceServiceUnavailable(
+                f"the face check is not available: Rekognition at {endpoint} is not Amazon's"
+            )
         self._client = client
         self._rules = rules
         self._threshold = similarity_threshold
@@ -93,14 +109,19 @@ class RekognitionFaceVerifier:
             ) from error
         return answer
 
-    def _refused(self, refusal: Refusal, checks: tuple[str, ...]) -> FaceDecision:
+    def _thresholds(self) -> dict[str, float]:
+        return {**self._rules.thresholds(), "similarity": self._threshold}
+
+    def _refused(
+        self, refusal: Refusal, checks: tuple[str, ...], scores: dict[str, float]
+    ) -> FaceDecision:
         return FaceDecision(
             outcome=Outcome.REFUSED,
             verifier=self.name,
             model_version=MODEL_VERSION,
             checks=checks,
-            scores={},
-            thresholds={"similarity": self._threshold},
+            scores=dict(scores),
+            thresholds=self._thresholds(),
             refusal=refusal,
         )
 
@@ -120,7 +141,7 @@ class RekognitionFaceVerifier:
         verdict = self.inspect(selfie)
         checks = (*verdict.checks,)
         if verdict.refusal is not None:
-            return self._refused(verdict.refusal, checks)
+            return self._refused(verdict.refusal, checks, verdict.scores)
         try:
             answer = self._call(
                 "compare_faces",
@@ -129,7 +150,7 @@ class RekognitionFaceVerifier:
                 SimilarityThreshold=0.0,  # always report the score; our threshold decides
             )
         except ClientError:
-            return self._refused(Refusal.NOT_AN_IMAGE, (*checks, "compare"))
+            return self._refused(Refusal.NOT_AN_IMAGE, (*checks, "compare"), verdict.scores)
         similarity = max(
             (float(m["Similarity"]) for m in answer.get("FaceMatches", [])), default=0.0
         )
@@ -140,7 +161,7 @@ class RekognitionFaceVerifier:
             model_version=MODEL_VERSION,
             checks=(*checks, "compare"),
             scores={**verdict.scores, "similarity": round(similarity, 4)},
-            thresholds={"similarity": self._threshold},
+            thresholds=self._thresholds(),
         )
 
     def start_liveness(self, *, client_token: str) -> str:
@@ -166,26 +187,31 @@ class RekognitionFaceVerifier:
         self, reference: bytes, session_id: str, *, min_confidence: float
     ) -> FaceDecision:
         """Where the stage enables liveness: the face the liveness session captured, compared
-        with the reference photo, only if the session judged it a live person."""
+        with the reference photo, only if the session judged it a live person. A session that
+        did not finish (still open, failed or expired) is refused with advice, not counted as a
+        failure; one that finished and judged the face not live is a failure."""
         result = self.liveness_result(session_id)
-        live = result.status == "SUCCEEDED" and result.confidence >= min_confidence
-        if not live or result.reference_image is None:
+        checks = ("liveness",)
+        scores = {"liveness_confidence": result.confidence}
+        thresholds = {**self._thresholds(), "liveness": min_confidence}
+        if result.status != "SUCCEEDED" or result.reference_image is None:
             return FaceDecision(
-                outcome=Outcome.NO_MATCH,
-                verifier=self.name,
-                model_version=MODEL_VERSION,
-                checks=("liveness",),
-                scores={"liveness_confidence": result.confidence},
-                thresholds={"similarity": self._threshold, "liveness": min_confidence},
-                liveness="failed",
-            )
+                outcome=Outcome.REFUSED, verifier=self.name, model_version=MODEL_VERSION,
+                checks=checks, scores=scores, thresholds=thresholds,
+                refusal=Refusal.LIVENESS_INCOMPLETE, liveness=f"incomplete: {result.status}",
+            )  # fmt: skip
+        if result.confidence < min_confidence:
+            return FaceDecision(
+                outcome=Outcome.NO_MATCH, verifier=self.name, model_version=MODEL_VERSION,
+                checks=checks, scores=scores, thresholds=thresholds, liveness="failed",
+            )  # fmt: skip
         decision = self.compare(reference, result.reference_image)
         return FaceDecision(
             outcome=decision.outcome,
             verifier=self.name,
             model_version=MODEL_VERSION,
-            checks=("liveness", *decision.checks),
-            scores={**decision.scores, "liveness_confidence": result.confidence},
+            checks=(*checks, *decision.checks),
+            scores={**decision.scores, **scores},
             thresholds={**decision.thresholds, "liveness": min_confidence},
             refusal=decision.refusal,
             liveness="passed",

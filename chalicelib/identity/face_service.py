@@ -14,16 +14,28 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.clock import isoformat
-from chalicelib.identity.errors import ClaimLocked, GrantRefused, IdentityError
+from chalicelib.identity.errors import (
+    ClaimLocked,
+    GrantRefused,
+    IdentityError,
+    LivenessNotUsed,
+    LivenessSessionRefused,
+)
 from chalicelib.identity.face_decisions import ADVICE, FaceDecision, Outcome
-from chalicelib.identity.face_records import ClaimEvent, ClaimState, Contended, FaceStore
+from chalicelib.identity.face_records import (
+    ClaimEvent,
+    ClaimState,
+    Contended,
+    FaceStore,
+    ReferenceRecord,
+)
 from chalicelib.identity.grants import Binding, GrantClaims, GrantSigner, check_binding
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     from chalicelib.clock import Clock
-    from chalicelib.identity.face_interface import FaceVerifier
+    from chalicelib.identity.face_interface import FaceVerifier, LivenessVerifier
     from chalicelib.identity.reference_photo_store import ReferencePhotos
     from chalicelib.notifications.interface import Notifier
 
@@ -37,6 +49,7 @@ class FaceCheckLimits:
     grant_ttl: timedelta
     max_failures: int
     failure_window: timedelta
+    liveness_min_confidence: float = 90.0
 
 
 @dataclass(frozen=True)
@@ -97,16 +110,63 @@ class FaceChecks:
         A clear face that is not the creditor's counts as a failure; a photo refused for its
         quality does not (the person is told what to fix), but it is recorded. The attempt
         that locks the claim tells the case officers."""
-        state = self._store.claim(binding.disbursement_id)
-        if state.locked:
+        self._refuse_locked(binding)
+        on_file, reference = self._photos.on_file(binding.case_id, binding.creditor_party_id)
+        decision = self._verifier().compare(reference, selfie)
+        return self._decide(
+            binding, decision, court=court, case_number=case_number, reference=on_file
+        )
+
+    def _refuse_locked(self, binding: Binding) -> None:
+        if self._store.claim(binding.disbursement_id).locked:
             raise ClaimLocked(
                 "this claim is locked after too many failed face checks; "
                 "the case officer has been told and can unlock it",
                 disbursement_id=binding.disbursement_id,
             )
-        reference = self._photos.photo(binding.case_id, binding.creditor_party_id)
-        decision = self._verifier().compare(reference, selfie)
-        return self._decide(binding, decision, court=court, case_number=case_number)
+
+    def _live_verifier(self) -> LivenessVerifier:
+        from chalicelib.identity.face_interface import LivenessVerifier
+
+        verifier = self._verifier()
+        if not isinstance(verifier, LivenessVerifier):
+            raise LivenessNotUsed("this court's face check takes a photo; it has no live check")
+        return verifier
+
+    def start_live(self, binding: Binding) -> str:
+        """A Face Liveness session for the phone's liveness component, bound to this payout's
+        claim so that no other claim can use what it captures; returns the session's id."""
+        self._refuse_locked(binding)
+        self._photos.photo(binding.case_id, binding.creditor_party_id)  # say so now if none
+        session_id = self._live_verifier().start_liveness(client_token=uuid.uuid4().hex)
+        if not self._store.put_liveness_session(
+            session_id, binding.disbursement_id, binding.attempt, at=self._clock.now()
+        ):
+            raise LivenessSessionRefused("this live check is taken; start a new one")
+        return session_id
+
+    def check_live(
+        self, binding: Binding, session_id: str, *, court: str, case_number: str = ""
+    ) -> CheckResult:
+        """Where the stage checks liveness: the face a finished session of this claim captured,
+        compared with the reference photo. The session is used once, whatever the outcome."""
+        self._refuse_locked(binding)
+        verifier = self._live_verifier()
+        used = self._store.use_liveness_session(
+            session_id, binding.disbursement_id, binding.attempt, at=self._clock.now()
+        )
+        if not used:
+            raise LivenessSessionRefused(
+                "this live check was not started for this claim or was used already; "
+                "start a new one"
+            )
+        on_file, reference = self._photos.on_file(binding.case_id, binding.creditor_party_id)
+        decision = verifier.compare_live(
+            reference, session_id, min_confidence=self._limits.liveness_min_confidence
+        )
+        return self._decide(
+            binding, decision, court=court, case_number=case_number, reference=on_file
+        )
 
     def record_decision(
         self, binding: Binding, decision: FaceDecision, *, court: str, actor: str
@@ -123,10 +183,13 @@ class FaceChecks:
         court: str,
         case_number: str,
         actor: str = "creditor",
+        reference: ReferenceRecord | None = None,
     ) -> CheckResult:
         for _ in range(RETRIES):
             try:
-                result, after = self._record(binding, decision, court=court, actor=actor)
+                result, after = self._record(
+                    binding, decision, court=court, actor=actor, reference=reference
+                )
             except Contended:
                 continue
             if after.locked and after.locked_at is not None:
@@ -135,7 +198,13 @@ class FaceChecks:
         raise IdentityError("the claim is busy with another attempt; try again")
 
     def _record(
-        self, binding: Binding, decision: FaceDecision, *, court: str, actor: str
+        self,
+        binding: Binding,
+        decision: FaceDecision,
+        *,
+        court: str,
+        actor: str,
+        reference: ReferenceRecord | None,
     ) -> tuple[CheckResult, ClaimState]:
         now = self._clock.now()
         state = self._store.claim(binding.disbursement_id)
@@ -156,6 +225,11 @@ class FaceChecks:
             court=court,
         )
         details: dict[str, Any] = {**decision.as_record(), "binding": binding.__dict__}
+        if reference is not None:  # which photo on file the face was compared with
+            details["reference"] = {
+                "enrolled_at": isoformat(reference.enrolled_at),
+                "enrolled_by": reference.enrolled_by,
+            }
         token = expires = None
         grant_item = None
         if decision.outcome is Outcome.MATCH:

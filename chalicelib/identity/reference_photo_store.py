@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.identity.errors import NoReferencePhoto, PhotoRefused
+from chalicelib.identity.errors import NoReferencePhoto, PhotoRefused, ReferencePhotoChanged
 from chalicelib.identity.face_decisions import ADVICE
 from chalicelib.identity.face_records import FaceStore, ReferenceRecord
 
@@ -85,19 +85,28 @@ class ReferencePhotos:
             enrolled_by=actor,
             scores=dict(verdict.scores),
         )
-        self._store.put_reference(record)
+        if not self._store.put_reference(record, replacing=previous):
+            self._s3.delete_object(Bucket=self._bucket, Key=key)  # nothing of ours stays behind
+            raise ReferencePhotoChanged(
+                "another photo of this creditor was enrolled at the same moment; look at the "
+                "photo on file and enrol again if needed"
+            )
         if previous is not None and previous.purged_at is None:
             self._s3.delete_object(Bucket=self._bucket, Key=previous.key)
         return record
 
     def photo(self, case_id: str, party_id: str) -> bytes:
+        return self.on_file(case_id, party_id)[1]
+
+    def on_file(self, case_id: str, party_id: str) -> tuple[ReferenceRecord, bytes]:
+        """The photo on file and its record (who enrolled it, when), for a decision to name."""
         record = self._store.reference(case_id, party_id)
         if record is None or record.purged_at is not None:
             raise NoReferencePhoto(
                 "no reference photo is on file for this creditor; the case officer enrols one"
             )
         answer = self._s3.get_object(Bucket=self._bucket, Key=record.key)
-        return bytes(answer["Body"].read())
+        return record, bytes(answer["Body"].read())
 
     def purge(self, concluded_at: ConcludedAt, *, retention_days: int) -> PurgeReport:
         """The scheduled purge: delete every reference photo whose case was concluded more than
@@ -117,8 +126,11 @@ class ReferencePhotos:
                 if when is None or when + keep_for > now:
                     continue
                 self._s3.delete_object(Bucket=self._bucket, Key=record.key)
-                self._store.put_reference(ReferenceRecord(**{**record.__dict__, "purged_at": now}))
-                purged += 1
+                gone = ReferenceRecord(**{**record.__dict__, "purged_at": now})
+                # A photo enrolled since the page was read stands (it deleted this one itself);
+                # the next run looks at it.
+                if self._store.put_reference(gone, replacing=record):
+                    purged += 1
             if len(page) < PAGE:
                 return PurgeReport(examined=examined, purged=purged)
             after = f"{page[-1].case_id}#{page[-1].party_id}"

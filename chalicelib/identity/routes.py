@@ -27,7 +27,7 @@ from chalicelib.identity.answers import (
     ReviewShown,
     ReviewStanding,
 )
-from chalicelib.identity.errors import PhotoRefused, ReviewNotFound
+from chalicelib.identity.errors import LivenessRequired, PhotoRefused, ReviewNotFound
 from chalicelib.problems import Conflict, NotFound
 from chalicelib.ratelimit import Bucket
 from chalicelib.wiring import (
@@ -120,13 +120,17 @@ def claim_face_check(call: Call) -> dict[str, Any]:
     before anything of the claim is read or written; a valid code has its own limit per window,
     whatever the outcome of its checks."""
     request: ClaimFaceCheck = call.body
-    d, binding = _claimed(call, request.code)
+    if wiring.settings().face_liveness:
+        raise LivenessRequired(
+            "this court checks a live face: start a live check (POST /claims/face-liveness)"
+        )
+    d, binding = claimed(call, request.code)
     selfie = _photo(request.photo)
     result = face_checks().check(binding, selfie, court=d.court_code, case_number=d.case_number)
     return result.as_dict()
 
 
-def _claimed(call: Call, code: str, *, photo: bool = True) -> tuple[Any, Any]:
+def claimed(call: Call, code: str, *, photo: bool = True) -> tuple[Any, Any]:
     """The payout a claim code opens, waiting for release, and the binding a grant takes from
     it. A wrong code counts against the client; a valid one sending a photo against itself."""
     from chalicelib.payouts import Binding
@@ -176,7 +180,7 @@ def request_face_review(call: Call) -> Response:
     """A creditor refused by the face check asks a person to compare the photos; the selfie is
     kept encrypted until the review is decided or its retention runs out."""
     request: ClaimFaceCheck = call.body
-    d, binding = _claimed(call, request.code)
+    d, binding = claimed(call, request.code)
     review = face_reviews().request(
         binding, _photo(request.photo), court=d.court_code, case_number=d.case_number,
         proposed_by=d.proposed_by,
@@ -199,7 +203,7 @@ def face_review_status(call: Call) -> dict[str, Any]:
     """How the creditor's review stands; once approved, the grant (issued now, once). The page
     asks every 10 seconds, so this counts as a lookup, not as a face check."""
     request: ClaimCode = call.body
-    _, binding = _claimed(call, request.code, photo=False)
+    _, binding = claimed(call, request.code, photo=False)
     collected = face_reviews().collect(binding)
     if collected.result is None:
         return {"state": collected.state, "grant": None}
@@ -286,10 +290,19 @@ def _concluded_at(case_id: str) -> datetime | None:
 
     try:
         case = case_service().get(case_id)
+        if case.status is not CaseStatus.CONCLUDED:
+            return None
+        trail = case_service().history(case_id)
     except CaseNotFound:
         return None  # never delete on a lookup that failed; the next run looks again
-    # Concluded is final, so the case's last change is its conclusion.
-    return case.updated_at if case.status is CaseStatus.CONCLUDED else None
+    # The conclusion as the case's trail records it: a concluded case still changes afterwards
+    # (an account change decided later), so its last change is not its conclusion.
+    concluded = [
+        event.at
+        for event in trail
+        if event.action == "status_changed" and event.details.get("to") == CaseStatus.CONCLUDED
+    ]
+    return max(concluded, default=case.updated_at)
 
 
 @blueprint.schedule(Rate(1, unit=Rate.DAYS))

@@ -101,6 +101,7 @@ def face_checks() -> FaceChecks:
                 grant_ttl=timedelta(seconds=the_settings.face_grant_ttl_seconds),
                 max_failures=the_settings.face_max_failures,
                 failure_window=timedelta(minutes=the_settings.face_failure_window_minutes),
+                liveness_min_confidence=the_settings.face_liveness_min_confidence,
             ),
             notifier=notifier(),
             lock_contacts=the_settings.face_lock_contacts,

@@ -146,6 +146,11 @@ def _face_check_on_a_phone(api: str, code: str, video: Path, *, confirm: bool) -
             page.wait_for_selector("#face-outcome[data-outcome]:not([data-outcome=''])",
                                    timeout=90_000)  # fmt: skip
             outcome = str(page.get_attribute("#face-outcome", "data-outcome"))
+            if outcome == "no_match":  # Chinese by default; the switch shows the same in English
+                assert "核验未通过" in page.inner_text("#face-outcome")
+                page.click("#lang-switch")
+                assert page.inner_text("#face-outcome").startswith("Not verified")
+                assert "4 attempts left" in page.inner_text("#face-outcome")
             if confirm and outcome == "match":
                 assert page.is_visible("#face-confirm")
                 page.click("#face-confirm")
@@ -158,7 +163,9 @@ def _face_check_on_a_phone(api: str, code: str, video: Path, *, confirm: bool) -
 def _approved_payout(
     api: str, token: Any, face: Callable[[str], bytes], serial: int
 ) -> tuple[Any, dict[str, Any]]:
-    """A funded case with the creditor's reference photo and an approved payout of PAID."""
+    """A funded case with the creditor's reference photo and an approved payout of PAID. The
+    serial (case number) is used by no other test: moto servers started in one process share
+    their backend, and a worker runs the payouts' claim page test beside these."""
     case = open_case(serial=serial)
     fund(case, FUNDED, transfer_id=f"collection:claim-face-{serial}")  # one moto per process
     creditor = next(p.party_id for p in case.parties if p.role.value == "creditor")
@@ -194,7 +201,7 @@ def test_only_the_right_face_is_paid(
     stack: dict[str, Any], token: Any, face: Callable[[str], bytes], tmp_path: Path
 ) -> None:
     api = stack["api"]
-    case, proposed = _approved_payout(api, token, face, 5151)
+    case, proposed = _approved_payout(api, token, face, 6151)
     code = _claim_code(stack["outbox"])
     ledger = ledger_service()
 
@@ -203,6 +210,9 @@ def test_only_the_right_face_is_paid(
     assert (outcome, status) == ("no_match", "ready")
     balance = ledger.balance(case.account_number)
     assert (balance.posted, balance.available) == (FUNDED, FUNDED - PAID)  # reserved, not paid
+    assert balance.debits_pending == PAID  # the reservation, held against payouts in transit
+    assert ledger.balance(SystemAccount.PAYOUTS_IN_TRANSIT.of()).credits_pending == PAID
+    assert ledger.verify(case.account_number).ok
 
     right = y4m_of(face("obama2.jpg"), CENTRING["obama2.jpg"], tmp_path / "obama2.y4m")
     outcome, status = _face_check_on_a_phone(api, code, right, confirm=True)
@@ -223,7 +233,7 @@ def test_a_refused_creditor_is_paid_after_a_human_review(
     """The camera's face does not match; the creditor asks a person to check, another officer
     than the proposer approves, and the page collects the grant and is paid."""
     api = stack["api"]
-    case, proposed = _approved_payout(api, token, face, 5252)
+    case, proposed = _approved_payout(api, token, face, 6252)
     code = _claim_code(stack["outbox"])
     video = y4m_of(face("biden.jpg"), CENTRING["biden.jpg"], tmp_path / "biden.y4m")
     reviewer = token("clerk", subject="clerk-2")
@@ -275,3 +285,35 @@ def test_a_refused_creditor_is_paid_after_a_human_review(
     decisions = [e["details"] for e in trail if e["kind"] == "decision"]
     assert [d["outcome"] for d in decisions] == ["no_match", "match"]
     assert decisions[-1]["checks"] == ["human review by clerk-2"]
+
+
+def test_without_a_camera_an_uploaded_photo_is_checked_and_refused_with_its_reason(
+    stack: dict[str, Any], token: Any, face: Callable[[str], bytes]
+) -> None:
+    """A phone whose camera cannot be used (here: none at all) uploads a photo instead; a
+    picture of two people is refused with the reason in the page's language, nothing moves."""
+    api = stack["api"]
+    case, _ = _approved_payout(api, token, face, 6353)
+    code = _claim_code(stack["outbox"])
+    photo = {"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": face("two_people.jpg")}
+    with playwright_api.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 375, "height": 812}, is_mobile=True)
+            page = context.new_page()
+            page.goto(f"{api}/claim#{code}")
+            page.wait_for_selector("#status[data-state=ready]", timeout=30_000)
+            page.click("#face-agree")
+            page.wait_for_selector("#face-no-camera", state="visible", timeout=30_000)
+            assert not page.is_visible("#face-shoot")
+            page.set_input_files("#face-upload", files=[photo])
+            page.wait_for_selector("#face-outcome[data-outcome=refused]", timeout=90_000)
+            assert page.inner_text("#face-outcome") == "画面中只能有您一人"
+            page.click("#lang-switch")
+            assert page.inner_text("#face-outcome") == "only you in the picture"
+            assert page.is_visible("#face-retry")
+            assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        finally:
+            browser.close()
+    balance = ledger_service().balance(case.account_number)
+    assert (balance.posted, balance.available) == (FUNDED, FUNDED - PAID)  # reserved, not paid

@@ -59,7 +59,10 @@ def test_the_wrong_face_gets_no_grant_and_releases_nothing(
     [decision] = json.loads(trail.body)["trail"]
     assert decision["details"]["outcome"] == "no_match"
     assert decision["details"]["scores"]["distance"] > 0.5
-    assert decision["details"]["thresholds"] == {"distance": 0.5}
+    thresholds = decision["details"]["thresholds"]
+    assert (thresholds["distance"], thresholds["min_brightness"]) == (0.5, 25)
+    # the photo on file it was compared with: who enrolled it, when
+    assert decision["details"]["reference"]["enrolled_by"] == "clerk-1"
     assert "photo" not in trail.body.decode()
 
 

@@ -4,6 +4,8 @@ faces and the partial face are refused with their reasons, and every decision sa
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 from collections.abc import Callable
 
 import pytest
@@ -28,7 +30,7 @@ def test_the_same_person_matches(verifier: LocalFaceVerifier, face: Face) -> Non
     decision = verifier.compare(face("obama.jpg"), face("obama2.jpg"))
     assert decision.outcome is Outcome.MATCH, decision
     assert decision.scores["distance"] < 0.45
-    assert decision.thresholds == {"distance": 0.5}
+    assert decision.thresholds == {**RULES.thresholds(), "distance": 0.5}
     assert decision.checks == (
         "face_count",
         "inside_frame",
@@ -60,6 +62,8 @@ def test_the_partial_face_is_refused_by_the_quality_check(
     assert decision.outcome is Outcome.REFUSED
     assert decision.refusal is Refusal.FACE_CUT
     assert "compare" not in decision.checks
+    assert decision.scores["points_outside_frame"] > 0
+    assert decision.thresholds["edge_margin"] == RULES.edge_margin
 
 
 def test_a_dark_photo_asks_for_more_light(verifier: LocalFaceVerifier, face: Face) -> None:
@@ -77,3 +81,28 @@ def test_a_distant_face_asks_to_come_closer(verifier: LocalFaceVerifier, face: F
 
 def test_something_that_is_not_a_photo_is_refused(verifier: LocalFaceVerifier) -> None:
     assert verifier.inspect(b"%PDF-1.7 not a photo").refusal is Refusal.NOT_AN_IMAGE
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG's signature and header chunk (8-bit grey) with an empty image: what a reader sees
+    before it decodes anything."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"") + chunk(b"IEND", b"")
+
+
+def test_a_photo_declaring_too_many_pixels_is_refused_before_it_is_decoded(
+    verifier: LocalFaceVerifier, face: Face
+) -> None:
+    """A few hundred kilobytes of PNG can declare 400 million pixels (Pillow's own bomb
+    error) or 81 million (half a gigabyte to decode): both are refused from the header, which
+    is all these photos are."""
+    for side in (20_000, 9_000):
+        decision = verifier.compare(face("obama.jpg"), _png_header(side, side))
+        assert (decision.outcome, decision.refusal) == (Outcome.REFUSED, Refusal.TOO_MANY_PIXELS)
+        assert decision.checks == ("image_size",)

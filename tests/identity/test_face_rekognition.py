@@ -13,7 +13,7 @@ from PIL import Image
 
 from chalicelib.identity.errors import FaceServiceBusy, FaceServiceUnavailable
 from chalicelib.identity.face_decisions import Outcome, QualityRules, Refusal
-from chalicelib.identity.face_rekognition import RekognitionFaceVerifier
+from chalicelib.identity.face_rekognition import RekognitionFaceVerifier, amazon_endpoint
 
 RULES = QualityRules(
     min_width_fraction=0.2, min_width_pixels=100, min_brightness=25, min_sharpness=10
@@ -75,7 +75,7 @@ def test_the_same_person_matches_above_the_threshold(rekognition: Any) -> None:
     decision = verifier.compare(REFERENCE, SELFIE)
     assert decision.outcome is Outcome.MATCH
     assert decision.scores["similarity"] == 99.7
-    assert decision.thresholds == {"similarity": 99.0}
+    assert decision.thresholds == {**RULES.thresholds(), "similarity": 99.0}
     assert decision.checks[-1] == "compare"
     assert decision.verifier == "rekognition"
 
@@ -107,7 +107,10 @@ def test_a_dark_or_cut_face_is_refused_with_its_reason(rekognition: Any) -> None
     verifier, stub = rekognition
     stub.add_response("detect_faces", {"FaceDetails": [_detail(brightness=8.0)]}, DETECT)
     stub.add_response("detect_faces", {"FaceDetails": [_detail(left=0.8)]}, DETECT)
-    assert verifier.compare(REFERENCE, SELFIE).refusal is Refusal.TOO_DARK
+    dark = verifier.compare(REFERENCE, SELFIE)
+    assert dark.refusal is Refusal.TOO_DARK
+    # the record alone shows why: the score beside the limit it missed
+    assert (dark.scores["brightness"], dark.thresholds["min_brightness"]) == (8.0, 25)
     assert verifier.compare(REFERENCE, SELFIE).refusal is Refusal.FACE_CUT
 
 
@@ -196,3 +199,70 @@ def test_a_live_session_is_compared_with_the_reference(rekognition: Any) -> None
     assert decision.outcome is Outcome.MATCH
     assert decision.liveness == "passed"
     assert decision.checks[0] == "liveness"
+
+
+def test_moto_would_match_anyone_so_only_amazons_endpoint_may_decide(face: Any) -> None:
+    """moto answers CompareFaces with a canned 100% match whatever the faces; the local stack
+    points AWS clients at a moto server. A Rekognition client pointed anywhere but Amazon is
+    refused before it can decide anything."""
+    from moto import mock_aws
+
+    with mock_aws():
+        canned = boto3.client("rekognition", region_name="us-east-1").compare_faces(
+            SourceImage={"Bytes": face("biden.jpg")},
+            TargetImage={"Bytes": face("obama.jpg")},
+            SimilarityThreshold=0.0,
+        )
+    assert canned["FaceMatches"][0]["Similarity"] == 100.0  # two different people
+    for endpoint in (
+        "http://127.0.0.1:5000",
+        "http://localhost:4566",
+        "https://rekognition.example.com",
+        "https://rekognition.us-east-1.amazonaws.com.example.com",
+        "http://rekognition.us-east-1.amazonaws.com",
+    ):
+        client = boto3.client("rekognition", region_name="us-east-1", endpoint_url=endpoint)
+        with pytest.raises(FaceServiceUnavailable, match="not Amazon's"):
+            RekognitionFaceVerifier(client, rules=RULES)
+    assert amazon_endpoint("https://rekognition.cn-north-1.amazonaws.com.cn")
+    assert amazon_endpoint("https://rekognition-fips.us-east-1.amazonaws.com")
+    assert amazon_endpoint("https://vpce-0a1b.rekognition.us-east-1.vpce.amazonaws.com")
+
+
+def test_a_stage_whose_rekognition_endpoint_is_not_amazons_gets_no_verifier(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from chalicelib import wiring
+
+    monkeypatch.setenv("STAGE", "prod")
+    monkeypatch.setenv("FACE_VERIFIER", "rekognition")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_REKOGNITION", "http://127.0.0.1:5000")
+    wiring.reset()
+    try:
+        with pytest.raises(FaceServiceUnavailable, match="not Amazon's"):
+            wiring.face_verifier()
+        monkeypatch.delenv("AWS_ENDPOINT_URL_REKOGNITION")
+        wiring.reset()
+        assert wiring.face_verifier().name == "rekognition"
+    finally:
+        wiring.reset()
+
+
+@pytest.mark.parametrize("status", ["CREATED", "IN_PROGRESS", "FAILED", "EXPIRED"])
+def test_an_unfinished_liveness_session_is_refused_not_failed(
+    rekognition: Any, status: str
+) -> None:
+    verifier, stub = rekognition
+    stub.add_response(
+        "get_face_liveness_session_results",
+        {"SessionId": "0f0e0d0c-0b0a-4909-8807-060504030201", "Status": status},
+        {"SessionId": "0f0e0d0c-0b0a-4909-8807-060504030201"},
+    )
+    decision = verifier.compare_live(
+        REFERENCE, "0f0e0d0c-0b0a-4909-8807-060504030201", min_confidence=90.0
+    )
+    assert (decision.outcome, decision.refusal) == (
+        Outcome.REFUSED,
+        Refusal.LIVENESS_INCOMPLETE,
+    )
+    assert decision.liveness == f"incomplete: {status}"

@@ -12,6 +12,7 @@ from chalicelib import wiring
 from chalicelib.clock import FixedClock
 from chalicelib.identity.errors import GrantRefused
 from chalicelib.identity.face_decisions import FaceDecision, Outcome
+from chalicelib.identity.face_records import ReferenceRecord
 from chalicelib.identity.face_service import CheckResult
 from chalicelib.identity.grants import (
     Binding,
@@ -60,6 +61,10 @@ class Always:
 class Photos:
     def photo(self, case_id: str, party_id: str) -> bytes:
         return b"reference"
+
+    def on_file(self, case_id: str, party_id: str) -> tuple[ReferenceRecord, bytes]:
+        record = ReferenceRecord(case_id, party_id, "reference/k", START, "clerk-1", {})
+        return record, self.photo(case_id, party_id)
 
 
 @pytest.fixture

@@ -183,3 +183,33 @@ def test_without_any_contact_the_lock_is_recorded_unsent(checks: Any, notices: R
     assert notices.sent == []
     [event] = _notice_events()
     assert event.details["state"] == "no_contact"
+
+
+def test_two_attempts_both_read_four_failures_and_only_one_is_the_fifth(
+    checks: Any, notices: Recording, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two wrong faces at the same moment, each having read the claim with four failures: the
+    first records the fifth and locks; the second's write is refused by the claim's version,
+    it reads again, finds the lock and records nothing. The officers are told once."""
+    _fail(checks, 4)
+    store = face_store()
+    read = store.claim
+    calls = {"n": 0}
+
+    def read_then_the_other_attempt_lands(disbursement_id: str) -> Any:
+        state = read(disbursement_id)
+        calls["n"] += 1
+        if calls["n"] == 2:  # the second attempt has read its state, not yet written
+            monkeypatch.setattr(store, "claim", read)
+            assert _fail(checks, 1).locked
+        return state
+
+    monkeypatch.setattr(store, "claim", read_then_the_other_attempt_lands)
+    with pytest.raises(ClaimLocked):
+        _fail(checks, 1)
+    state = read(BINDING.disbursement_id)
+    assert state.locked
+    assert len(state.failures) == 5
+    decisions = [e for e in store.claim_events(BINDING.disbursement_id) if e.kind == "decision"]
+    assert len(decisions) == 5
+    assert len(notices.sent) == 1

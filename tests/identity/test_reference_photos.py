@@ -86,3 +86,98 @@ def test_no_photo_on_file_is_a_clear_404(buckets: Any) -> None:
         reference_photos().photo("c-1", "p9")
     assert raised.value.status == 404
     assert wiring.settings().reference_photos_bucket == BUCKET
+
+
+def test_the_daily_purge_counts_the_retention_from_the_conclusion_itself(
+    api: Any, token: Any, buckets: Any, face: Face, clock: FixedClock
+) -> None:
+    """A concluded case can still change afterwards (an account change proposed before the
+    conclusion is decided after it): the retention runs from the conclusion in the case's
+    trail, not from the case's last change."""
+    from types import SimpleNamespace
+
+    import app as deployed
+    from tests.cases.test_cases_api import open_case, post
+    from tests.cases.test_receiving_account import CHANGE, path
+
+    case = open_case(api, token)
+    creditor = case["parties"][0]["party_id"]
+    enrolled = api.put(
+        f"/identity/reference-photos/{case['case_id']}/{creditor}",
+        body=face("obama.jpg"),
+        headers={**token("clerk"), "Content-Type": "image/jpeg"},
+    )
+    assert enrolled.status_code == 201, enrolled.body
+    assert post(api, path(case), CHANGE, token("clerk")).status_code == 202
+    concluded = post(
+        api, f"/cases/{case['case_id']}/status",
+        {"status": "concluded", "reason": "执行完毕，案款已全部发放"}, token("clerk"),
+    )  # fmt: skip
+    assert concluded.status_code == 200, concluded.body
+    clock.advance(timedelta(days=60))
+    for role, subject in (("approver", "chief-1"), ("finance", "finance-1")):
+        approved = post(api, path(case, "/approve"), {}, token(role, subject=subject))
+        assert approved.status_code == 200, approved.body
+
+    def daily_purge() -> Any:  # as the scheduled function runs
+        event = {"version": "0", "id": "e-1", "detail-type": "Scheduled Event",
+                 "source": "aws.events", "account": "1", "time": clock.now().isoformat(),
+                 "region": "us-east-1", "resources": [], "detail": {}}  # fmt: skip
+        return deployed.purge_reference_photos(event, SimpleNamespace(aws_request_id="r-1"))
+
+    clock.advance(timedelta(days=29))  # 89 days after the conclusion: kept
+    assert daily_purge() == {"examined": 1, "purged": 0}
+    clock.advance(timedelta(days=2))  # 91 days after the conclusion, 31 after the last change
+    assert daily_purge() == {"examined": 1, "purged": 1}
+    assert _objects(buckets) == []
+
+
+def test_two_enrolments_at_once_leave_one_photo_and_its_record(
+    buckets: Any, face: Face, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second enrolment reads the record, and before it writes its own, another clerk's
+    enrolment lands: one of the two must lose, and leave no photo behind that no record
+    points at (it would never be deleted)."""
+    from chalicelib.identity.errors import ReferencePhotoChanged
+
+    photos = reference_photos()
+    photos.enrol("c-1", "p0", face("obama.jpg"), actor="clerk-1")
+    store = face_store()
+    read = store.reference
+
+    def read_then_another_enrols(case_id: str, party_id: str) -> Any:
+        seen = read(case_id, party_id)
+        monkeypatch.setattr(store, "reference", read)
+        photos.enrol(case_id, party_id, face("obama2.jpg"), actor="clerk-2")
+        return seen
+
+    monkeypatch.setattr(store, "reference", read_then_another_enrols)
+    with pytest.raises(ReferencePhotoChanged):
+        photos.enrol("c-1", "p0", face("obama3.jpg"), actor="clerk-1")
+    on_file = face_store().reference("c-1", "p0")
+    assert on_file is not None
+    assert (on_file.enrolled_by, _objects(buckets)) == ("clerk-2", [on_file.key])
+
+
+def test_a_purge_racing_a_new_enrolment_leaves_the_new_photo_on_file(
+    buckets: Any, face: Face, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    photos = reference_photos()
+    photos.enrol("c-done", "p0", face("obama.jpg"), actor="clerk-1")
+    clock.advance(timedelta(days=91))
+    store = face_store()
+    listed = store.live_references
+
+    def listed_then_enrolled(**arguments: Any) -> Any:
+        page = listed(**arguments)
+        monkeypatch.setattr(store, "live_references", listed)
+        photos.enrol("c-done", "p0", face("obama2.jpg"), actor="clerk-2")
+        return page
+
+    monkeypatch.setattr(store, "live_references", listed_then_enrolled)
+    report = photos.purge({"c-done": START}.get, retention_days=90)
+    assert report.purged == 0
+    on_file = face_store().reference("c-done", "p0")
+    assert on_file is not None
+    assert on_file.purged_at is None
+    assert _objects(buckets) == [on_file.key]

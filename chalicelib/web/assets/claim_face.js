@@ -31,6 +31,7 @@ Object.assign(WORDS.zh, {
   "err_identity/grant-refused": "核验已过期或已使用，请重新拍照。",
   "err_identity/face-check-busy": "核验服务繁忙，请一分钟后再试。",
   "err_identity/face-check-unavailable": "核验服务暂不可用，请稍后再试。",
+  "err_identity/liveness-required": "本院要求活体检测，本页面无法进行，请联系承办法院领取。",
   "err_payouts/face-check-unavailable": "本院暂不支持刷脸领取，请联系法院财务。",
   err_conflict: "本次发放当前不需要核验。"
 });
@@ -71,6 +72,8 @@ Object.assign(WORDS.en, {
   "err_identity/grant-refused": "The check has expired or was used; take another photo.",
   "err_identity/face-check-busy": "The check is busy; try again in a minute.",
   "err_identity/face-check-unavailable": "The check is not available; try again later.",
+  "err_identity/liveness-required": "This court needs a live face check, which this page " +
+    "cannot do; contact the court to collect the money.",
   "err_payouts/face-check-unavailable": "This court does not pay by face check; contact its " +
     "finance office.",
   err_conflict: "This payout is not waiting for an identity check."
@@ -145,17 +148,18 @@ Object.assign(WORDS.en, {
   function upload() {
     const file = $("face-upload").files[0];
     if (!file) return;
-    const image = new Image();
-    const url = URL.createObjectURL(file);
-    image.onload = () => {
-      URL.revokeObjectURL(url);
-      send(drawScaled(image, image.naturalWidth, image.naturalHeight));
+    const refused = () => showResult({ problem: { type: "/problems/identity/photo-refused" } });
+    // Read as a data: URL: the page's content security policy allows images from this site and
+    // data: only, so a blob: URL of the file would never load.
+    const reader = new FileReader();
+    reader.onload = () => {
+      const image = new Image();
+      image.onload = () => send(drawScaled(image, image.naturalWidth, image.naturalHeight));
+      image.onerror = refused;
+      image.src = reader.result;
     };
-    image.onerror = () => {
-      URL.revokeObjectURL(url);
-      showResult({ problem: { type: "/problems/identity/photo-refused" } });
-    };
-    image.src = url;
+    reader.onerror = refused;
+    reader.readAsDataURL(file);
     $("face-upload").value = "";
   }
 
@@ -220,7 +224,7 @@ Object.assign(WORDS.en, {
       outcome.textContent = result.network ? I18N.t("err_network") : I18N.problemText(result.problem);
       outcome.className = "notice error";
       const slug = ((result.problem && result.problem.type) || "").split("/problems/")[1];
-      retry.hidden = slug === "identity/claim-locked" || slug === "conflict";
+      retry.hidden = ["identity/claim-locked", "identity/liveness-required", "conflict"].includes(slug);
     }
   }
 
