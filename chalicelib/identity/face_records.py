@@ -10,6 +10,11 @@
                                                  for the trail (全程留痕)
     CLAIM#{disbursement_id}     AT#{at}#{n}#notice  the case officers told
                                                  of the lock by decision n
+    UPLOAD#{s3 key}             UPLOAD           an enrolment's upload,     REFUPLOAD#open /
+                                                 written before the photo     {at}#{s3 key}
+                                                 goes to S3, closed after
+                                                 its record (a crash
+                                                 between leaves it open)
     GRANT#{grant_id}            GRANT            a grant: issued, then used
     LIVE#{session_id}           LIVE             a Face Liveness session a claim
                                                  started: open, then used once
@@ -49,6 +54,24 @@ class ReferenceRecord:
     enrolled_by: str
     scores: dict[str, float]
     purged_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A reference photo on its way to S3: its key, and the key of the photo it replaces."""
+
+    case_id: str
+    party_id: str
+    key: str
+    replaces: str | None
+    at: datetime
+
+    def as_doc(self) -> dict[str, Any]:
+        return {**self.__dict__, "at": isoformat(self.at)}
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Upload:
+        return cls(**{**doc, "at": parse_iso(doc["at"])})
 
 
 @dataclass(frozen=True)
@@ -125,6 +148,40 @@ class FaceStore:
             arguments["ExpressionAttributeValues"][":a"] = _s(after)
         items = self._db.query(**arguments).get("Items", [])
         return [_reference_from(item["doc"]["S"]) for item in items]
+
+    def open_upload(self, upload: Upload) -> None:
+        """Before a reference photo goes to S3: so a crash before its record is written leaves
+        something the purge finds, never a biometric photo nothing points at."""
+        item = {
+            "pk": _s(f"UPLOAD#{upload.key}"),
+            "sk": _s("UPLOAD"),
+            "doc": _s(json.dumps(upload.as_doc())),
+            "gsi1pk": _s("REFUPLOAD#open"),
+            "gsi1sk": _s(f"{isoformat(upload.at)}#{upload.key}"),
+        }
+        self._db.put_item(TableName=self._table, Item=item)
+
+    def close_upload(self, key: str) -> None:
+        """The upload's record is written and the photo it replaced deleted: nothing to find."""
+        self._db.update_item(
+            TableName=self._table,
+            Key={"pk": _s(f"UPLOAD#{key}"), "sk": _s("UPLOAD")},
+            UpdateExpression="REMOVE gsi1pk, gsi1sk",
+        )
+
+    def open_uploads(self, *, before: datetime, limit: int) -> list[Upload]:
+        """Uploads still open that began before ``before``, oldest first."""
+        items = self._db.query(
+            TableName=self._table,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :p AND gsi1sk < :before",
+            ExpressionAttributeValues={
+                ":p": _s("REFUPLOAD#open"),
+                ":before": _s(isoformat(before)),
+            },
+            Limit=limit,
+        ).get("Items", [])
+        return [Upload.from_doc(json.loads(item["doc"]["S"])) for item in items]
 
     # claims: attempts, lockout, unlock ------------------------------------------------------
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.identity.errors import NoReferencePhoto, PhotoRefused, ReferencePhotoChanged
 from chalicelib.identity.face_decisions import ADVICE
-from chalicelib.identity.face_records import FaceStore, ReferenceRecord
+from chalicelib.identity.face_records import FaceStore, ReferenceRecord, Upload
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     ConcludedAt = Callable[[str], datetime | None]
 
 PAGE = 100
+UPLOAD_GRACE = timedelta(hours=1)  # far beyond one enrolment's few seconds
 
 
 def photo_media_type(image: bytes) -> str:
@@ -39,6 +40,7 @@ ADVICE_TEXT = {refusal.value: english for refusal, (_zh, english) in ADVICE.item
 class PurgeReport:
     examined: int
     purged: int
+    uploads_finished: int = 0
 
 
 class ReferencePhotos:
@@ -70,6 +72,9 @@ class ReferencePhotos:
             )
         previous = self._store.reference(case_id, party_id)
         key = f"reference/{case_id}/{uuid.uuid4().hex}"  # no name or ID number in the key
+        replaces = None if previous is None or previous.purged_at else previous.key
+        upload = Upload(case_id, party_id, key, replaces, at=self._clock.now())
+        self._store.open_upload(upload)
         self._s3.put_object(
             Bucket=self._bucket,
             Key=key,
@@ -87,13 +92,32 @@ class ReferencePhotos:
         )
         if not self._store.put_reference(record, replacing=previous):
             self._s3.delete_object(Bucket=self._bucket, Key=key)  # nothing of ours stays behind
+            self._store.close_upload(key)
             raise ReferencePhotoChanged(
                 "another photo of this creditor was enrolled at the same moment; look at the "
                 "photo on file and enrol again if needed"
             )
-        if previous is not None and previous.purged_at is None:
-            self._s3.delete_object(Bucket=self._bucket, Key=previous.key)
+        if replaces is not None:
+            self._s3.delete_object(Bucket=self._bucket, Key=replaces)
+        self._store.close_upload(key)
         return record
+
+    def finish_uploads(self) -> int:
+        """Uploads an enrolment left open longer than ``UPLOAD_GRACE`` (it died between its
+        steps): the photo goes if no record points at it; if one does, the photo it replaced
+        goes. Deleting an object twice is harmless, so a purge that dies here repeats it."""
+        cleared = 0
+        before = self._clock.now() - UPLOAD_GRACE
+        while page := self._store.open_uploads(before=before, limit=PAGE):
+            for upload in page:
+                record = self._store.reference(upload.case_id, upload.party_id)
+                if record is None or record.key != upload.key:
+                    self._s3.delete_object(Bucket=self._bucket, Key=upload.key)
+                elif upload.replaces is not None:
+                    self._s3.delete_object(Bucket=self._bucket, Key=upload.replaces)
+                self._store.close_upload(upload.key)
+                cleared += 1
+        return cleared
 
     def photo(self, case_id: str, party_id: str) -> bytes:
         return self.on_file(case_id, party_id)[1]
@@ -110,7 +134,9 @@ class ReferencePhotos:
 
     def purge(self, concluded_at: ConcludedAt, *, retention_days: int) -> PurgeReport:
         """The scheduled purge: delete every reference photo whose case was concluded more than
-        ``retention_days`` ago; the record stays, saying when the photo was deleted."""
+        ``retention_days`` ago; the record stays, saying when the photo was deleted. Uploads
+        an enrolment left half-done are finished first."""
+        finished = self.finish_uploads()
         now = self._clock.now()
         keep_for = timedelta(days=retention_days)
         examined = purged = 0
@@ -132,5 +158,5 @@ class ReferencePhotos:
                 if self._store.put_reference(gone, replacing=record):
                     purged += 1
             if len(page) < PAGE:
-                return PurgeReport(examined=examined, purged=purged)
+                return PurgeReport(examined=examined, purged=purged, uploads_finished=finished)
             after = f"{page[-1].case_id}#{page[-1].party_id}"

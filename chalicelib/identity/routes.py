@@ -311,7 +311,11 @@ def purge_reference_photos(event: Any) -> dict[str, int]:
     report = reference_photos().purge(
         _concluded_at, retention_days=wiring.settings().reference_photo_retention_days
     )
-    return {"examined": report.examined, "purged": report.purged}
+    return {
+        "examined": report.examined,
+        "purged": report.purged,
+        "uploads_finished": report.uploads_finished,
+    }
 
 
 def _claim_view(disbursement_id: str, principal: Principal, *, act: bool = False) -> dict[str, Any]:

@@ -81,6 +81,56 @@ def test_photos_are_purged_after_the_retention_once_concluded(
     assert photos.purge(concluded.get, retention_days=90).examined == 2
 
 
+class Crash(Exception):
+    """The function stops here, as a Lambda timing out would."""
+
+
+def test_a_photo_uploaded_by_an_enrolment_that_died_before_its_record_is_purged(
+    buckets: Any, face: Face, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = face_store()
+
+    def dies(*args: Any, **kwargs: Any) -> bool:
+        raise Crash
+
+    monkeypatch.setattr(store, "put_reference", dies)
+    with pytest.raises(Crash):
+        reference_photos().enrol("c-1", "p0", face("obama.jpg"), actor="clerk-1")
+    monkeypatch.undo()
+    left = _objects(buckets)
+    assert len(left) == 1 and store.reference("c-1", "p0") is None
+    never: dict[str, datetime | None] = {}
+    assert reference_photos().purge(never.get, retention_days=90).uploads_finished == 0
+    assert _objects(buckets) == left  # an enrolment may still be on its way: wait
+    clock.advance(timedelta(hours=2))
+    assert reference_photos().purge(never.get, retention_days=90).uploads_finished == 1
+    assert _objects(buckets) == []
+    assert reference_photos().purge(never.get, retention_days=90).uploads_finished == 0
+
+
+def test_a_replaced_photo_left_by_an_enrolment_that_died_after_its_record_is_purged(
+    buckets: Any, face: Face, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = reference_photos().enrol("c-1", "p0", face("obama.jpg"), actor="clerk-1")
+    s3 = wiring.s3()
+
+    def dies(*args: Any, **kwargs: Any) -> None:
+        raise Crash
+
+    monkeypatch.setattr(s3, "delete_object", dies)
+    with pytest.raises(Crash):
+        reference_photos().enrol("c-1", "p0", face("obama2.jpg"), actor="clerk-1")
+    monkeypatch.undo()
+    second = face_store().reference("c-1", "p0")
+    assert second is not None and second.key != first.key
+    assert sorted(_objects(buckets)) == sorted([first.key, second.key])
+    clock.advance(timedelta(hours=2))
+    never: dict[str, datetime | None] = {}
+    assert reference_photos().purge(never.get, retention_days=90).uploads_finished == 1
+    assert _objects(buckets) == [second.key]
+    assert reference_photos().photo("c-1", "p0") == face("obama2.jpg")
+
+
 def test_no_photo_on_file_is_a_clear_404(buckets: Any) -> None:
     with pytest.raises(NoReferencePhoto) as raised:
         reference_photos().photo("c-1", "p9")
@@ -126,9 +176,9 @@ def test_the_daily_purge_counts_the_retention_from_the_conclusion_itself(
         return deployed.purge_reference_photos(event, SimpleNamespace(aws_request_id="r-1"))
 
     clock.advance(timedelta(days=29))  # 89 days after the conclusion: kept
-    assert daily_purge() == {"examined": 1, "purged": 0}
+    assert daily_purge() == {"examined": 1, "purged": 0, "uploads_finished": 0}
     clock.advance(timedelta(days=2))  # 91 days after the conclusion, 31 after the last change
-    assert daily_purge() == {"examined": 1, "purged": 1}
+    assert daily_purge() == {"examined": 1, "purged": 1, "uploads_finished": 0}
     assert _objects(buckets) == []
 
 
