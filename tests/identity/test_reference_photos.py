@@ -98,7 +98,8 @@ def test_a_photo_uploaded_by_an_enrolment_that_died_before_its_record_is_purged(
         reference_photos().enrol("c-1", "p0", face("obama.jpg"), actor="clerk-1")
     monkeypatch.undo()
     left = _objects(buckets)
-    assert len(left) == 1 and store.reference("c-1", "p0") is None
+    assert len(left) == 1
+    assert store.reference("c-1", "p0") is None
     never: dict[str, datetime | None] = {}
     assert reference_photos().purge(never.get, retention_days=90).uploads_finished == 0
     assert _objects(buckets) == left  # an enrolment may still be on its way: wait
@@ -122,7 +123,8 @@ def test_a_replaced_photo_left_by_an_enrolment_that_died_after_its_record_is_pur
         reference_photos().enrol("c-1", "p0", face("obama2.jpg"), actor="clerk-1")
     monkeypatch.undo()
     second = face_store().reference("c-1", "p0")
-    assert second is not None and second.key != first.key
+    assert second is not None
+    assert second.key != first.key
     assert sorted(_objects(buckets)) == sorted([first.key, second.key])
     clock.advance(timedelta(hours=2))
     never: dict[str, datetime | None] = {}
