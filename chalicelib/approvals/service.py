@@ -15,6 +15,7 @@ from typing import Any
 from chalicelib.approvals.chains import ChainBook, ChainKind
 from chalicelib.approvals.errors import (
     AlreadyApprovedInChain,
+    ApprovalChanged,
     ApprovalExists,
     ApprovalNotFound,
     DecisionIncomplete,
@@ -264,6 +265,33 @@ class ApprovalService:
             text=_text(reason, field="reason", needed=True),
         )
         return self._planned(current, entry, status=ApprovalStatus.CANCELLED)
+
+    def withdraw_ended(
+        self, approval_id: str, *, by_subject: str, by_name: str, reason: str
+    ) -> bool:
+        """The owner withdraws a chain whose item ended without it (a disbursement cancelled
+        or expired while a deferral or a staff release waited for approvers), so no queue shows
+        a decision that could no longer act. Recorded in the history as cancelled, by whoever
+        ended the item. False when there was nothing to withdraw: no such chain, already
+        decided or withdrawn, or acted on meanwhile (the next sweep looks again)."""
+        try:
+            current = self.get(approval_id)
+        except ApprovalNotFound:
+            return False
+        if current.status.final:
+            return False
+        entry = HistoryEntry(
+            at=self._clock.now(),
+            action=Action.CANCELLED,
+            by_subject=by_subject,
+            by_name=by_name,
+            text=_text(reason, field="reason", needed=True),
+        )
+        try:
+            self.commit(self._planned(current, entry, status=ApprovalStatus.CANCELLED))
+        except ApprovalChanged:
+            return False
+        return True
 
     def _planned(
         self,

@@ -18,6 +18,7 @@ from chalicelib.payouts.errors import OverAvailable
 from chalicelib.payouts.models import Disbursement
 
 if TYPE_CHECKING:
+    from chalicelib.approvals import ApprovalService
     from chalicelib.clock import Clock
     from chalicelib.ledger import LedgerService
     from chalicelib.settings import Settings
@@ -33,6 +34,7 @@ class Reserving:
         _ledger: LedgerService
         _clock: Clock
         _settings: Settings
+        approvals: ApprovalService
 
         def save(
             self, before: Disbursement, after: Disbursement, **kwargs: Any
@@ -73,6 +75,19 @@ class Reserving:
                 d.reservation_id, id=f"{d.reservation_id}:void", requested_by=LEDGER_ACTOR
             )
 
+    def withdraw_open_requests(self, d: Disbursement) -> None:
+        """An ended disbursement's deferral or staff release still waiting for approvers is
+        withdrawn from their queues: deciding it could no longer move anything."""
+        last = d.trail[-1] if d.trail else None
+        asks = (d.deferral, d.staff_release_request)
+        for chain in {ask.approval_id for ask in asks if ask is not None}:
+            self.approvals.withdraw_ended(
+                chain,
+                by_subject=LEDGER_ACTOR,
+                by_name=last.actor if last else LEDGER_ACTOR,
+                reason=f"the disbursement was {d.state.value}",
+            )
+
     def clear_ended(self, d: Disbursement) -> Disbursement:
         """The sweeper's half of ``_end`` (and of a failed attempt): release the reservation
         (a replay if done already) and take the disbursement off the work list. A failed or
@@ -80,5 +95,6 @@ class Reserving:
         self.release_reservation(d)
         if d.state in ENDED_STATES:
             self.withdraw_clock(d)
+            self.withdraw_open_requests(d)
         cleared = d.model_copy(update={"reservation_cleared": True, "version": d.version + 1})
         return self.save(d, cleared)

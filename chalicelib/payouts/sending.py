@@ -356,5 +356,6 @@ class PayoutSender:
             self._workflow.save(d, expired)
             self._workflow.release_reservation(expired)
             self._workflow.withdraw_clock(expired)
+            self._workflow.withdraw_open_requests(expired)
             return "expired"
         return None

@@ -330,6 +330,7 @@ class DisbursementWorkflow(Proposing, Asking, Deferrals, Reserving):
             self.save(before, ended)
         self.release_reservation(ended)
         self.withdraw_clock(ended)
+        self.withdraw_open_requests(ended)
         return ended
 
     def reissue(self, disbursement_id: str, *, by: Principal, note: str = "") -> Disbursement:

@@ -337,3 +337,33 @@ def test_an_unreleased_reservation_expires_and_the_money_is_free_again(world: Wo
     assert world.sender.sweep().expired == 1
     assert world.workflow.get(d.disbursement_id).state == S.EXPIRED
     assert world.available() == 1_000_000
+
+
+def test_an_ended_disbursement_leaves_no_request_waiting_for_approvers(world: World) -> None:
+    """Cancelled while a staff release waits for its chain, or expired while a deferral waits:
+    neither request stays in the approvers' queues, and each chain's history says why."""
+    from chalicelib.approvals import ApprovalStatus
+    from chalicelib.payouts.bodies import DeferralRequest
+
+    cancelled = approved(world)
+    world.workflow.request_staff_release(cancelled.disbursement_id, by=FINANCE, reason="单位债权人")
+    expiring = approved(world, amount=100_000)
+    until = world.clock.now() + timedelta(days=3)
+    world.workflow.request_deferral(
+        expiring.disbursement_id, DeferralRequest(reason="等待异议审查", until=until), by=CLERK
+    )
+    court = world.case.court_code
+    assert len(world.workflow.approvals.waiting_for(APPROVER, court)) == 2
+    world.workflow.cancel(cancelled.disbursement_id, by=CLERK, reason="当事人已和解")
+    world.clock.advance(timedelta(days=56))
+    assert world.sender.sweep().expired == 1
+    for d in (cancelled, expiring):
+        ended = world.workflow.get(d.disbursement_id)
+        asked = ended.staff_release_request or ended.deferral
+        assert asked is not None
+        chain = world.workflow.approvals.get(asked.approval_id)
+        assert chain.status == ApprovalStatus.CANCELLED
+        assert chain.history[-1].text == f"the disbursement was {ended.state.value}"
+    assert world.workflow.approvals.waiting_for(APPROVER, court) == []
+    assert world.workflow.approvals.waiting_for(FINANCE_2, court) == []
+    assert world.available() == 1_000_000
