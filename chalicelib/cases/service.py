@@ -199,6 +199,10 @@ class CaseService:
     def concluded_followed(self, case_id: str) -> None:
         self._store.concluded_followed(case_id)
 
+    def concluded_later(self, case_id: str) -> None:
+        """Follow the case up after the others waiting now (its follow-up failed)."""
+        self._store.concluded_later(case_id, at=self._clock.now())
+
     # --- helpers -------------------------------------------------------------------------
 
     def _replayed(self, case_id: str, digest: str) -> Case:

@@ -13,6 +13,7 @@ Item layout in the cases table:
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -171,6 +172,20 @@ class CasesStore:
             Limit=limit,
         )
         return [str(item["case_id"]["S"]) for item in page["Items"]]
+
+    def concluded_later(self, case_id: str, *, at: datetime) -> None:
+        """The case moves to the back of the queue, if it is still in it."""
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key={"pk": _s(f"CONCLUDED#{case_id}"), "sk": _s("CONCLUDED")},
+                UpdateExpression="SET gsi1sk = :order",
+                ConditionExpression="attribute_exists(gsi1pk)",
+                ExpressionAttributeValues={":order": _s(f"{isoformat(at)}#{case_id}")},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
 
     def concluded_followed(self, case_id: str) -> None:
         """The concluded case leaves the queue; its item stays as the record that it did."""

@@ -111,10 +111,13 @@ class ReferencePhotos:
         while page := self._store.open_uploads(before=before, limit=PAGE):
             for upload in page:
                 record = self._store.reference(upload.case_id, upload.party_id)
-                if record is None or record.key != upload.key:
-                    self._s3.delete_object(Bucket=self._bucket, Key=upload.key)
-                elif upload.replaces is not None:
-                    self._s3.delete_object(Bucket=self._bucket, Key=upload.replaces)
+                on_file = None if record is None or record.purged_at else record.key
+                # Only the photo on file is kept: the upload's own photo if its record still
+                # names it, and the photo it replaced in any case (a later enrolment may have
+                # replaced the upload's photo in turn, deleting only that one).
+                for key in (upload.key, upload.replaces):
+                    if key is not None and key != on_file:
+                        self._s3.delete_object(Bucket=self._bucket, Key=key)
                 self._store.close_upload(upload.key)
                 cleared += 1
         return cleared

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from chalicelib.problems import ProblemError
 from chalicelib.refunds.errors import RefundNotFound, RefundStateConflict
-from chalicelib.refunds.models import Origin, ReasonCode, Refund, SourceKind
+from chalicelib.refunds.models import Origin, ReasonCode, Refund, RefundState, SourceKind
 
 if TYPE_CHECKING:
     from chalicelib.cases import CaseService
@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BATCH = 100
+# A refund in these states returns money the case account still shows as available (approval
+# reserves it; paid takes it out of the balance), so a later draft leaves room for it.
+UNRESERVED = frozenset({RefundState.DRAFT, RefundState.SUBMITTED, RefundState.RETURNED,
+                        RefundState.FAILED})  # fmt: skip
 
 
 class Drafts:
@@ -87,9 +91,18 @@ class Drafts:
                 break
             if payment.status != PaymentStatus.SUCCEEDED:
                 continue
+            refund_id = f"concluded-{case_id}-{payment.payment_id}"
+            try:
+                drafted = self._refunds.get(refund_id)
+            except RefundNotFound:
+                pass
+            else:  # drafted by an earlier run: what it will still take counts against the rest
+                if drafted.state in UNRESERVED:
+                    left -= drafted.amount
+                continue
             source = self._sources.resolve(SourceKind.ONLINE, payment.payment_id, court=None)
             draft = self._refunds.draft(
-                f"concluded-{case_id}-{payment.payment_id}",
+                refund_id,
                 source,
                 left,
                 ReasonCode.CASE_CONCLUDED,
@@ -99,6 +112,13 @@ class Drafts:
             if draft is not None:
                 made.append(draft)
                 left -= draft.amount
+        if left > 0:
+            log.warning(
+                "concluded case %s holds %d fen that no online payment's draft covers "
+                "(counter cash or a claim); a clerk requests its refund",
+                case_id,
+                left,
+            )
         return made
 
     def draft_unclaimed(self, reference: str) -> str | None:
@@ -138,7 +158,7 @@ class Drafts:
         """Drafts for each case concluded since the last sweep that still holds money. A case
         leaves the queue once its drafts are made; their ids come from the case and payment,
         so a sweep again after a crash makes no second draft. A case whose drafts cannot be
-        made stays queued, and the next sweep tries again."""
+        made goes to the back of the queue, and a later sweep tries again."""
         from chalicelib.cases.models import CaseStatus
 
         made = []
@@ -150,6 +170,7 @@ class Drafts:
                     made += self.for_concluded_case(case_id)
                 except ProblemError as problem:
                     log.warning("money left in concluded case %s not drafted: %s", case_id, problem)
+                    self._cases.concluded_later(case_id)  # behind the others, not before them
                     continue
             self._cases.concluded_followed(case_id)
         return made

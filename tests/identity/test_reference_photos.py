@@ -133,6 +133,28 @@ def test_a_replaced_photo_left_by_an_enrolment_that_died_after_its_record_is_pur
     assert reference_photos().photo("c-1", "p0") == face("obama2.jpg")
 
 
+def test_an_enrolment_retried_after_a_crash_leaves_only_the_newest_photo(
+    buckets: Any, face: Face, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first replacement died before deleting the photo it replaced; the officer enrolled
+    again at once. The purge leaves only the photo on file."""
+    reference_photos().enrol("c-1", "p0", face("obama.jpg"), actor="clerk-1")
+    s3 = wiring.s3()
+
+    def dies(*args: Any, **kwargs: Any) -> None:
+        raise Crash
+
+    monkeypatch.setattr(s3, "delete_object", dies)
+    with pytest.raises(Crash):
+        reference_photos().enrol("c-1", "p0", face("obama2.jpg"), actor="clerk-1")
+    monkeypatch.undo()
+    last = reference_photos().enrol("c-1", "p0", face("obama.jpg"), actor="clerk-1")
+    clock.advance(timedelta(hours=2))
+    never: dict[str, datetime | None] = {}
+    assert reference_photos().purge(never.get, retention_days=90).uploads_finished == 1
+    assert _objects(buckets) == [last.key]
+
+
 def test_no_photo_on_file_is_a_clear_404(buckets: Any) -> None:
     with pytest.raises(NoReferencePhoto) as raised:
         reference_photos().photo("c-1", "p9")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -68,6 +69,48 @@ def test_a_concluded_case_with_money_left_is_drafted_newest_payment_first(
         (older.payment_id, 3_000),
     ]
     assert refund_drafts().for_concluded_case(case.case_id) == []
+
+
+def test_drafts_made_again_after_a_crash_never_cover_more_than_the_case_holds(
+    refunds: RefundService,
+    collection: CollectionService,
+    localstripe: str,
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """7,000.00 came in, 2,000.00 of it is held for a creditor: the drafts return at most
+    5,000.00, even when the first run died after its first draft and a second run finishes."""
+    from chalicelib.ledger import postings
+
+    case = open_case(amount=10_000)
+    older = paid_online(collection, localstripe, case, 4_000)
+    clock.advance(timedelta(minutes=1))
+    newer = paid_online(collection, localstripe, case, 3_000)
+    held = postings.disbursement_reservation(
+        id="disb:d-1:1", account=case.account_number, amount=2_000, currency="CNY",
+        requested_by="system:payouts", disbursement_id="d-1", attempt=1,
+        case_id=case.case_id, creditor_party_id="p-1", timeout_seconds=30 * 24 * 3600,
+    )  # fmt: skip
+    ledger_service().transfer(held)
+    case_service().change_status(
+        case.case_id, CaseStatus.CONCLUDED, reason="执行终结", actor="clerk-1"
+    )
+    draft = refunds.draft
+    first: list[Any] = []
+
+    def dies_after_the_first(*args: Any, **kwargs: Any) -> Any:
+        if first:
+            raise RuntimeError("the function stopped here")
+        first.append(draft(*args, **kwargs))
+        return first[0]
+
+    monkeypatch.setattr(refunds, "draft", dies_after_the_first)
+    with pytest.raises(RuntimeError):
+        refund_drafts().for_concluded_case(case.case_id)
+    monkeypatch.undo()
+    again = refund_drafts().for_concluded_case(case.case_id)
+    drafted = [(d.source.reference, d.amount) for d in [*first, *again]]
+    assert drafted == [(newer.payment_id, 3_000), (older.payment_id, 2_000)]
 
 
 def test_concluding_a_case_with_money_left_drafts_it_back_at_the_next_sweep_once(
