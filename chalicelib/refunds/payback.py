@@ -28,7 +28,7 @@ from chalicelib.ledger import (
 )
 from chalicelib.refunds.changes import SWEEPER, moved, require, with_attempt
 from chalicelib.refunds.errors import RefundChanged, RefundRailUnavailable, SamePersonConfirms
-from chalicelib.refunds.models import Refund, RefundState, SourceKind
+from chalicelib.refunds.models import Refund, RefundState, SourceKind, bank_reference_key
 from chalicelib.refunds.store import RefundStore
 
 if TYPE_CHECKING:
@@ -190,6 +190,7 @@ class Payback:
             from chalicelib.refunds.errors import RefundStateConflict
 
             raise RefundStateConflict("only counter cash is paid back by bank; this goes by rail")
+        bank_reference = bank_reference_key(bank_reference)
         reserved = self.reserve(refund)
         if reserved.state != RefundState.APPROVED:
             return reserved
