@@ -80,6 +80,7 @@ def test_counter_cash_is_paid_back_by_bank_and_confirmed_by_a_second_person(
     # the sweeper never touches a bank refund
     assert refunds.payback.sweep() == {
         "voided": 0,
+        "void_waiting": 0,
         "reserved": 0,
         "sent": 0,
         "finished": 0,
