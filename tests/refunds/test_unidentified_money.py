@@ -143,3 +143,29 @@ def test_unidentified_money_is_refunded_whole_or_not_at_all(
     assert (paid.state, paid.amount) == (RefundState.PAID, 7_700)
     assert ledger_service().balance(POOL).posted == 0
     assert ledger_service().balance(case.account_number).posted == 0
+
+
+def test_a_part_of_unidentified_money_asked_for_by_route_is_a_clear_problem(
+    api: Any, token: Any, refunds: RefundService, collection: CollectionService, localstripe: str
+) -> None:
+    import json
+
+    reference = _unidentified(collection, localstripe, 7_700)
+    asked = api.post(
+        "/refunds",
+        headers=token("clerk"),
+        body=json.dumps(
+            {
+                "source_kind": "unidentified",
+                "source_reference": reference,
+                "amount": "50.00",
+                "reason_code": "unidentified_funds",
+                "court": COURT,
+            }
+        ),
+    )
+    assert asked.status_code == 409, asked.body
+    assert asked.headers["Content-Type"].startswith("application/problem+json")
+    assert asked.json_body["type"].endswith("refunds/unidentified-refunded-whole")
+    assert "77.00" in asked.json_body["detail"]
+    assert refunds.queue(COURT, RefundState.DRAFT) == []
