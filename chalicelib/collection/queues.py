@@ -120,15 +120,25 @@ class CollectionQueues(CollectionTable):
 
     def unidentified(self, reference: str) -> UnidentifiedPayment | None:
         item = self._get(unidentified_key(reference))
-        return UnidentifiedPayment.model_validate_json(item["doc"]) if item else None
+        if item is None:
+            return None
+        payment = UnidentifiedPayment.model_validate_json(item["doc"])
+        if payment.claim_transfer_id is None and item.get("claim_transfer_id"):
+            # a claim posted to the ledger and not recorded yet: the money is taken
+            payment = payment.model_copy(update={"claim_transfer_id": item["claim_transfer_id"]})
+        return payment
 
     def refund_hold(self, item: UnidentifiedPayment, refund_id: str) -> dict[str, Any]:
         """The TransactWriteItems entry that takes unidentified money out of the claim queue
         for the refund returning it, only while nobody claimed it: a refund's last approval
-        sends it with its own writes, so a claim and a refund never both get the money."""
+        sends it with its own writes, so a claim and a refund never both get the money. A
+        claim that posted to the ledger marks the payment first (``post_claim``), so a payment
+        so marked is taken even while it still reads open."""
         held = item.model_copy(update={"status": ClaimStatus.REFUNDED, "refund_id": refund_id})
         return self._conditional_put(
-            self._unidentified_item(held), "#status = :open", {":open": ClaimStatus.OPEN.value}
+            self._unidentified_item(held),
+            "#status = :open AND attribute_not_exists(claim_transfer_id)",
+            {":open": ClaimStatus.OPEN.value},
         )
 
     def refund_release(self, item: UnidentifiedPayment, refund_id: str) -> dict[str, Any]:
@@ -154,6 +164,8 @@ class CollectionQueues(CollectionTable):
         }
         if item.refund_id:
             stored["refund_id"] = item.refund_id  # read by the condition that releases it
+        if item.claim_transfer_id:
+            stored["claim_transfer_id"] = item.claim_transfer_id  # read by refund_hold
         return stored
 
     def add_review(self, item: ReviewItem) -> bool:

@@ -226,19 +226,27 @@ class CollectionStore(CollectionQueues):
 
     def post_claim(self, reference: str, posting: PlannedPosting) -> bool:
         """A claim's ledger posting, only while its unidentified payment is still open (not
-        claimed, not taken out of the queue by a refund's approval), in one transaction, so a
-        claim and a refund never both get the money. False if it is no longer open;
+        claimed, not taken out of the queue by a refund's approval), in one transaction with a
+        mark on the payment naming the claim's transfer: from then on a refund's approval finds
+        the money taken (``refund_hold``) even before the claim is recorded, while the claim's
+        own retry (the same transfer id) passes. False if it is no longer open;
         ``PostedBefore`` if the claim was posted before; ``Contended`` if an account moved."""
-        check = {
-            "ConditionCheck": {
+        mark = {
+            "Update": {
                 "TableName": self._table,
                 "Key": to_item(unidentified_key(reference)),
-                "ConditionExpression": "#status = :open",
+                "UpdateExpression": "SET claim_transfer_id = :claim",
+                "ConditionExpression": (
+                    "#status = :open AND (attribute_not_exists(claim_transfer_id) "
+                    "OR claim_transfer_id = :claim)"
+                ),
                 "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": to_item({":open": ClaimStatus.OPEN.value}),
+                "ExpressionAttributeValues": to_item(
+                    {":open": ClaimStatus.OPEN.value, ":claim": posting.transfer.id}
+                ),
             }
         }
-        return self._transact([check], posting)
+        return self._transact([mark], posting)
 
     def commit_claim(
         self,

@@ -63,6 +63,11 @@ class UnclaimedRefunds(Protocol):
         made (no court handles unidentified funds, or nothing is left to refund)."""
         ...
 
+    def returning(self, refund_id: str) -> bool:
+        """Whether that refund still returns (or returned) the money: False once it was
+        cancelled or rejected."""
+        ...
+
 
 class DailyReport(AnswerBody):
     """What the daily job did: clocks read and how they stand, escalations, publications."""
@@ -323,6 +328,7 @@ class DeadlineService:
                 )
                 if clock.kind is LimitKind.CLAIM:
                     counts["pub"] += self._publish(clock, today)
+        self._reopen_publications(today)
         refund_due = self._end_publications(today)
         drafted = self._draft_refunds(today)
         return DailyReport(
@@ -403,6 +409,40 @@ class DeadlineService:
                 )
             )
         )
+
+    def _reopen_publications(self, today: date) -> None:
+        """Money whose refund was cancelled or rejected is open for a claim again: it goes back
+        to the public page while its published period runs, and is due for a refund again (drafted
+        anew this run) once it ended. Money a later refund took is marked with that refund."""
+        if self._refunds is None:
+            return
+        for publication in self.store.publications(PublicationStatus.REFUND_DRAFTED):
+            item = self._queue.unidentified(publication.reference)
+            if item is None or item.claim_transfer_id is not None:
+                continue  # claimed: the clock's pass marks it
+            if item.status is ClaimStatus.REFUNDED and item.refund_id != publication.refund_id:
+                self.store.update_publication(
+                    publication.model_copy(update={"refund_id": item.refund_id})
+                )
+                continue
+            if item.status is not ClaimStatus.OPEN or (
+                publication.refund_id is not None
+                and self._refunds().returning(publication.refund_id)
+            ):
+                continue
+            due = publication.published_until < today
+            log.info("refund of %s ended unpaid; it is open again", publication.masked_reference)
+            self.store.update_publication(
+                publication.model_copy(
+                    update={
+                        "status": PublicationStatus.REFUND_DUE
+                        if due
+                        else PublicationStatus.PUBLISHED,
+                        "refund_id": None,
+                        "refund_due_on": (publication.refund_due_on or today) if due else None,
+                    }
+                )
+            )
 
     def _end_publications(self, today: date) -> int:
         """Money still unclaimed after its published period is due for a refund to the payer."""

@@ -20,6 +20,7 @@ from chalicelib.refunds.errors import (
     SamePersonConfirms,
     SourceNotFound,
     SourceNotRefundable,
+    UnidentifiedRefundedWhole,
 )
 from chalicelib.refunds.models import (
     ALLOWED,
@@ -58,6 +59,7 @@ __all__ = [
     "SourceKind",
     "SourceNotFound",
     "SourceNotRefundable",
+    "UnidentifiedRefundedWhole",
 ]
 
 # The services load when first asked for, so a route that imports this package's models does

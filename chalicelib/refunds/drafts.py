@@ -5,6 +5,7 @@ clerk its requester."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,7 @@ BATCH = 100
 # reserves it; paid takes it out of the balance), so a later draft leaves room for it.
 UNRESERVED = frozenset({RefundState.DRAFT, RefundState.SUBMITTED, RefundState.RETURNED,
                         RefundState.FAILED})  # fmt: skip
+ENDED_UNPAID = (RefundState.CANCELLED, RefundState.REJECTED)  # the money stays where it was
 
 
 class Drafts:
@@ -123,20 +125,24 @@ class Drafts:
 
     def draft_unclaimed(self, reference: str) -> str | None:
         """The refund draft returning unidentified funds to their payer, for the court that
-        handles unidentified funds: its id, whether made now or before (the id is derived from
-        the payment's reference, so asking again makes no second draft). None when no court
-        handles unidentified funds, or the money was claimed or refunded meanwhile.
+        handles unidentified funds: its id, whether made now or before (the ids are derived
+        from the payment's reference, so asking again makes no second draft). A draft that was
+        cancelled or rejected blocks no new one: the next is drafted under the next id
+        (``unclaimed-{reference}-2`` ...). None when no court handles unidentified funds, or the
+        money was claimed or refunded meanwhile.
 
         When: the deadline job asks once the money was not claimed within the claim limit
         (working days on the PRC calendar) and its published period (公示) ended."""
         if self._unidentified_court is None:
             log.info("no court handles unidentified funds here; no unclaimed refunds drafted")
             return None
-        refund_id = f"unclaimed-{reference}"
-        try:
-            return self._refunds.get(refund_id).refund_id
-        except RefundNotFound:
-            pass
+        for n in itertools.count(1):
+            refund_id = f"unclaimed-{reference}" + ("" if n == 1 else f"-{n}")
+            try:
+                if self._refunds.get(refund_id).state not in ENDED_UNPAID:
+                    return refund_id
+            except RefundNotFound:
+                break
         try:
             source = self._sources.resolve(
                 SourceKind.UNIDENTIFIED, reference, court=self._unidentified_court
@@ -153,6 +159,14 @@ class Drafts:
             note="不明款公示期满未认领 (unclaimed after its published period)",
         )
         return None if draft is None else draft.refund_id
+
+    def returning(self, refund_id: str) -> bool:
+        """Whether the refund still returns (or returned) its money: False once it was
+        cancelled or rejected, which leaves the money where it was."""
+        try:
+            return self._refunds.get(refund_id).state not in ENDED_UNPAID
+        except RefundNotFound:
+            return False
 
     def from_concluded_cases(self) -> list[Refund]:
         """Drafts for each case concluded since the last sweep that still holds money. A case

@@ -29,6 +29,11 @@ class RefundExceedsPayment(RefundError, Conflict):
     title = "Refunds of a payment never exceed what it brought in"
 
 
+class UnidentifiedRefundedWhole(RefundError, Conflict):
+    slug = "refunds/unidentified-refunded-whole"
+    title = "Unidentified money goes back to its payer whole, or is claimed to a case"
+
+
 class RefundStateConflict(RefundError, Conflict):
     slug = "refunds/state-conflict"
     title = "The refund is not in a state that allows this"

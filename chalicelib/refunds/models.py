@@ -5,11 +5,19 @@ Pure: no boto3, no Stripe. Money is integer fen.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from chalicelib.approvals import Decision
 from chalicelib.bodies import Reason, RequestBody
@@ -194,11 +202,23 @@ class CancelRefund(RequestBody):
     reason: Reason
 
 
+def bank_reference_key(reference: str) -> str:
+    """One bank transfer, however it was typed: full-width characters (ＩＣＢＣ), spaces around
+    it and letter case do not make another reference (``ICBC-1a`` is ``icbc-1A``)."""
+    return unicodedata.normalize("NFKC", reference).strip().upper()
+
+
+def _bank_reference_typed(value: Any) -> Any:
+    return bank_reference_key(value) if isinstance(value, str) else value
+
+
 class BankPayment(RequestBody):
     """Counter cash paid back by bank transfer: the bank's reference for it."""
 
     bank_reference: Annotated[
-        str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9\-_/]{4,64}$")
+        str,
+        BeforeValidator(_bank_reference_typed),
+        StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9\-_/]{4,64}$"),
     ]
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from chalicelib.clock import Clock, isoformat
@@ -28,7 +29,7 @@ from chalicelib.ledger import (
 )
 from chalicelib.refunds.changes import SWEEPER, moved, require, with_attempt
 from chalicelib.refunds.errors import RefundChanged, RefundRailUnavailable, SamePersonConfirms
-from chalicelib.refunds.models import Refund, RefundState, SourceKind
+from chalicelib.refunds.models import Refund, RefundState, SourceKind, bank_reference_key
 from chalicelib.refunds.store import RefundStore
 
 if TYPE_CHECKING:
@@ -38,6 +39,9 @@ log = logging.getLogger(__name__)
 
 BY_RAIL = frozenset({SourceKind.ONLINE, SourceKind.UNIDENTIFIED})
 SWEEP_BATCH = 100
+# A Lambda invocation runs 15 minutes at most: past that since a cancellation, no step that read
+# the refund approved before it is still running, so none can reserve its money any more.
+STALE_STEP_BOUND = timedelta(minutes=15)
 
 
 class Payback:
@@ -62,8 +66,12 @@ class Payback:
         """Reserve an approved refund's money and, for money that came through the rail, send
         it back. A rail that does not answer leaves the refund to the sweeper."""
         reserved = self.reserve(refund)
-        if reserved.state != RefundState.APPROVED or refund.source.kind not in BY_RAIL:
+        if reserved.state != RefundState.APPROVED:
             return reserved
+        if refund.source.kind not in BY_RAIL:
+            # read before a cancellation whose void found nothing yet: release what was just
+            # reserved (the sweep's void-queue entry covers a crash right here)
+            return self._unless_cancelled(reserved)
         try:
             return self.send(reserved)
         except RefundRailUnavailable:
@@ -190,6 +198,7 @@ class Payback:
             from chalicelib.refunds.errors import RefundStateConflict
 
             raise RefundStateConflict("only counter cash is paid back by bank; this goes by rail")
+        bank_reference = bank_reference_key(bank_reference)
         reserved = self.reserve(refund)
         if reserved.state != RefundState.APPROVED:
             return reserved
@@ -243,8 +252,10 @@ class Payback:
 
     # -- endings -----------------------------------------------------------------------------
 
-    def void_reservation(self, refund: Refund) -> None:
-        """Release the current attempt's reservation (once: a replay returns the original)."""
+    def void_reservation(self, refund: Refund) -> bool:
+        """Release the current attempt's reservation (once: a replay returns the original).
+        False when there is none yet: a step that read the refund before its cancellation
+        may still make it."""
         from chalicelib.ledger import PendingNotActive, TransferNotFound
 
         attempt = refund.attempts[-1]
@@ -255,17 +266,24 @@ class Payback:
                 requested_by=SWEEPER.subject,
             )
         except TransferNotFound:
-            return  # never reserved (a crash before the reservation): nothing to release
+            return False  # not reserved (yet): nothing to release now
         except PendingNotActive:
             voided = self._ledger.get_transfer(attempt.reservation_id)
             if voided.state is not None and voided.state.value in ("voided", "expired"):
-                return
+                return True
             raise
+        return True
 
-    def finish_void(self, refund: Refund) -> None:
-        """A cancelled refund's reservation voided, and its entry in the void queue done."""
-        self.void_reservation(refund)
+    def finish_void(self, refund: Refund) -> bool:
+        """A cancelled refund's reservation voided, and its entry in the void queue done: True.
+        With no reservation found, the entry stays (False) until no step that read the refund
+        approved can still be running, so a reservation such a step makes is voided too
+        (refund reservations have no ledger timeout)."""
+        released = self.void_reservation(refund)
+        if not released and self._clock.now() - refund.updated_at < STALE_STEP_BOUND:
+            return False
         self.store.void_done(refund.refund_id)
+        return True
 
     def _paid(
         self,
@@ -330,11 +348,12 @@ class Payback:
 
     def sweep(self) -> dict[str, int]:
         """Finish what a crash or a silent rail left half-way; safe to run any number of times."""
-        report = {"voided": 0, "reserved": 0, "sent": 0, "finished": 0, "waiting": 0, "errors": 0}
+        report = dict.fromkeys(
+            ("voided", "void_waiting", "reserved", "sent", "finished", "waiting", "errors"), 0
+        )
         for cancelled in self.store.voids_due(limit=SWEEP_BATCH):
             try:
-                self.finish_void(cancelled)
-                report["voided"] += 1
+                report["voided" if self.finish_void(cancelled) else "void_waiting"] += 1
             except Exception:
                 log.exception("refund %s: the sweeper could not void it", cancelled.refund_id)
                 report["errors"] += 1

@@ -31,6 +31,7 @@ from chalicelib.refunds.errors import (
     RefundChanged,
     RefundExceedsPayment,
     RefundNotFound,
+    UnidentifiedRefundedWhole,
 )
 from chalicelib.refunds.models import (
     Attempt,
@@ -41,6 +42,7 @@ from chalicelib.refunds.models import (
     RefundSource,
     RefundState,
     RequestRefund,
+    SourceKind,
 )
 from chalicelib.refunds.payback import Payback
 from chalicelib.refunds.sources import Sources
@@ -187,6 +189,15 @@ class RefundService:
             raise RefundExceedsPayment(
                 f"{source.reference} brought in {format_yuan(source.paid)} yuan and its refunds "
                 f"hold {format_yuan(held)}; at most {format_yuan(source.paid - held)} is left",
+                paid=source.paid,
+                held=held,
+            )
+        if source.kind == SourceKind.UNIDENTIFIED and amount != source.paid - held:
+            # its last approval takes the whole payment out of the claim queue: a part left
+            # over could be neither refunded nor claimed
+            raise UnidentifiedRefundedWhole(
+                f"{source.reference} brought in {format_yuan(source.paid)} yuan; refund all "
+                f"{format_yuan(source.paid - held)} yuan left of it, or claim it to a case",
                 paid=source.paid,
                 held=held,
             )

@@ -76,7 +76,8 @@ class Sources:
             raise SourceNotFound(f"no unidentified funds under {reference}")
         if item.status == ClaimStatus.REFUNDED:
             raise SourceNotRefundable(f"{reference} is being refunded by {item.refund_id}")
-        if item.status != ClaimStatus.OPEN:
+        if item.status != ClaimStatus.OPEN or item.claim_transfer_id is not None:
+            # marked by a claim's posting: the money went to a case even before it reads claimed
             raise SourceNotRefundable(f"{reference} was claimed to a case; refund it from there")
         if not court:
             raise SourceNotRefundable("name the court deciding this refund of unidentified funds")

@@ -240,6 +240,9 @@ class Refunds:
             return None
         return self.drafts.setdefault(reference, f"unclaimed-{reference}")
 
+    def returning(self, refund_id: str) -> bool:
+        return refund_id in self.drafts.values()  # none is cancelled here
+
 
 def job_with(aws: Any, queue: Queue, told: Told, clock: FixedClock, refunds: Refunds) -> Any:
     calendar = WorkingCalendar(Schedules(), clock=clock, refresh_seconds=0)

@@ -20,6 +20,7 @@ from chalicelib.refunds import (
 )
 from chalicelib.refunds.changes import moved
 from chalicelib.refunds.models import (
+    BankPayment,
     Origin,
     ReasonCode,
     Refund,
@@ -79,6 +80,7 @@ def test_counter_cash_is_paid_back_by_bank_and_confirmed_by_a_second_person(
     # the sweeper never touches a bank refund
     assert refunds.payback.sweep() == {
         "voided": 0,
+        "void_waiting": 0,
         "reserved": 0,
         "sent": 0,
         "finished": 0,
@@ -219,6 +221,35 @@ def test_one_bank_transfer_pays_back_one_refund(
     assert paid.state == RefundState.PAID
     balance = ledger_service().balance(case.account_number)
     assert (balance.posted, balance.debits_pending) == (1_000, 0)
+
+
+@pytest.mark.parametrize(
+    "typed_again",
+    [
+        "icbc-2026-1A",
+        " ICBC-2026-1a ",
+        "ＩＣＢＣ－２０２６－１ａ",  # typed with a Chinese input method's full-width letters
+    ],
+)
+def test_a_bank_reference_typed_another_way_is_the_same_bank_transfer(
+    refunds: RefundService, collection: CollectionService, clock: FixedClock, typed_again: str
+) -> None:
+    case = open_case(amount=10_000)
+    counter_cash(collection, clock, case, 6_000)
+    first, second = cash_refund(refunds, "cash-1", 2_000), cash_refund(refunds, "cash-1", 3_000)
+    recorded = refunds.payback.record_bank_payment(
+        refunds.get(first), bank_reference="ICBC-2026-1a", by=FINANCE
+    )
+    assert recorded.attempts[-1].bank_reference == "ICBC-2026-1A"
+    waiting = refunds.get(second)
+    with pytest.raises(BankReferenceUsed):
+        refunds.payback.record_bank_payment(waiting, bank_reference=typed_again, by=FINANCE)
+    assert refunds.get(second) == waiting
+    refunds.payback.confirm_bank_payment(refunds.get(first), by=FINANCE_2)
+    assert ledger_service().get_transfer("refund-bank:ICBC-2026-1A").amount == 2_000
+    assert BankPayment.model_validate({"bank_reference": typed_again}).bank_reference == (
+        "ICBC-2026-1A"
+    )
 
 
 def test_a_refund_above_fifty_thousand_yuan_also_needs_a_court_leader(

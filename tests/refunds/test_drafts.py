@@ -262,3 +262,111 @@ def test_money_a_refund_returns_is_neither_published_nor_drafted_again(
     ended = deadlines.run(published_on + timedelta(days=31))
     assert (ended.published, ended.refund_due, ended.refunds_drafted) == (0, 0, 0)
     assert refunds.queue(COURT, RefundState.DRAFT) == []
+
+
+def _failed(refunds: RefundService, refund_id: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Approved, and the payment service refuses it: the money stays held by the refund until
+    it is reissued or cancelled."""
+    from chalicelib.collection import PaymentConflict
+
+    def refused(*args: object, **kwargs: object) -> object:
+        raise PaymentConflict("the card account is closed")
+
+    refunds.submit(refund_id, by=CLERK)
+    refunds.decide(refund_id, Decision.APPROVE, by=CHIEF, text=None)
+    with monkeypatch.context() as patched:
+        patched.setattr(wiring.payment_rail(), "refund", refused)
+        failed = refunds.decide(refund_id, Decision.APPROVE, by=FINANCE, text=None)
+    assert failed.state == RefundState.FAILED
+
+
+def _cancelled(refunds: RefundService, refund_id: str) -> None:
+    """The clerk cancels it: the money is open for a claim again."""
+    assert refunds.cancel(refund_id, by=CLERK, reason="付款人要求认领").state == (
+        RefundState.CANCELLED
+    )
+
+
+def test_money_whose_refund_was_cancelled_is_published_again_or_drafted_anew(
+    *,
+    refunds: RefundService,
+    collection: CollectionService,
+    localstripe: str,
+    clock: FixedClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from chalicelib.collection import ClaimStatus
+    from chalicelib.deadlines import PublicationStatus
+    from chalicelib.refunds.models import RequestRefund
+
+    drafted, shown = foreign_intent(localstripe, 5_500), foreign_intent(localstripe, 6_600)
+    for reference in (drafted, shown):
+        pay_at_rail(localstripe, reference)
+        collection.settle(collection.rail.retrieve(reference))
+    drafts = Drafts(
+        refunds,
+        Sources(collection, case_service()),
+        collection=collection,
+        cases=case_service(),
+        ledger=ledger_service(),
+        unidentified_court=COURT,
+    )
+    deadlines = DeadlineService(
+        DeadlineStore(wiring.dynamodb(), wiring.table_name("OVERSIGHT_TABLE")),
+        wiring.working_calendar(),
+        Settings(unidentified_funds_court=COURT),
+        collection.store,
+        notifier=OutboxNotifier(tmp_path / "told.jsonl", clock=clock),
+        clock=clock,
+        refunds=lambda: drafts,
+    )
+    published_on = court_date(clock.now()) + timedelta(days=10)
+    assert deadlines.run(published_on).published == 2
+
+    # a clerk's refund of money on the public page, cancelled: the money is shown again
+    asked = refunds.request(
+        RequestRefund.model_validate(
+            {
+                "source_kind": "unidentified",
+                "source_reference": shown,
+                "amount": 6_600,
+                "reason_code": "paid_by_mistake",
+                "court": COURT,
+            }
+        ),
+        by=CLERK,
+    )
+    _failed(refunds, asked.refund_id, monkeypatch)
+    deadlines.run(published_on + timedelta(days=1))
+    taken = deadlines.store.publication(shown)
+    assert taken is not None
+    assert (taken.status, taken.refund_id) == (PublicationStatus.REFUND_DRAFTED, asked.refund_id)
+    _cancelled(refunds, asked.refund_id)
+    deadlines.run(published_on + timedelta(days=2))
+    again = deadlines.store.publication(shown)
+    assert again is not None
+    assert (again.status, again.refund_id) == (PublicationStatus.PUBLISHED, None)
+    assert shown in [p.reference for p in deadlines.published(PublicationStatus.PUBLISHED)]
+
+    # the automatic draft after the published period, cancelled: a new draft, a new id
+    ended = published_on + timedelta(days=31)
+    assert deadlines.run(ended).refunds_drafted == 2
+    first = f"unclaimed-{drafted}"
+    _failed(refunds, first, monkeypatch)
+    assert deadlines.run(ended).refunds_drafted == 0
+    _cancelled(refunds, first)
+    item = collection.store.unidentified(drafted)
+    assert item is not None
+    assert item.status == ClaimStatus.OPEN
+    assert deadlines.run(ended + timedelta(days=1)).refunds_drafted == 1
+    redrafted = deadlines.store.publication(drafted)
+    assert redrafted is not None
+    assert (redrafted.status, redrafted.refund_id) == (
+        PublicationStatus.REFUND_DRAFTED,
+        f"{first}-2",
+    )
+    assert drafts.draft_unclaimed(drafted) == f"{first}-2"  # asked again: the same new draft
+    assert deadlines.run(ended + timedelta(days=2)).refunds_drafted == 0
+    made = refunds.get(f"{first}-2")
+    assert (made.state, made.amount, made.origin) == (RefundState.DRAFT, 5_500, Origin.UNCLAIMED)

@@ -321,3 +321,89 @@ def test_the_rails_final_answer_acts_once_whether_the_webhook_or_the_sweeper_bri
     assert reservation.state.value == ("posted" if final == "succeeded" else "voided")
     assert refunds.store.held(done.source) == (4_000 if final == "succeeded" else 0)
     assert len([r for r in canned.requests if r[0] == "post"]) == 1  # asked the rail once
+
+
+def _counter_cash_approved_unreserved(
+    refunds: RefundService, monkeypatch: pytest.MonkeyPatch, amount: int
+) -> str:
+    """Approved, and the function died before it reserved the money."""
+    refund = refunds.request(
+        RequestRefund.model_validate(
+            {
+                "source_kind": "counter_cash",
+                "source_reference": "cash-1",
+                "amount": amount,
+                "reason_code": "paid_by_mistake",
+            }
+        ),
+        by=CLERK,
+    )
+    refunds.submit(refund.refund_id, by=CLERK)
+    refunds.decide(refund.refund_id, Decision.APPROVE, by=CHIEF, text=None)
+
+    def died(*args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("the function timed out")
+
+    with monkeypatch.context() as dying:
+        dying.setattr(refunds.payback, "start", died)
+        with pytest.raises(ConnectionError):
+            refunds.decide(refund.refund_id, Decision.APPROVE, by=FINANCE, text=None)
+    return refund.refund_id
+
+
+@pytest.mark.parametrize("stale_step", ["finishes", "dies after reserving"])
+def test_a_start_that_read_the_refund_before_its_cancellation_leaves_nothing_reserved(
+    *,
+    refunds: RefundService,
+    collection: CollectionService,
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+    stale_step: str,
+) -> None:
+    """The sweeper read the counter-cash refund approved; it is cancelled (its void finds no
+    reservation yet) and a sweep runs; then the stale start reserves the money. The money is
+    released: by the start itself, or by a later sweep when the start died right after."""
+    from tests.refunds.conftest import counter_cash
+
+    case = open_case(amount=10_000)
+    counter_cash(collection, clock, case, 4_000)
+    refund_id = _counter_cash_approved_unreserved(refunds, monkeypatch, 4_000)
+    stale = refunds.get(refund_id)
+    assert stale.state == RefundState.APPROVED
+    assert ledger_service().balance(case.account_number).debits_pending == 0
+    refunds.cancel(refund_id, by=FINANCE, reason="当事人撤回")
+    swept = refunds.payback.sweep()
+    assert (swept["voided"], swept["void_waiting"]) == (0, 1)
+
+    if stale_step == "finishes":
+        after = refunds.payback.start(stale)
+        assert after.state == RefundState.CANCELLED
+    else:
+        refunds.payback.reserve(stale)
+        assert ledger_service().balance(case.account_number).debits_pending == 4_000
+        assert refunds.payback.sweep()["voided"] == 1
+    balance = ledger_service().balance(case.account_number)
+    assert (balance.posted, balance.debits_pending) == (4_000, 0)
+    assert refunds.store.voids_due(limit=10) == []
+
+
+def test_a_cancellation_with_nothing_reserved_leaves_the_void_queue_once_no_step_can_reserve(
+    refunds: RefundService,
+    collection: CollectionService,
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from datetime import timedelta
+
+    from tests.refunds.conftest import counter_cash
+
+    case = open_case(amount=10_000)
+    counter_cash(collection, clock, case, 4_000)
+    refund_id = _counter_cash_approved_unreserved(refunds, monkeypatch, 4_000)
+    refunds.cancel(refund_id, by=FINANCE, reason="当事人撤回")
+    assert refunds.payback.sweep()["void_waiting"] == 1
+    assert [r.refund_id for r in refunds.store.voids_due(limit=10)] == [refund_id]
+    clock.advance(timedelta(minutes=16))  # past the longest a function runs
+    assert refunds.payback.sweep()["voided"] == 1
+    assert refunds.store.voids_due(limit=10) == []
+    assert ledger_service().balance(case.account_number).debits_pending == 0

@@ -1,10 +1,14 @@
 """Every step a person can take, tried on a refund in each of the nine states through the
 service: the steps the state allows move it as the table says, every other step is refused and
-stores nothing (neither the refund nor its approval changes)."""
+stores nothing: neither the refund nor its approval changes, the ledger posts no transfer and
+moves no balance, and no bank reference, held amount or void-queue entry is written (every
+table reads as it did before the step)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -14,6 +18,8 @@ from chalicelib.collection import CollectionService
 from chalicelib.problems import ProblemError
 from chalicelib.refunds import ALLOWED, RefundService, RefundState
 from chalicelib.refunds.models import Refund, RequestRefund
+from chalicelib.wiring import ledger_service
+from chalicelib.wiring.shared import dynamodb
 from tests.collection.conftest import open_case
 from tests.refunds.conftest import CHIEF, CLERK, FINANCE, FINANCE_2, counter_cash
 
@@ -95,6 +101,42 @@ def _refund_in(refunds: RefundService, state: RefundState) -> str:
     return refund.refund_id
 
 
+def _everything_stored() -> dict[str, list[str]]:
+    """Every item of every table, the ledger's and the refunds' included."""
+    db = dynamodb()
+    stored: dict[str, list[str]] = {}
+    for table in db.list_tables()["TableNames"]:
+        items: list[Any] = []
+        for page in db.get_paginator("scan").paginate(TableName=table):
+            items += page["Items"]
+        stored[table] = sorted(json.dumps(item, sort_keys=True) for item in items)
+    return stored
+
+
+def _kinds(stored: dict[str, list[str]]) -> set[str]:
+    """The kinds of items stored (``BANKREF``, ``VOID``, ``HELD`` ...), by their pk's prefix."""
+    return {
+        json.loads(item)["pk"]["S"].split("#")[0] for items in stored.values() for item in items
+    }
+
+
+def test_the_snapshot_sees_the_ledger_and_the_refunds_writes(
+    refunds: RefundService, collection: CollectionService, clock: FixedClock
+) -> None:
+    """What the refused steps are compared on holds what a step would write: the bank
+    reference, the held amount, the void queue, the ledger's reservation."""
+    case = open_case(amount=100_000)
+    counter_cash(collection, clock, case, 50_000)
+    before = _everything_stored()
+    recorded = _refund_in(refunds, S.PROCESSING)
+    cancelled = _refund_in(refunds, S.APPROVED)
+    refunds.cancel(cancelled, by=CLERK, reason="申请人撤回")
+    after = _everything_stored()
+    assert {"BANKREF", "VOID", "HELD"} <= _kinds(after) - _kinds(before)
+    assert ledger_service().balance(case.account_number).debits_pending == 1_000
+    assert refunds.get(recorded).attempts[-1].bank_reference is not None
+
+
 @pytest.mark.parametrize("state", list(RefundState))
 def test_each_state_allows_its_steps_and_refuses_every_other(
     refunds: RefundService, collection: CollectionService, clock: FixedClock, state: RefundState
@@ -102,6 +144,7 @@ def test_each_state_allows_its_steps_and_refuses_every_other(
     case = open_case(amount=100_000)
     counter_cash(collection, clock, case, 50_000)
     refused = _refund_in(refunds, state)
+    balance, stored = ledger_service().balance(case.account_number), _everything_stored()
     for name, step in STEPS.items():
         if name in ALLOWS[state]:
             continue
@@ -110,6 +153,8 @@ def test_each_state_allows_its_steps_and_refuses_every_other(
             step(refunds, refused)
         assert refunds.get(refused) == before, name
         assert refunds.approval(refused) == chain, name
+        assert ledger_service().balance(case.account_number) == balance, name
+    assert _everything_stored() == stored  # no refused step wrote anything anywhere
     for name in sorted(ALLOWS[state]):
         refund_id = _refund_in(refunds, state)
         after = STEPS[name](refunds, refund_id)
