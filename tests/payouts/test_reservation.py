@@ -11,11 +11,15 @@ from contextlib import contextmanager, suppress
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from chalicelib.approvals import ChainKind
 from chalicelib.ledger import postings
 from chalicelib.payouts import DisbursementState, PayoutRailRefused, PayoutStatus
 from chalicelib.payouts.bodies import ProposeDisbursement
+from chalicelib.payouts.errors import StateRefused
 from chalicelib.payouts.reserving import LEDGER_ACTOR
+from chalicelib.payouts.sending import HELD_FOR_REVIEW
 from chalicelib.wiring import ledger_service
 from tests.payouts.conftest import (
     APPROVER,
@@ -109,9 +113,11 @@ def test_a_payout_on_its_way_keeps_its_money_past_the_reservation_period(world: 
     assert world.rail.sent_count() == 1
 
 
-def test_a_rail_silent_past_the_reservation_ends_the_attempt_without_sending(
+def test_a_rail_silent_past_the_reservation_holds_the_attempt_for_a_person(
     world: World,
 ) -> None:
+    """Sends that may have reached the rail: once the reservation's time is over the attempt
+    is neither failed nor sent again, and its money stays reserved."""
     d = approved(world)
     world.clock.advance(timedelta(days=54))
     world.rail.unavailable = 1_000
@@ -120,14 +126,43 @@ def test_a_rail_silent_past_the_reservation_ends_the_attempt_without_sending(
     later(world, days=3)
     assert world.workflow.get(d.disbursement_id).state == S.SENDING  # still trying
     world.rail.unavailable = 0
-    later(world, days=4)  # the rail answers, but the reservation period is over: no send
-    failed = world.workflow.get(d.disbursement_id)
-    assert failed.state == S.FAILED
-    assert "reservation ran out" in str(failed.failure_reason)
+    sends = world.rail.calls.count("send")
+    later(world, days=4)  # the rail answers, but the reservation period is over
+    later(world, minutes=5)
+    held = world.workflow.get(d.disbursement_id)
+    assert held.state == S.SENDING
+    assert [t.action for t in held.trail].count(HELD_FOR_REVIEW) == 1
+    assert world.rail.calls.count("send") == sends
     assert world.rail.sent_count() == 0
-    assert world.available() == FUNDED
-    again = world.workflow.reissue(d.disbursement_id, by=FINANCE)
-    assert again.attempt == 2
+    assert world.available() == FUNDED - AMOUNT
+    with pytest.raises(StateRefused):
+        world.workflow.reissue(d.disbursement_id, by=FINANCE)
+
+
+def test_a_payout_the_rail_holds_but_does_not_list_is_never_paid_twice(world: World) -> None:
+    d = approved(world)
+    world.clock.advance(timedelta(days=54))
+    world.rail.crash_after = "send"  # the payout reached the rail; the answer was lost
+    with suppress(Crash):
+        staff_release(world, d)
+    assert world.rail.sent_count() == 1
+    listed = world.rail.find
+    world.rail.find = lambda **_: None  # type: ignore[method-assign]
+    later(world, days=7)  # the reservation period is over; the rail's list misses the payout
+    held = world.workflow.get(d.disbursement_id)
+    assert held.state == S.SENDING
+    assert held.trail[-1].action == HELD_FOR_REVIEW
+    assert world.available() == FUNDED - AMOUNT
+    with pytest.raises(StateRefused):
+        world.workflow.reissue(d.disbursement_id, by=FINANCE)
+    world.rail.find = listed  # type: ignore[method-assign]
+    later(world, minutes=5)  # the rail lists it again: recorded, and paid once
+    assert world.workflow.get(d.disbursement_id).state == S.SENT
+    world.rail.set_status(held.rail_key, PayoutStatus.PAID)
+    later(world, hours=1)
+    assert world.workflow.get(d.disbursement_id).state == S.PAID
+    assert world.rail.sent_count() == 1
+    assert world.posted() == FUNDED - AMOUNT
     assert world.available() == FUNDED - AMOUNT
 
 
