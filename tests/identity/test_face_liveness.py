@@ -166,6 +166,18 @@ def test_a_photo_alone_is_refused_where_the_stage_checks_liveness(
     assert wiring.face_store().claim_events(claim["disbursement_id"]) == []
 
 
+def test_a_photo_is_not_sent_to_human_review_where_the_stage_checks_liveness(
+    live: Stubber, api: Any, claim: dict[str, Any], face: Face, buckets: Any
+) -> None:
+    photo = base64.b64encode(face("obama2.jpg")).decode()
+    answer = _post(api, "/claims/face-review", {"code": claim["code"], "photo": photo})
+    assert answer.status_code == 409
+    assert json.loads(answer.body)["type"].endswith("identity/liveness-required")
+    listed = buckets.list_objects_v2(Bucket="courtfunds-test-reference-photos", Prefix="review/")
+    assert listed.get("Contents", []) == []  # no selfie kept for review
+    assert wiring.face_store().claim_events(claim["disbursement_id"]) == []
+
+
 def test_a_stage_without_liveness_starts_no_session(api: Any, claim: dict[str, Any]) -> None:
     answer = _start(api, claim["code"])
     assert answer.status_code == 409
