@@ -28,6 +28,7 @@ from tests.payouts.conftest import (
     Crash,
     World,
     approve_all,
+    fund,
     release_by_staff,
 )
 
@@ -241,6 +242,34 @@ def test_a_crash_at_a_reissue_holds_no_money_for_the_failed_attempt(aws: Any, wo
     again = world.workflow.reissue(d.disbursement_id, by=FINANCE)
     assert again.attempt == 2
     assert world.available() == FUNDED - AMOUNT
+    assert ledger_service().verify(world.case.account_number).ok
+
+
+def test_a_case_account_moved_while_approving_is_reserved_on_its_new_state(
+    aws: Any, world: World
+) -> None:
+    """Money arrives on the case account between the reservation's plan and its commit: the
+    plan is stale, so it is made again on the account as it is now and committed once."""
+    body = ProposeDisbursement(creditor_party_id=world.creditor_id, amount=AMOUNT)
+    d = world.workflow.propose(world.case.case_id, body, by=CLERK)
+    world.workflow.approve(d.disbursement_id, by=APPROVER)
+    table = world.workflow.store.table
+    moved: list[str] = []
+
+    def arrive(params: dict[str, Any], **_: Any) -> None:
+        if not moved and table in params["body"].decode():
+            moved.append("collection:test-2")
+            fund(world.case, 1_000, transfer_id=moved[0])
+
+    aws.meta.events.register("before-call.dynamodb.TransactWriteItems", arrive)
+    try:
+        approved_now = world.workflow.approve(d.disbursement_id, by=FINANCE)
+    finally:
+        aws.meta.events.unregister("before-call.dynamodb.TransactWriteItems", arrive)
+    assert moved == ["collection:test-2"]
+    assert approved_now.state == S.APPROVED
+    assert world.available() == FUNDED + 1_000 - AMOUNT
+    assert ledger_service().get_transfer(d.reservation_id).amount == AMOUNT
     assert ledger_service().verify(world.case.account_number).ok
 
 
