@@ -20,6 +20,7 @@ from chalicelib.identity.errors import (
     IdentityError,
     LivenessNotUsed,
     LivenessSessionRefused,
+    NoReferencePhoto,
 )
 from chalicelib.identity.face_decisions import ADVICE, FaceDecision, Outcome
 from chalicelib.identity.face_records import (
@@ -137,7 +138,12 @@ class FaceChecks:
         """A Face Liveness session for the phone's liveness component, bound to this payout's
         claim so that no other claim can use what it captures; returns the session's id."""
         self._refuse_locked(binding)
-        self._photos.photo(binding.case_id, binding.creditor_party_id)  # say so now if none
+        # say so now if none is on file; the record answers that, no biometric bytes are read
+        record = self._store.reference(binding.case_id, binding.creditor_party_id)
+        if record is None or record.purged_at is not None:
+            raise NoReferencePhoto(
+                "no reference photo is on file for this creditor; the case officer enrols one"
+            )
         session_id = self._live_verifier().start_liveness(client_token=uuid.uuid4().hex)
         if not self._store.put_liveness_session(
             session_id, binding.disbursement_id, binding.attempt, at=self._clock.now()

@@ -120,14 +120,19 @@ def claim_face_check(call: Call) -> dict[str, Any]:
     before anything of the claim is read or written; a valid code has its own limit per window,
     whatever the outcome of its checks."""
     request: ClaimFaceCheck = call.body
-    if wiring.settings().face_liveness:
-        raise LivenessRequired(
-            "this court checks a live face: start a live check (POST /claims/face-liveness)"
-        )
+    _refuse_photo_where_liveness()
     d, binding = claimed(call, request.code)
     selfie = _photo(request.photo)
     result = face_checks().check(binding, selfie, court=d.court_code, case_number=d.case_number)
     return result.as_dict()
+
+
+def _refuse_photo_where_liveness() -> None:
+    """A photo alone proves no live face: where the stage checks liveness, nothing takes one."""
+    if wiring.settings().face_liveness:
+        raise LivenessRequired(
+            "this court checks a live face: start a live check (POST /claims/face-liveness)"
+        )
 
 
 def claimed(call: Call, code: str, *, photo: bool = True) -> tuple[Any, Any]:
@@ -180,6 +185,8 @@ def request_face_review(call: Call) -> Response:
     """A creditor refused by the face check asks a person to compare the photos; the selfie is
     kept encrypted until the review is decided or its retention runs out."""
     request: ClaimFaceCheck = call.body
+    # where the stage checks a live face, a person looking at a plain photo is no way round it
+    _refuse_photo_where_liveness()
     d, binding = claimed(call, request.code)
     review = face_reviews().request(
         binding, _photo(request.photo), court=d.court_code, case_number=d.case_number,

@@ -11,7 +11,9 @@ Crash-safe in steps, each recorded before the next outside call:
 
 ``send`` is the one place that calls the rail, and it calls ``check_release`` first. After a
 crash in ``SENDING`` it asks the rail for a payout under the key before sending again (the key
-makes a second send the same payout anyway).
+makes a second send the same payout anyway). Once the reservation's time is over, an attempt
+in ``SENDING`` the rail shows nothing for is never failed by the system (a reissue could pay
+twice): it is held for a person with its money reserved.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ from chalicelib.settings import Settings
 log = logging.getLogger(__name__)
 S = DisbursementState
 RAIL_ACTOR = "payout rail"
+HELD_FOR_REVIEW = "held for a person: the reservation ran out while sending"
 
 
 class PayoutSender:
@@ -191,22 +194,25 @@ class PayoutSender:
         rail = self._rail()
         now = self._clock.now()
         payout: RailPayout | None = None
+        out_of_time = d.reserved_until is not None and now >= d.reserved_until
         if d.state == S.RELEASED:
             sending = advance(d, S.SENDING, at=now, actor=RAIL_ACTOR, action="sending",
                               detail=f"idempotency key {d.rail_key}")  # fmt: skip
             d = self._workflow.save(d, sending)
+            if out_of_time:  # the key was never used: nothing can be at the rail
+                return self._refused(
+                    d, "the payout was not sent before its reservation ran out; reissue it",
+                    action="not sent: the reservation ran out",
+                )  # fmt: skip
         elif d.state == S.SENDING:
-            started = next(t.at for t in reversed(d.trail) if t.state == S.SENDING)
+            started = next(
+                t.at for t in reversed(d.trail) if t.state == S.SENDING and t.action == "sending"
+            )
             payout = rail.find(key=d.rail_key, since=started)
+            if payout is None and out_of_time:
+                return self._held_for_review(d)
         else:
             raise StateRefused(f"the disbursement is {d.state.value}; nothing to send")
-        if payout is None and d.reserved_until is not None and now >= d.reserved_until:
-            # the rail has no payout under the key and the time to pay from this reservation
-            # is over: end the attempt rather than send money the reservation may not cover
-            return self._refused(
-                d, "the payout service had not taken the payout when its reservation ran out; "
-                "reissue it", action="not sent: the reservation ran out",
-            )  # fmt: skip
         if payout is None:
             try:
                 payout = rail.send(
@@ -225,6 +231,23 @@ class PayoutSender:
             except PayoutRailRefused as error:
                 return self._refused(d, error.detail)
         return self._record_answer(d, payout)
+
+    def _held_for_review(self, d: Disbursement) -> Disbursement:
+        """A send may have reached the rail, which shows no payout under the key, and the time
+        to pay from this reservation is over. Failing the attempt would let a reissue pay the
+        creditor twice if the rail does hold the payout (a list that missed it), and sending
+        again is no safer: the rail keeps an idempotency key for about a day, not the days
+        this attempt has waited. So the attempt waits for a person, its money still reserved;
+        the sweeper keeps asking the rail, and a payout found (or its webhook) is recorded."""
+        if d.trail and d.trail[-1].action == HELD_FOR_REVIEW:
+            return d
+        held = advance(
+            d, None, at=self._clock.now(), actor=RAIL_ACTOR, action=HELD_FOR_REVIEW,
+            detail=f"the payout service shows no payout under idempotency key {d.rail_key}, "
+            "but a send was made under it; check with the payout service before anything "
+            "else is paid. The money stays reserved.",
+        )  # fmt: skip
+        return self._workflow.save(d, held)
 
     def _refused(
         self, d: Disbursement, reason: str, action: str = "refused by the payout service"

@@ -128,6 +128,11 @@ class PayoutStore:
             return
         self._transact([{"Put": put}, *extra], disbursement_id=d.disbursement_id)
 
+    def commit_items(self, items: list[dict[str, Any]]) -> None:
+        """One TransactWriteItems as given (a disbursement's change with items of other tables,
+        such as a ledger posting); its caller reads a cancellation itself."""
+        self._client.transact_write_items(TransactItems=items)
+
     def _transact(self, items: list[dict[str, Any]], *, disbursement_id: str = "") -> None:
         try:
             self._client.transact_write_items(TransactItems=items)

@@ -6,8 +6,8 @@ The approvals capability decides (chains of amount tiers per court, the requeste
 decides, nobody approves twice, each step its role); every decision is committed in one
 TransactWriteItems with the disbursement's change, conditional on its version. Money is
 reserved in the ledger (a pending transfer from the case account to ``SYS-PAYOUTS``) when the
-chain completes, under an id derived from the disbursement and attempt, so a retried approval
-reserves once.
+chain completes, in the same transaction as the last approval, under an id derived from the
+disbursement and attempt, so a retried approval reserves once.
 """
 
 from __future__ import annotations
@@ -247,12 +247,11 @@ class DisbursementWorkflow(Proposing, Asking, Deferrals, Reserving):
                               detail=level)  # fmt: skip
             return self.commit(planned, d, changed)
         self._refuse_stale_destination(d)
-        reserved_until = self._reserve(d)
         approved = advance(
             pending, S.APPROVED, at=now, actor=by.actor, action="approved",
-            detail="approval chain complete; money reserved", reserved_until=reserved_until,
+            detail="approval chain complete; money reserved",
         )  # fmt: skip
-        linked = self._with_claim_link(d, approved, planned)
+        linked = self._with_claim_link(d, approved, planned, reserve=True)
         self.start_clock(linked)
         return linked
 
@@ -272,29 +271,45 @@ class DisbursementWorkflow(Proposing, Asking, Deferrals, Reserving):
             )
 
     def _with_claim_link(
-        self, before: Disbursement, after: Disbursement, planned: Planned | None = None
+        self,
+        before: Disbursement,
+        after: Disbursement,
+        planned: Planned | None = None,
+        *,
+        reserve: bool = False,
     ) -> Disbursement:
-        """Save ``after`` (with the approval's last step, if any); for a person, with a new
-        claim link, then tell them by SMS."""
+        """Save ``after`` (with the approval's last step, if any, and with the reservation of
+        its money if ``reserve``); for a person, with a new claim link, then tell them by
+        SMS."""
         if not after.creditor_is_person:  # organisations are paid by finance directly
-            if planned is not None:
-                return self.commit(planned, before, after)
-            return self.save(before, after)
+            return self._write_change(before, after, planned, [], reserve=reserve)
         code = claims.new_code()
         digest = claims.code_hash(code)
         expires = self._clock.now() + timedelta(days=self._settings.claim_link_days)
         linked = after.model_copy(update={"claim_ref": digest, "claim_expires_at": expires})
         item = self.store.claim_item(digest, after.disbursement_id, after.attempt, expires)
-        if planned is not None:
-            self.commit(planned, before, linked, [item])
-        else:
-            self.save(before, linked, extra=[item])
+        linked = self._write_change(before, linked, planned, [item], reserve=reserve)
         try:
             self._notifier.notify(claims.claim_notice(linked, code, self._settings.public_base_url))
         except Exception:
             # the money stays reserved; the clerk can send a new link from the case page
             log.exception("payouts: the claim link for %s was not sent", after.disbursement_id)
         return linked
+
+    def _write_change(
+        self,
+        before: Disbursement,
+        after: Disbursement,
+        planned: Planned | None,
+        extra: list[dict[str, Any]],
+        *,
+        reserve: bool,
+    ) -> Disbursement:
+        if reserve:
+            return self.commit_reserving(before, after, planned=planned, extra=extra)
+        if planned is not None:
+            return self.commit(planned, before, after, extra)
+        return self.save(before, after, extra=extra)
 
     def reject(self, disbursement_id: str, *, by: Principal, reason: str) -> Disbursement:
         d = self.get(disbursement_id)
@@ -346,11 +361,10 @@ class DisbursementWorkflow(Proposing, Asking, Deferrals, Reserving):
                 "rail_reference": None, "rail_status": None, "reservation_cleared": False,
             }
         )  # fmt: skip
-        reserved_until = self._reserve(again)
         changed = advance(again, S.APPROVED, at=self._clock.now(), actor=by.actor,
-                          action="reissued", detail=note or None, reserved_until=reserved_until,
+                          action="reissued", detail=note or None,
                           failure_reason=None)  # fmt: skip
-        return self._with_claim_link(d, changed)
+        return self._with_claim_link(d, changed, reserve=True)
 
     def send_new_claim_link(self, disbursement_id: str, *, by: Principal) -> Disbursement:
         d = self.get(disbursement_id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import boto3
@@ -15,6 +16,7 @@ from botocore.stub import ANY, Stubber
 from pydantic import ValidationError
 
 from chalicelib import wiring
+from chalicelib.clock import FixedClock
 from chalicelib.identity.face_decisions import QualityRules
 from chalicelib.identity.face_rekognition import RekognitionFaceVerifier
 from chalicelib.payouts.bodies import ProposeDisbursement
@@ -109,6 +111,31 @@ def test_a_live_check_of_the_creditor_releases_the_payout_once(
     assert decision.details["thresholds"]["liveness"] == 90.0
 
 
+def test_starting_a_live_check_reads_no_biometric_photo(
+    live: Stubber, api: Any, world: World, claim: dict[str, Any], buckets: Any
+) -> None:
+    reads: list[str] = []
+    buckets.meta.events.register(
+        "before-call.s3.GetObject", lambda params, **_: reads.append(params["url_path"])
+    )
+    _started(live)
+    started = _start(api, claim["code"])
+    assert started.status_code == 201, started.body
+    assert reads == []
+
+
+def test_a_purged_reference_photo_starts_no_live_check(
+    live: Stubber, api: Any, world: World, claim: dict[str, Any], clock: FixedClock
+) -> None:
+    store = wiring.face_store()
+    record = store.reference(world.case.case_id, world.creditor_id)
+    assert record is not None
+    assert store.put_reference(replace(record, purged_at=clock.now()), replacing=record)
+    answer = _start(api, claim["code"])  # no session is stubbed: none may be created
+    assert answer.status_code == 404
+    assert json.loads(answer.body)["type"].endswith("identity/no-reference-photo")
+
+
 def test_a_session_serves_one_decision_of_its_own_claim_only(
     live: Stubber, api: Any, world: World, claim: dict[str, Any], face: Face
 ) -> None:
@@ -163,6 +190,18 @@ def test_a_photo_alone_is_refused_where_the_stage_checks_liveness(
     answer = _post(api, "/claims/face-check", {"code": claim["code"], "photo": photo})
     assert answer.status_code == 409
     assert json.loads(answer.body)["type"].endswith("identity/liveness-required")
+    assert wiring.face_store().claim_events(claim["disbursement_id"]) == []
+
+
+def test_a_photo_is_not_sent_to_human_review_where_the_stage_checks_liveness(
+    live: Stubber, api: Any, claim: dict[str, Any], face: Face, buckets: Any
+) -> None:
+    photo = base64.b64encode(face("obama2.jpg")).decode()
+    answer = _post(api, "/claims/face-review", {"code": claim["code"], "photo": photo})
+    assert answer.status_code == 409
+    assert json.loads(answer.body)["type"].endswith("identity/liveness-required")
+    listed = buckets.list_objects_v2(Bucket="courtfunds-test-reference-photos", Prefix="review/")
+    assert listed.get("Contents", []) == []  # no selfie kept for review
     assert wiring.face_store().claim_events(claim["disbursement_id"]) == []
 
 

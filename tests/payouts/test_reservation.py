@@ -1,16 +1,25 @@
 """The money reserved for a disbursement: released on expiry (also after a crash), never freed
-while the payout is on its way, never left held by a failed attempt, and reserved once when
-the last approval is retried after a crash."""
+while the payout is on its way, never left held by a failed attempt, and held only by a
+disbursement whose record says so (reserved in the one write that records the last approval
+or a reissue)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
+from chalicelib.approvals import ChainKind
+from chalicelib.ledger import postings
 from chalicelib.payouts import DisbursementState, PayoutRailRefused, PayoutStatus
 from chalicelib.payouts.bodies import ProposeDisbursement
+from chalicelib.payouts.errors import StateRefused
+from chalicelib.payouts.reserving import LEDGER_ACTOR
+from chalicelib.payouts.sending import HELD_FOR_REVIEW
 from chalicelib.wiring import ledger_service
 from tests.payouts.conftest import (
     APPROVER,
@@ -19,6 +28,7 @@ from tests.payouts.conftest import (
     Crash,
     World,
     approve_all,
+    fund,
     release_by_staff,
 )
 
@@ -104,9 +114,11 @@ def test_a_payout_on_its_way_keeps_its_money_past_the_reservation_period(world: 
     assert world.rail.sent_count() == 1
 
 
-def test_a_rail_silent_past_the_reservation_ends_the_attempt_without_sending(
+def test_a_rail_silent_past_the_reservation_holds_the_attempt_for_a_person(
     world: World,
 ) -> None:
+    """Sends that may have reached the rail: once the reservation's time is over the attempt
+    is neither failed nor sent again, and its money stays reserved."""
     d = approved(world)
     world.clock.advance(timedelta(days=54))
     world.rail.unavailable = 1_000
@@ -115,14 +127,43 @@ def test_a_rail_silent_past_the_reservation_ends_the_attempt_without_sending(
     later(world, days=3)
     assert world.workflow.get(d.disbursement_id).state == S.SENDING  # still trying
     world.rail.unavailable = 0
-    later(world, days=4)  # the rail answers, but the reservation period is over: no send
-    failed = world.workflow.get(d.disbursement_id)
-    assert failed.state == S.FAILED
-    assert "reservation ran out" in str(failed.failure_reason)
+    sends = world.rail.calls.count("send")
+    later(world, days=4)  # the rail answers, but the reservation period is over
+    later(world, minutes=5)
+    held = world.workflow.get(d.disbursement_id)
+    assert held.state == S.SENDING
+    assert [t.action for t in held.trail].count(HELD_FOR_REVIEW) == 1
+    assert world.rail.calls.count("send") == sends
     assert world.rail.sent_count() == 0
-    assert world.available() == FUNDED
-    again = world.workflow.reissue(d.disbursement_id, by=FINANCE)
-    assert again.attempt == 2
+    assert world.available() == FUNDED - AMOUNT
+    with pytest.raises(StateRefused):
+        world.workflow.reissue(d.disbursement_id, by=FINANCE)
+
+
+def test_a_payout_the_rail_holds_but_does_not_list_is_never_paid_twice(world: World) -> None:
+    d = approved(world)
+    world.clock.advance(timedelta(days=54))
+    world.rail.crash_after = "send"  # the payout reached the rail; the answer was lost
+    with suppress(Crash):
+        staff_release(world, d)
+    assert world.rail.sent_count() == 1
+    listed = world.rail.find
+    world.rail.find = lambda **_: None  # type: ignore[method-assign]
+    later(world, days=7)  # the reservation period is over; the rail's list misses the payout
+    held = world.workflow.get(d.disbursement_id)
+    assert held.state == S.SENDING
+    assert held.trail[-1].action == HELD_FOR_REVIEW
+    assert world.available() == FUNDED - AMOUNT
+    with pytest.raises(StateRefused):
+        world.workflow.reissue(d.disbursement_id, by=FINANCE)
+    world.rail.find = listed  # type: ignore[method-assign]
+    later(world, minutes=5)  # the rail lists it again: recorded, and paid once
+    assert world.workflow.get(d.disbursement_id).state == S.SENT
+    world.rail.set_status(held.rail_key, PayoutStatus.PAID)
+    later(world, hours=1)
+    assert world.workflow.get(d.disbursement_id).state == S.PAID
+    assert world.rail.sent_count() == 1
+    assert world.posted() == FUNDED - AMOUNT
     assert world.available() == FUNDED - AMOUNT
 
 
@@ -147,26 +188,113 @@ def test_a_reissue_releases_what_a_crash_left_held_for_the_last_attempt(world: W
     assert ledger_service().verify(world.case.account_number).ok
 
 
-def test_a_crash_between_reserving_and_recording_the_approval_reserves_once_on_retry(
-    world: World,
-) -> None:
+@contextmanager
+def dying_at_the_record(aws: Any, world: World) -> Iterator[None]:
+    """The process dies at the write that records a change of the disbursement: every ledger
+    write made before it stays, the write itself and anything after it never happen."""
+    table = world.workflow.store.table
+
+    def die(params: dict[str, Any], **_: Any) -> None:
+        items = json.loads(params["body"])["TransactItems"]
+        if any(table in json.dumps(item) for item in items):
+            raise Crash("at the write that records the disbursement")
+
+    aws.meta.events.register("before-call.dynamodb.TransactWriteItems", die)
+    try:
+        with suppress(Crash):
+            yield
+    finally:
+        aws.meta.events.unregister("before-call.dynamodb.TransactWriteItems", die)
+
+
+def test_a_crash_at_the_last_approval_holds_no_money_for_a_proposal(aws: Any, world: World) -> None:
     body = ProposeDisbursement(creditor_party_id=world.creditor_id, amount=AMOUNT)
     d = world.workflow.propose(world.case.case_id, body, by=CLERK)
     world.workflow.approve(d.disbursement_id, by=APPROVER)
-    commit = world.workflow.commit
-
-    def die(*_: Any) -> Any:
-        raise Crash("after the ledger reserved, before the approval was recorded")
-
-    world.workflow.commit = die  # type: ignore[method-assign]
-    with suppress(Crash):
+    with dying_at_the_record(aws, world):
         world.workflow.approve(d.disbursement_id, by=FINANCE)
-    world.workflow.commit = commit  # type: ignore[method-assign]
     assert world.workflow.get(d.disbursement_id).state == S.PROPOSED
-    assert world.available() == FUNDED - AMOUNT  # held, for the step that will be retried
+    assert world.available() == FUNDED  # nothing held for a disbursement still proposed
+    world.sender.sweep()
+    assert world.available() == FUNDED
+    approved_now = world.workflow.approve(d.disbursement_id, by=FINANCE)  # the retry
+    assert approved_now.state == S.APPROVED
+    assert world.workflow.get(d.disbursement_id).reserved_until is not None
+    assert world.available() == FUNDED - AMOUNT  # reserved once, with the approval
+    world.workflow.cancel(d.disbursement_id, by=CLERK, reason="和解")  # gives it all back
+    assert world.available() == FUNDED
+    assert ledger_service().verify(world.case.account_number).ok
+
+
+def test_a_crash_at_a_reissue_holds_no_money_for_the_failed_attempt(aws: Any, world: World) -> None:
+    d = approved(world)
+    with refusing_rail(world):
+        staff_release(world, d)
+    assert world.available() == FUNDED
+    with dying_at_the_record(aws, world):
+        world.workflow.reissue(d.disbursement_id, by=FINANCE)
+    failed = world.workflow.get(d.disbursement_id)
+    assert failed.state == S.FAILED
+    assert failed.attempt == 1
+    assert world.available() == FUNDED  # the new attempt holds nothing until it is recorded
+    later(world, minutes=5)
+    assert world.available() == FUNDED
+    again = world.workflow.reissue(d.disbursement_id, by=FINANCE)
+    assert again.attempt == 2
+    assert world.available() == FUNDED - AMOUNT
+    assert ledger_service().verify(world.case.account_number).ok
+
+
+def test_a_case_account_moved_while_approving_is_reserved_on_its_new_state(
+    aws: Any, world: World
+) -> None:
+    """Money arrives on the case account between the reservation's plan and its commit: the
+    plan is stale, so it is made again on the account as it is now and committed once."""
+    body = ProposeDisbursement(creditor_party_id=world.creditor_id, amount=AMOUNT)
+    d = world.workflow.propose(world.case.case_id, body, by=CLERK)
+    world.workflow.approve(d.disbursement_id, by=APPROVER)
+    table = world.workflow.store.table
+    moved: list[str] = []
+
+    def arrive(params: dict[str, Any], **_: Any) -> None:
+        if not moved and table in params["body"].decode():
+            moved.append("collection:test-2")
+            fund(world.case, 1_000, transfer_id=moved[0])
+
+    aws.meta.events.register("before-call.dynamodb.TransactWriteItems", arrive)
+    try:
+        approved_now = world.workflow.approve(d.disbursement_id, by=FINANCE)
+    finally:
+        aws.meta.events.unregister("before-call.dynamodb.TransactWriteItems", arrive)
+    assert moved == ["collection:test-2"]
+    assert approved_now.state == S.APPROVED
+    assert world.available() == FUNDED + 1_000 - AMOUNT
+    assert ledger_service().get_transfer(d.reservation_id).amount == AMOUNT
+    assert ledger_service().verify(world.case.account_number).ok
+
+
+def test_a_reservation_left_by_a_crash_before_the_approval_is_kept_on_retry(
+    world: World,
+) -> None:
+    """A reservation made by itself (as before the approval and the reservation were one
+    write) is taken up by the retried approval, not made twice, and freed on cancel."""
+    body = ProposeDisbursement(creditor_party_id=world.creditor_id, amount=FUNDED)
+    d = world.workflow.propose(world.case.case_id, body, by=CLERK)
+    chain = world.workflow.approvals.of_item(ChainKind.DISBURSEMENT, d.disbursement_id)
+    assert chain is not None
+    assert len(chain.steps) == 2  # the chief, then finance
+    world.workflow.approve(d.disbursement_id, by=APPROVER)
+    ledger_service().transfer(
+        postings.disbursement_reservation(
+            id=d.reservation_id, account=d.account_number, amount=FUNDED, currency=d.currency,
+            requested_by=LEDGER_ACTOR, disbursement_id=d.disbursement_id, attempt=d.attempt,
+            case_id=d.case_id, creditor_party_id=d.creditor_party_id, timeout_seconds=86_400,
+        )
+    )  # fmt: skip
+    assert world.available() == 0
     approved_now = world.workflow.approve(d.disbursement_id, by=FINANCE)
     assert approved_now.state == S.APPROVED
-    assert world.available() == FUNDED - AMOUNT  # reserved once
-    world.workflow.cancel(d.disbursement_id, by=CLERK, reason="和解")  # gives it all back
+    assert world.available() == 0  # the one reservation, all the case holds
+    world.workflow.cancel(d.disbursement_id, by=CLERK, reason="和解")
     assert world.available() == FUNDED
     assert ledger_service().verify(world.case.account_number).ok
