@@ -182,37 +182,34 @@ class ReceivingAccountChanges:
 
     def reject(self, case: Case, party_id: str, *, by: Principal, reason: str) -> Case:
         """End the change; the creditor keeps the account confirmed before."""
-        party, pending = self._waiting(case, party_id)
+        _, pending = self._waiting(case, party_id)
         planned = self._approvals.plan_decision(
             approval_id(KIND, pending.change_id), Decision.REJECT, by=by, text=reason
         )
-        changed, event = self._changed(
-            case,
-            party.model_copy(update={"pending_account_change": None}),
-            by=by,
-            action="receiving_account_rejected",
-            reason=reason,
-            details={
-                "party_id": party_id,
-                "change_id": pending.change_id,
-                "new": _account(pending.bank_name, pending.account_name, pending.account_number),
-            },
-        )
-        return self._commit(planned, case, changed, event)
+        return self._end_pending(case, party_id, planned, by=by, reason=reason, ended="rejected")
 
     def withdraw(self, case: Case, party_id: str, *, by: Principal, reason: str) -> Case:
         """The proposer (by token subject) or an admin withdraws a change not decided yet, a
         mistyped number for one; the creditor keeps the account confirmed before, and a new
         change may be proposed."""
-        party, pending = self._waiting(case, party_id)
+        _, pending = self._waiting(case, party_id)
         planned = self._approvals.plan_cancel(
             approval_id(KIND, pending.change_id), by=by, reason=reason
         )
+        return self._end_pending(case, party_id, planned, by=by, reason=reason, ended="withdrawn")
+
+    def _end_pending(
+        self, case: Case, party_id: str, planned: Planned, *, by: Principal, reason: str,
+        ended: str,
+    ) -> Case:  # fmt: skip
+        """Drop the waiting change with the chain's last word; the case's trail keeps the
+        account that was proposed."""
+        party, pending = self._waiting(case, party_id)
         changed, event = self._changed(
             case,
             party.model_copy(update={"pending_account_change": None}),
             by=by,
-            action="receiving_account_withdrawn",
+            action=f"receiving_account_{ended}",
             reason=reason,
             details={
                 "party_id": party_id,
