@@ -18,9 +18,11 @@ from chalicelib.wiring import counter_cash_desk, refund_service
 from tests.collection.conftest import (  # noqa: F401 - fixtures shared with collection
     card_token,
     collection,
+    foreign_intent,
     localstripe,
     open_case,
     outbox,
+    pay_at_rail,
 )
 
 
@@ -78,3 +80,23 @@ def counter_cash(
     )
     finance = Principal(subject="finance-7", name="finance-7", roles=frozenset({Role.FINANCE}))
     return desk.confirm(entry, by=finance)
+
+
+def unidentified_payment(collection: CollectionService, localstripe: str, amount: int) -> str:  # noqa: F811
+    """A payment naming no case, received at the rail and queued as unidentified money."""
+    reference = foreign_intent(localstripe, amount)
+    pay_at_rail(localstripe, reference)
+    assert collection.settle(collection.rail.retrieve(reference)).outcome == "unidentified"
+    return reference
+
+
+def claim_to_case(collection: CollectionService, reference: str, account: str) -> Any:  # noqa: F811
+    """Unidentified money claimed to a case account, proposed and confirmed by two people."""
+    return collection.claim(
+        reference,
+        account_number=account,
+        reason="付款人来电确认案号",
+        actor="clerk-9",
+        confirmed_by="finance-9",
+        confirmer_subject="finance-9",
+    )

@@ -21,8 +21,16 @@ from chalicelib.refunds import (
 )
 from chalicelib.refunds.models import RequestRefund
 from chalicelib.wiring import ledger_service
-from tests.collection.conftest import foreign_intent, open_case, pay_at_rail, rail_client
-from tests.refunds.conftest import CHIEF, CLERK, FINANCE, paid_online, person
+from tests.collection.conftest import open_case, rail_client
+from tests.refunds.conftest import (
+    CHIEF,
+    CLERK,
+    FINANCE,
+    claim_to_case,
+    paid_online,
+    person,
+    unidentified_payment,
+)
 
 COURT = "粤0604"
 POOL = SystemAccount.UNIDENTIFIED_FUNDS.of("CNY")
@@ -38,24 +46,6 @@ def _ask(refunds: RefundService, kind: str, reference: str, amount: int, by: Any
     if kind == "unidentified":
         body["court"] = COURT
     return refunds.request(RequestRefund.model_validate(body), by=by).refund_id
-
-
-def _unidentified(collection: CollectionService, localstripe: str, amount: int) -> str:
-    reference = foreign_intent(localstripe, amount)
-    pay_at_rail(localstripe, reference)
-    assert collection.settle(collection.rail.retrieve(reference)).outcome == "unidentified"
-    return reference
-
-
-def _claim(collection: CollectionService, reference: str, account: str) -> Any:
-    return collection.claim(
-        reference,
-        account_number=account,
-        reason="付款人来电确认案号",
-        actor="clerk-9",
-        confirmed_by="finance-9",
-        confirmer_subject="finance-9",
-    )
 
 
 def test_a_clerks_request_is_sent_into_the_chain_only_by_that_clerk(
@@ -81,8 +71,8 @@ def test_refunded_unidentified_money_cannot_be_claimed_to_a_case(
     refunds: RefundService, collection: CollectionService, localstripe: str
 ) -> None:
     case = open_case(amount=100_000)
-    reference = _unidentified(collection, localstripe, 7_700)
-    _unidentified(collection, localstripe, 9_000)  # someone else's money in the same pool
+    reference = unidentified_payment(collection, localstripe, 7_700)
+    unidentified_payment(collection, localstripe, 9_000)  # someone else's money in the same pool
     refund_id = _ask(refunds, "unidentified", reference, 7_700)
     refunds.submit(refund_id, by=CLERK)
     refunds.decide(refund_id, Decision.APPROVE, by=CHIEF, text=None)
@@ -96,7 +86,7 @@ def test_refunded_unidentified_money_cannot_be_claimed_to_a_case(
         i.reference for i in collection.unidentified_queue(ClaimStatus.OPEN, limit=10)
     ]
     with pytest.raises(ClaimAlreadySettled, match="refunded"):
-        _claim(collection, reference, case.account_number)
+        claim_to_case(collection, reference, case.account_number)
     assert ledger_service().balance(case.account_number).posted == 0
     assert ledger_service().balance(POOL).posted == 9_000  # the other payer's money stays
 
@@ -105,13 +95,13 @@ def test_unidentified_money_claimed_meanwhile_is_not_refunded_from_the_pool(
     refunds: RefundService, collection: CollectionService, localstripe: str
 ) -> None:
     case = open_case(amount=100_000)
-    reference = _unidentified(collection, localstripe, 7_700)
-    _unidentified(collection, localstripe, 9_000)
+    reference = unidentified_payment(collection, localstripe, 7_700)
+    unidentified_payment(collection, localstripe, 9_000)
     refund_id = _ask(refunds, "unidentified", reference, 7_700)
     refunds.submit(refund_id, by=CLERK)
     refunds.decide(refund_id, Decision.APPROVE, by=CHIEF, text=None)
     waiting = refunds.get(refund_id)
-    _claim(collection, reference, case.account_number)  # claimed while the chain decided
+    claim_to_case(collection, reference, case.account_number)  # claimed while the chain decided
 
     with pytest.raises(SourceNotRefundable, match="claimed"):
         refunds.decide(refund_id, Decision.APPROVE, by=FINANCE, text=None)
@@ -132,7 +122,7 @@ def test_a_cancelled_refund_of_unidentified_money_puts_it_back_for_a_claim(
     from chalicelib.collection import PaymentConflict
 
     case = open_case(amount=100_000)
-    reference = _unidentified(collection, localstripe, 5_000)
+    reference = unidentified_payment(collection, localstripe, 5_000)
     refund_id = _ask(refunds, "unidentified", reference, 5_000)
     refunds.submit(refund_id, by=CLERK)
     refunds.decide(refund_id, Decision.APPROVE, by=CHIEF, text=None)
@@ -151,7 +141,7 @@ def test_a_cancelled_refund_of_unidentified_money_puts_it_back_for_a_claim(
     reopened = collection.store.unidentified(reference)
     assert reopened is not None
     assert (reopened.status, reopened.refund_id) == (ClaimStatus.OPEN, None)
-    _claim(collection, reference, case.account_number)
+    claim_to_case(collection, reference, case.account_number)
     assert ledger_service().balance(case.account_number).posted == 5_000
     assert ledger_service().balance(POOL).posted == 0
 
@@ -287,8 +277,8 @@ def test_a_claim_that_read_the_money_open_just_before_its_refund_was_approved_mo
     took it out of the queue before the claim posted: the claim's posting checks the item in
     its own transaction, so the money goes back once and to no case."""
     case = open_case(amount=100_000)
-    reference = _unidentified(collection, localstripe, 7_700)
-    _unidentified(collection, localstripe, 9_000)
+    reference = unidentified_payment(collection, localstripe, 7_700)
+    unidentified_payment(collection, localstripe, 9_000)
     store = collection.confirmed._store
     loaded_open = store.unidentified(reference)
     refund_id = _ask(refunds, "unidentified", reference, 7_700)
@@ -306,6 +296,6 @@ def test_a_claim_that_read_the_money_open_just_before_its_refund_was_approved_mo
 
     monkeypatch.setattr(store, "unidentified", first_read_was_before_the_refund)
     with pytest.raises(ClaimAlreadySettled, match="refunded"):
-        _claim(collection, reference, case.account_number)
+        claim_to_case(collection, reference, case.account_number)
     assert ledger_service().balance(case.account_number).posted == 0
     assert ledger_service().balance(POOL).posted == 9_000

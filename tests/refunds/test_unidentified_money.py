@@ -18,8 +18,14 @@ from chalicelib.refunds import (
 )
 from chalicelib.refunds.models import RequestRefund
 from chalicelib.wiring import ledger_service
-from tests.collection.conftest import foreign_intent, open_case, pay_at_rail, rail_client
-from tests.refunds.conftest import CHIEF, CLERK, FINANCE
+from tests.collection.conftest import open_case, rail_client
+from tests.refunds.conftest import (
+    CHIEF,
+    CLERK,
+    FINANCE,
+    claim_to_case,
+    unidentified_payment,
+)
 
 COURT = "粤0604"
 POOL = SystemAccount.UNIDENTIFIED_FUNDS.of("CNY")
@@ -38,24 +44,6 @@ def _ask(refunds: RefundService, reference: str, amount: int) -> str:
     return refunds.request(body, by=CLERK).refund_id
 
 
-def _unidentified(collection: CollectionService, localstripe: str, amount: int) -> str:
-    reference = foreign_intent(localstripe, amount)
-    pay_at_rail(localstripe, reference)
-    assert collection.settle(collection.rail.retrieve(reference)).outcome == "unidentified"
-    return reference
-
-
-def _claim(collection: CollectionService, reference: str, account: str) -> Any:
-    return collection.claim(
-        reference,
-        account_number=account,
-        reason="付款人来电确认案号",
-        actor="clerk-9",
-        confirmed_by="finance-9",
-        confirmer_subject="finance-9",
-    )
-
-
 def _crash_after_posting(
     collection: CollectionService, monkeypatch: pytest.MonkeyPatch, reference: str, account: str
 ) -> None:
@@ -66,7 +54,7 @@ def _crash_after_posting(
 
     monkeypatch.setattr(collection.store, "commit_claim", crash)
     with pytest.raises(ConnectionError):
-        _claim(collection, reference, account)
+        claim_to_case(collection, reference, account)
     monkeypatch.undo()
 
 
@@ -77,8 +65,8 @@ def test_a_refund_in_the_chain_is_refused_money_a_crashed_claim_posted_and_the_c
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     case = open_case(amount=100_000)
-    reference = _unidentified(collection, localstripe, 7_700)
-    _unidentified(collection, localstripe, 9_000)  # another payer's money in the same pool
+    reference = unidentified_payment(collection, localstripe, 7_700)
+    unidentified_payment(collection, localstripe, 9_000)  # another payer's money in the same pool
     refund_id = _ask(refunds, reference, 7_700)
     refunds.submit(refund_id, by=CLERK)
     refunds.decide(refund_id, Decision.APPROVE, by=CHIEF, text=None)
@@ -97,9 +85,9 @@ def test_a_refund_in_the_chain_is_refused_money_a_crashed_claim_posted_and_the_c
     at_rail = rail_client(localstripe).v1.refunds.list(params={"payment_intent": reference})
     assert list(at_rail.data) == []
 
-    claimed = _claim(collection, reference, case.account_number)  # the claim's own retry
+    claimed = claim_to_case(collection, reference, case.account_number)  # the claim's own retry
     assert claimed.status == ClaimStatus.CLAIMED
-    _claim(collection, reference, case.account_number)  # and once more: counted once
+    claim_to_case(collection, reference, case.account_number)  # and once more: counted once
     standing = collection.store.standing(case.case_id)
     assert (standing.paid, standing.payments) == (7_700, 1)
     assert ledger_service().balance(case.account_number).posted == 7_700
@@ -112,12 +100,12 @@ def test_no_refund_is_asked_for_money_a_crashed_claim_posted(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     case = open_case(amount=100_000)
-    reference = _unidentified(collection, localstripe, 4_400)
+    reference = unidentified_payment(collection, localstripe, 4_400)
     _crash_after_posting(collection, monkeypatch, reference, case.account_number)
     with pytest.raises(SourceNotRefundable, match="claimed"):
         _ask(refunds, reference, 4_400)
     assert refunds.queue(COURT, RefundState.DRAFT) == []
-    assert _claim(collection, reference, case.account_number).status == ClaimStatus.CLAIMED
+    assert claim_to_case(collection, reference, case.account_number).status == ClaimStatus.CLAIMED
     assert collection.store.standing(case.case_id).paid == 4_400
     assert ledger_service().balance(POOL).posted == 0
 
@@ -129,7 +117,7 @@ def test_unidentified_money_is_refunded_whole_or_not_at_all(
     """Its last approval takes the whole payment out of the claim queue, so a part refunded
     would leave the rest neither refundable nor claimable."""
     case = open_case(amount=100_000)
-    reference = _unidentified(collection, localstripe, 7_700)
+    reference = unidentified_payment(collection, localstripe, 7_700)
     with pytest.raises(UnidentifiedRefundedWhole, match=r"refund all 77\.00 yuan"):
         _ask(refunds, reference, amount)
     assert refunds.queue(COURT, RefundState.DRAFT) == []
@@ -150,7 +138,7 @@ def test_a_part_of_unidentified_money_asked_for_by_route_is_a_clear_problem(
 ) -> None:
     import json
 
-    reference = _unidentified(collection, localstripe, 7_700)
+    reference = unidentified_payment(collection, localstripe, 7_700)
     asked = api.post(
         "/refunds",
         headers=token("clerk"),
