@@ -36,6 +36,31 @@ from tests.refunds.conftest import CHIEF, CLERK, FINANCE, paid_online
 COURT = "粤0604"
 
 
+def deadline_job(
+    refunds: RefundService, collection: CollectionService, clock: FixedClock, tmp_path: Path
+) -> tuple[DeadlineService, Drafts]:
+    """The daily deadline job for a court that handles unidentified funds, drafting refunds of
+    what nobody claimed through ``Drafts``."""
+    drafts = Drafts(
+        refunds,
+        Sources(collection, case_service()),
+        collection=collection,
+        cases=case_service(),
+        ledger=ledger_service(),
+        unidentified_court=COURT,
+    )
+    deadlines = DeadlineService(
+        DeadlineStore(wiring.dynamodb(), wiring.table_name("OVERSIGHT_TABLE")),
+        wiring.working_calendar(),
+        Settings(unidentified_funds_court=COURT),
+        collection.store,
+        notifier=OutboxNotifier(tmp_path / "told.jsonl", clock=clock),
+        clock=clock,
+        refunds=lambda: drafts,
+    )
+    return deadlines, drafts
+
+
 def test_a_flagged_surplus_is_drafted_once_from_the_payment_that_made_it(
     refunds: RefundService, collection: CollectionService, localstripe: str
 ) -> None:
@@ -149,23 +174,7 @@ def test_unclaimed_funds_are_published_then_drafted_once_and_paid_back(
     reference = foreign_intent(localstripe, 7_700)
     pay_at_rail(localstripe, reference)
     assert collection.settle(collection.rail.retrieve(reference)).outcome == "unidentified"
-    drafts = Drafts(
-        refunds,
-        Sources(collection, case_service()),
-        collection=collection,
-        cases=case_service(),
-        ledger=ledger_service(),
-        unidentified_court=COURT,
-    )
-    deadlines = DeadlineService(
-        DeadlineStore(wiring.dynamodb(), wiring.table_name("OVERSIGHT_TABLE")),
-        wiring.working_calendar(),
-        Settings(unidentified_funds_court=COURT),
-        collection.store,
-        notifier=OutboxNotifier(tmp_path / "told.jsonl", clock=clock),
-        clock=clock,
-        refunds=lambda: drafts,
-    )
+    deadlines, drafts = deadline_job(refunds, collection, clock, tmp_path)
     # The claim clock started when the money arrived, counted on the PRC calendar.
     claim = deadlines.store.clock(LimitKind.CLAIM, reference)
     assert claim is not None
@@ -304,23 +313,7 @@ def test_money_whose_refund_was_cancelled_is_published_again_or_drafted_anew(
     for reference in (drafted, shown):
         pay_at_rail(localstripe, reference)
         collection.settle(collection.rail.retrieve(reference))
-    drafts = Drafts(
-        refunds,
-        Sources(collection, case_service()),
-        collection=collection,
-        cases=case_service(),
-        ledger=ledger_service(),
-        unidentified_court=COURT,
-    )
-    deadlines = DeadlineService(
-        DeadlineStore(wiring.dynamodb(), wiring.table_name("OVERSIGHT_TABLE")),
-        wiring.working_calendar(),
-        Settings(unidentified_funds_court=COURT),
-        collection.store,
-        notifier=OutboxNotifier(tmp_path / "told.jsonl", clock=clock),
-        clock=clock,
-        refunds=lambda: drafts,
-    )
+    deadlines, drafts = deadline_job(refunds, collection, clock, tmp_path)
     published_on = court_date(clock.now()) + timedelta(days=10)
     assert deadlines.run(published_on).published == 2
 
